@@ -1,0 +1,1 @@
+"""The DP language: parse → AST → check → transform."""

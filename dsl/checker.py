@@ -1,0 +1,933 @@
+"""The type checker: rejects every ill-typed program before anything runs and reports
+all the errors it finds. On success every expression carries its `ty`, every name
+its `sym`, every call its `target`; the compiler and the transforms rely on these."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import primitives as P
+from . import syntax as S
+from .diagnostics import Diagnostic, DPError, did_you_mean
+from .symbols import GlobalEnv, Scope, Symbol, py_name
+from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DictT, EnumT, ErrorT,
+                    FnT, IntLit, ListT, ModuleT, Prim, StructT, TupleT, Type, concrete)
+
+PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tensor": TENSOR}
+BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS)
+TRANSFORMS = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
+LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
+DICT_METHODS = {"keys", "values", "contains", "get", "remove"}
+MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove"}
+HASHABLE = (INT, STRING, BOOL)
+
+
+@dataclass
+class FnCtx:
+    node: object                      # FnDef, Lambda, or None at the top level
+    ret: Type
+    loops: int = 0
+    py_names: set = field(default_factory=set)
+    assigned_globals: set = field(default_factory=set)
+
+
+class Checker:
+    def __init__(self, env: GlobalEnv, transform_typer=None):
+        self.env = env
+        self.errors: list[Diagnostic] = []
+        self.ctx = FnCtx(None, UNIT)
+        self.scope = Scope()
+        self.transform_typer = transform_typer     # types grad(...) & co. (dsl.ad.typing)
+        self.defined_here: dict[str, int] = {}     # globals this program defines, for duplicates
+
+    # ------------------------------------------------------------------ reporting
+    def error(self, span, message, hint=None):
+        self.errors.append(Diagnostic("type error", message, span, hint))
+        return ERROR
+
+    # ------------------------------------------------------------------ entry
+    def check_program(self, prog: S.Program) -> None:
+        self._declare(prog.body)
+        self.scope = Scope()           # top-level block scope for globals lives in env.values
+        for stmt in prog.body:
+            self.stmt(stmt, top=True)
+        if self.errors:
+            raise DPError(self.errors)
+
+    # ------------------------------------------------------------------ declarations
+    def _declare(self, body):
+        structs = [s for s in body if isinstance(s, S.StructDef)]
+        enums = [s for s in body if isinstance(s, S.EnumDef)]
+        seen = {}
+        for d in structs + enums:
+            if d.name in seen:
+                self.error(d.span, f"`{d.name}` is defined twice", f"the first definition is at line {seen[d.name]}")
+            seen[d.name] = d.span.line
+            if d.name in PRIM_TYPES or d.name in ("list", "dict", "fn"):
+                self.error(d.span, f"`{d.name}` is a built-in type name", "choose another name")
+        for d in structs:
+            self.env.structs[d.name] = StructT(d.name, {}, d)
+        for d in enums:
+            self.env.enums[d.name] = EnumT(d.name, {}, d)
+        for d in structs:
+            st = self.env.structs[d.name]
+            for f in d.fields:
+                if f.name in st.fields:
+                    self.error(f.span, f"field `{f.name}` is declared twice in `{d.name}`")
+                st.fields[f.name] = self.resolve_type(f.annot)
+        for d in enums:
+            et = self.env.enums[d.name]
+            for v in d.variants:
+                if v.name in et.variants:
+                    self.error(v.span, f"variant `{v.name}` is declared twice in `{d.name}`")
+                et.variants[v.name] = tuple(self.resolve_type(t) for t in v.payload)
+        fns_here = {}
+        for d in body:
+            if isinstance(d, S.FnDef):
+                if d.name in fns_here:
+                    self.error(d.span, f"function `{d.name}` is defined twice", f"the first definition is at line {fns_here[d.name]}")
+                fns_here[d.name] = d.span.line
+                self._declare_fn(d)
+
+    def _declare_fn(self, d: S.FnDef):
+        params = tuple(self.resolve_type(p.annot) for p in d.params)
+        ret = self.resolve_type(d.ret) if d.ret is not None else UNIT
+        d.ty = FnT(params, ret)
+        if d.name in BUILTIN_NAMES or d.name in TRANSFORMS:
+            self.error(d.span, f"`{d.name}` is a built-in function", "choose another name")
+        d.sym = Symbol(d.name, d.ty, "fn", py_name(d.name), is_global=True, decl=d)
+        self.env.values[d.name] = d.sym
+
+    def resolve_type(self, t: S.TypeExpr | None) -> Type:
+        if t is None:
+            return ERROR
+        n = t.name
+        if n == "unit":
+            return UNIT
+        if n == "tuple":
+            return TupleT(tuple(self.resolve_type(a) for a in t.args))
+        if n == "fn":
+            return FnT(tuple(self.resolve_type(a) for a in t.args), self.resolve_type(t.ret))
+        if n == "list":
+            if len(t.args) != 1:
+                return self.error(t.span, "`list` takes one type argument", "write `list[float]`")
+            return ListT(self.resolve_type(t.args[0]))
+        if n == "dict":
+            if len(t.args) != 2:
+                return self.error(t.span, "`dict` takes two type arguments", "write `dict[string, float]`")
+            k = self.resolve_type(t.args[0])
+            if not self._hashable(k):
+                self.error(t.args[0].span, f"`{k}` cannot be a dict key", "keys are int, string, bool or enum values")
+            return DictT(k, self.resolve_type(t.args[1]))
+        if t.args:
+            return self.error(t.span, f"`{n}` takes no type arguments")
+        if n in PRIM_TYPES:
+            return PRIM_TYPES[n]
+        if n in self.env.structs:
+            return self.env.structs[n]
+        if n in self.env.enums:
+            return self.env.enums[n]
+        known = list(PRIM_TYPES) + list(self.env.structs) + list(self.env.enums) + ["list", "dict"]
+        return self.error(t.span, f"unknown type `{n}`", did_you_mean(n, known))
+
+    def _hashable(self, t):
+        return t in HASHABLE or isinstance(t, (EnumT, ErrorT)) or (
+            isinstance(t, TupleT) and all(self._hashable(x) for x in t.items))
+
+    # ------------------------------------------------------------------ scopes
+    def push(self):
+        self.scope = Scope(self.scope)
+
+    def pop(self):
+        self.scope = self.scope.parent
+
+    def declare_local(self, name, ty, kind, node, span) -> Symbol:
+        if self.ctx.node is None and self.scope.parent is None:
+            return self.declare_global(name, ty, kind, node, span)
+        if name in self.scope.names:
+            prev = self.scope.names[name]
+            self.error(span, f"`{name}` is already defined in this block",
+                       f"it was defined at line {prev.decl.span.line if prev.decl else '?'}; assign to it, or use another name")
+        # top-level block locals live beside the globals at module level: keep them apart
+        base = py_name(name) if self.ctx.node is not None else f"{name}·t"
+        py, i = base, 1
+        while py in self.ctx.py_names:
+            py, i = f"{name}·{i}", i + 1
+        self.ctx.py_names.add(py)
+        sym = Symbol(name, ty, kind, py, decl=node, owner=self.ctx.node)
+        self.scope.names[name] = sym
+        return sym
+
+    def declare_global(self, name, ty, kind, node, span) -> Symbol:
+        if name in self.defined_here:
+            self.error(span, f"`{name}` is already defined", f"it was defined at line {self.defined_here[name]}; assign to it, or use another name")
+        self.defined_here[name] = span.line
+        prev = self.env.values.get(name)
+        if prev is not None and prev.kind == "fn" and isinstance(prev.decl, S.FnDef) and prev.decl.name == name and kind != "fn":
+            self.error(span, f"`{name}` is already a function")
+        if name in BUILTIN_NAMES or name in TRANSFORMS:
+            self.error(span, f"`{name}` is a built-in function", "choose another name")
+        sym = Symbol(name, ty, kind, py_name(name), is_global=True, decl=node)
+        self.env.values[name] = sym
+        return sym
+
+    def lookup(self, name) -> Symbol | None:
+        sym = self.scope.lookup(name)
+        if sym is None:
+            sym = self.env.values.get(name)
+        return sym
+
+    # ------------------------------------------------------------------ statements
+    def block(self, stmts):
+        self.push()
+        for s in stmts:
+            self.stmt(s)
+        self.pop()
+
+    def stmt(self, s, top=False):
+        m = getattr(self, "s_" + type(s).__name__)
+        m(s, top) if top else m(s, False)
+
+    def s_StructDef(self, s, top):
+        if not top:
+            self.error(s.span, "structs are declared at the top level")
+
+    s_EnumDef = s_StructDef
+
+    def s_Import(self, s, top):
+        if not top:
+            self.error(s.span, "imports belong at the top level")
+        elif s.module not in self.env.modules:
+            self.error(s.span, f"no module named `{s.module}`")
+
+    def s_RuleDef(self, s, top):
+        from .ad.rules import check_rule
+        check_rule(self, s)
+
+    def s_FnDef(self, s, top):
+        if not top:
+            self.error(s.span, "named functions are declared at the top level",
+                       "bind a lambda instead: `let f = fn(x: float) -> float { ... }`")
+            return
+        self.function_body(s, s.params, s.ty.params, s.ty.ret, s.body)
+
+    def function_body(self, node, params, ptypes, ret, body):
+        outer_ctx, outer_scope = self.ctx, self.scope
+        self.ctx = FnCtx(node, ret)
+        self.scope = Scope(outer_scope if isinstance(node, S.Lambda) else None, owner=node)
+        for p, t in zip(params, ptypes):
+            p.sym = self.declare_local(p.name, t, "param", p, p.span)
+        for st in body:
+            self.stmt(st)
+        if ret != UNIT and not isinstance(ret, ErrorT) and not always_returns(body):
+            what = f"`{node.name}`" if isinstance(node, S.FnDef) else "this function"
+            end = node.span
+            self.error(S.Node(span=end).span, f"{what} may end without returning a `{ret}`",
+                       "add a `return` at the end, or in every branch")
+        node.py_assigned_globals = self.ctx.assigned_globals
+        self.ctx, self.scope = outer_ctx, outer_scope
+
+    def s_Let(self, s, top):
+        expected = self.resolve_type(s.annot) if s.annot is not None else None
+        t = self.expr(s.value, expected)
+        if expected is not None:
+            self.expect(s.value, t, expected)
+            t = expected
+        t = concrete(t)
+        if s.names is not None:
+            if not isinstance(t, (TupleT, ErrorT)) or (isinstance(t, TupleT) and len(t.items) != len(s.names)):
+                self.error(s.value.span, f"cannot unpack `{t}` into {len(s.names)} names",
+                           f"the value must be a tuple of {len(s.names)}")
+                items = [ERROR] * len(s.names)
+            else:
+                items = t.items if isinstance(t, TupleT) else [ERROR] * len(s.names)
+            s.syms = [self.declare_local(n, it, "var" if s.mutable else "let", s, s.span) for n, it in zip(s.names, items)]
+            return
+        if t == UNIT:
+            self.error(s.value.span, "this expression has no value", "it returns `()`")
+        if _has_unknown(t):
+            self.error(s.value.span, "cannot tell the type of an empty literal",
+                       f"annotate it: `{'var' if s.mutable else 'let'} {s.name}: list[float] = []`")
+            t = ERROR
+        s.sym = self.declare_local(s.name, t, "var" if s.mutable else "let", s, s.span)
+
+    def s_Assign(self, s, top):
+        tt = self.lvalue(s.target)
+        vt = self.expr(s.value, tt if not isinstance(tt, ErrorT) else None)
+        self.expect(s.value, vt, tt)
+
+    def s_AugAssign(self, s, top):
+        tt = self.lvalue(s.target)
+        vt = self.expr(s.value, tt if tt in (FLOAT, INT) else None)
+        self.arith_result(s, s.op, tt, vt, s.target, s.value)
+
+    def s_ExprStmt(self, s, top):
+        self.expr(s.expr)
+
+    def s_If(self, s, top):
+        self.expect(s.cond, self.expr(s.cond, BOOL), BOOL)
+        self.block(s.then)
+        self.block(s.orelse)
+
+    def s_While(self, s, top):
+        self.expect(s.cond, self.expr(s.cond, BOOL), BOOL)
+        self.loop_body(s.body)
+
+    def loop_body(self, body, var=None):
+        self.ctx.loops += 1
+        self.push()
+        if var is not None:
+            name, ty, node = var
+            node.sym = self.declare_local(name, ty, "loop", node, node.span)
+        for st in body:
+            self.stmt(st)
+        self.pop()
+        self.ctx.loops -= 1
+
+    def s_ForRange(self, s, top):
+        for e in (s.start, s.stop):
+            t = self.expr(e, INT)
+            if not isinstance(t, ErrorT) and t != INT and not isinstance(t, IntLit):
+                self.error(e.span, f"a range bound must be an `int`, not `{t}`", "convert with `int(x)`")
+        self.loop_body(s.body, (s.var, INT, s))
+
+    def s_ForEach(self, s, top):
+        t = self.expr(s.iterable)
+        if isinstance(t, ListT):
+            et = t.elem
+        elif isinstance(t, DictT):
+            et = t.key
+        elif t == STRING:
+            et = STRING
+        elif isinstance(t, ErrorT):
+            et = ERROR
+        else:
+            et = self.error(s.iterable.span, f"cannot iterate over `{t}`", "iterate over a list, a dict's keys, or a range `a..b`")
+        self.loop_body(s.body, (s.var, et, s))
+
+    def s_Match(self, s, top):
+        t = self.expr(s.subject)
+        if not isinstance(t, (EnumT, ErrorT)):
+            self.error(s.subject.span, f"`match` needs an enum value, not `{t}`")
+            t = ERROR
+        seen = set()
+        for arm in s.arms:
+            self.push()
+            if arm.variant == "_" and arm.enum is None:
+                seen.add("_")
+            elif isinstance(t, EnumT):
+                if arm.enum is not None and arm.enum != t.name:
+                    self.error(arm.span, f"`{arm.enum}.{arm.variant}` is not a variant of `{t.name}`")
+                if arm.variant not in t.variants:
+                    self.error(arm.span, f"`{t.name}` has no variant `{arm.variant}`", did_you_mean(arm.variant, t.variants))
+                else:
+                    payload = t.variants[arm.variant]
+                    if len(payload) != len(arm.binds):
+                        self.error(arm.span, f"`{arm.variant}` carries {len(payload)} value(s), the pattern names {len(arm.binds)}")
+                    arm.syms = [self.declare_local(n, pt, "let", arm, arm.span) for n, pt in zip(arm.binds, payload)]
+                    seen.add(arm.variant)
+            for st in arm.body:
+                self.stmt(st)
+            self.pop()
+        if isinstance(t, EnumT) and "_" not in seen:
+            missing = [v for v in t.variants if v not in seen]
+            if missing:
+                self.error(s.span, f"`match` does not cover {', '.join('`' + m + '`' for m in missing)}",
+                           "add the missing arms or a `_ => { ... }` arm")
+
+    def s_Return(self, s, top):
+        if self.ctx.node is None:
+            self.error(s.span, "`return` outside a function")
+            if s.value is not None:
+                self.expr(s.value)
+            return
+        ret = self.ctx.ret
+        if s.value is None:
+            if ret != UNIT:
+                self.error(s.span, f"this function must return a `{ret}`", "write `return <value>`")
+            return
+        t = self.expr(s.value, ret)
+        if ret == UNIT and not isinstance(t, ErrorT):
+            self.error(s.value.span, "this function declares no return type but returns a value",
+                       f"declare it: `-> {concrete(t)}`")
+            return
+        self.expect(s.value, t, ret)
+
+    def s_Break(self, s, top):
+        if self.ctx.loops == 0:
+            self.error(s.span, "`break` outside a loop")
+
+    def s_Continue(self, s, top):
+        if self.ctx.loops == 0:
+            self.error(s.span, "`continue` outside a loop")
+
+    # ------------------------------------------------------------------ lvalues
+    def lvalue(self, e) -> Type:
+        """Check an assignment target; mark in-place mutation on its root variable."""
+        if isinstance(e, S.Name):
+            sym = self.lookup(e.id)
+            if sym is None:
+                e.ty = self.error(e.span, f"`{e.id}` is not defined", self.name_hint(e.id))
+                return e.ty
+            e.sym = sym
+            self.check_assignable_root(e, sym)
+            e.ty = sym.ty
+            return sym.ty
+        if isinstance(e, (S.Field, S.Index)):
+            root = root_name(e)
+            if root is None:
+                return self.error(e.span, "cannot assign into a temporary value", "assign to a `var` variable or its parts")
+            t = self.expr(e, lvalue=True)
+            if isinstance(e, S.Field) and e.target and e.target[0] != "field":
+                return self.error(e.span, "only struct fields can be assigned")
+            if isinstance(e, S.Index) and isinstance(e.obj.ty, Prim) and e.obj.ty == STRING:
+                return self.error(e.span, "strings are immutable")
+            if root.sym is not None:
+                self.check_assignable_root(root, root.sym)
+                root.sym.inplace = True
+            return t
+        if isinstance(e, S.TupleIndex):
+            self.expr(e)
+            return self.error(e.span, "tuples are immutable", "build a new tuple: `t = (a, t.1)`")
+        self.expr(e)
+        return self.error(e.span, "cannot assign to this expression", "the left of `=` must be a variable, a field or an element")
+
+    def check_assignable_root(self, name: S.Name, sym: Symbol):
+        if sym.kind == "fn":
+            self.error(name.span, f"cannot assign to function `{sym.name}`")
+        elif sym.kind != "var":
+            what = {"let": "a `let` constant", "param": "a parameter", "loop": "a loop variable"}.get(sym.kind, "constant")
+            hint = f"declare it with `var {sym.name} = ...`" if sym.kind == "let" else f"copy it into a variable first: `var {sym.name}2 = {sym.name}`"
+            self.error(name.span, f"cannot assign to `{sym.name}`: it is {what}", hint)
+        elif self.is_capture(sym):
+            self.error(name.span, f"cannot assign to `{sym.name}` inside a lambda that captures it",
+                       "lambdas capture values, not variables; return the new value instead")
+        elif sym.is_global and self.ctx.node is not None:
+            self.ctx.assigned_globals.add(sym.py)
+
+    def is_capture(self, sym: Symbol) -> bool:
+        return not sym.is_global and sym.owner is not self.ctx.node
+
+    # ------------------------------------------------------------------ expressions
+    def expect(self, e, got: Type, want: Type):
+        if isinstance(got, ErrorT) or isinstance(want, ErrorT):
+            return
+        if got == want:
+            return
+        if isinstance(got, IntLit) and want in (FLOAT, INT):
+            coerce(e, want)
+            return
+        if _literal_fits(e, got, want):
+            return
+        hint = None
+        if got == INT and want == FLOAT:
+            hint = "convert with `float(...)`: an int never silently becomes a float"
+        elif got == FLOAT and want == INT:
+            hint = "convert with `int(...)`"
+        self.error(e.span, f"expected `{want}`, found `{got}`", hint)
+
+    def expr(self, e, expected: Type | None = None, lvalue=False) -> Type:
+        m = getattr(self, "e_" + type(e).__name__)
+        t = m(e, expected) if not lvalue else m(e, expected, lvalue=True)
+        e.ty = t
+        return t
+
+    def e_Num(self, e, expected):
+        if isinstance(e.value, int):
+            if expected == FLOAT:
+                e.value = float(e.value)
+                return FLOAT
+            return INT_LIT
+        return FLOAT
+
+    def e_Str(self, e, expected):
+        return STRING
+
+    def e_Bool(self, e, expected):
+        return BOOL
+
+    def name_hint(self, name):
+        cands = set(self.scope.visible_names()) | set(self.env.values) | set(BUILTIN_NAMES)
+        return did_you_mean(name, cands)
+
+    def e_Name(self, e, expected):
+        sym = self.lookup(e.id)
+        if sym is None:
+            if e.id in self.env.modules:
+                e.sym = None
+                return ModuleT(e.id)
+            if e.id in BUILTIN_NAMES or e.id in TRANSFORMS:
+                return self.builtin_as_value(e)
+            if e.id in self.env.structs or e.id in self.env.enums:
+                return self.error(e.span, f"`{e.id}` is a type, not a value",
+                                  f"build one with `{e.id} {{ ... }}`" if e.id in self.env.structs else f"name a variant: `{e.id}.<variant>`")
+            return self.error(e.span, f"`{e.id}` is not defined", self.name_hint(e.id))
+        e.sym = sym
+        self.note_capture(sym)
+        return sym.ty
+
+    def builtin_as_value(self, e):
+        prims = P.BY_NAME.get(e.id)
+        if prims and len(prims) >= 1 and all(t in (FLOAT,) for t in prims[0].types):
+            e.sym = ("prim", prims[0])
+            return FnT(prims[0].types, prims[0].ret)
+        return self.error(e.span, f"the built-in `{e.id}` can only be called", f"wrap it: `fn(x: float) -> float {{ return {e.id}(x) }}`")
+
+    def note_capture(self, sym):
+        if sym.is_global or sym.owner is self.ctx.node:
+            return
+        node = self.ctx.node
+        # record the capture on every lambda between the use and the symbol's owner
+        scope = self.scope
+        while scope is not None and scope.owner is not sym.owner:
+            lam = scope.owner
+            if isinstance(lam, S.Lambda) and sym not in lam.captures:
+                lam.captures.append(sym)
+            scope = scope.parent
+        _ = node
+
+    def e_Unary(self, e, expected):
+        if e.op == "!":
+            t = self.expr(e.operand, BOOL)
+            self.expect(e.operand, t, BOOL)
+            return BOOL
+        t = self.expr(e.operand, expected if expected in (FLOAT, INT) else None)
+        if isinstance(t, ErrorT) or t in (FLOAT, INT, TENSOR) or isinstance(t, IntLit):
+            return t
+        return self.error(e.span, f"cannot negate a `{t}`")
+
+    def e_Binary(self, e, expected):
+        op = e.op
+        if op in ("&&", "||"):
+            for side in (e.left, e.right):
+                self.expect(side, self.expr(side, BOOL), BOOL)
+            return BOOL
+        numeric_hint = expected if expected in (FLOAT, INT) and op not in ("==", "!=", "<", "<=", ">", ">=") else None
+        lt = self.expr(e.left, numeric_hint)
+        rt = self.expr(e.right, numeric_hint if op != "**" else None)
+        if op in ("==", "!=", "<", "<=", ">", ">="):
+            return self.compare(e, lt, rt)
+        return self.arith_result(e, op, lt, rt, e.left, e.right)
+
+    def compare(self, e, lt, rt):
+        if isinstance(lt, ErrorT) or isinstance(rt, ErrorT):
+            return BOOL
+        lt, rt = self.unify_numeric(e.left, lt, e.right, rt)
+        if lt != rt:
+            hint = "convert with `float(...)`" if {lt, rt} == {INT, FLOAT} else None
+            self.error(e.span, f"cannot compare `{lt}` with `{rt}`", hint)
+        elif e.op not in ("==", "!=") and lt not in (INT, FLOAT, STRING):
+            self.error(e.span, f"`{e.op}` needs numbers or strings, not `{lt}`")
+        elif isinstance(lt, FnT):
+            self.error(e.span, "functions cannot be compared")
+        return BOOL
+
+    def unify_numeric(self, le, lt, re, rt):
+        if isinstance(lt, IntLit) and isinstance(rt, IntLit):
+            return lt, rt
+        if isinstance(lt, IntLit) and rt in (FLOAT, INT):
+            coerce(le, rt)
+            return rt, rt
+        if isinstance(rt, IntLit) and lt in (FLOAT, INT):
+            coerce(re, lt)
+            return lt, lt
+        return lt, rt
+
+    def arith_result(self, e, op, lt, rt, le, re):
+        if isinstance(lt, ErrorT) or isinstance(rt, ErrorT):
+            return ERROR
+        if op == "**":
+            if lt in (FLOAT,) and (rt == INT or isinstance(rt, IntLit)):
+                if isinstance(rt, IntLit):
+                    coerce(re, INT)
+                return FLOAT
+            if isinstance(lt, IntLit) and (rt == FLOAT):
+                coerce(le, FLOAT)
+                return FLOAT
+            if isinstance(lt, IntLit) and isinstance(rt, IntLit):
+                return INT_LIT
+            lt2, rt2 = self.unify_numeric(le, lt, re, rt)
+            if lt2 == rt2 and lt2 in (FLOAT, INT):
+                return lt2
+            return self.error(e.span, f"cannot raise `{lt}` to `{rt}`", "use float ** float, float ** int or int ** int")
+        lt, rt = self.unify_numeric(le, lt, re, rt)
+        if isinstance(lt, IntLit) and isinstance(rt, IntLit):
+            return INT_LIT
+        if lt == rt and lt in (FLOAT, INT):
+            return lt
+        if op == "+" and lt == rt and (lt == STRING or isinstance(lt, ListT)):
+            return lt
+        if {lt, rt} == {INT, FLOAT}:
+            return self.error(e.span, f"cannot mix `int` and `float` in `{op}`",
+                              "convert the int with `float(...)`: an int never silently becomes a float")
+        if op == "+" and STRING in (lt, rt):
+            return self.error(e.span, f"cannot add `{lt}` and `{rt}`", "convert with `str(...)` first")
+        return self.error(e.span, f"`{op}` is not defined for `{lt}` and `{rt}`")
+
+    def e_TupleLit(self, e, expected):
+        exp = expected.items if isinstance(expected, TupleT) and len(expected.items) == len(e.items) else [None] * len(e.items)
+        items = []
+        for it, x in zip(e.items, exp):
+            t = self.expr(it, x)
+            if x is not None:
+                self.expect(it, t, x)
+                t = x if not isinstance(t, ErrorT) else t
+            items.append(concrete(t))
+        return TupleT(tuple(items))
+
+    def e_ListLit(self, e, expected):
+        want = expected.elem if isinstance(expected, ListT) else None
+        if not e.items:
+            return expected if isinstance(expected, ListT) else ListT(None)
+        types = [self.expr(it, want) for it in e.items]
+        if want is None:
+            # the element type: float if any element is a float, else the first's
+            want = FLOAT if any(t == FLOAT for t in types) and all(t == FLOAT or isinstance(t, IntLit) or isinstance(t, ErrorT) for t in types) else concrete(types[0])
+        for it, t in zip(e.items, types):
+            self.expect(it, t, want)
+        return ListT(want)
+
+    def e_DictLit(self, e, expected):
+        kw = expected.key if isinstance(expected, DictT) else None
+        vw = expected.value if isinstance(expected, DictT) else None
+        if not e.keys:
+            return expected if isinstance(expected, DictT) else DictT(None, None)
+        kts = [self.expr(k, kw) for k in e.keys]
+        vts = [self.expr(v, vw) for v in e.values]
+        kw = kw or concrete(kts[0])
+        if vw is None:
+            vw = FLOAT if any(t == FLOAT for t in vts) and all(t == FLOAT or isinstance(t, IntLit) for t in vts) else concrete(vts[0])
+        if not self._hashable(kw):
+            self.error(e.keys[0].span, f"`{kw}` cannot be a dict key", "keys are int, string, bool or enum values")
+        for k, t in zip(e.keys, kts):
+            self.expect(k, t, kw)
+        for v, t in zip(e.values, vts):
+            self.expect(v, t, vw)
+        return DictT(kw, vw)
+
+    def e_StructLit(self, e, expected):
+        st = self.env.structs.get(e.name)
+        if st is None:
+            for _, v in e.fields:
+                self.expr(v)
+            return self.error(e.span, f"unknown struct `{e.name}`", did_you_mean(e.name, self.env.structs))
+        given = set()
+        for name, v in e.fields:
+            if name in given:
+                self.error(v.span, f"field `{name}` is given twice")
+            given.add(name)
+            if name not in st.fields:
+                self.expr(v)
+                self.error(v.span, f"`{e.name}` has no field `{name}`", did_you_mean(name, st.fields))
+                continue
+            self.expect(v, self.expr(v, st.fields[name]), st.fields[name])
+        missing = [f for f in st.fields if f not in given]
+        if missing:
+            self.error(e.span, f"missing field{'s' if len(missing) > 1 else ''} {', '.join('`' + m + '`' for m in missing)} in `{e.name}`",
+                       f"`{e.name}` has fields {', '.join(st.fields)}")
+        return st
+
+    def e_Lambda(self, e, expected):
+        ptypes = tuple(self.resolve_type(p.annot) for p in e.params)
+        ret = self.resolve_type(e.ret)
+        self.function_body(e, e.params, ptypes, ret, e.body)
+        # a capture of a capture: the enclosing lambda captures it too
+        for sym in e.captures:
+            self.note_capture(sym)
+        return FnT(ptypes, ret)
+
+    def e_TupleIndex(self, e, expected):
+        t = self.expr(e.obj)
+        if isinstance(t, ErrorT):
+            return ERROR
+        if not isinstance(t, TupleT):
+            return self.error(e.span, f"`.{e.index}` needs a tuple, not `{t}`")
+        if e.index >= len(t.items):
+            return self.error(e.span, f"tuple index {e.index} is out of range for `{t}`", f"the tuple has {len(t.items)} items")
+        return t.items[e.index]
+
+    def e_Field(self, e, expected, lvalue=False):
+        if isinstance(e.obj, S.Name) and self.lookup(e.obj.id) is None:
+            if e.obj.id in self.env.enums:
+                et = self.env.enums[e.obj.id]
+                if e.name not in et.variants:
+                    return self.error(e.span, f"`{et.name}` has no variant `{e.name}`", did_you_mean(e.name, et.variants))
+                e.target = ("variant", et)
+                if et.variants[e.name]:
+                    return FnT(et.variants[e.name], et)
+                return et
+            if e.obj.id in self.env.modules:
+                return self.module_member(e)
+        t = self.expr(e.obj)
+        if isinstance(t, ErrorT):
+            return ERROR
+        if isinstance(t, StructT):
+            if e.name not in t.fields:
+                return self.error(e.span, f"`{t.name}` has no field `{e.name}`", did_you_mean(e.name, t.fields))
+            e.target = ("field",)
+            return t.fields[e.name]
+        if isinstance(t, (ListT, DictT)):
+            methods = LIST_METHODS if isinstance(t, ListT) else DICT_METHODS
+            hint = did_you_mean(e.name, methods) or f"call one of its methods: {', '.join(sorted(methods))}"
+            return self.error(e.span, f"`{e.name}` is not a method of `{t}`" if e.name not in methods else f"call the method: `.{e.name}(...)`", hint)
+        return self.error(e.span, f"`{t}` has no field `{e.name}`",
+                          "tuples use `.0`, `.1`, …" if isinstance(t, TupleT) else None)
+
+    def module_member(self, e):
+        mod = self.env.modules[e.obj.id]
+        sym = mod.values.get(e.name)
+        if sym is None:
+            return self.error(e.span, f"module `{e.obj.id}` has no `{e.name}`", did_you_mean(e.name, mod.values))
+        e.target = ("module", e.obj.id, sym)
+        return sym.ty
+
+    def e_Index(self, e, expected, lvalue=False):
+        t = self.expr(e.obj)
+        if isinstance(t, ErrorT):
+            self.expr(e.index)
+            return ERROR
+        if isinstance(t, ListT):
+            it = self.expr(e.index, INT)
+            if not isinstance(it, ErrorT) and it != INT and not isinstance(it, IntLit):
+                self.error(e.index.span, f"a list index must be an `int`, not `{it}`", "convert with `int(...)`" if it == FLOAT else None)
+            return t.elem
+        if isinstance(t, DictT):
+            self.expect(e.index, self.expr(e.index, t.key), t.key)
+            return t.value
+        if t == STRING:
+            self.expect(e.index, self.expr(e.index, INT), INT)
+            return STRING
+        self.expr(e.index)
+        return self.error(e.span, f"cannot index a `{t}`", "tuples use `.0`, `.1`, …" if isinstance(t, TupleT) else None)
+
+    # -- calls
+    def e_Call(self, e, expected):
+        f = e.func
+        if isinstance(f, S.Name) and self.lookup(f.id) is None:
+            if f.id in TRANSFORMS or f.id == "stop_gradient":
+                return self.transform_call(e, expected)
+            if f.id in P.SPECIAL_BUILTINS:
+                return self.special_call(e, expected)
+            if f.id in P.CALLABLE:
+                return self.prim_call(e, expected)
+        if isinstance(f, S.Field) and not (isinstance(f.obj, S.Name) and self.lookup(f.obj.id) is None
+                                           and (f.obj.id in self.env.enums or f.obj.id in self.env.modules)):
+            ot = self.expr(f.obj)
+            if isinstance(ot, (ListT, DictT)):
+                return self.method_call(e, ot)
+            if isinstance(ot, ErrorT):
+                for a in e.args:
+                    self.expr(a)
+                return ERROR
+        ft = self.expr(f)
+        if isinstance(ft, ErrorT):
+            for a in e.args:
+                self.expr(a)
+            return ERROR
+        if isinstance(f, S.Field) and f.target and f.target[0] == "variant":
+            e.target = ("variant", f.target[1], f.name)
+        elif isinstance(f, S.Name) and isinstance(f.sym, Symbol) and f.sym.kind == "fn":
+            e.target = ("fn", f.sym.decl)
+        elif isinstance(f, S.Field) and f.target and f.target[0] == "module":
+            e.target = ("fn", f.target[2].decl) if f.target[2].kind == "fn" else ("value", None)
+        else:
+            e.target = ("value", None)
+        if not isinstance(ft, FnT):
+            for a in e.args:
+                self.expr(a)
+            return self.error(f.span, f"`{ft}` is not a function")
+        self.check_args(e, ft.params, self.callee_name(f))
+        return ft.ret
+
+    def callee_name(self, f):
+        if isinstance(f, S.Name):
+            return f"`{f.id}`"
+        if isinstance(f, S.Field):
+            return f"`{f.name}`"
+        return "this function"
+
+    def check_args(self, e, ptypes, what):
+        if len(e.args) != len(ptypes):
+            self.error(e.span, f"{what} takes {len(ptypes)} argument{'s' if len(ptypes) != 1 else ''}, {len(e.args)} given")
+            for a in e.args:
+                self.expr(a)
+            return
+        for a, pt in zip(e.args, ptypes):
+            self.expect(a, self.expr(a, pt), pt)
+
+    def prim_call(self, e, expected):
+        name = e.func.id
+        cands = P.BY_NAME[name]
+        arity = len(cands[0].types)
+        if len(e.args) != arity:
+            for a in e.args:
+                self.expr(a)
+            return self.error(e.span, f"`{name}` takes {arity} argument{'s' if arity != 1 else ''}, {len(e.args)} given")
+        ts = [self.expr(a) for a in e.args]
+        if any(isinstance(t, ErrorT) for t in ts):
+            return ERROR
+        # all int (or int literal) arguments pick the int version, if there is one
+        for prim in cands:
+            if all(t == pt or (isinstance(t, IntLit) and pt in (INT, FLOAT)) for t, pt in zip(ts, prim.types)):
+                if prim.ret == INT and any(t == FLOAT for t in ts):
+                    continue
+                if all(isinstance(t, IntLit) for t in ts) and prim.ret == FLOAT and any(c.ret == INT for c in cands):
+                    continue
+                for a, t, pt in zip(e.args, ts, prim.types):
+                    if isinstance(t, IntLit):
+                        coerce(a, pt)
+                e.target = ("prim", prim)
+                e.func.ty = FnT(prim.types, prim.ret)
+                return prim.ret
+        sig = " or ".join("(" + ", ".join(map(str, c.types)) + ")" for c in cands)
+        given = "(" + ", ".join(map(str, ts)) + ")"
+        hint = "convert with `float(...)`: an int never silently becomes a float" if INT in ts else f"`{name}` takes {sig}"
+        return self.error(e.span, f"`{name}` cannot take {given}", hint)
+
+    def special_call(self, e, expected):
+        name = e.func.id
+        e.target = ("builtin", name)
+        ts = [self.expr(a) for a in e.args]
+        n = len(ts)
+        if any(isinstance(t, ErrorT) for t in ts):
+            return ERROR if name != "print" else UNIT
+
+        def arity(k):
+            if n not in (k if isinstance(k, tuple) else (k,)):
+                self.error(e.span, f"`{name}` takes {k if not isinstance(k, tuple) else ' or '.join(map(str, k))} argument(s), {n} given")
+                return False
+            return True
+        if name == "print":
+            return UNIT
+        if name == "len":
+            if not arity(1):
+                return INT
+            if not isinstance(ts[0], (ListT, DictT)) and ts[0] not in (STRING, TENSOR):
+                self.error(e.args[0].span, f"`len` needs a list, dict, string or tensor, not `{ts[0]}`")
+            return INT
+        if name == "range":
+            if not arity((1, 2)):
+                return ListT(INT)
+            for a, t in zip(e.args, ts):
+                self.expect(a, t, INT)
+            return ListT(INT)
+        if name == "float":
+            if arity(1) and ts[0] not in (INT, FLOAT) and not isinstance(ts[0], IntLit):
+                self.error(e.args[0].span, f"`float` converts an int, not `{ts[0]}`")
+            elif n == 1 and isinstance(ts[0], IntLit):
+                coerce(e.args[0], INT)
+            return FLOAT
+        if name == "int":
+            if arity(1) and ts[0] not in (INT, FLOAT) and not isinstance(ts[0], IntLit):
+                self.error(e.args[0].span, f"`int` converts a float, not `{ts[0]}`")
+            elif n == 1 and isinstance(ts[0], IntLit):
+                coerce(e.args[0], INT)
+            return INT
+        if name == "str":
+            arity(1)
+            if n == 1 and isinstance(ts[0], IntLit):
+                coerce(e.args[0], INT)
+            return STRING
+        raise AssertionError(name)
+
+    def method_call(self, e, ot):
+        f = e.func
+        name = f.name
+        methods = LIST_METHODS if isinstance(ot, ListT) else DICT_METHODS
+        f.ty = ot
+        if name not in methods:
+            for a in e.args:
+                self.expr(a)
+            return self.error(f.span, f"`{ot}` has no method `{name}`", did_you_mean(name, methods) or f"its methods: {', '.join(sorted(methods))}")
+        e.target = ("method", name)
+        if name in MUTATING_METHODS:
+            root = root_name(f.obj)
+            if root is None:
+                self.error(f.obj.span, f"`.{name}` changes its list, so it needs a variable", "store the value in a `var` first")
+            elif root.sym is not None:
+                self.check_assignable_root(root, root.sym)
+                root.sym.inplace = True
+        if isinstance(ot, ListT):
+            sig = {"append": ((ot.elem,), UNIT), "pop": ((), ot.elem), "insert": ((INT, ot.elem), UNIT),
+                   "extend": ((ot,), UNIT), "reverse": ((), UNIT)}[name]
+        else:
+            sig = {"keys": ((), ListT(ot.key)), "values": ((), ListT(ot.value)), "contains": ((ot.key,), BOOL),
+                   "get": ((ot.key, ot.value), ot.value), "remove": ((ot.key,), UNIT)}[name]
+        self.check_args(e, sig[0], f"`.{name}`")
+        return sig[1]
+
+    def transform_call(self, e, expected):
+        if self.transform_typer is None:
+            for a in e.args:
+                self.expr(a)
+            return self.error(e.span, f"`{e.func.id}` is not available here")
+        return self.transform_typer(self, e, expected)
+
+
+# ---------------------------------------------------------------------- helpers
+
+def root_name(e) -> S.Name | None:
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        e = e.obj
+    return e if isinstance(e, S.Name) else None
+
+
+def coerce(e, t: Type):
+    """Retype an int-literal expression as `t` (float or int)."""
+    e.ty = t
+    if isinstance(e, S.Num):
+        e.value = float(e.value) if t == FLOAT else int(e.value)
+    elif isinstance(e, S.Unary):
+        coerce(e.operand, t)
+    elif isinstance(e, S.Binary):
+        coerce(e.left, t)
+        if e.op != "**":
+            coerce(e.right, t)
+        else:
+            coerce(e.right, INT)
+
+
+def _literal_fits(e, got, want) -> bool:
+    """A list/dict/tuple literal of int literals fits a float container it is checked against."""
+    return False
+
+
+def _has_unknown(t) -> bool:
+    if isinstance(t, ListT):
+        return t.elem is None or _has_unknown(t.elem)
+    if isinstance(t, DictT):
+        return t.key is None or _has_unknown(t.value)
+    if isinstance(t, TupleT):
+        return any(_has_unknown(x) for x in t.items)
+    return False
+
+
+def always_returns(body) -> bool:
+    for s in body:
+        if isinstance(s, S.Return):
+            return True
+        if isinstance(s, S.If) and always_returns(s.then) and always_returns(s.orelse):
+            return True
+        if isinstance(s, S.Match) and s.arms and all(always_returns(a.body) for a in s.arms):
+            return True
+        if isinstance(s, S.While) and isinstance(s.cond, S.Bool) and s.cond.value and not _breaks(s.body):
+            return True
+    return False
+
+
+def _breaks(body) -> bool:
+    for s in body:
+        if isinstance(s, S.Break):
+            return True
+        if isinstance(s, S.If) and (_breaks(s.then) or _breaks(s.orelse)):
+            return True
+        if isinstance(s, S.Match) and any(_breaks(a.body) for a in s.arms):
+            return True
+    return False
+
+
+def check(prog: S.Program, env: GlobalEnv, transform_typer=None) -> GlobalEnv:
+    """Check prog against a copy of env; return the extended env, or raise DPError.
+    env itself is left untouched, so a failed REPL input loses nothing."""
+    work = env.copy()
+    Checker(work, transform_typer).check_program(prog)
+    return work

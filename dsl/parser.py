@@ -1,0 +1,344 @@
+"""Text → DP syntax tree. Lark's LALR parser does the work; a post-lexer handles
+newlines and struct-literal braces; a transformer builds `syntax` nodes with spans."""
+from __future__ import annotations
+
+import ast as pyast
+from functools import lru_cache
+
+import lark
+from lark import Token, Transformer, v_args
+
+from grammar import grammar_text
+
+from . import syntax as S
+from .diagnostics import SOURCES, Diagnostic, DPError
+from .span import Span
+
+# Tokens after which a newline ends a statement (Go's rule).
+_ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE",
+                   "RETURN", "BREAK", "CONTINUE"}
+_HEADER_KEYWORDS = {"if", "while", "for", "match"}
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+
+
+class _PostLexer:
+    """Drops newlines that cannot end a statement and marks struct-literal braces.
+
+    `Name {` opens a struct literal unless it follows `->`, `struct` or `enum`, or it
+    closes the header of an `if`/`while`/`for`/`match` (as in Rust, a struct literal
+    in a condition needs parentheses)."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream):
+        brackets: list[str] = []         # open ( [ {
+        headers: list[int] = []          # bracket depth at each open if/while/for/match
+        prev: Token | None = None
+        prev2: Token | None = None
+        pending_nl: Token | None = None
+        for tok in stream:
+            if tok.type == "_NL":
+                if brackets and brackets[-1] in "([":
+                    continue
+                if prev is not None and prev.type in _ENDS_STATEMENT and pending_nl is None:
+                    pending_nl = tok
+                continue
+            if pending_nl is not None:
+                if tok.type != "ELSE" and tok.value != ".":
+                    yield pending_nl
+                pending_nl = None
+            value = tok.value
+            if tok.type == "NAME" or tok.type in ("IF", "WHILE", "FOR", "MATCH"):
+                if value in _HEADER_KEYWORDS and tok.type != "NAME":
+                    headers.append(len(brackets))
+            if value == "{" and tok.type == "LBRACE":
+                if headers and headers[-1] == len(brackets):
+                    headers.pop()
+                elif prev is not None and prev.type == "NAME" and not (
+                        prev2 is not None and prev2.value in ("->", "struct", "enum")):
+                    tok = Token.new_borrow_pos("STRUCT_LBRACE", value, tok)
+                brackets.append("{")
+            elif value in ("(", "[") and tok.type in ("LPAR", "LSQB"):
+                brackets.append(value)
+            elif value in (")", "]", "}") and tok.type in ("RPAR", "RSQB", "RBRACE"):
+                if brackets:
+                    brackets.pop()
+            prev2, prev = prev, tok
+            yield tok
+        if pending_nl is not None:
+            yield pending_nl
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    return lark.Lark(grammar_text(), parser="lalr", lexer="basic", postlex=_PostLexer(),
+                     propagate_positions=True, maybe_placeholders=True)
+
+
+# Friendly names for terminals in "expected ..." hints.
+_TERMINAL_NAMES = {
+    "NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string",
+    "_NL": "a new line", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
+    "LBRACE": "`{`", "RBRACE": "`}`", "STRUCT_LBRACE": "`{`", "COMMA": "`,`", "COLON": "`:`",
+    "EQUAL": "`=`", "SEMICOLON": "`;`", "$END": "the end of the input", "DOT": "`.`",
+}
+
+
+def _describe(term: str) -> str:
+    if term in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[term]
+    if term.isupper() and term.isalpha() and len(term) > 1 and term not in ("PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "BANG", "OROR", "ANDAND"):
+        return f"`{term.lower()}`"
+    return {"PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`", "SLASH": "`/`", "PERCENT": "`%`",
+            "POW": "`**`", "BANG": "`!`", "OROR": "`||`", "ANDAND": "`&&`", "RANGE": "`..`",
+            "AUG_OP": "`+=`", "CMP_OP": "a comparison"}.get(term, term)
+
+
+def parse(text: str, file: str = "<input>") -> S.Program:
+    """Parse DP source text into a Program; syntax errors raise DPError."""
+    SOURCES.add(file, text)
+    try:
+        tree = _parser().parse(text if text.endswith("\n") else text + "\n")
+    except lark.exceptions.UnexpectedInput as e:
+        raise DPError(_syntax_diagnostic(e, text, file)) from None
+    return _Build(file).transform(tree)
+
+
+def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
+    line, col = getattr(e, "line", 1), getattr(e, "column", 1)
+    if line is None or line < 1:
+        lines = text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+    width = 1
+    if isinstance(e, lark.exceptions.UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            what = "the end of the input"
+        elif tok.type == "_NL":
+            what = "the end of the line"
+        else:
+            what = f"`{tok.value}`"
+            width = max(1, len(str(tok.value)))
+        expected = sorted({_describe(t) for t in e.expected if not t.startswith("__ANON")})
+        hint = ("expected " + ", ".join(expected[:8])) if expected else None
+        if tok.type == "$END" or (tok.type == "_NL" and "`}`" in expected):
+            hint = "a `{` or `(` may not be closed" if not hint else hint
+        message = f"unexpected {what}"
+    elif isinstance(e, lark.exceptions.UnexpectedCharacters):
+        message = f"unexpected character `{text.splitlines()[line - 1][col - 1]}`"
+        hint = None
+    else:
+        message, hint = "unexpected end of input", "a block or bracket is not closed"
+    return Diagnostic("syntax error", message, Span(file, line, col, line, col + width), hint)
+
+
+def _span(file, meta_or_tok) -> Span:
+    m = meta_or_tok
+    return Span(file, m.line, m.column, m.end_line, m.end_column)
+
+
+def _type_name(t: S.TypeExpr) -> S.TypeExpr:
+    return t
+
+
+@v_args(meta=True)
+class _Build(Transformer):
+    """Lark parse tree → syntax nodes."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def sp(self, meta) -> Span:
+        return _span(self.file, meta)
+
+    # -- program and blocks
+    def start(self, meta, items):
+        return S.Program([i for i in items if i is not None], span=self.sp(meta) if not meta.empty else Span(self.file, 1, 1, 1, 1))
+
+    def block(self, meta, items):
+        return [i for i in items if i is not None]
+
+    # -- statements
+    def let_stmt(self, meta, c):
+        binder, annot, value = c
+        if isinstance(binder, list):
+            return S.Let(binder[0], annot, value, False, names=binder, span=self.sp(meta))
+        return S.Let(str(binder), annot, value, False, span=self.sp(meta))
+
+    def tuple_binder(self, meta, c):
+        return [str(t) for t in c]
+
+    def var_stmt(self, meta, c):
+        name, annot, value = c
+        return S.Let(str(name), annot, value, True, span=self.sp(meta))
+
+    def assign(self, meta, c):
+        return S.Assign(c[0], c[1], span=self.sp(meta))
+
+    def aug_assign(self, meta, c):
+        return S.AugAssign(c[0], str(c[1])[0], c[2], span=self.sp(meta))
+
+    def expr_stmt(self, meta, c):
+        return S.ExprStmt(c[0], span=self.sp(meta))
+
+    def if_stmt(self, meta, c):
+        cond, then, orelse = c
+        if orelse is None:
+            orelse = []
+        elif isinstance(orelse, S.If):
+            orelse = [orelse]
+        return S.If(cond, then, orelse, span=self.sp(meta))
+
+    def while_stmt(self, meta, c):
+        return S.While(c[0], c[1], span=self.sp(meta))
+
+    def for_stmt(self, meta, c):
+        name, first, rng, second, body = c
+        if rng is None:
+            return S.ForEach(str(name), first, body, span=self.sp(meta))
+        return S.ForRange(str(name), first, second, body, span=self.sp(meta))
+
+    def return_stmt(self, meta, c):
+        return S.Return(c[0], span=self.sp(meta))
+
+    def break_stmt(self, meta, c):
+        return S.Break(span=self.sp(meta))
+
+    def continue_stmt(self, meta, c):
+        return S.Continue(span=self.sp(meta))
+
+    def import_stmt(self, meta, c):
+        return S.Import(str(c[0]), span=self.sp(meta))
+
+    def fn_def(self, meta, c):
+        name, params, ret, body = c
+        return S.FnDef(str(name), params or [], ret, body, span=self.sp(meta))
+
+    def params(self, meta, c):
+        return list(c)
+
+    def param(self, meta, c):
+        return S.Param(str(c[0]), c[1], span=self.sp(meta))
+
+    def struct_def(self, meta, c):
+        return S.StructDef(str(c[0]), [f for f in c[1:] if f is not None], span=self.sp(meta))
+
+    def field_decl(self, meta, c):
+        return S.FieldDecl(str(c[0]), c[1], span=self.sp(meta))
+
+    def enum_def(self, meta, c):
+        return S.EnumDef(str(c[0]), [v for v in c[1:] if v is not None], span=self.sp(meta))
+
+    def variant_decl(self, meta, c):
+        return S.VariantDecl(str(c[0]), [t for t in c[1:] if t is not None], span=self.sp(meta))
+
+    def match_stmt(self, meta, c):
+        return S.Match(c[0], [a for a in c[1:] if a is not None], span=self.sp(meta))
+
+    def match_arm(self, meta, c):
+        enum, variant, binds = c[0]
+        return S.MatchArm(enum, variant, binds, c[1], span=self.sp(meta))
+
+    def pattern(self, meta, c):
+        first, second, *binds = c
+        binds = [str(b) for b in binds if b is not None]
+        if second is None:
+            return (None, str(first), binds)
+        return (str(first), str(second), binds)
+
+    def rule_def(self, meta, c):
+        name, *rest = c
+        clauses = [x for x in rest if isinstance(x, S.RuleClause)]
+        names = [str(x) for x in rest if isinstance(x, Token)]
+        return S.RuleDef(str(name), names[:-1], names[-1], clauses, span=self.sp(meta))
+
+    def rule_clause(self, meta, c):
+        return S.RuleClause(str(c[0]), c[1], span=self.sp(meta))
+
+    # -- types
+    def named_type(self, meta, c):
+        return S.TypeExpr(str(c[0]), span=self.sp(meta))
+
+    def generic_type(self, meta, c):
+        return S.TypeExpr(str(c[0]), list(c[1:]), span=self.sp(meta))
+
+    def tuple_type(self, meta, c):
+        return S.TypeExpr("tuple", list(c), span=self.sp(meta))
+
+    def unit_type(self, meta, c):
+        return S.TypeExpr("unit", span=self.sp(meta))
+
+    def fn_type(self, meta, c):
+        *params, ret = c
+        return S.TypeExpr("fn", [p for p in params if p is not None], ret, span=self.sp(meta))
+
+    # -- expressions
+    def binary(self, meta, c):
+        return S.Binary(str(c[1]), c[0], c[2], span=self.sp(meta))
+
+    def unary(self, meta, c):
+        return S.Unary(str(c[0]), c[1], span=self.sp(meta))
+
+    def call(self, meta, c):
+        return S.Call(c[0], c[1] or [], span=self.sp(meta))
+
+    def args(self, meta, c):
+        return list(c)
+
+    def index(self, meta, c):
+        return S.Index(c[0], c[1], span=self.sp(meta))
+
+    def field(self, meta, c):
+        return S.Field(c[0], str(c[1]), span=self.sp(meta))
+
+    def tuple_field(self, meta, c):
+        return S.TupleIndex(c[0], int(c[1]), span=self.sp(meta))
+
+    def tuple_field2(self, meta, c):
+        # `t.0.1` lexes its indices as the float 0.1
+        first, second = str(c[1]).split(".")
+        inner = S.TupleIndex(c[0], int(first), span=self.sp(meta))
+        return S.TupleIndex(inner, int(second), span=self.sp(meta))
+
+    def int_lit(self, meta, c):
+        return S.Num(int(c[0]), span=self.sp(meta))
+
+    def float_lit(self, meta, c):
+        return S.Num(float(c[0]), span=self.sp(meta))
+
+    def string_lit(self, meta, c):
+        return S.Str(pyast.literal_eval(str(c[0])), span=self.sp(meta))
+
+    def true_lit(self, meta, c):
+        return S.Bool(True, span=self.sp(meta))
+
+    def false_lit(self, meta, c):
+        return S.Bool(False, span=self.sp(meta))
+
+    def name(self, meta, c):
+        return S.Name(str(c[0]), span=self.sp(meta))
+
+    def tuple_lit(self, meta, c):
+        return S.TupleLit(list(c), span=self.sp(meta))
+
+    def list_lit(self, meta, c):
+        return S.ListLit([x for x in c if x is not None], span=self.sp(meta))
+
+    def dict_lit(self, meta, c):
+        entries = [x for x in c if x is not None]
+        return S.DictLit([k for k, _ in entries], [v for _, v in entries], span=self.sp(meta))
+
+    def dict_entry(self, meta, c):
+        return (c[0], c[1])
+
+    def struct_lit(self, meta, c):
+        name, _brace, *fields = c
+        return S.StructLit(str(name), [f for f in fields if f is not None], span=self.sp(meta))
+
+    def field_init(self, meta, c):
+        return (str(c[0]), c[1])
+
+    def lambda_expr(self, meta, c):
+        params, ret, body = c
+        return S.Lambda(params or [], ret, body, span=self.sp(meta))

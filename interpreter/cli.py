@@ -1,0 +1,84 @@
+"""The `dp` command line: run, check, grad, repl."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dsl.diagnostics import DPError
+
+VERSION = "0.1.0"
+
+USAGE_EXAMPLES = """commands:
+  dp run FILE [ARGS...]   run a DP script (its arguments are in `args()`)
+  dp check FILE           type-check a script without running it
+  dp grad FILE NAME       print the derivative of function NAME as DP source
+  dp repl                 start the interactive prompt (also: `dp` alone)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dp", description="DP: a differentiable programming language.",
+                                epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"dp {VERSION}")
+    sub = p.add_subparsers(dest="command")
+    r = sub.add_parser("run", help="run a DP script")
+    r.add_argument("file")
+    r.add_argument("args", nargs=argparse.REMAINDER)
+    c = sub.add_parser("check", help="type-check a DP script")
+    c.add_argument("file")
+    g = sub.add_parser("grad", help="print a function's derivative as DP source")
+    g.add_argument("file")
+    g.add_argument("name")
+    g.add_argument("--mode", choices=["reverse", "forward"], default="reverse")
+    sub.add_parser("repl", help="start the interactive prompt")
+    return p
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        print(f"dp: cannot read {path}: {e.strerror}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    from interpreter.session import Session
+    if ns.command in (None, "repl"):
+        from interpreter.repl import run_repl
+        return run_repl()
+    text = _read(ns.file)
+    session = Session()
+    try:
+        if ns.command == "run":
+            session.script_args = list(ns.args)
+            session.run(text, ns.file)
+        elif ns.command == "check":
+            session.check_text(text, ns.file)
+            print(f"{ns.file}: ok")
+        elif ns.command == "grad":
+            session.run(text, ns.file)
+            print(session.ad.derived_source(ns.name, mode=ns.mode))
+    except DPError as e:
+        sys.stdout.flush()
+        print(e.render(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def entry() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,414 @@
+"""Checked DP syntax → Python `ast` → code objects.
+
+Each DP function becomes one Python function; a DP statement becomes the Python
+statement a person would write for it, so running DP costs about what running
+hand-written Python costs. Every Python node carries its DP span as its position,
+so a Python exception's location *is* the DP location (see errors.py).
+
+Value semantics: a variable mutated in place (`xs[i] = …`, `p.x = …`, `xs.append`)
+owns its value. It copies a value it is given unless the value is fresh (a literal
+or a builtin's result), and a read of it that escapes (bound, passed, stored,
+returned, captured) is copied. Variables never mutated in place share freely: a
+rebinding (`p = step(p)`) cannot be seen through another name."""
+from __future__ import annotations
+
+import ast as py
+
+from dsl import syntax as S
+from dsl.span import NOWHERE, Span
+from dsl.symbols import Symbol
+from dsl.types import (FLOAT, INT, STRING, TENSOR, DictT, EnumT, FnT, IntLit, ListT, StructT,
+                       TupleT, Prim)
+
+from .runtime import Runtime, prim_py_name
+
+AGGREGATE = (ListT, DictT, StructT, TupleT)
+
+
+def _pos(node: py.AST, span: Span) -> py.AST:
+    node.lineno, node.col_offset = span.line, span.col - 1
+    node.end_lineno, node.end_col_offset = span.end_line, span.end_col - 1
+    return node
+
+
+def _load(name: str) -> py.Name:
+    return py.Name(id=name, ctx=py.Load())
+
+
+def _store(name: str) -> py.Name:
+    return py.Name(id=name, ctx=py.Store())
+
+
+def _call(f: py.expr, *args: py.expr) -> py.Call:
+    return py.Call(func=f, args=list(args), keywords=[])
+
+
+_BINOPS = {"+": py.Add, "-": py.Sub, "*": py.Mult, "/": py.Div, "**": py.Pow, "%": py.Mod}
+_CMPOPS = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
+
+
+class Compiler:
+    def __init__(self, runtime: Runtime, transforms=None):
+        self.rt = runtime
+        self.hoisted: list[py.stmt] = []          # lambda factories, placed before the code
+        self.counter = 0
+        self.transforms = transforms             # compiles grad(...) & co. (dsl.ad)
+        self.code_nodes: dict = {}               # filled by the session: code name -> DP node
+
+    def fresh(self, base: str) -> str:
+        self.counter += 1
+        return f"rt·{base}·{self.counter}·{id(self) % 10000}"
+
+    # ------------------------------------------------------------------ programs
+    def program(self, prog: S.Program) -> py.Module:
+        for s in prog.body:
+            if isinstance(s, S.StructDef):
+                pass
+        body = self.stmts(prog.body, span=prog.span)
+        mod = py.Module(body=self.hoisted + body, type_ignores=[])
+        self.hoisted = []
+        return self.finish(mod, prog.span)
+
+    def finish(self, mod, span):
+        fill_positions(mod, span)
+        return mod
+
+    # ------------------------------------------------------------------ statements
+    def stmts(self, body, span=NOWHERE) -> list[py.stmt]:
+        out: list[py.stmt] = []
+        for s in body:
+            got = getattr(self, "s_" + type(s).__name__)(s)
+            if got is None:
+                continue
+            for g in (got if isinstance(got, list) else [got]):
+                if not hasattr(g, "lineno"):
+                    _pos(g, s.span if s.span is not NOWHERE else span)
+                out.append(g)
+        return out
+
+    def block(self, body, span) -> list[py.stmt]:
+        out = self.stmts(body, span)
+        return out or [_pos(py.Pass(), span)]
+
+    def s_StructDef(self, s):
+        return None
+
+    def s_EnumDef(self, s):
+        return None
+
+    def s_Import(self, s):
+        return None
+
+    def s_RuleDef(self, s):
+        return None
+
+    def s_FnDef(self, s):
+        return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()))
+
+    def function(self, name, params, body, span, assigned_globals=()):
+        stmts = self.block(body, span)
+        if assigned_globals:
+            stmts.insert(0, py.Global(names=sorted(assigned_globals)))
+        args = py.arguments(posonlyargs=[], args=[py.arg(arg=p.sym.py) for p in params], kwonlyargs=[],
+                            kw_defaults=[], defaults=[])
+        return _pos(py.FunctionDef(name=name, args=args, body=stmts, decorator_list=[], returns=None,
+                                   type_params=[]), span)
+
+    def s_Let(self, s):
+        if s.names is not None:
+            target = py.Tuple(elts=[_store(sym.py) for sym in s.syms], ctx=py.Store())
+            return py.Assign(targets=[target], value=self.escaping(s.value))
+        return py.Assign(targets=[_store(s.sym.py)], value=self.owned(s.value, s.sym))
+
+    def s_Assign(self, s):
+        t = s.target
+        if isinstance(t, S.Name):
+            return py.Assign(targets=[_store(t.sym.py)], value=self.owned(t.value if False else s.value, t.sym))
+        return py.Assign(targets=[self.target(t)], value=self.escaping(s.value))
+
+    def s_AugAssign(self, s):
+        t = s.target
+        ty = t.ty
+        if s.op in ("/", "%") and ty == INT or (s.op == "%" and ty == FLOAT):
+            helper = {"/": "rt·idiv", "%": "rt·imod"}[s.op] if ty == INT else "rt·fmod"
+            return py.Assign(targets=[self.target(t)], value=_call(_load(helper), self.expr(t), self.expr(s.value)))
+        return py.AugAssign(target=self.target(t), op=_BINOPS[s.op](), value=self.expr(s.value))
+
+    def target(self, t) -> py.expr:
+        if isinstance(t, S.Name):
+            return _store(t.sym.py)
+        if isinstance(t, S.Field):
+            return _pos(py.Attribute(value=self.place(t.obj), attr=t.name, ctx=py.Store()), t.span)
+        if isinstance(t, S.Index):
+            return _pos(py.Subscript(value=self.place(t.obj), slice=self.expr(t.index), ctx=py.Store()), t.span)
+        raise AssertionError(t)
+
+    def place(self, e) -> py.expr:
+        """The object an in-place update goes into: never a copy."""
+        if isinstance(e, S.Name):
+            return _pos(_load(e.sym.py), e.span)
+        if isinstance(e, S.Field):
+            return _pos(py.Attribute(value=self.place(e.obj), attr=e.name, ctx=py.Load()), e.span)
+        if isinstance(e, S.Index):
+            return _pos(py.Subscript(value=self.place(e.obj), slice=self.expr(e.index), ctx=py.Load()), e.span)
+        return self.expr(e)
+
+    def s_ExprStmt(self, s):
+        return py.Expr(value=self.expr(s.expr))
+
+    def s_If(self, s):
+        return py.If(test=self.expr(s.cond), body=self.block(s.then, s.span), orelse=self.stmts(s.orelse, s.span))
+
+    def s_While(self, s):
+        return py.While(test=self.expr(s.cond), body=self.block(s.body, s.span), orelse=[])
+
+    def s_ForRange(self, s):
+        it = _pos(_call(_load("rt·range"), self.expr(s.start), self.expr(s.stop)), s.span)
+        return py.For(target=_store(s.sym.py), iter=it, body=self.block(s.body, s.span), orelse=[])
+
+    def s_ForEach(self, s):
+        it = self.escaping(s.iterable)
+        if isinstance(s.iterable.ty, DictT):
+            it = _call(_load("rt·list"), it)
+        return py.For(target=_store(s.sym.py), iter=it, body=self.block(s.body, s.span), orelse=[])
+
+    def s_Return(self, s):
+        return py.Return(value=self.escaping(s.value) if s.value is not None else None)
+
+    def s_Break(self, s):
+        return py.Break()
+
+    def s_Continue(self, s):
+        return py.Continue()
+
+    def s_Match(self, s):
+        subj = self.fresh("match")
+        out: list[py.stmt] = [_pos(py.Assign(targets=[_store(subj)], value=self.expr(s.subject)), s.span)]
+        et = s.subject.ty
+        chain: list[py.stmt] = []
+        for arm in reversed(s.arms):
+            body = []
+            for i, sym in enumerate(arm.syms):
+                body.append(_pos(py.Assign(targets=[_store(sym.py)], value=py.Subscript(
+                    value=py.Attribute(value=_load(subj), attr="vals", ctx=py.Load()),
+                    slice=py.Constant(i), ctx=py.Load())), arm.span))
+            body += self.block(arm.body, arm.span)
+            if arm.variant == "_" and arm.enum is None:
+                chain = body
+                continue
+            tag = list(et.variants).index(arm.variant) if isinstance(et, EnumT) else -1
+            test = py.Compare(left=py.Attribute(value=_load(subj), attr="tag", ctx=py.Load()), ops=[py.Eq()],
+                              comparators=[py.Constant(tag)])
+            chain = [_pos(py.If(test=test, body=body, orelse=chain), arm.span)]
+        return out + chain
+
+    # ------------------------------------------------------------------ value semantics
+    def owned(self, e, sym: Symbol) -> py.expr:
+        """A value about to be owned by variable sym."""
+        if sym is not None and (sym.inplace or (sym.is_global and sym.kind == "var")) and needs_copy(e.ty) and not is_fresh(e):
+            return self.copy(self.expr(e), e.ty, e.span)
+        return self.escaping(e)
+
+    def escaping(self, e) -> py.expr:
+        """A value that is bound, passed, stored or returned: copy it if it is part
+        of a variable that may later be mutated in place."""
+        code = self.expr(e)
+        if needs_copy(e.ty) and _reads_mutable(e):
+            return self.copy(code, e.ty, e.span)
+        return code
+
+    def copy(self, code, ty, span):
+        c = self.rt.copier(ty)
+        if c is None:
+            return code
+        return _pos(_call(_load(self.rt.name(c, "copy")), code), span)
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, e) -> py.expr:
+        return _pos(getattr(self, "e_" + type(e).__name__)(e), e.span)
+
+    def e_Num(self, e):
+        if e.ty == FLOAT:
+            return py.Constant(float(e.value))
+        return py.Constant(e.value)
+
+    def e_Str(self, e):
+        return py.Constant(e.value)
+
+    def e_Bool(self, e):
+        return py.Constant(e.value)
+
+    def e_Name(self, e):
+        if isinstance(e.sym, tuple):                  # a primitive used as a value
+            return _load(prim_py_name(e.sym[1]))
+        return _load(e.sym.py)
+
+    def e_Unary(self, e):
+        if e.op == "!":
+            return py.UnaryOp(op=py.Not(), operand=self.expr(e.operand))
+        return py.UnaryOp(op=py.USub(), operand=self.expr(e.operand))
+
+    def e_Binary(self, e):
+        op = e.op
+        if op in ("&&", "||"):
+            return py.BoolOp(op=py.And() if op == "&&" else py.Or(), values=[self.expr(e.left), self.expr(e.right)])
+        if op in _CMPOPS:
+            return py.Compare(left=self.expr(e.left), ops=[_CMPOPS[op]()], comparators=[self.expr(e.right)])
+        lt = e.left.ty
+        left, right = self.expr(e.left), self.expr(e.right)
+        if lt == INT or isinstance(lt, IntLit):
+            helper = {"/": "rt·idiv", "%": "rt·imod", "**": "rt·ipow"}.get(op)
+            if helper:
+                return _call(_load(helper), left, right)
+        elif lt == FLOAT:
+            if op == "%":
+                return _call(_load("rt·fmod"), left, right)
+            if op == "**" and e.right.ty == FLOAT:
+                return _call(_load("rt·fpow"), left, right)
+        return py.BinOp(left=left, op=_BINOPS[op](), right=right)
+
+    def e_Call(self, e):
+        kind = e.target[0]
+        if kind == "fn":
+            return _call(self.expr(e.func), *[self.escaping(a) for a in e.args])
+        if kind == "prim":
+            prim = e.target[1]
+            return _call(_load(prim_py_name(prim)), *[self.expr(a) for a in e.args])
+        if kind == "builtin":
+            return self.builtin(e)
+        if kind == "method":
+            return self.method(e)
+        if kind == "variant":
+            _, et, name = e.target
+            ctor = self.rt.enum_class(et).members[name]
+            return _call(_load(self.rt.name(ctor, f"{et.name}·{name}")), *[self.escaping(a) for a in e.args])
+        if kind == "transform":
+            return self.transforms.compile_call(self, e)
+        return _call(self.expr(e.func), *[self.escaping(a) for a in e.args])
+
+    def builtin(self, e):
+        name = e.target[1]
+        args = [self.expr(a) for a in e.args]
+        helper = {"print": "rt·print", "len": "rt·len", "range": "rt·range_list", "float": "rt·float",
+                  "int": "rt·int", "str": "rt·str"}[name]
+        return _call(_load(helper), *args)
+
+    def method(self, e):
+        f = e.func
+        name = f.name
+        if name in ("append", "pop", "insert", "extend", "reverse", "remove"):
+            obj = self.place(f.obj)
+        else:
+            obj = self.expr(f.obj)
+        args = [self.escaping(a) for a in e.args]
+        if name == "pop":
+            return _call(_load("rt·pop"), obj)
+        if name == "insert":
+            return _call(_load("rt·insert"), obj, *args)
+        if name == "remove":
+            return _call(_load("rt·remove"), obj, *args)
+        if name == "keys":
+            return _call(_load("rt·list"), obj)
+        if name == "values":
+            return _call(_load("rt·list"), _call(py.Attribute(value=obj, attr="values", ctx=py.Load())))
+        if name == "contains":
+            return py.Compare(left=args[0], ops=[py.In()], comparators=[obj])
+        return _call(py.Attribute(value=obj, attr=name, ctx=py.Load()), *args)
+
+    def e_Index(self, e):
+        return py.Subscript(value=self.expr(e.obj), slice=self.expr(e.index), ctx=py.Load())
+
+    def e_Field(self, e):
+        if e.target[0] == "variant":
+            et = e.target[1]
+            member = self.rt.enum_class(et).members[e.name]
+            return _load(self.rt.name(member, f"{et.name}·{e.name}"))
+        if e.target[0] == "module":
+            return _load(e.target[2].py)
+        return py.Attribute(value=self.expr(e.obj), attr=e.name, ctx=py.Load())
+
+    def e_TupleIndex(self, e):
+        return py.Subscript(value=self.expr(e.obj), slice=py.Constant(e.index), ctx=py.Load())
+
+    def e_TupleLit(self, e):
+        return py.Tuple(elts=[self.escaping(x) for x in e.items], ctx=py.Load())
+
+    def e_ListLit(self, e):
+        return py.List(elts=[self.escaping(x) for x in e.items], ctx=py.Load())
+
+    def e_DictLit(self, e):
+        return py.Dict(keys=[self.expr(k) for k in e.keys], values=[self.escaping(v) for v in e.values])
+
+    def e_StructLit(self, e):
+        st = e.ty
+        cls = self.rt.struct_class(st)
+        given = dict(e.fields)
+        return _call(_load(self.rt.name(cls, st.name)), *[self.escaping(given[f]) for f in st.fields])
+
+    def e_Lambda(self, e):
+        """A lambda is a closure over the *values* of what it captures: a factory at
+        module level takes them as arguments and returns the inner function."""
+        factory = self.fresh("lambda")
+        inner = self.function("lambda", e.params, e.body, e.span)
+        cap_args = py.arguments(posonlyargs=[], args=[py.arg(arg=sym.py) for sym in e.captures], kwonlyargs=[],
+                                kw_defaults=[], defaults=[])
+        fdef = _pos(py.FunctionDef(name=factory, args=cap_args, body=[inner, _pos(py.Return(value=_load("lambda")), e.span)],
+                                   decorator_list=[], returns=None, type_params=[]), e.span)
+        self.hoisted.append(fdef)
+        self.code_nodes[("lambda", e.span)] = e
+        args = []
+        for sym in e.captures:
+            v = _pos(_load(sym.py), e.span)
+            if needs_copy(sym.ty) and (sym.inplace or sym.kind == "var"):
+                v = self.copy(v, sym.ty, e.span)
+            args.append(v)
+        return _call(_load(factory), *args)
+
+
+def needs_copy(t) -> bool:
+    return isinstance(t, AGGREGATE) or t == TENSOR
+
+
+def is_fresh(e) -> bool:
+    """Whether e makes a new value no variable shares."""
+    if isinstance(e, (S.ListLit, S.DictLit, S.StructLit, S.TupleLit, S.Num, S.Str, S.Bool, S.Lambda)):
+        return True
+    if isinstance(e, S.Call) and e.target and e.target[0] in ("builtin", "prim", "variant"):
+        return True
+    if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values"):
+        return True
+    if isinstance(e, S.Binary):
+        return True
+    return False
+
+
+def _reads_mutable(e) -> bool:
+    """Whether e is (part of) a variable that may be mutated in place later."""
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        e = e.obj
+    if isinstance(e, S.Name) and isinstance(e.sym, Symbol):
+        s = e.sym
+        return s.inplace or (s.is_global and s.kind == "var")
+    return False
+
+
+def fill_positions(node: py.AST, span: Span):
+    """Give every node without a position its parent's, so generated code compiles."""
+    line = getattr(node, "lineno", None)
+    if line is None or line == 0:
+        node.lineno, node.col_offset = max(span.line, 1), max(span.col - 1, 0)
+        node.end_lineno, node.end_col_offset = max(span.end_line, 1), max(span.end_col - 1, 0)
+    here = Span(span.file, node.lineno, node.col_offset + 1, node.end_lineno or node.lineno,
+                (node.end_col_offset or 0) + 1)
+    for child in py.iter_child_nodes(node):
+        if isinstance(child, (py.expr_context, py.operator, py.cmpop, py.unaryop, py.boolop)):
+            continue
+        if isinstance(child, (py.expr, py.stmt, py.arg, py.excepthandler, py.keyword)) or isinstance(child, py.arguments):
+            if isinstance(child, py.arguments):
+                for a in child.args:
+                    fill_positions(a, here)
+                continue
+            fill_positions(child, here)
+
+
+_unused = (STRING, FnT, Prim)

@@ -1,0 +1,215 @@
+"""The runtime namespace compiled DP code runs in. It holds DP's globals and the
+helpers the compiler names (all spelled with `·`, which DP identifiers cannot
+contain), and nothing else: `__builtins__` is empty, so DP code reaches nothing of
+the host unless an embedder grants it."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dsl import primitives as P
+from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT, Prim
+
+from .values import EnumClass, format_value, make_struct_class
+
+
+class DPRuntimeError(Exception):
+    """Raised by runtime helpers; the session turns it into a diagnostic with the span
+    of the DP expression that was running."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def _idiv(a: int, b: int) -> int:
+    if b == 0:
+        raise ZeroDivisionError
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _imod(a: int, b: int) -> int:
+    return a - b * _idiv(a, b)
+
+
+def _ipow(a: int, b: int) -> int:
+    if b < 0:
+        raise DPRuntimeError("negative exponent in int ** int", "use floats: `float(a) ** float(b)`")
+    return a ** b
+
+
+def _fpow(a: float, b: float) -> float:
+    return math.pow(a, b)
+
+
+def _to_int(x) -> int:
+    if isinstance(x, float) and not math.isfinite(x):
+        raise DPRuntimeError(f"cannot convert {format_value(x)} to int")
+    return int(x)
+
+
+def _pop(xs: list):
+    if not xs:
+        raise DPRuntimeError("pop from an empty list")
+    return xs.pop()
+
+
+def _insert(xs: list, i: int, v) -> None:
+    if not -len(xs) <= i <= len(xs):
+        raise DPRuntimeError(f"insert index {i} is out of range for a list of {len(xs)}")
+    xs.insert(i, v)
+
+
+def _remove(d: dict, k) -> None:
+    del d[k]
+
+
+def _range(a: int, b: int | None = None) -> list[int]:
+    return list(range(a)) if b is None else list(range(a, b))
+
+
+class Output:
+    """Where `print` writes; the REPL and embedders swap the sink."""
+
+    def __init__(self):
+        import sys
+        self.write = lambda s: sys.stdout.write(s)
+
+
+def base_namespace(output: Output) -> dict:
+    ns: dict = {"__builtins__": {}}
+
+    def dp_print(*args):
+        output.write(" ".join(format_value(a) for a in args) + "\n")
+
+    ns.update({
+        "rt·print": dp_print, "rt·len": len, "rt·range": range, "rt·range_list": _range,
+        "rt·float": float, "rt·int": _to_int, "rt·str": format_value,
+        "rt·idiv": _idiv, "rt·imod": _imod, "rt·ipow": _ipow, "rt·fpow": _fpow, "rt·fmod": math.fmod,
+        "rt·pop": _pop, "rt·insert": _insert, "rt·remove": _remove, "rt·list": list,
+        "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
+    })
+    for name, prims in P.BY_NAME.items():
+        for i, p in enumerate(prims):
+            if p.impl is not None:
+                ns[prim_py_name(p)] = p.impl
+    return ns
+
+
+def prim_py_name(p) -> str:
+    i = P.BY_NAME[p.name].index(p)
+    return f"rt·{_opname(p.name)}·{i}"
+
+
+def _opname(name: str) -> str:
+    return {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow", "**int": "powi"}.get(name, name)
+
+
+class Runtime:
+    """One interpreter's namespace plus the classes, copiers and constants the compiler
+    asks it to name."""
+
+    def __init__(self, output: Output | None = None):
+        self.output = output or Output()
+        self.ns = base_namespace(self.output)
+        self._names: dict[int, str] = {}
+        self._keep: list = []                      # objects named here stay alive
+        self.struct_classes: dict = {}
+        self.enum_classes: dict = {}
+        self._copiers: dict = {}
+
+    def name(self, obj, hint: str) -> str:
+        """A namespace name bound to obj (one name per object)."""
+        key = id(obj)
+        if key not in self._names:
+            n = f"rt·{hint}·{len(self._names)}"
+            self._names[key] = n
+            self.ns[n] = obj
+            self._keep.append(obj)
+        return self._names[key]
+
+    def struct_class(self, st: StructT) -> type:
+        cls = self.struct_classes.get(st)
+        if cls is None:
+            cls = make_struct_class(st)
+            self.struct_classes[st] = cls
+        return cls
+
+    def enum_class(self, et: EnumT) -> EnumClass:
+        ec = self.enum_classes.get(et)
+        if ec is None:
+            ec = EnumClass(et)
+            self.enum_classes[et] = ec
+        return ec
+
+    def copier(self, t):
+        """A function that deep-copies a value of type t, or None if values of t are
+        immutable (so sharing them is already value semantics)."""
+        key = t
+        if key in self._copiers:
+            return self._copiers[key]
+        c = self._make_copier(t)
+        self._copiers[key] = c
+        return c
+
+    def _make_copier(self, t):
+        if isinstance(t, Prim):
+            return np.ndarray.copy if t == TENSOR else None
+        if isinstance(t, ListT):
+            inner = self.copier(t.elem)
+            return list.copy if inner is None else (lambda xs: [inner(x) for x in xs])
+        if isinstance(t, DictT):
+            inner = self.copier(t.value)
+            return dict.copy if inner is None else (lambda d: {k: inner(v) for k, v in d.items()})
+        if isinstance(t, TupleT):
+            inners = [self.copier(x) for x in t.items]
+            if all(c is None for c in inners):
+                return None
+            return lambda tup: tuple(v if c is None else c(v) for c, v in zip(inners, tup))
+        if isinstance(t, StructT):
+            cls = self.struct_class(t)
+            inners = [self.copier(ft) for ft in t.fields.values()]
+            names = list(t.fields)
+            if all(c is None for c in inners):
+                def copy_flat(s, cls=cls, names=names):
+                    new = object.__new__(cls)
+                    for n in names:
+                        object.__setattr__(new, n, getattr(s, n))
+                    return new
+                return copy_flat
+
+            def copy_deep(s, cls=cls, names=names, inners=inners):
+                new = object.__new__(cls)
+                for n, c in zip(names, inners):
+                    v = getattr(s, n)
+                    object.__setattr__(new, n, v if c is None else c(v))
+                return new
+            return copy_deep
+        return None                              # enums, functions, unit: immutable
+
+    def zero(self, t):
+        """The zero of type t: what an inactive or untouched part's gradient is."""
+        if t == FLOAT:
+            return 0.0
+        if t == INT:
+            return 0
+        if t == BOOL:
+            return False
+        if t == STRING:
+            return ""
+        if t == UNIT:
+            return None
+        if isinstance(t, TupleT):
+            return tuple(self.zero(x) for x in t.items)
+        if isinstance(t, StructT):
+            return self.struct_class(t)(*(self.zero(ft) for ft in t.fields.values()))
+        if isinstance(t, ListT):
+            return []
+        if isinstance(t, DictT):
+            return {}
+        raise DPRuntimeError(f"no zero value for `{t}`")
+
+
+_unused = (FnT, FLOAT)

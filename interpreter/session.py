@@ -1,0 +1,97 @@
+"""An interpreter session: the global environment, the runtime namespace, and the
+pipeline text → parse → check → compile → run. The CLI, the REPL and the Python
+embedding API all drive one of these."""
+from __future__ import annotations
+
+import ast as py
+import sys
+from dataclasses import dataclass
+
+from dsl import syntax as S
+from dsl.checker import check
+from dsl.diagnostics import DPError
+from dsl.parser import parse
+from dsl.symbols import GlobalEnv
+from dsl.types import UNIT, Type
+
+from .compiler import Compiler
+from .errors import runtime_diagnostic
+from .runtime import Output, Runtime
+
+RECURSION_LIMIT = 8000
+
+
+@dataclass
+class Result:
+    value: object
+    type: Type | None           # None when the input was not an expression
+
+
+class Session:
+    def __init__(self, output: Output | None = None):
+        self.env = GlobalEnv()
+        self.runtime = Runtime(output)
+        self._counter = 0
+        from dsl import ad
+        self.ad = ad.Transforms(self)
+        self.compiler = Compiler(self.runtime, self.ad)
+
+    # -------------------------------------------------------------- front half
+    def check_text(self, text: str, file: str = "<input>") -> tuple[S.Program, GlobalEnv]:
+        prog = parse(text, file)
+        env = check(prog, self.env, self.ad.typer)
+        return prog, env
+
+    # -------------------------------------------------------------- running
+    def run(self, text: str, file: str | None = None) -> Result:
+        """Parse, check, compile and run text. On any error raise DPError and leave
+        the session exactly as it was before."""
+        if file is None:
+            self._counter += 1
+            file = f"<input {self._counter}>"
+        prog, env = self.check_text(text, file)
+        result_type = None
+        body = prog.body
+        if body and isinstance(body[-1], S.ExprStmt) and body[-1].expr.ty not in (UNIT, None):
+            result_type = body[-1].expr.ty
+        module = self.compiler.program(prog)
+        if result_type is not None:
+            last = module.body[-1]
+            target = py.copy_location(py.Name("rt·result", py.Store()), last)
+            module.body[-1] = py.copy_location(py.Assign(targets=[target], value=last.value), last)
+        code = compile(module, file, "exec")
+        self.env = env                      # definitions land only once they compile
+        value = self.execute(code)
+        return Result(value if result_type is not None else None, result_type)
+
+    def execute(self, code):
+        ns = self.runtime.ns
+        ns.pop("rt·result", None)
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, RECURSION_LIMIT))
+        try:
+            exec(code, ns)
+        except DPError:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001 — every error becomes a diagnostic
+            raise DPError(runtime_diagnostic(exc)) from None
+        finally:
+            sys.setrecursionlimit(old)
+        return ns.get("rt·result")
+
+    def call(self, name: str, *args):
+        """Call a DP global function by name with Python values."""
+        fn = self.runtime.ns.get(self.env.values[name].py)
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, RECURSION_LIMIT))
+        try:
+            return fn(*args)
+        except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001
+            raise DPError(runtime_diagnostic(exc)) from None
+        finally:
+            sys.setrecursionlimit(old)
+
+    def run_file(self, path: str) -> Result:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        return self.run(text, path)

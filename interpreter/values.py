@@ -1,0 +1,132 @@
+"""Runtime values that have no Python counterpart: structs and enums, and how every
+DP value prints. Floats, ints, bools, strings, lists, dicts and tuples are Python's own."""
+from __future__ import annotations
+
+import ast as py
+import math
+
+import numpy as np
+
+
+class DPStruct:
+    """Base of every struct class. Subclasses get `__slots__` = the fields."""
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    _type = None                     # the StructT
+
+    def __eq__(self, other):
+        return type(self) is type(other) and all(
+            _eq(getattr(self, f), getattr(other, f)) for f in self._fields)
+
+    def __hash__(self):
+        return hash(tuple(getattr(self, f) for f in self._fields))
+
+    def __repr__(self):
+        return format_value(self)
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self._fields}
+
+
+def _eq(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return a == b
+
+
+def make_struct_class(st) -> type:
+    """A Python class for a DP struct type, with a positional __init__ built as an AST."""
+    fields = tuple(st.fields)
+    args = [py.arg(arg=f"a{i}") for i in range(len(fields))]
+    body = [py.Assign(targets=[py.Attribute(value=py.Name("self", py.Load()), attr=f, ctx=py.Store())],
+                      value=py.Name(f"a{i}", py.Load())) for i, f in enumerate(fields)] or [py.Pass()]
+    init = py.FunctionDef(name="__init__", args=py.arguments(posonlyargs=[], args=[py.arg(arg="self")] + args,
+                          kwonlyargs=[], kw_defaults=[], defaults=[]), body=body, decorator_list=[], returns=None,
+                          type_params=[])
+    mod = py.fix_missing_locations(py.Module(body=[init], type_ignores=[]))
+    ns: dict = {}
+    exec(compile(mod, f"<struct {st.name}>", "exec"), ns)
+    cls = type(st.name, (DPStruct,), {"__slots__": fields, "_fields": fields, "_type": st, "__init__": ns["__init__"]})
+    return cls
+
+
+class DPEnum:
+    """A value of a DP enum: its type, variant tag and payload."""
+    __slots__ = ("enum", "tag", "name", "vals")
+
+    def __init__(self, enum, tag, name, vals=()):
+        self.enum, self.tag, self.name, self.vals = enum, tag, name, vals
+
+    def __eq__(self, other):
+        return isinstance(other, DPEnum) and self.enum is other.enum and self.tag == other.tag and all(
+            _eq(a, b) for a, b in zip(self.vals, other.vals))
+
+    def __hash__(self):
+        return hash((self.tag, self.vals))
+
+    def __repr__(self):
+        return format_value(self)
+
+
+class EnumClass:
+    """The runtime side of an enum type: one singleton per plain variant, a
+    constructor per variant with a payload."""
+
+    def __init__(self, et):
+        self.type = et
+        self.name = et.name
+        self.members = {}
+        for tag, (vname, payload) in enumerate(et.variants.items()):
+            if payload:
+                self.members[vname] = (lambda t, n: (lambda *vals: DPEnum(self, t, n, vals)))(tag, vname)
+            else:
+                self.members[vname] = DPEnum(self, tag, vname)
+        self.tags = {n: i for i, n in enumerate(et.variants)}
+
+
+def format_float(x: float) -> str:
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return repr(x)
+
+
+def format_value(v, top: bool = True) -> str:
+    """How DP prints a value; strings are quoted only inside aggregates."""
+    if v is None:
+        return "()"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return format_float(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return v if top else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(format_value(x, False) for x in v) + "]"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(format_value(x, False) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{format_value(k, False)}: {format_value(x, False)}" for k, x in v.items()) + "}"
+    if isinstance(v, DPStruct):
+        inner = ", ".join(f"{f}: {format_value(getattr(v, f), False)}" for f in v._fields)
+        return f"{type(v).__name__} {{ {inner} }}" if inner else f"{type(v).__name__} {{}}"
+    if isinstance(v, DPEnum):
+        base = f"{v.enum.name}.{v.name}"
+        return base + ("(" + ", ".join(format_value(x, False) for x in v.vals) + ")" if v.vals else "")
+    if isinstance(v, np.ndarray):
+        return format_tensor(v)
+    if callable(v):
+        name = getattr(v, "__name__", "fn").split("·")[0]
+        return f"<fn {name}>"
+    return repr(v)
+
+
+def format_tensor(a: np.ndarray) -> str:
+    if a.dtype == bool:
+        body = np.array2string(a, separator=", ", formatter={"bool": lambda b: "true" if b else "false"})
+    else:
+        body = np.array2string(a, separator=", ", floatmode="unique", max_line_width=100)
+    return f"tensor({body})"
