@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .types import BOOL, FLOAT, INT, STRING, Type
+from .types import BOOL, FLOAT, INT, STRING, ListT, Type
 
 
 @dataclass
@@ -125,6 +125,8 @@ TABLE: list[Primitive] = [
     Primitive("abs", ("x",), (INT,), INT, impl=abs),
     Primitive("max", ("a", "b"), (INT, INT), INT, impl=max),
     Primitive("min", ("a", "b"), (INT, INT), INT, impl=min),
+    # a script's command-line arguments (`dp run FILE ARGS…`); each session binds its own
+    Primitive("args", (), (), ListT(STRING), impl=lambda: [], doc="the script's arguments"),
 ]
 
 # Derivatives of pow_dbase need more care than a one-line rule at x = 0; it appears only

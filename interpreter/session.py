@@ -7,6 +7,7 @@ import ast as py
 import sys
 from dataclasses import dataclass
 
+from dsl import primitives as P
 from dsl import syntax as S
 from dsl.checker import check
 from dsl.diagnostics import DPError
@@ -16,7 +17,7 @@ from dsl.types import UNIT, Type
 
 from .compiler import Compiler
 from .errors import runtime_diagnostic
-from .runtime import Output, Runtime
+from .runtime import Output, Runtime, prim_py_name
 
 RECURSION_LIMIT = 8000
 
@@ -31,6 +32,9 @@ class Session:
     def __init__(self, output: Output | None = None):
         self.env = GlobalEnv()
         self.runtime = Runtime(output)
+        self.max_depth: int | None = None       # DP call depth limit an embedder may set
+        self.script_args: list[str] = []        # what `args()` returns (`dp run FILE ARGS…`)
+        self.runtime.ns[prim_py_name(P.BY_NAME["args"][0])] = lambda: list(self.script_args)
         self._counter = 0
         from dsl import ad
         self.ad = ad.Transforms(self)
@@ -60,15 +64,26 @@ class Session:
             target = py.copy_location(py.Name("rt·result", py.Store()), last)
             module.body[-1] = py.copy_location(py.Assign(targets=[target], value=last.value), last)
         code = compile(module, file, "exec")
-        self.env = env                      # definitions land only once they compile
-        value = self.execute(code)
+        old_env, self.env = self.env, env   # definitions land only once they compile
+        ns = self.runtime.ns
+        saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
+        try:
+            value = self.execute(code)
+        except DPError:                     # a failed input leaves no half-made globals
+            self.env = old_env
+            for s in env.values.values():
+                if s.py in saved:
+                    ns[s.py] = saved[s.py]
+                else:
+                    ns.pop(s.py, None)
+            raise
         return Result(value if result_type is not None else None, result_type)
 
     def execute(self, code):
         ns = self.runtime.ns
         ns.pop("rt·result", None)
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, RECURSION_LIMIT))
+        sys.setrecursionlimit(self._recursion_limit(old))
         try:
             exec(code, ns)
         except DPError:
@@ -81,15 +96,28 @@ class Session:
 
     def call(self, name: str, *args):
         """Call a DP global function by name with Python values."""
-        fn = self.runtime.ns.get(self.env.values[name].py)
+        return self.call_value(self.runtime.ns.get(self.env.values[name].py), *args)
+
+    def call_value(self, fn, *args):
+        """Call a DP function value with Python values; errors become DPError."""
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, RECURSION_LIMIT))
+        sys.setrecursionlimit(self._recursion_limit(old))
         try:
             return fn(*args)
         except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001
             raise DPError(runtime_diagnostic(exc)) from None
         finally:
             sys.setrecursionlimit(old)
+
+    def _recursion_limit(self, old: int) -> int:
+        """Python's recursion limit while DP runs: raised to RECURSION_LIMIT, or, when
+        an embedder set `max_depth`, this many calls deeper than the caller."""
+        if self.max_depth is None:
+            return max(old, RECURSION_LIMIT)
+        depth, f = 0, sys._getframe()
+        while f is not None:
+            depth, f = depth + 1, f.f_back
+        return depth + self.max_depth + 8
 
     def run_file(self, path: str) -> Result:
         with open(path, encoding="utf-8") as f:
