@@ -10,7 +10,7 @@ from . import syntax as S
 from .diagnostics import Diagnostic, DPError, did_you_mean
 from .symbols import GlobalEnv, Scope, Symbol, py_name
 from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DictT, EnumT, ErrorT,
-                    FnT, IntLit, ListT, ModuleT, Prim, StructT, TupleT, Type, concrete)
+                    FnT, IntLit, ListT, ModuleT, Prim, StructT, TupleT, Type, assignable, concrete)
 
 PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tensor": TENSOR}
 BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS)
@@ -220,8 +220,8 @@ class Checker:
             self.stmt(st)
         if ret != UNIT and not isinstance(ret, ErrorT) and not always_returns(body):
             what = f"`{node.name}`" if isinstance(node, S.FnDef) else "this function"
-            end = node.span
-            self.error(S.Node(span=end).span, f"{what} may end without returning a `{ret}`",
+            end = node.ret.span if node.ret is not None else node.span      # point at `-> T`
+            self.error(end, f"{what} may end without returning a `{ret}`",
                        "add a `return` at the end, or in every branch")
         node.py_assigned_globals = self.ctx.assigned_globals
         self.ctx, self.scope = outer_ctx, outer_scope
@@ -405,7 +405,9 @@ class Checker:
             self.ctx.assigned_globals.add(sym.py)
 
     def is_capture(self, sym: Symbol) -> bool:
-        return not sym.is_global and sym.owner is not self.ctx.node
+        if sym.is_global:
+            return isinstance(self.ctx.node, S.Lambda)
+        return sym.owner is not self.ctx.node
 
     # ------------------------------------------------------------------ expressions
     def expect(self, e, got: Type, want: Type):
@@ -473,7 +475,9 @@ class Checker:
         return self.error(e.span, f"the built-in `{e.id}` can only be called", f"wrap it: `fn(x: float) -> float {{ return {e.id}(x) }}`")
 
     def note_capture(self, sym):
-        if sym.is_global or sym.owner is self.ctx.node:
+        # a lambda captures the value of every variable it reads that is not its own,
+        # top-level ones included; named functions are referred to, not captured
+        if sym.kind == "fn" or sym.owner is self.ctx.node:
             return
         node = self.ctx.node
         # record the capture on every lambda between the use and the symbol's owner
@@ -512,10 +516,15 @@ class Checker:
         if isinstance(lt, ErrorT) or isinstance(rt, ErrorT):
             return BOOL
         lt, rt = self.unify_numeric(e.left, lt, e.right, rt)
+        # an empty literal takes the other side's type: `xs == []`
+        if _has_unknown(lt) and not _has_unknown(rt) and assignable(lt, rt):
+            lt = e.left.ty = rt
+        elif _has_unknown(rt) and not _has_unknown(lt) and assignable(rt, lt):
+            rt = e.right.ty = lt
         if lt != rt:
             hint = "convert with `float(...)`" if {lt, rt} == {INT, FLOAT} else None
             self.error(e.span, f"cannot compare `{lt}` with `{rt}`", hint)
-        elif e.op not in ("==", "!=") and lt not in (INT, FLOAT, STRING):
+        elif e.op not in ("==", "!=") and lt not in (INT, FLOAT, STRING) and not isinstance(lt, IntLit):
             self.error(e.span, f"`{e.op}` needs numbers or strings, not `{lt}`")
         elif isinstance(lt, FnT):
             self.error(e.span, "functions cannot be compared")

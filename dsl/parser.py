@@ -113,9 +113,9 @@ def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
     if isinstance(e, lark.exceptions.UnexpectedToken):
         tok = e.token
         if tok.type == "$END":
-            what = "the end of the input"
+            what = "end of input"
         elif tok.type == "_NL":
-            what = "the end of the line"
+            what = "end of line"
         else:
             what = f"`{tok.value}`"
             width = max(1, len(str(tok.value)))

@@ -61,10 +61,11 @@ class Compiler:
 
     # ------------------------------------------------------------------ programs
     def program(self, prog: S.Program) -> py.Module:
-        for s in prog.body:
-            if isinstance(s, S.StructDef):
-                pass
-        body = self.stmts(prog.body, span=prog.span)
+        # named functions are defined before any top-level statement runs, so a
+        # statement may call a function declared further down (the checker allows it)
+        ordered = [s for s in prog.body if isinstance(s, S.FnDef)] + \
+                  [s for s in prog.body if not isinstance(s, S.FnDef)]
+        body = self.stmts(ordered, span=prog.span)
         mod = py.Module(body=self.hoisted + body, type_ignores=[])
         self.hoisted = []
         return self.finish(mod, prog.span)
@@ -288,7 +289,9 @@ class Compiler:
 
     def builtin(self, e):
         name = e.target[1]
-        args = [self.expr(a) for a in e.args]
+        # print's arguments are all evaluated before it formats them: an aggregate
+        # read before a later argument mutates it prints as it was when read
+        args = [self.escaping(a) if name == "print" and len(e.args) > 1 else self.expr(a) for a in e.args]
         helper = {"print": "rt·print", "len": "rt·len", "range": "rt·range_list", "float": "rt·float",
                   "int": "rt·int", "str": "rt·str"}[name]
         return _call(_load(helper), *args)

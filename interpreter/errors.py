@@ -54,6 +54,11 @@ def runtime_diagnostic(exc: BaseException) -> Diagnostic:
         from .values import format_value
         key = exc.args[0] if exc.args else "?"
         message, hint = f"key {format_value(key, False)} is not in the dict", _MESSAGES[KeyError][1]
+    elif isinstance(exc, NameError) and getattr(exc, "name", None):
+        # a function called at the top level before a global it reads is defined
+        name = exc.name.split("·")[0]
+        message = f"`{name}` is used before its definition has run"
+        hint = f"move `{name}`'s definition above the statement that led here"
     elif isinstance(exc, KeyboardInterrupt):
         message, hint = "interrupted", None
     else:
@@ -67,7 +72,7 @@ def runtime_diagnostic(exc: BaseException) -> Diagnostic:
         if message is None:
             message, hint = f"internal error: {type(exc).__name__}: {exc}", "this is a bug in DP; please report it"
     span = frames[-1][1] if frames else None
-    stack = frames[:-1]
+    stack = frames if len(frames) > 1 else []     # the failing function is named last
     if len(stack) > 12:                         # deep recursion: the ends tell the story
         stack = stack[:5] + [(f"… {len(stack) - 10} more calls …", stack[5][1])] + stack[-5:]
     return Diagnostic("runtime error", message, span, hint, stack=stack)

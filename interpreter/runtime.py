@@ -40,6 +40,12 @@ def _ipow(a: int, b: int) -> int:
     return a ** b
 
 
+def _fmod(a: float, b: float) -> float:
+    if b == 0.0:
+        raise ZeroDivisionError
+    return math.fmod(a, b)
+
+
 def _fpow(a: float, b: float) -> float:
     return math.pow(a, b)
 
@@ -87,7 +93,7 @@ def base_namespace(output: Output) -> dict:
     ns.update({
         "rt·print": dp_print, "rt·len": len, "rt·range": range, "rt·range_list": _range,
         "rt·float": float, "rt·int": _to_int, "rt·str": format_value,
-        "rt·idiv": _idiv, "rt·imod": _imod, "rt·ipow": _ipow, "rt·fpow": _fpow, "rt·fmod": math.fmod,
+        "rt·idiv": _idiv, "rt·imod": _imod, "rt·ipow": _ipow, "rt·fpow": _fpow, "rt·fmod": _fmod,
         "rt·pop": _pop, "rt·insert": _insert, "rt·remove": _remove, "rt·list": list,
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
     })
