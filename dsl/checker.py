@@ -221,7 +221,7 @@ class Checker:
         if ret != UNIT and not isinstance(ret, ErrorT) and not always_returns(body):
             what = f"`{node.name}`" if isinstance(node, S.FnDef) else "this function"
             end = node.ret.span if node.ret is not None else node.span      # point at `-> T`
-            self.error(end, f"{what} may end without returning a `{ret}`",
+            self.error(end, f"{what} may end without returning {_a(ret)} `{ret}`",
                        "add a `return` at the end, or in every branch")
         node.py_assigned_globals = self.ctx.assigned_globals
         self.ctx, self.scope = outer_ctx, outer_scope
@@ -343,7 +343,7 @@ class Checker:
         ret = self.ctx.ret
         if s.value is None:
             if ret != UNIT:
-                self.error(s.span, f"this function must return a `{ret}`", "write `return <value>`")
+                self.error(s.span, f"this function must return {_a(ret)} `{ret}`", "write `return <value>`")
             return
         t = self.expr(s.value, ret)
         if ret == UNIT and not isinstance(t, ErrorT):
@@ -898,6 +898,11 @@ def coerce(e, t: Type):
 def _literal_fits(e, got, want) -> bool:
     """A list/dict/tuple literal of int literals fits a float container it is checked against."""
     return False
+
+
+def _a(t) -> str:
+    """The article for a type's name: "an `int`", "a `float`"."""
+    return "an" if str(t)[:1] in "aeiou" else "a"
 
 
 def _has_unknown(t) -> bool:
