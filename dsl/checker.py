@@ -712,7 +712,7 @@ class Checker:
     def e_Call(self, e, expected):
         f = e.func
         if isinstance(f, S.Name) and self.lookup(f.id) is None:
-            if f.id in TRANSFORMS or f.id == "stop_gradient":
+            if f.id in TRANSFORMS:
                 return self.transform_call(e, expected)
             if f.id in P.SPECIAL_BUILTINS:
                 return self.special_call(e, expected)
@@ -807,6 +807,18 @@ class Checker:
             return True
         if name == "print":
             return UNIT
+        if name in ("stop_gradient", "zeros_like"):
+            if not arity(1):
+                return ERROR
+            if isinstance(ts[0], IntLit):
+                coerce(e.args[0], INT)
+            return concrete(ts[0])
+        if name == "accumulate":
+            if not arity(2):
+                return ERROR
+            if ts[0] != ts[1]:
+                return self.error(e.span, f"`accumulate` adds two values of one type, not `{ts[0]}` and `{ts[1]}`")
+            return ts[0]
         if name == "len":
             if not arity(1):
                 return INT

@@ -293,7 +293,7 @@ class Compiler:
         # read before a later argument mutates it prints as it was when read
         args = [self.escaping(a) if name == "print" and len(e.args) > 1 else self.expr(a) for a in e.args]
         helper = {"print": "rt·print", "len": "rt·len", "range": "rt·range_list", "float": "rt·float",
-                  "int": "rt·int", "str": "rt·str"}[name]
+                  "int": "rt·int", "str": "rt·str"}.get(name, f"rt·{name}")
         return _call(_load(helper), *args)
 
     def method(self, e):
@@ -359,6 +359,7 @@ class Compiler:
                                    decorator_list=[], returns=None, type_params=[]), e.span)
         self.hoisted.append(fdef)
         self.code_nodes[("lambda", e.span)] = e
+        self.code_nodes[factory] = e            # runtime transforms find a lambda's DP node
         args = []
         for sym in e.captures:
             v = _pos(_load(sym.py), e.span)

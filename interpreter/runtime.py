@@ -11,6 +11,7 @@ import numpy as np
 from dsl import primitives as P
 from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT, Prim
 
+from .tangents import accumulate, zeros_like
 from .values import EnumClass, format_value, make_struct_class
 
 
@@ -96,6 +97,7 @@ def base_namespace(output: Output) -> dict:
         "rt·idiv": _idiv, "rt·imod": _imod, "rt·ipow": _ipow, "rt·fpow": _fpow, "rt·fmod": _fmod,
         "rt·pop": _pop, "rt·insert": _insert, "rt·remove": _remove, "rt·list": list,
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
+        "rt·zeros_like": zeros_like, "rt·accumulate": accumulate, "rt·stop_gradient": lambda x: x,
     })
     for name, prims in P.BY_NAME.items():
         for i, p in enumerate(prims):

@@ -1,14 +1,233 @@
-"""Differentiation as DP-to-DP transformations."""
+"""Differentiation as DP-to-DP transformations.
+
+`Transforms` is a session's registry of derived functions. `grad(f)` on a function
+known when the program is checked is derived then: f is put in normal form
+(normalize.py), transformed (reverse.py, forward.py), checked like any DP function
+and compiled; the call site names the result. A function value known only at run
+time is transformed on first use and cached. Derived functions are DP functions, so
+every transform accepts them: grad(grad(f)), jvp(grad(f)), jacfwd(jacrev(f))."""
 from __future__ import annotations
 
+from .. import syntax as S
+from ..checker import Checker
+from ..diagnostics import Diagnostic, DPError
+from ..printer import stmt_src
+from ..span import NOWHERE
+from ..types import FnT
+from . import build as B
+from .forward import Forward
+from .normalize import normalize, _BodyCopier, Normalizer
+from .reverse import Reverse
+from .typing import TransformTyping
 
-class Transforms:
-    """The session's entry to the transforms: types `grad(...)` & co. in the checker
-    and compiles them in the compiler. Filled in by the grad issue."""
 
+class Derived:
+    def __init__(self, fn: S.FnDef, kind: str, source: S.FnDef, active_idx=None):
+        self.fn = fn                         # the checked derived FnDef
+        self.kind = kind
+        self.source = source                 # what it was derived from
+        self.active_idx = active_idx or []   # for "rev": which parameters get cotangents
+
+    @property
+    def py(self) -> str:
+        return self.fn.sym.py
+
+    @property
+    def name(self) -> str:
+        return self.fn.name
+
+
+class Transforms(TransformTyping):
     def __init__(self, session):
         self.session = session
-        self.typer = None
+        self.cache: dict = {}
+        self.syms: dict = {}                 # derived name -> Symbol
+        self.by_name: dict = {}              # derived name -> Derived
+        self.by_code: dict = {}              # Python code object -> FnDef / Lambda
+        self.wrappers: dict = {}
+        self.current_env = None              # the env of the program being checked, if any
+        self.typer = self.type_call
 
-    def compile_call(self, compiler, e):
-        raise NotImplementedError
+    # ------------------------------------------------------------ environments
+    def env(self):
+        env = (self.current_env or self.session.env).copy()
+        env.values.update(self.syms)
+        return env
+
+    def reserved(self) -> set[str]:
+        return set(self.env().values)
+
+    def unique(self, base: str) -> str:
+        taken = self.reserved()
+        n, i = base, 2
+        while n in taken:
+            n, i = f"{base}{i}", i + 1
+        return n
+
+    # ------------------------------------------------------------ deriving
+    def derive(self, fn: S.FnDef, kind: str, wrt: tuple | None = None, tuple_wrt: bool = False) -> Derived:
+        """kind: "rev" (value and all cotangents, seeded), "grad", "vg" (value_and_grad),
+        or "jvp"."""
+        key = (id(fn), kind, wrt, tuple_wrt)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        source = self.rule_wrapper(fn) if getattr(fn, "rule", None) is not None else fn
+        reserved = self.reserved()
+        nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved)
+        nf = self.check_fn(nf, register=False)
+        suffix = {"rev": "rev", "grad": "grad", "vg": "value_and_grad", "jvp": "jvp"}[kind]
+        if wrt and kind in ("grad", "vg") and (len(wrt) > 1 or wrt[0] != 0):
+            suffix += "_" + "_".join(map(str, wrt))
+        out_name = self.unique(f"{fn.name}_{suffix}")
+        if kind == "jvp":
+            derived = Forward(nf, self, reserved | {out_name}).run(out_name)
+            active_idx = list(range(len(fn.params)))
+        else:
+            rev = Reverse(nf, self, reserved | {out_name})
+            rev.tuple_wrt = tuple_wrt
+            derived = rev.run(out_name, kind if kind != "vg" else "value_and_grad", list(wrt) if wrt else None)
+            active_idx = [i for i, p in enumerate(nf.params) if p.sym.ty.active]
+        _stamp(derived, fn.span)
+        checked = self.check_fn(derived, register=True)
+        d = Derived(checked, kind, fn, active_idx)
+        self.compile_fn(checked, fn.span.file)
+        self.cache[key] = d
+        self.by_name[checked.name] = d
+        return d
+
+    def rule_wrapper(self, fn: S.FnDef) -> S.FnDef:
+        """`fn f_with_rule(x) { return f(x) }`: transforming it uses f's declared rule."""
+        w = self.wrappers.get(id(fn))
+        if w is None:
+            params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in fn.params]
+            call = S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params])
+            w = S.FnDef(self.unique(fn.name + "_ruled"), params, B.type_expr(fn.ty.ret), [S.Return(call)], span=fn.span)
+            w = self.check_fn(w, register=True)
+            self.compile_fn(w, fn.span.file)
+            self.wrappers[id(fn)] = w
+        return w
+
+    def check_fn(self, fn: S.FnDef, register: bool) -> S.FnDef:
+        env = self.env()
+        try:
+            Checker(env, self.typer).check_program(S.Program([fn]))
+        except DPError as e:
+            src = stmt_src(fn)
+            raise DPError(Diagnostic("internal error", "DP made derived code that does not check: "
+                                     + e.diagnostics[0].message, fn.span if fn.span is not NOWHERE else None,
+                                     "this is a bug in DP's transforms; the derived code was:\n" + src)) from None
+        fn.sym.py = fn.name + "·d"
+        fn.checked = True
+        if register:
+            self.syms[fn.name] = fn.sym
+        return fn
+
+    def compile_fn(self, fn: S.FnDef, file: str):
+        import ast as py
+        compiler = self.session.compiler
+        module = compiler.program(S.Program([fn], span=fn.span))
+        code = compile(module, file if file != "<generated>" else "<derived>", "exec")
+        ns = self.session.runtime.ns
+        exec(code, ns)
+        self.by_code[ns[fn.sym.py].__code__] = fn
+        self.register_lambdas(compiler)
+        _ = py
+
+    def register_function(self, pyfn, node):
+        self.by_code[pyfn.__code__] = node
+
+    def register_lambdas(self, compiler):
+        ns = self.session.runtime.ns
+        for factory, lam in [(k, v) for k, v in compiler.code_nodes.items() if isinstance(k, str)]:
+            f = ns.get(factory)
+            if f is None:
+                continue
+            for c in f.__code__.co_consts:
+                if hasattr(c, "co_code") and c.co_name == "lambda":
+                    self.by_code[c] = lam
+
+    # ------------------------------------------------------------ what transforms ask
+    def user_rule(self, call: S.Call):
+        fn = self.static_callee(call)
+        if fn is None:
+            return None
+        return getattr(fn[0], "rule", None)
+
+    def static_callee(self, call: S.Call):
+        """(FnDef, capture args) for a call whose function is known statically."""
+        t = call.target
+        if t is None:
+            return None
+        if t[0] == "fn":
+            return (t[1], [])
+        if t[0] in ("value", "transform"):
+            return self.static_fn_of_expr(call.func)
+        return None
+
+    def reverse_callee(self, call: S.Call):
+        """The name of the reverse function for a call, its extra leading arguments
+        (captured values), and which parameters get cotangents; None if only known at
+        run time."""
+        st = self.static_callee(call)
+        if st is None:
+            return None, [], []
+        fn, caps = st
+        d = self.derive(fn, "rev")
+        return S.Name(d.name), caps, d.active_idx
+
+    def forward_callee(self, call: S.Call):
+        st = self.static_callee(call)
+        if st is None:
+            return None, []
+        fn, caps = st
+        d = self.derive(fn, "jvp")
+        return S.Name(d.name), caps
+
+    # ------------------------------------------------------------ printing
+    def derived_source(self, name: str, mode: str = "reverse") -> str:
+        sym = self.session.env.values.get(name)
+        if sym is None or sym.kind != "fn":
+            from ..diagnostics import did_you_mean
+            raise DPError(Diagnostic("error", f"no function named `{name}`", None,
+                                     did_you_mean(name, [n for n, s in self.session.env.values.items() if s.kind == "fn"])))
+        fn = sym.decl
+        kind = "jvp" if mode == "forward" else ("grad" if fn.ty.ret == _float() else "rev")
+        d = self.derive(fn, kind, (0,) if kind == "grad" else None)
+        return stmt_src(_strip_types(d.fn))
+
+
+def _float():
+    from ..types import FLOAT
+    return FLOAT
+
+
+def _stamp(node, span):
+    """Give generated nodes the span of the source they come from."""
+    if isinstance(node, list):
+        for n in node:
+            _stamp(n, span)
+        return
+    if not isinstance(node, S.Node):
+        return
+    if node.span is NOWHERE or node.span.line == 0:
+        node.span = span
+    else:
+        span = node.span
+    for f in node.__dataclass_fields__:
+        if f in ("span", "ty", "sym", "target", "syms", "captures"):
+            continue
+        v = getattr(node, f)
+        if isinstance(v, (list, S.Node)):
+            _stamp(v, span)
+        elif isinstance(v, tuple):
+            for x in v:
+                if isinstance(x, (S.Node, list)):
+                    _stamp(x, span)
+
+
+def _strip_types(fn):
+    return fn
+
+
+_unused = (FnT, _BodyCopier, Normalizer)

@@ -1,0 +1,213 @@
+"""Small constructors for the DP trees the transforms emit, with the algebra that
+keeps derived code readable (x * 1 → x, 0 + y → y, constants folded)."""
+from __future__ import annotations
+
+from .. import syntax as S
+from ..types import (BOOL, FLOAT, INT, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, Prim, StructT,
+                     TupleT, Type)
+
+
+def name(n: str) -> S.Name:
+    return S.Name(n)
+
+
+def num(v: float) -> S.Num:
+    return S.Num(float(v))
+
+
+def inum(v: int) -> S.Num:
+    return S.Num(int(v))
+
+
+def call(f: str | S.Expr, *args: S.Expr) -> S.Call:
+    return S.Call(S.Name(f) if isinstance(f, str) else f, list(args))
+
+
+def method(obj: S.Expr, m: str, *args: S.Expr) -> S.Call:
+    return S.Call(S.Field(obj, m), list(args))
+
+
+def field(obj: S.Expr, f: str) -> S.Field:
+    return S.Field(obj, f)
+
+
+def index(obj: S.Expr, i: S.Expr) -> S.Index:
+    return S.Index(obj, i)
+
+
+def tindex(obj: S.Expr, i: int) -> S.TupleIndex:
+    return S.TupleIndex(obj, i)
+
+
+def assign(target: S.Expr | str, value: S.Expr) -> S.Assign:
+    return S.Assign(S.Name(target) if isinstance(target, str) else target, value)
+
+
+def let(n: str, value: S.Expr, mutable: bool = False, annot: S.TypeExpr | None = None) -> S.Let:
+    return S.Let(n, annot, value, mutable)
+
+
+def is_const(e, v=None) -> bool:
+    return isinstance(e, S.Num) and (v is None or e.value == v)
+
+
+def is_zero(e) -> bool:
+    return is_const(e, 0) or (isinstance(e, S.Num) and e.value == 0.0)
+
+
+def add(a: S.Expr, b: S.Expr) -> S.Expr:
+    if is_zero(a):
+        return b
+    if is_zero(b):
+        return a
+    if is_const(a) and is_const(b):
+        return S.Num(a.value + b.value)
+    if isinstance(b, S.Unary) and b.op == "-":
+        return S.Binary("-", a, b.operand)
+    return S.Binary("+", a, b)
+
+
+def sub(a: S.Expr, b: S.Expr) -> S.Expr:
+    if is_zero(b):
+        return a
+    if is_zero(a):
+        return neg(b)
+    if is_const(a) and is_const(b):
+        return S.Num(a.value - b.value)
+    if isinstance(b, S.Unary) and b.op == "-":
+        return S.Binary("+", a, b.operand)
+    return S.Binary("-", a, b)
+
+
+def neg(a: S.Expr) -> S.Expr:
+    if is_const(a):
+        return S.Num(-a.value)
+    if isinstance(a, S.Unary) and a.op == "-":
+        return a.operand
+    return S.Unary("-", a)
+
+
+def mul(a: S.Expr, b: S.Expr) -> S.Expr:
+    if is_zero(a) or is_zero(b):
+        return S.Num(0 if isinstance(a, S.Num) and isinstance(b, S.Num) and isinstance(a.value, int) and isinstance(b.value, int) else 0.0)
+    if is_const(a, 1):
+        return b
+    if is_const(b, 1):
+        return a
+    if is_const(a, -1):
+        return neg(b)
+    if is_const(b, -1):
+        return neg(a)
+    if is_const(a) and is_const(b):
+        return S.Num(a.value * b.value)
+    if isinstance(a, S.Unary) and a.op == "-":
+        return neg(mul(a.operand, b))
+    if isinstance(b, S.Unary) and b.op == "-":
+        return neg(mul(a, b.operand))
+    return S.Binary("*", a, b)
+
+
+def div(a: S.Expr, b: S.Expr) -> S.Expr:
+    if is_zero(a):
+        return num(0.0)
+    if is_const(b, 1):
+        return a
+    if isinstance(a, S.Unary) and a.op == "-":
+        return neg(div(a.operand, b))
+    return S.Binary("/", a, b)
+
+
+def type_expr(t: Type) -> S.TypeExpr:
+    """The TypeExpr that names t in source."""
+    if isinstance(t, Prim):
+        return S.TypeExpr("unit" if t == UNIT else t.name)
+    if isinstance(t, ListT):
+        return S.TypeExpr("list", [type_expr(t.elem)])
+    if isinstance(t, DictT):
+        return S.TypeExpr("dict", [type_expr(t.key), type_expr(t.value)])
+    if isinstance(t, TupleT):
+        return S.TypeExpr("tuple", [type_expr(x) for x in t.items])
+    if isinstance(t, FnT):
+        return S.TypeExpr("fn", [type_expr(x) for x in t.params], type_expr(t.ret))
+    if isinstance(t, (StructT, EnumT)):
+        return S.TypeExpr(t.name)
+    if t is not None and str(t) == "int":
+        return S.TypeExpr("int")
+    raise TypeError(f"no source name for type {t}")
+
+
+def zero_of_type(t: Type) -> S.Expr | None:
+    """A literal zero value of type t, or None when t has none (functions)."""
+    if t == FLOAT:
+        return num(0.0)
+    if t == INT or str(t) == "int":
+        return inum(0)
+    if t == BOOL:
+        return S.Bool(False)
+    if t == STRING:
+        return S.Str("")
+    if t == TENSOR:
+        return call("zeros", S.ListLit([]))
+    if isinstance(t, ListT):
+        return S.ListLit([])
+    if isinstance(t, DictT):
+        return S.DictLit([], [])
+    if isinstance(t, TupleT):
+        items = [zero_of_type(x) for x in t.items]
+        return None if any(i is None for i in items) else S.TupleLit(items)
+    if isinstance(t, StructT):
+        fields = [(n, zero_of_type(ft)) for n, ft in t.fields.items()]
+        return None if any(v is None for _, v in fields) else S.StructLit(t.name, fields)
+    if isinstance(t, EnumT):
+        vname, payload = next(iter(t.variants.items()))
+        if not payload:
+            return S.Field(S.Name(t.name), vname)
+        args = [zero_of_type(p) for p in payload]
+        return None if any(a is None for a in args) else S.Call(S.Field(S.Name(t.name), vname), args)
+    return None
+
+
+def zeros_like(e: S.Expr, t: Type) -> S.Expr:
+    """The zero cotangent/tangent for a value e of type t."""
+    if t == FLOAT:
+        return num(0.0)
+    return call("zeros_like", e)
+
+
+def accumulate(target: S.Expr, value: S.Expr, t: Type) -> S.Expr:
+    if t == FLOAT:
+        return add(target, value)
+    return call("accumulate", target, value)
+
+
+def copy_expr(e):
+    """A structural copy of an expression tree without checker annotations."""
+    if isinstance(e, S.Num):
+        return S.Num(e.value)
+    if isinstance(e, S.Str):
+        return S.Str(e.value)
+    if isinstance(e, S.Bool):
+        return S.Bool(e.value)
+    if isinstance(e, S.Name):
+        return S.Name(e.id)
+    if isinstance(e, S.Binary):
+        return S.Binary(e.op, copy_expr(e.left), copy_expr(e.right))
+    if isinstance(e, S.Unary):
+        return S.Unary(e.op, copy_expr(e.operand))
+    if isinstance(e, S.Call):
+        return S.Call(copy_expr(e.func), [copy_expr(a) for a in e.args])
+    if isinstance(e, S.Index):
+        return S.Index(copy_expr(e.obj), copy_expr(e.index))
+    if isinstance(e, S.Field):
+        return S.Field(copy_expr(e.obj), e.name)
+    if isinstance(e, S.TupleIndex):
+        return S.TupleIndex(copy_expr(e.obj), e.index)
+    if isinstance(e, S.TupleLit):
+        return S.TupleLit([copy_expr(x) for x in e.items])
+    if isinstance(e, S.ListLit):
+        return S.ListLit([copy_expr(x) for x in e.items])
+    if isinstance(e, S.DictLit):
+        return S.DictLit([copy_expr(k) for k in e.keys], [copy_expr(v) for v in e.values])
+    if isinstance(e, S.StructLit):
+        return S.StructLit(e.name, [(n, copy_expr(v)) for n, v in e.fields])
+    raise TypeError(f"cannot copy {type(e).__name__}")

@@ -1,0 +1,212 @@
+"""Forward mode: a normal-form function → a DP function that carries a tangent
+beside every differentiable value:
+
+    fn f_jvp(x1: float, x2: float, x1_dot: float, x2_dot: float) -> (float, float)
+
+returns the value and its tangent. Each statement is preceded by its tangent
+statement; control flow is the primal's."""
+from __future__ import annotations
+
+from .. import syntax as S
+from ..types import FLOAT, DictT, FnT, TupleT
+from . import build as B
+from .normalize import is_path
+from .reverse import _binary_prim, _err, names_in, root_of
+from .rules import instantiate
+
+
+class Forward:
+    def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
+        self.nf = nf
+        self.tx = tx
+        self.used = set(reserved) | names_in(nf.body, set()) | {p.name for p in nf.params}
+        self.vars = {p.name: p.sym.ty for p in nf.params}
+        body = nf.body
+        n = 0
+        while n < len(body) and isinstance(body[n], S.Let):
+            self.vars[body[n].name] = body[n].sym.ty
+            n += 1
+        self.decls = body[:n]
+        self.main = body[n:-1] if body and isinstance(body[-1], S.Return) else body[n:]
+        self.result = body[-1].value.id if body and isinstance(body[-1], S.Return) else None
+        self.dot: dict[str, str] = {}
+        self.counter = 0
+
+    def fresh(self, base):
+        n, i = base, 2
+        while n in self.used:
+            n, i = f"{base}_{i}", i + 1
+        self.used.add(n)
+        return n
+
+    def dotname(self, v):
+        if v not in self.dot:
+            self.dot[v] = self.fresh(f"{v}_dot")
+        return self.dot[v]
+
+    def active(self, v):
+        t = self.vars.get(v)
+        return t is not None and t.active
+
+    def run(self, out_name: str) -> S.FnDef:
+        params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.nf.params]
+        for p in self.nf.params:
+            params.append(S.Param(self.dotname(p.name), B.type_expr(p.sym.ty)))
+        body = self.block(self.main)
+        decls = list(self.decls)
+        for d in self.decls:
+            if self.active(d.name):
+                decls.append(S.Let(self.dotname(d.name), B.type_expr(self.vars[d.name]), B.zero_of_type(self.vars[d.name]), True))
+        ret_t = self.nf.ty.ret
+        ret = S.Return(S.TupleLit([B.name(self.result), self.dot_of_name(self.result)]))
+        return S.FnDef(out_name, params, B.type_expr(TupleT((ret_t, ret_t))), decls + body + [ret], span=self.nf.span)
+
+    def dot_of_name(self, v):
+        if self.active(v):
+            return B.name(self.dotname(v))
+        return B.zero_of_type(self.vars[v])
+
+    def dot_path(self, e):
+        if isinstance(e, S.Name):
+            return B.name(self.dotname(e.id))
+        if isinstance(e, S.Field):
+            return B.field(self.dot_path(e.obj), e.name)
+        if isinstance(e, S.Index):
+            return B.index(self.dot_path(e.obj), B.copy_expr(e.index))
+        if isinstance(e, S.TupleIndex):
+            return B.tindex(self.dot_path(e.obj), e.index)
+        raise AssertionError(e)
+
+    def root_active(self, e):
+        r = root_of(e)
+        return r is not None and self.active(r.id) and e.ty is not None and e.ty.active
+
+    # ---------------------------------------------------------- statements
+    def block(self, body):
+        out = []
+        for s in body:
+            out += self.stmt(s)
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, S.Assign):
+            return self.assign(s)
+        if isinstance(s, S.ExprStmt):
+            e = s.expr
+            if isinstance(e, S.Call) and e.target and e.target[0] == "method" and self.root_active(e.func.obj):
+                obj = e.func.obj
+                if e.func.name == "append":
+                    return [S.ExprStmt(B.method(self.dot_path(obj), "append", self.tan(e.args[0]))), s]
+                if e.func.name == "pop":
+                    return [S.ExprStmt(B.method(self.dot_path(obj), "pop")), s]
+                raise _err(s.span, f"cannot differentiate `.{e.func.name}` on a differentiable value yet")
+            return [s]
+        if isinstance(s, S.If):
+            return [S.If(s.cond, self.block(s.then), self.block(s.orelse))]
+        if isinstance(s, S.While):
+            return [S.While(s.cond, self.block(s.body))]
+        if isinstance(s, S.ForRange):
+            return [S.ForRange(s.var, s.start, s.stop, self.block(s.body))]
+        if isinstance(s, S.Match):
+            return [S.Match(s.subject, [S.MatchArm(a.enum, a.variant, list(a.binds), self.block(a.body)) for a in s.arms])]
+        if isinstance(s, S.Let):
+            return [s]
+        raise _err(s.span, f"cannot differentiate a `{type(s).__name__}` statement yet")
+
+    def assign(self, s):
+        t, v = s.target, s.value
+        if t.ty is None or not t.ty.active or not self.root_active(t):
+            return [s]
+        dt = self.dot_path(t)
+        if isinstance(v, S.Call) and v.target and v.target[0] in ("fn", "value", "transform"):
+            return self.call(s, dt)
+        if isinstance(v, S.Call) and v.target and v.target[0] == "method" and v.func.name == "pop":
+            obj = v.func.obj
+            src = B.method(self.dot_path(obj), "pop") if self.root_active(obj) else B.zero_of_type(t.ty)
+            return [S.Assign(dt, src), s]
+        return [S.Assign(dt, self.tan(v)), s]
+
+    def call(self, s, dt):
+        v = s.value
+        rule = self.tx.user_rule(v)
+        if rule is not None:
+            return self.rule_call(s, dt, rule)
+        callee, caps = self.tx.forward_callee(v)
+        args = list(caps) + list(v.args)
+        tangents = [self.tan(a) if a.ty is not None and a.ty.active else B.zero_of_type(a.ty) for a in args]
+        r = self.fresh("r")
+        if callee is None:
+            out = S.Let(r, None, B.call("jvp", B.copy_expr(v.func), S.TupleLit([B.copy_expr(a) for a in v.args]),
+                                         S.TupleLit(tangents)))
+        else:
+            out = S.Let(r, None, S.Call(callee, [B.copy_expr(a) for a in args] + tangents))
+        return [out, S.Assign(B.copy_expr(s.target), B.tindex(B.name(r), 0)), S.Assign(dt, B.tindex(B.name(r), 1))]
+
+    def rule_call(self, s, dt, rule):
+        v = s.value
+        env = {p: B.copy_expr(a) for p, a in zip(rule.params, v.args)}
+        for p, a in zip(rule.params, v.args):
+            env[p + "_dot"] = self.tan(a) if a.ty is not None and a.ty.active else B.zero_of_type(a.ty)
+        y = self.fresh("y")
+        env[rule.result] = B.name(y)
+        out = [S.Let(y, None, B.copy_expr(v))]
+        dots = [c for c in rule.clauses if c.target == rule.result + "_dot"]
+        if dots:
+            tangent = instantiate(dots[0].value, env)
+        else:
+            # from the cotangent rules: for float results, y_dot = Σ rule_i[y_bar := x_i_dot]
+            if v.ty != FLOAT:
+                raise _err(s.span, f"the rule for `{rule.fn}` gives no `{rule.result}_dot`, needed by forward mode")
+            tangent = B.num(0.0)
+            for c in rule.clauses:
+                p = c.target[:-4]
+                env2 = dict(env)
+                env2[rule.result + "_bar"] = env[p + "_dot"]
+                tangent = B.add(tangent, instantiate(c.value, env2))
+        return out + [S.Assign(dt, tangent), S.Assign(B.copy_expr(s.target), B.name(y))]
+
+    # ---------------------------------------------------------- tangents of values
+    def tan(self, e) -> S.Expr:
+        if e.ty is None or not e.ty.active:
+            return B.zero_of_type(e.ty) if e.ty is not None and B.zero_of_type(e.ty) is not None else B.num(0.0)
+        if isinstance(e, S.Num):
+            return B.num(0.0)
+        if is_path(e):
+            if self.root_active(e):
+                return self.dot_path(e)
+            return B.zeros_like(B.copy_expr(e), e.ty)
+        if isinstance(e, S.Unary) and e.op == "-":
+            return B.neg(self.tan(e.operand))
+        if isinstance(e, S.Binary):
+            return self.rule(e, _binary_prim(e), [e.left, e.right])
+        if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
+            return self.rule(e, e.target[1], e.args)
+        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
+            name = e.target[1]
+            if name in ("stop_gradient", "zeros_like"):
+                return B.zeros_like(B.copy_expr(e), e.ty)
+            if name == "accumulate":
+                return B.accumulate(self.tan(e.args[0]), self.tan(e.args[1]), e.ty)
+        if isinstance(e, S.StructLit):
+            st = e.ty
+            return S.StructLit(e.name, [(n, self.tan(v)) for n, v in e.fields])
+        if isinstance(e, S.TupleLit):
+            return S.TupleLit([self.tan(x) for x in e.items])
+        if isinstance(e, S.ListLit):
+            return S.ListLit([self.tan(x) for x in e.items])
+        if isinstance(e, S.DictLit):
+            return S.DictLit([B.copy_expr(k) for k in e.keys], [self.tan(v) for v in e.values])
+        raise _err(e.span, "cannot differentiate this expression in forward mode yet", "bind its parts to variables first")
+
+    def rule(self, e, prim, args):
+        env = {}
+        for name_, a in zip(prim.params, args):
+            env[name_] = a
+            env[name_ + "_dot"] = self.tan(a) if a.ty is not None and a.ty.active else B.num(0.0)
+        env["y"] = e
+        if prim.jvp is None:
+            raise _err(e.span, f"`{prim.name}` has no derivative rule")
+        return instantiate(prim.jvp, env)
+
+
+_unused = (DictT, FnT)

@@ -1,0 +1,430 @@
+"""The normal form the transforms work on, made from a checked function:
+
+  * every local is declared once, at the top, as `var name: T = <zero>` with a name
+    unique in the function (so a reverse sweep in another block still sees it);
+  * `for x in xs` becomes an index loop; `a op= b` becomes `a = a op b`;
+  * `break`, `continue` and early `return` become flags guarding what follows, so
+    control flow is structured and a single `return` ends the function;
+  * a call with a differentiable result inside a differentiable expression is lifted
+    into its own statement `tN = f(args)`, with simple arguments.
+
+The output is untyped DP; it is checked again before the transforms read it."""
+from __future__ import annotations
+
+from .. import syntax as S
+from ..diagnostics import Diagnostic, DPError
+from ..types import BOOL, INT, UNIT, DictT, FnT, ListT, StructT, TupleT
+from . import build as B
+
+TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
+
+
+def is_path(e) -> bool:
+    """A read of a variable or of a part of one, with inactive indices."""
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        if isinstance(e, S.Index) and e.index.ty is not None and e.index.ty.active:
+            return False
+        if isinstance(e, S.Field) and e.target and e.target[0] != "field":
+            return False
+        e = e.obj
+    return isinstance(e, S.Name)
+
+
+def is_atom(e) -> bool:
+    return isinstance(e, (S.Num, S.Str, S.Bool)) or is_path(e)
+
+
+class _Jumps:
+    """Which jumps a statement list may take out of itself."""
+
+    @staticmethod
+    def scan(body, in_loop=False):
+        ret = brk = cont = False
+        for s in body:
+            r, b, c = _Jumps.stmt(s)
+            ret, brk, cont = ret or r, brk or b, cont or c
+        return ret, brk, cont
+
+    @staticmethod
+    def stmt(s):
+        if isinstance(s, S.Return):
+            return True, False, False
+        if isinstance(s, S.Break):
+            return False, True, False
+        if isinstance(s, S.Continue):
+            return False, False, True
+        if isinstance(s, S.If):
+            a = _Jumps.scan(s.then)
+            b = _Jumps.scan(s.orelse)
+            return a[0] or b[0], a[1] or b[1], a[2] or b[2]
+        if isinstance(s, S.Match):
+            out = [False, False, False]
+            for arm in s.arms:
+                r = _Jumps.scan(arm.body)
+                out = [x or y for x, y in zip(out, r)]
+            return tuple(out)
+        if isinstance(s, (S.While, S.ForRange, S.ForEach)):
+            r, _, _ = _Jumps.scan(s.body)
+            return r, False, False        # a loop's break/continue stay inside it
+        return False, False, False
+
+
+class Normalizer:
+    def __init__(self, fn: S.FnDef, reserved: set[str]):
+        self.fn = fn
+        self.ret_type = fn.ty.ret
+        self.names: dict = {}                   # Symbol -> unique name
+        self.used: set[str] = set(reserved)
+        self.hoisted: list[tuple[str, object]] = []
+        self.loop_flags: list[tuple[str | None, str | None]] = []   # (break flag, continue flag)
+        self.ret_name = None
+        self.ret_flag = None
+        for p in fn.params:
+            self.names[p.sym] = p.name
+            self.used.add(p.name)
+
+    # -- names
+    def fresh(self, base: str, ty=None, hoist=True) -> str:
+        n, i = base, 2
+        while n in self.used:
+            n, i = f"{base}_{i}", i + 1
+        self.used.add(n)
+        if hoist:
+            self.hoisted.append((n, ty))
+        return n
+
+    def local(self, sym) -> str:
+        if sym not in self.names:
+            self.names[sym] = self.fresh(sym.name, sym.ty)
+        return self.names[sym]
+
+    # -- entry
+    def run(self, new_name: str) -> S.FnDef:
+        body = self.fn.body
+        needs_flag = self._returns_early(body)
+        if self.ret_type != UNIT:
+            self.ret_name = self.fresh("result", self.ret_type)
+        if needs_flag:
+            self.ret_flag = self.fresh("returned", BOOL)
+        out = self.block(body)
+        decls = []
+        for n, t in self.hoisted:
+            z = B.zero_of_type(t)
+            if z is None:
+                raise DPError(Diagnostic("differentiation error", f"cannot differentiate through a local function variable `{n}` declared in a block",
+                                         self.fn.span, "declare it at the top of the function with `let`"))
+            decls.append(S.Let(n, B.type_expr(t), z, True))
+        tail = [S.Return(B.name(self.ret_name))] if self.ret_name else []
+        params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.fn.params]
+        ret = B.type_expr(self.ret_type) if self.ret_type != UNIT else None
+        return S.FnDef(new_name, params, ret, decls + out + tail, span=self.fn.span)
+
+    def _returns_early(self, body) -> bool:
+        """Whether some return is not the last top-level statement."""
+        for i, s in enumerate(body):
+            last = i == len(body) - 1
+            if isinstance(s, S.Return):
+                if not last:
+                    return True
+            elif _Jumps.stmt(s)[0]:
+                return True
+        return False
+
+    # -- statements
+    def block(self, body) -> list[S.Stmt]:
+        out: list[S.Stmt] = []
+        for i, s in enumerate(body):
+            out += self.stmt(s)
+            r, b, c = _Jumps.stmt(s)
+            if (r or b or c) and not isinstance(s, (S.Return, S.Break, S.Continue)) or (
+                    isinstance(s, (S.Return, S.Break, S.Continue)) and i < len(body) - 1):
+                rest = body[i + 1:]
+                if rest:
+                    guarded = self.block(rest)
+                    cond = self.not_jumped(r, b, c)
+                    if cond is not None and guarded:
+                        out.append(S.If(cond, guarded, []))
+                    elif cond is None:
+                        out += guarded
+                break
+        return out
+
+    def not_jumped(self, r, b, c):
+        flags = []
+        if r and self.ret_flag:
+            flags.append(self.ret_flag)
+        if self.loop_flags:
+            bf, cf = self.loop_flags[-1]
+            if b and bf:
+                flags.append(bf)
+            if c and cf:
+                flags.append(cf)
+        if not flags:
+            return None
+        cond = S.Unary("!", B.name(flags[0]))
+        for f in flags[1:]:
+            cond = S.Binary("&&", cond, S.Unary("!", B.name(f)))
+        return cond
+
+    def stmt(self, s) -> list[S.Stmt]:
+        pre: list[S.Stmt] = []
+        m = getattr(self, "s_" + type(s).__name__)
+        main = m(s, pre)
+        for st in main:
+            if st.span is S.NOWHERE if hasattr(S, "NOWHERE") else False:
+                pass
+            if getattr(st, "span", None) is None or st.span.line == 0:
+                st.span = s.span
+        for st in pre:
+            if st.span.line == 0:
+                st.span = s.span
+        return pre + main
+
+    def s_Let(self, s, pre):
+        if s.names is not None:
+            tmp = self.fresh("tuple", s.value.ty)
+            out = [B.assign(tmp, self.value(s.value, pre))]
+            for k, sym in enumerate(s.syms):
+                out.append(B.assign(self.local(sym), B.tindex(B.name(tmp), k)))
+            return out
+        if isinstance(s.sym.ty, FnT):
+            n = self.fresh(s.sym.name, hoist=False)
+            self.names[s.sym] = n
+            return [S.Let(n, None, self.rn(s.value), False)]
+        decl = B.assign(self.local(s.sym), self.value(s.value, pre))
+        decl.is_decl = True                   # overwrites only the zero it was declared with
+        return [decl]
+
+    def s_Assign(self, s, pre):
+        return [S.Assign(self.rn(s.target, pre), self.value(s.value, pre))]
+
+    def s_AugAssign(self, s, pre):
+        target = self.rn(s.target, pre)
+        value = S.Binary(s.op, B.copy_expr(target), S.Binary("*", B.num(1.0), self.value(s.value, pre))
+                         if False else self.value(s.value, pre))
+        return [S.Assign(target, value)]
+
+    def s_ExprStmt(self, s, pre):
+        e = s.expr
+        if isinstance(e, S.Call) and e.target and e.target[0] == "method":
+            obj = self.rn(e.func.obj, pre)
+            args = [self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre) for a in e.args]
+            return [S.ExprStmt(S.Call(S.Field(obj, e.func.name), args))]
+        return [S.ExprStmt(self.rn(e, pre))]
+
+    def s_If(self, s, pre):
+        return [S.If(self.rn(s.cond, pre), self.block(s.then), self.block(s.orelse))]
+
+    def loop(self, body, make):
+        r, b, c = _Jumps.scan(body)
+        bf = self.fresh("broke", BOOL) if b or r else None
+        cf = self.fresh("continued", BOOL) if c else None
+        self.loop_flags.append((bf, cf))
+        inner = self.block(body)
+        self.loop_flags.pop()
+        if cf:
+            inner = [B.assign(cf, S.Bool(False))] + inner
+        return make(inner, bf, r)
+
+    def guard(self, cond, bf, r):
+        """The loop condition with the flags that end it early."""
+        parts = []
+        if bf:
+            parts.append(S.Unary("!", B.name(bf)))
+        if r and self.ret_flag:
+            parts.append(S.Unary("!", B.name(self.ret_flag)))
+        for p in parts[::-1]:
+            cond = S.Binary("&&", p, cond)
+        return cond
+
+    def s_While(self, s, pre):
+        def make(inner, bf, r):
+            out = [B.assign(bf, S.Bool(False))] if bf else []
+            return out + [S.While(self.guard(self.rn(s.cond, pre), bf, r), inner)]
+        return self.loop(s.body, make)
+
+    def s_ForRange(self, s, pre):
+        var = self.local(s.sym)
+        r, b, _ = _Jumps.scan(s.body)
+        if not (r or b):
+            def make(inner, bf, r):
+                return [S.ForRange(var, self.rn(s.start, pre), self.rn(s.stop, pre), inner)]
+            return self.loop(s.body, make)
+        hi = self.fresh("stop", INT)
+
+        def make_while(inner, bf, r):
+            step = B.assign(var, S.Binary("+", B.name(var), B.inum(1)))
+            return [B.assign(var, self.rn(s.start, pre)), B.assign(hi, self.rn(s.stop, pre)), B.assign(bf, S.Bool(False)),
+                    S.While(self.guard(S.Binary("<", B.name(var), B.name(hi)), bf, r), inner + [step])]
+        return self.loop(s.body, make_while)
+
+    def s_ForEach(self, s, pre):
+        it_ty = s.iterable.ty
+        seq = self.fresh("items", ListT(it_ty.key) if isinstance(it_ty, DictT) else it_ty)
+        k = self.fresh("k", INT)
+        var = self.local(s.sym)
+        source = self.rn(s.iterable, pre)
+        if isinstance(it_ty, DictT):
+            source = B.method(source, "keys")
+        first = [B.assign(seq, source)]
+        elem = B.assign(var, B.index(B.name(seq), B.name(k)))
+        r, b, _ = _Jumps.scan(s.body)
+        if not (r or b):
+            def make(inner, bf, r):
+                return first + [S.ForRange(k, B.inum(0), B.call("len", B.name(seq)), [elem] + inner)]
+            return self.loop(s.body, make)
+
+        def make_while(inner, bf, r):
+            step = B.assign(k, S.Binary("+", B.name(k), B.inum(1)))
+            return first + [B.assign(k, B.inum(0)), B.assign(bf, S.Bool(False)),
+                            S.While(self.guard(S.Binary("<", B.name(k), B.call("len", B.name(seq))), bf, r), [elem] + inner + [step])]
+        return self.loop(s.body, make_while)
+
+    def s_Match(self, s, pre):
+        # payload names are bound inside the arm; copy them to hoisted variables so a
+        # reverse sweep elsewhere can read them
+        arms = []
+        for arm in s.arms:
+            binds, copies = [], []
+            for sym in arm.syms:
+                inner = self.fresh(sym.name + "_bound", hoist=False)
+                binds.append(inner)
+                copies.append(B.assign(self.local(sym), B.name(inner)))
+            arms.append(S.MatchArm(arm.enum, arm.variant, binds, copies + self.block(arm.body)))
+        return [S.Match(self.rn(s.subject, pre), arms)]
+
+    def s_Return(self, s, pre):
+        out = []
+        if s.value is not None:
+            out.append(B.assign(self.ret_name, self.value(s.value, pre)))
+        if self.ret_flag:
+            out.append(B.assign(self.ret_flag, S.Bool(True)))
+        return out
+
+    def s_Break(self, s, pre):
+        return [B.assign(self.loop_flags[-1][0], S.Bool(True))]
+
+    def s_Continue(self, s, pre):
+        return [B.assign(self.loop_flags[-1][1], S.Bool(True))]
+
+    def s_FnDef(self, s, pre):
+        raise AssertionError("nested fn")
+
+    def s_StructDef(self, s, pre):
+        return []
+
+    s_EnumDef = s_Import = s_RuleDef = s_StructDef
+
+    # -- expressions
+    def value(self, e, pre) -> S.Expr:
+        """An expression whose value may carry derivatives: calls inside it are lifted."""
+        if e.ty is not None and e.ty.active:
+            return self.rn(e, pre, lift=True)
+        return self.rn(e, pre)
+
+    def atom(self, e, pre) -> S.Expr:
+        if is_atom(e):
+            return self.rn(e, pre)
+        t = self.fresh("t", e.ty)
+        pre.append(B.assign(t, self.rn(e, pre, lift=True)))
+        return B.name(t)
+
+    def rn(self, e, pre=None, lift=False) -> S.Expr:
+        """Copy e with locals renamed; with lift, hoist differentiable calls out."""
+        if isinstance(e, S.Num):
+            return S.Num(e.value)
+        if isinstance(e, S.Str):
+            return S.Str(e.value)
+        if isinstance(e, S.Bool):
+            return S.Bool(e.value)
+        if isinstance(e, S.Name):
+            sym = e.sym
+            if sym is not None and not isinstance(sym, tuple) and sym in self.names:
+                return S.Name(self.names[sym])
+            return S.Name(e.id)
+        if isinstance(e, S.Binary):
+            return S.Binary(e.op, self.rn(e.left, pre, lift), self.rn(e.right, pre, lift))
+        if isinstance(e, S.Unary):
+            return S.Unary(e.op, self.rn(e.operand, pre, lift))
+        if isinstance(e, S.Index):
+            return S.Index(self.rn(e.obj, pre, lift), self.rn(e.index, pre))
+        if isinstance(e, S.Field):
+            return S.Field(self.rn(e.obj, pre, lift), e.name)
+        if isinstance(e, S.TupleIndex):
+            return S.TupleIndex(self.rn(e.obj, pre, lift), e.index)
+        if isinstance(e, S.TupleLit):
+            return S.TupleLit([self.rn(x, pre, lift) for x in e.items])
+        if isinstance(e, S.ListLit):
+            return S.ListLit([self.rn(x, pre, lift) for x in e.items])
+        if isinstance(e, S.DictLit):
+            return S.DictLit([self.rn(k, pre) for k in e.keys], [self.rn(v, pre, lift) for v in e.values])
+        if isinstance(e, S.StructLit):
+            return S.StructLit(e.name, [(n, self.rn(v, pre, lift)) for n, v in e.fields])
+        if isinstance(e, S.Lambda):
+            return self.rn_lambda(e)
+        if isinstance(e, S.Call):
+            kind = e.target[0] if e.target else "value"
+            if kind in ("prim", "builtin", "variant") or (kind == "transform" and not lift):
+                return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
+            if kind == "method":
+                obj = self.rn(e.func.obj, pre)
+                return S.Call(S.Field(obj, e.func.name), [self.rn(a, pre) for a in e.args])
+            # a user function, a function value or a transform's result: lift it
+            if lift and e.ty is not None and e.ty.active and pre is not None:
+                func = self.rn(e.func, pre)
+                args = [self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre) for a in e.args]
+                t = self.fresh("t", e.ty)
+                pre.append(B.assign(t, S.Call(func, args)))
+                return B.name(t)
+            return S.Call(self.rn(e.func, pre), [self.rn(a, pre) for a in e.args])
+        raise TypeError(f"normalize: {type(e).__name__}")
+
+    def rn_lambda(self, e: S.Lambda) -> S.Lambda:
+        sub = _BodyCopier(self)
+        return S.Lambda([S.Param(p.name, B.type_expr(p.sym.ty)) for p in e.params], B.type_expr(e.ty.ret),
+                        sub.block(e.body))
+
+
+class _BodyCopier:
+    """Copies a lambda's body as it is, renaming only what it captures."""
+
+    def __init__(self, norm: Normalizer):
+        self.norm = norm
+
+    def block(self, body):
+        return [self.stmt(s) for s in body]
+
+    def e(self, x):
+        return self.norm.rn(x)
+
+    def stmt(self, s):
+        if isinstance(s, S.Let):
+            return S.Let(s.name, None, self.e(s.value), s.mutable, names=s.names)
+        if isinstance(s, S.Assign):
+            return S.Assign(self.e(s.target), self.e(s.value))
+        if isinstance(s, S.AugAssign):
+            return S.AugAssign(self.e(s.target), s.op, self.e(s.value))
+        if isinstance(s, S.ExprStmt):
+            return S.ExprStmt(self.e(s.expr))
+        if isinstance(s, S.If):
+            return S.If(self.e(s.cond), self.block(s.then), self.block(s.orelse))
+        if isinstance(s, S.While):
+            return S.While(self.e(s.cond), self.block(s.body))
+        if isinstance(s, S.ForRange):
+            return S.ForRange(s.var, self.e(s.start), self.e(s.stop), self.block(s.body))
+        if isinstance(s, S.ForEach):
+            return S.ForEach(s.var, self.e(s.iterable), self.block(s.body))
+        if isinstance(s, S.Return):
+            return S.Return(self.e(s.value) if s.value is not None else None)
+        if isinstance(s, (S.Break, S.Continue)):
+            return type(s)()
+        if isinstance(s, S.Match):
+            return S.Match(self.e(s.subject), [S.MatchArm(a.enum, a.variant, list(a.binds), self.block(a.body)) for a in s.arms])
+        raise TypeError(type(s).__name__)
+
+
+def normalize(fn: S.FnDef, new_name: str, reserved: set[str]) -> S.FnDef:
+    return Normalizer(fn, reserved).run(new_name)
+
+
+_unused = (StructT, TupleT)

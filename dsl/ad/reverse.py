@@ -1,0 +1,789 @@
+"""Reverse mode: a normal-form function → a DP function that runs the primal
+forward (saving what it overwrites on tapes) and then the adjoint statements in
+reverse, like the lecture's adjoint trace:
+
+    fn f_rev(x1: float, x2: float, y_bar: float) -> (float, float, float)
+
+returns the value and the cotangent of every differentiable parameter. Control flow
+runs on primal values and is recorded (branch taken, trip counts) for the reverse
+sweep; loops with data-dependent trip counts and in-place updates work because
+each overwritten value is pushed before it is overwritten and popped back after its
+adjoint has run. Calls to other functions recompute them in the reverse sweep
+(checkpointing at call boundaries): `f_rev(args, t_bar)`."""
+from __future__ import annotations
+
+from .. import primitives as P
+from .. import syntax as S
+from ..diagnostics import Diagnostic, DPError
+from ..types import BOOL, FLOAT, INT, DictT, EnumT, FnT, ListT, StructT, TupleT
+from . import build as B
+from .normalize import is_path
+from .rules import instantiate
+
+
+def root_of(e) -> S.Name | None:
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        e = e.obj
+    return e if isinstance(e, S.Name) else None
+
+
+def names_in(node, acc: set) -> set:
+    """Every identifier read anywhere in a statement or expression tree."""
+    if isinstance(node, list):
+        for n in node:
+            names_in(n, acc)
+        return acc
+    if isinstance(node, S.Name):
+        acc.add(node.id)
+        return acc
+    if isinstance(node, S.Assign):
+        if not isinstance(node.target, S.Name):
+            names_in(node.target, acc)
+        names_in(node.value, acc)
+        return acc
+    if isinstance(node, S.Let):
+        names_in(node.value, acc)
+        return acc
+    for f in getattr(node, "__dataclass_fields__", {}):
+        if f in ("span", "ty", "sym", "target", "syms", "captures"):
+            continue
+        v = getattr(node, f)
+        if isinstance(v, (S.Node, list)):
+            names_in(v, acc)
+        elif isinstance(v, tuple):
+            for x in v:
+                if isinstance(x, (S.Node, list)):
+                    names_in(x, acc)
+    return acc
+
+
+def _err(span, msg, hint=None):
+    return DPError(Diagnostic("differentiation error", msg, span, hint))
+
+
+class Reverse:
+    def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
+        self.nf = nf
+        self.tx = tx                                   # the Transforms registry
+        self.used = set(reserved) | names_in(nf.body, set()) | {p.name for p in nf.params}
+        self.vars: dict[str, object] = {p.name: p.sym.ty for p in nf.params}
+        self.params = [p.name for p in nf.params]
+        body = nf.body
+        n = 0
+        while n < len(body) and isinstance(body[n], S.Let):
+            self.vars[body[n].name] = body[n].sym.ty
+            n += 1
+        self.decls = body[:n]
+        self.main = body[n:-1] if body and isinstance(body[-1], S.Return) else body[n:]
+        self.result = body[-1].value.id if body and isinstance(body[-1], S.Return) else None
+        self.bar: dict[str, str] = {}
+        self.extra: list[S.Stmt] = []                  # tapes and bookkeeping declarations
+        self.tapes: dict = {}
+        self.sites: dict[str, int] = {}
+        self.in_loop_assigned: set[str] = set()
+        self._scan(self.main, False)
+        self.loop_depth = 0
+
+    # ------------------------------------------------------------ analysis
+    def _scan(self, body, in_loop):
+        for s in body:
+            if isinstance(s, S.Assign) and isinstance(s.target, S.Name):
+                if not getattr(s, "is_decl", False) or in_loop:
+                    self.sites[s.target.id] = self.sites.get(s.target.id, 0) + 1
+                if in_loop:
+                    self.in_loop_assigned.add(s.target.id)
+            elif isinstance(s, S.If):
+                self._scan(s.then, in_loop)
+                self._scan(s.orelse, in_loop)
+            elif isinstance(s, (S.While, S.ForRange)):
+                self._scan(s.body, True)
+            elif isinstance(s, S.Match):
+                for a in s.arms:
+                    self._scan(a.body, in_loop)
+
+    def overwritable(self, v: str) -> bool:
+        return v in self.in_loop_assigned or self.sites.get(v, 0) > 0
+
+    def active(self, v: str) -> bool:
+        t = self.vars.get(v)
+        return t is not None and t.active
+
+    def depends(self, e) -> bool:
+        """Whether e reads a differentiable variable (so has a nonzero derivative)."""
+        if e.ty is None or not e.ty.active:
+            return False
+        if is_path(e):
+            return self.root_active(e)
+        if isinstance(e, (S.Num, S.Str, S.Bool)):
+            return False
+        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] in ("stop_gradient", "zeros_like", "float"):
+            return False
+        return any(self.depends(c) for c in _children(e))
+
+    def root_active(self, e) -> bool:
+        r = root_of(e)
+        return r is not None and self.active(r.id) and e.ty is not None and e.ty.active
+
+    # ------------------------------------------------------------ names
+    def fresh(self, base: str) -> str:
+        n, i = base, 2
+        while n in self.used:
+            n, i = f"{base}{i}" if base[-1].isalpha() is False else f"{base}_{i}", i + 1
+        self.used.add(n)
+        return n
+
+    def temp(self, base: str) -> str:
+        """v1, v2, … like the lecture's trace."""
+        i = 1
+        while f"{base}{i}" in self.used:
+            i += 1
+        self.used.add(f"{base}{i}")
+        return f"{base}{i}"
+
+    def barname(self, v: str) -> str:
+        if v not in self.bar:
+            self.bar[v] = self.fresh(f"{v}_bar")
+        return self.bar[v]
+
+    def bar_path(self, e) -> S.Expr:
+        if isinstance(e, S.Name):
+            return B.name(self.barname(e.id))
+        if isinstance(e, S.Field):
+            return B.field(self.bar_path(e.obj), e.name)
+        if isinstance(e, S.Index):
+            return B.index(self.bar_path(e.obj), B.copy_expr(e.index))
+        if isinstance(e, S.TupleIndex):
+            return B.tindex(self.bar_path(e.obj), e.index)
+        raise AssertionError(e)
+
+    def tape(self, key: str, ty) -> str:
+        k = (key, str(ty))
+        if k not in self.tapes:
+            n = self.fresh(f"{key}_tape")
+            self.tapes[k] = n
+            self.extra.append(S.Let(n, B.type_expr(ListT(ty)), S.ListLit([]), True))
+        return self.tapes[k]
+
+    def bookkeeping(self, base: str, ty, init) -> str:
+        n = self.fresh(base)
+        self.extra.append(S.Let(n, B.type_expr(ty), init, True))
+        return n
+
+    def push(self, tape: str, value: S.Expr, var: str | None = None) -> S.Stmt:
+        s = S.ExprStmt(B.method(B.name(tape), "append", value))
+        s.tape_var = var
+        return s
+
+    def pop(self, tape: str) -> S.Expr:
+        return B.method(B.name(tape), "pop")
+
+    def restore(self, target: S.Expr, tape: str, var: str | None = None) -> S.Stmt:
+        s = S.Assign(target, self.pop(tape))
+        s.tape_var = var
+        return s
+
+    # ------------------------------------------------------------ driver
+    def run(self, out_name: str, mode: str, wrt: list[int] | None = None) -> S.FnDef:
+        fwd, rev = self.block(self.main)
+        # pushes of variables the reverse sweep never reads are dropped
+        needed = names_in([s for s in _walk(rev) if getattr(s, "tape_var", None) is None], set())
+        fwd = _drop_tapes(fwd, needed)
+        rev = _drop_tapes(rev, needed)
+        live_tapes = names_in(fwd, set())
+        extra = [d for d in self.extra if d.name in live_tapes or not d.name.endswith("_tape")]
+        ret_t = self.nf.ty.ret
+        active_params = [p for p in self.params if self.active(p)]
+        seed_name = self.fresh("y_bar") if mode == "rev" else None
+        adj_decls = []
+        for v in list(self.bar):
+            if v == self.result:
+                continue
+            adj_decls.append(S.Let(self.bar[v], None, B.zeros_like(B.name(v), self.vars[v]), True))
+        for p in active_params:
+            if p not in self.bar:
+                adj_decls.append(S.Let(self.barname(p), None, B.zeros_like(B.name(p), self.vars[p]), True))
+        seed = B.name(seed_name) if seed_name else B.num(1.0)
+        if self.result is not None:
+            adj_decls.insert(0, S.Let(self.barname(self.result), None, seed, True))
+        for d in adj_decls:
+            d.comment = None
+        if adj_decls:
+            adj_decls[0].comment = "reverse sweep: adjoints, seeded with the result's"
+        params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.nf.params]
+        grads = [B.name(self.barname(p)) for p in active_params]
+        if mode == "rev":
+            params.append(S.Param(seed_name, B.type_expr(ret_t)))
+            ret_val = S.TupleLit([B.name(self.result)] + grads)
+            ret_ty = TupleT(tuple([ret_t] + [self.vars[p] for p in active_params]))
+        else:
+            chosen = [B.name(self.barname(self.params[i])) for i in wrt]
+            g = chosen[0] if len(chosen) == 1 and not getattr(self, "tuple_wrt", False) else S.TupleLit(chosen)
+            gt = self.vars[self.params[wrt[0]]] if len(chosen) == 1 and not getattr(self, "tuple_wrt", False) else TupleT(tuple(self.vars[self.params[i]] for i in wrt))
+            if mode == "grad":
+                ret_val, ret_ty = g, gt
+            else:
+                ret_val, ret_ty = S.TupleLit([B.name(self.result), g]), TupleT((ret_t, gt))
+        if fwd:
+            fwd[0].comment = "forward sweep: the primal, saving what it overwrites"
+        body = self.decls + extra + fwd + adj_decls + rev + [S.Return(ret_val)]
+        return S.FnDef(out_name, params, B.type_expr(ret_ty), body, span=self.nf.span)
+
+    # ------------------------------------------------------------ statements
+    def block(self, body):
+        fwd, rev = [], []
+        for s in body:
+            f, r = self.stmt(s)
+            fwd += f
+            if r:
+                src = s.span
+                if src.line > 0 and r:
+                    r[0].comment = getattr(r[0], "comment", None) or f"line {src.line}: {_describe(s)}"
+            rev = r + rev
+        return fwd, rev
+
+    def stmt(self, s):
+        m = getattr(self, "s_" + type(s).__name__, None)
+        if m is None:
+            raise _err(s.span, f"cannot differentiate a `{type(s).__name__}` statement yet")
+        return m(s)
+
+    def s_Let(self, s):
+        if isinstance(s.sym.ty, FnT):
+            return [s], []
+        raise _err(s.span, "internal: unexpected declaration in normal form")
+
+    def s_ExprStmt(self, s):
+        e = s.expr
+        if isinstance(e, S.Call) and e.target and e.target[0] == "method":
+            return self.method_stmt(s, e)
+        return [s], []
+
+    def method_stmt(self, s, e):
+        name = e.func.name
+        obj = e.func.obj
+        active = self.root_active(obj)
+        if name == "append":
+            rev = [S.ExprStmt(B.method(B.copy_expr(obj), "pop"))]
+            if active:
+                g = self.temp("g")
+                rev.append(S.Let(g, None, B.method(self.bar_path(obj), "pop")))
+                rev += self.value_adjoint(e.args[0], B.name(g))
+            return [s], rev
+        if name == "pop":
+            elem_t = obj.ty.elem
+            tape = self.tape(f"{root_of(obj).id}_popped", elem_t)
+            fwd = [S.ExprStmt(B.method(B.name(tape), "append", B.method(B.copy_expr(obj), "pop")))]
+            z = self.temp("popped")
+            rev = [S.Let(z, None, self.pop(tape)), S.ExprStmt(B.method(B.copy_expr(obj), "append", B.name(z)))]
+            if active:
+                rev.append(S.ExprStmt(B.method(self.bar_path(obj), "append", B.zeros_like(B.name(z), elem_t))))
+            return fwd, rev
+        if active:
+            raise _err(s.span, f"cannot differentiate `.{name}` on a differentiable value yet",
+                       "build the new value with `append`, or assign elements")
+        # an inactive container changed in place: snapshot it whole
+        root = root_of(obj)
+        tape = self.tape(f"{root.id}_before", obj.ty)
+        return [self.push(tape, B.copy_expr(obj)), s], [S.Assign(B.copy_expr(obj), self.pop(tape))]
+
+    def s_Assign(self, s):
+        t, v = s.target, s.value
+        if isinstance(t, S.Name):
+            return self.assign_name(s, t.id, v)
+        return self.assign_part(s, t, v)
+
+    def assign_name(self, s, name, v):
+        ty = self.vars[name]
+        pushed = self.overwritable(name) and not (getattr(s, "is_decl", False) and self.loop_depth == 0)
+        fwd, rev = [], []
+        if pushed:
+            tape = self.tape(name, ty)
+            fwd.append(self.push(tape, B.name(name), name))
+        fwd.append(s)
+        restore = [self.restore(B.name(name), self.tape(name, ty), name)] if pushed else []
+        if not ty.active:
+            return fwd, restore
+        if isinstance(v, S.Call) and v.target and v.target[0] == "method" and v.func.name == "pop":
+            obj = v.func.obj
+            rev = [S.ExprStmt(B.method(B.copy_expr(obj), "append", B.name(name)))]
+            if self.root_active(obj):
+                rev.append(S.ExprStmt(B.method(self.bar_path(obj), "append", B.name(self.barname(name)))))
+            rev += restore + [B.assign(self.barname(name), B.zeros_like(B.name(name), ty))]
+            return fwd, rev
+        if ty == FLOAT and not self.is_call(v):
+            contribs, pre = self.float_contribs(v, B.name(self.barname(name)))
+            own = [c for leaf, c in contribs if isinstance(leaf, S.Name) and leaf.id == name]
+            others = [(leaf, c) for leaf, c in contribs if not (isinstance(leaf, S.Name) and leaf.id == name)]
+            total = B.num(0.0)
+            for c in own:
+                total = B.add(total, c)
+            rev = restore + pre + self.accumulate_all(others) + [B.assign(self.barname(name), total)]
+            return fwd, rev
+        g = self.temp("g")
+        rev = [S.Let(g, None, B.name(self.barname(name)))] + restore + [
+            B.assign(self.barname(name), B.zeros_like(B.name(name), ty))] + self.value_adjoint(v, B.name(g))
+        return fwd, rev
+
+    def assign_part(self, s, t, v):
+        root = root_of(t)
+        ty = t.ty
+        if root is None:
+            raise _err(s.span, "cannot differentiate an assignment into a temporary")
+        fwd, rev = [], []
+        active = self.root_active(t)
+        if isinstance(t, S.Index) and isinstance(t.obj.ty, DictT):
+            had_tape = self.tape(f"{root.id}_had", BOOL)
+            old_tape = self.tape(f"{root.id}_part", ty)
+            fwd += [self.push(had_tape, B.method(B.copy_expr(t.obj), "contains", B.copy_expr(t.index))),
+                    self.push(old_tape, B.method(B.copy_expr(t.obj), "get", B.copy_expr(t.index), B.zero_of_type(ty)))]
+            fwd.append(s)
+            g = self.temp("g")
+            had, old = self.temp("had"), self.temp("old")
+            rev = []
+            if active:
+                rev.append(S.Let(g, None, self.bar_path(t)))
+            rev += [S.Let(old, None, self.pop(old_tape)), S.Let(had, None, self.pop(had_tape))]
+            restore_then = [S.Assign(B.copy_expr(t), B.name(old))]
+            restore_else = [S.ExprStmt(B.method(B.copy_expr(t.obj), "remove", B.copy_expr(t.index)))]
+            if active:
+                restore_then.append(S.Assign(self.bar_path(t), B.zeros_like(B.name(old), ty)))
+                restore_else.append(S.ExprStmt(B.method(self.bar_path(t.obj), "remove", B.copy_expr(t.index))))
+            rev.append(S.If(B.name(had), restore_then, restore_else))
+            if active:
+                rev += self.value_adjoint(v, B.name(g))
+            return fwd, rev
+        tape = self.tape(f"{root.id}_part", ty)
+        fwd += [self.push(tape, B.copy_expr(t)), s]
+        if not active:
+            return fwd, [S.Assign(B.copy_expr(t), self.pop(tape))]
+        g = self.temp("g")
+        rev = [S.Let(g, None, self.bar_path(t)), S.Assign(B.copy_expr(t), self.pop(tape)),
+               S.Assign(self.bar_path(t), B.zeros_like(B.copy_expr(t), ty))]
+        rev += self.value_adjoint(v, B.name(g))
+        return fwd, rev
+
+    def s_If(self, s):
+        in_loop = self.loop_depth > 0
+        br = self.bookkeeping("branch", BOOL, S.Bool(False))
+        tf, tr = self.block(s.then)
+        ef, er = self.block(s.orelse)
+        fwd = [B.assign(br, B.copy_expr(s.cond))]
+        rev = []
+        if in_loop:
+            tape = self.tape("branch", BOOL)
+            fwd.append(self.push(tape, B.name(br)))
+            rev.append(B.assign(br, self.pop(tape)))
+        fwd.append(S.If(B.name(br), tf, ef))
+        if tr or er:
+            rev.append(S.If(B.name(br), tr, er))
+        elif not in_loop:
+            rev = []
+        return fwd, rev
+
+    def s_While(self, s):
+        in_loop = self.loop_depth > 0
+        cnt = self.bookkeeping("trips", INT, B.inum(0))
+        self.loop_depth += 1
+        bf, br = self.block(s.body)
+        self.loop_depth -= 1
+        fwd = [B.assign(cnt, B.inum(0)),
+               S.While(B.copy_expr(s.cond), [B.assign(cnt, S.Binary("+", B.name(cnt), B.inum(1)))] + bf)]
+        rev = []
+        if in_loop:
+            tape = self.tape("trips", INT)
+            fwd.append(self.push(tape, B.name(cnt)))
+            rev.append(B.assign(cnt, self.pop(tape)))
+        k = self.fresh("k")
+        rev.append(S.ForRange(k, B.inum(0), B.name(cnt), br or []))
+        if not br:
+            rev = rev[:-1]
+        return fwd, rev
+
+    def s_ForRange(self, s):
+        in_loop = self.loop_depth > 0
+        const = isinstance(s.start, S.Num) and isinstance(s.stop, S.Num)
+        self.loop_depth += 1
+        bf, br = self.block(s.body)
+        self.loop_depth -= 1
+        if const:
+            lo_e, hi_e = B.copy_expr(s.start), B.copy_expr(s.stop)
+            fwd = [S.ForRange(s.var, lo_e, hi_e, bf)]
+        else:
+            lo = self.bookkeeping("lo", INT, B.inum(0))
+            hi = self.bookkeeping("hi", INT, B.inum(0))
+            lo_e, hi_e = B.name(lo), B.name(hi)
+            fwd = [B.assign(lo, B.copy_expr(s.start)), B.assign(hi, B.copy_expr(s.stop)),
+                   S.ForRange(s.var, B.name(lo), B.name(hi), bf)]
+        rev = []
+        if in_loop and not const:
+            tl, th = self.tape("lo", INT), self.tape("hi", INT)
+            fwd += [self.push(tl, B.name(lo)), self.push(th, B.name(hi))]
+            rev += [B.assign(hi, self.pop(th)), B.assign(lo, self.pop(tl))]
+        if br:
+            k = self.fresh("k")
+            body = br
+            if s.var in names_in(br, set()):
+                # the reverse sweep runs the iterations backwards: i = hi - 1 - k
+                body = [B.assign(s.var, B.sub(B.sub(B.copy_expr(hi_e), B.inum(1)), B.name(k)))] + br
+            rev.append(S.ForRange(k, B.inum(0), B.sub(B.copy_expr(hi_e), B.copy_expr(lo_e)), body))
+        else:
+            rev = []
+        return fwd, rev
+
+    def s_Match(self, s):
+        in_loop = self.loop_depth > 0
+        arm = self.bookkeeping("arm", INT, B.inum(0))
+        arms, revs = [], []
+        for k, a in enumerate(s.arms):
+            f, r = self.block(a.body)
+            arms.append(S.MatchArm(a.enum, a.variant, list(a.binds), [B.assign(arm, B.inum(k))] + f))
+            revs.append(r)
+        fwd = [S.Match(B.copy_expr(s.subject), arms)]
+        rev = []
+        if in_loop:
+            tape = self.tape("arm", INT)
+            fwd.append(self.push(tape, B.name(arm)))
+            rev.append(B.assign(arm, self.pop(tape)))
+        chain: list = []
+        for k in reversed(range(len(revs))):
+            if revs[k]:
+                chain = [S.If(S.Binary("==", B.name(arm), B.inum(k)), revs[k], chain)]
+        return fwd, rev + chain
+
+    def s_Return(self, s):
+        raise _err(s.span, "internal: return inside normal form")
+
+    # ------------------------------------------------------------ adjoints of values
+    def is_call(self, v) -> bool:
+        return isinstance(v, S.Call) and v.target is not None and v.target[0] in ("fn", "value", "transform")
+
+    def value_adjoint(self, v, g: S.Expr) -> list[S.Stmt]:
+        """Statements that send cotangent g (a name) into what value v was made of."""
+        if v.ty is None or not v.ty.active:
+            return []
+        if self.is_call(v):
+            return self.call_adjoint(v, g)
+        if v.ty == FLOAT:
+            contribs, pre = self.float_contribs(v, g)
+            return pre + self.accumulate_all(contribs)
+        contribs: list = []
+        self.aggregate_contribs(v, g, contribs)
+        return self.accumulate_all(contribs)
+
+    def aggregate_contribs(self, e, g, out):
+        if e.ty is None or not e.ty.active:
+            return
+        if is_path(e):
+            if self.root_active(e):
+                out.append((e, g))
+            return
+        if e.ty == FLOAT:
+            contribs, pre = self.float_contribs(e, g)
+            if pre:
+                out.append(("pre", pre))
+            out.extend(contribs)
+            return
+        if isinstance(e, S.StructLit):
+            for n, fe in e.fields:
+                self.aggregate_contribs(fe, B.field(B.copy_expr(g), n), out)
+            return
+        if isinstance(e, S.TupleLit):
+            for k, it in enumerate(e.items):
+                self.aggregate_contribs(it, B.tindex(B.copy_expr(g), k), out)
+            return
+        if isinstance(e, S.ListLit):
+            for k, it in enumerate(e.items):
+                self.aggregate_contribs(it, B.index(B.copy_expr(g), B.inum(k)), out)
+            return
+        if isinstance(e, S.DictLit):
+            for k, it in zip(e.keys, e.values):
+                self.aggregate_contribs(it, B.index(B.copy_expr(g), B.copy_expr(k)), out)
+            return
+        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
+            name = e.target[1]
+            if name in ("zeros_like", "stop_gradient"):
+                return
+            if name == "accumulate":
+                for a in e.args:
+                    self.aggregate_contribs(a, g, out)
+                return
+        raise _err(e.span, "cannot differentiate this expression yet", "bind its parts to variables first")
+
+    def float_contribs(self, e, g):
+        """(leaf, contribution) pairs for a float expression, and the statements that
+        bind intermediate values they share (v1, v2, … as in the lecture's trace)."""
+        out: list = []
+        pre: list = []
+        self._fc(e, g, out, pre)
+        flat, stmts = [], list(pre)
+        for item in out:
+            if item[0] == "pre":
+                stmts += item[1]
+            else:
+                flat.append(item)
+        return flat, stmts
+
+    def _bind(self, e, pre, base="v"):
+        """An atom for e: e itself if simple, else a new temporary holding it."""
+        if _simple(e):
+            return e
+        n = self.temp(base)
+        pre.append(S.Let(n, None, B.copy_expr(e)))
+        return B.name(n)
+
+    def _fc(self, e, g, out, pre):
+        if e.ty is None or not e.ty.active:
+            return
+        if isinstance(e, S.Num):
+            return
+        if is_path(e):
+            if self.root_active(e):
+                out.append((e, g))
+            return
+        if isinstance(e, S.Unary) and e.op == "-":
+            self._fc(e.operand, B.neg(g), out, pre)
+            return
+        if isinstance(e, S.Binary):
+            prim = _binary_prim(e)
+            self._apply_rule(e, prim, [e.left, e.right], g, out, pre)
+            return
+        if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
+            self._apply_rule(e, e.target[1], e.args, g, out, pre)
+            return
+        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
+            if e.target[1] in ("float", "stop_gradient", "zeros_like", "int", "len"):
+                return
+            if e.target[1] == "accumulate":
+                for a in e.args:
+                    self._fc(a, g, out, pre)
+                return
+        if isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+            raise _err(e.span, "cannot differentiate a read from a temporary value yet", "bind the value to a variable first")
+        raise _err(e.span, f"cannot differentiate `{type(e).__name__}` here yet")
+
+    def _apply_rule(self, e, prim: P.Primitive, args, g, out, pre):
+        active = [k for k, a in enumerate(args) if self.depends(a)]
+        if not active:
+            return
+        if prim.vjp is None:
+            raise _err(e.span, f"`{prim.name}` has no derivative rule")
+        templates = [prim.vjp[k] for k in active]
+        env = {}
+        uses = _uses(templates)
+        for name_, a in zip(prim.params, args):
+            n_uses = uses.get(name_, 0) + sum(1 for k in active if False)
+            env[name_] = self._bind(a, pre) if n_uses > 0 and not _simple(a) and (n_uses > 1 or _costly(a)) else a
+        if uses.get("y", 0):
+            env["y"] = self._bind(e, pre) if not _simple(e) else e
+        if len(active) > 1 and not _simple(g):
+            g = B.name(self._bind_bar(g, pre))
+        env["y_bar"] = g
+        for k in active:
+            contribution = instantiate(prim.vjp[k], env)
+            self._fc(args[k], contribution, out, pre)
+
+    def _bind_bar(self, g, pre):
+        n = self.temp("g")
+        pre.append(S.Let(n, None, g))
+        return n
+
+    def accumulate_all(self, contribs) -> list[S.Stmt]:
+        """One `x_bar = x_bar + …` per leaf, in first-seen order."""
+        order, total = [], {}
+        pre = []
+        from ..printer import expr_src
+        for leaf, c in contribs:
+            if leaf == "pre":
+                pre += c
+                continue
+            key = expr_src(leaf)
+            if key not in total:
+                order.append(leaf)
+                total[key] = c
+            else:
+                total[key] = B.add(total[key], c) if leaf.ty == FLOAT else B.call("accumulate", total[key], c)
+        out = list(pre)
+        for leaf in order:
+            c = total[expr_src(leaf)]
+            out.append(self.update(leaf, lambda cur, c=c, t=leaf.ty: B.accumulate(cur, c, t)))
+        return out
+
+    def update(self, leaf, f) -> S.Stmt:
+        """`bar(leaf) = f(bar(leaf))`, rebuilding tuples (they are immutable)."""
+        def set_(path, new):
+            if isinstance(path, S.Name):
+                return B.assign(self.barname(path.id), new)
+            if isinstance(path, S.TupleIndex):
+                tt = path.obj.ty
+                items = [new if j == path.index else B.tindex(self.bar_path(path.obj), j) for j in range(len(tt.items))]
+                return set_(path.obj, S.TupleLit(items))
+            if _has_tuple(path.obj):
+                if isinstance(path, S.Field):
+                    st = path.obj.ty
+                    fields = [(n, new if n == path.name else B.field(self.bar_path(path.obj), n)) for n in st.fields]
+                    return set_(path.obj, S.StructLit(st.name, fields))
+                raise _err(leaf.span, "cannot differentiate an element of a list inside a tuple yet")
+            return S.Assign(self.bar_path(path), new)
+        return set_(leaf, f(self.bar_path(leaf)))
+
+    def call_adjoint(self, v: S.Call, g: S.Expr) -> list[S.Stmt]:
+        """`t = f(args)`: recompute f's forward and run its reverse with t's cotangent."""
+        rule = self.tx.user_rule(v)
+        if rule is not None:
+            return self.rule_adjoint(v, rule, g)
+        callee, caps, active_idx = self.tx.reverse_callee(v)
+        r = self.temp("r")
+        out: list[S.Stmt] = []
+        if callee is None:
+            # a function value known only at run time
+            pb = self.temp("pullback")
+            out.append(S.Let(pb, None, S.Call(B.name("vjp"), [B.copy_expr(v.func)] + [B.copy_expr(a) for a in v.args])))
+            out.append(S.Let(r, None, S.Call(B.tindex(B.name(pb), 1), [g])))
+            n = len(v.args)
+            for k, a in enumerate(v.args):
+                if a.ty is not None and a.ty.active and self.root_active(a):
+                    c = B.name(r) if n == 1 else B.tindex(B.name(r), k)
+                    out += self.accumulate_all([(a, c)])
+            return out
+        all_args = list(caps) + list(v.args)
+        out.append(S.Let(r, None, S.Call(callee, [B.copy_expr(a) for a in all_args] + [g])))
+        contribs = []
+        for rank, k in enumerate(active_idx):
+            a = all_args[k]
+            if a.ty is not None and a.ty.active:
+                contribs.append((a, B.tindex(B.name(r), rank + 1)))
+        agg = []
+        for leaf, c in contribs:
+            if is_path(leaf):
+                if self.root_active(leaf):
+                    agg.append((leaf, c))
+            else:
+                self.aggregate_contribs(leaf, c, agg)
+        return out + self.accumulate_all(agg)
+
+    def rule_adjoint(self, v: S.Call, rule: S.RuleDef, g) -> list[S.Stmt]:
+        pre: list[S.Stmt] = []
+        env = {}
+        for p, a in zip(rule.params, v.args):
+            env[p] = self._bind(a, pre)
+        y = self.temp("y")
+        pre.append(S.Let(y, None, S.Call(B.copy_expr(v.func), [B.copy_expr(env[p]) for p in rule.params])))
+        env[rule.result] = B.name(y)
+        env[rule.result + "_bar"] = g
+        contribs = []
+        for c in rule.clauses:
+            if not c.target.endswith("_bar"):
+                continue
+            p = c.target[:-4]
+            k = rule.params.index(p)
+            a = v.args[k]
+            if a.ty is not None and a.ty.active:
+                val = instantiate(c.value, env)
+                if a.ty == FLOAT:
+                    self._fc(a, val, contribs, pre)
+                else:
+                    self.aggregate_contribs(a, val, contribs)
+        return pre + self.accumulate_all(contribs)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _children(e):
+    if isinstance(e, S.Binary):
+        return [e.left, e.right]
+    if isinstance(e, S.Unary):
+        return [e.operand]
+    if isinstance(e, S.Call):
+        return list(e.args)
+    if isinstance(e, (S.TupleLit, S.ListLit)):
+        return list(e.items)
+    if isinstance(e, S.DictLit):
+        return list(e.values)
+    if isinstance(e, S.StructLit):
+        return [v for _, v in e.fields]
+    if isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        return [e.obj]
+    return []
+
+
+def _walk(stmts):
+    for s in stmts:
+        yield s
+        for f in ("then", "orelse", "body"):
+            inner = getattr(s, f, None)
+            if isinstance(inner, list):
+                yield from _walk(inner)
+        if isinstance(s, S.Match):
+            for a in s.arms:
+                yield from _walk(a.body)
+
+
+def _drop_tapes(stmts, needed):
+    out = []
+    for s in stmts:
+        tv = getattr(s, "tape_var", None)
+        if tv is not None and tv not in needed:
+            continue
+        for f in ("then", "orelse", "body"):
+            inner = getattr(s, f, None)
+            if isinstance(inner, list):
+                setattr(s, f, _drop_tapes(inner, needed))
+        if isinstance(s, S.Match):
+            for a in s.arms:
+                a.body = _drop_tapes(a.body, needed)
+        out.append(s)
+    return out
+
+
+def _simple(e) -> bool:
+    return isinstance(e, (S.Num, S.Name)) or (is_path(e) and _depth(e) <= 2)
+
+
+def _costly(e) -> bool:
+    """Worth a temporary rather than recomputing inline."""
+    if isinstance(e, S.Call):
+        return True
+    if isinstance(e, S.Binary):
+        return _costly(e.left) or _costly(e.right) or e.op in ("/", "**")
+    if isinstance(e, S.Unary):
+        return _costly(e.operand)
+    return False
+
+
+def _depth(e) -> int:
+    d = 0
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        e, d = e.obj, d + 1
+    return d
+
+
+def _has_tuple(e) -> bool:
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        if isinstance(e, S.TupleIndex):
+            return True
+        e = e.obj
+    return False
+
+
+def _uses(templates) -> dict:
+    from .rules import _parsed
+    counts: dict = {}
+    for t in templates:
+        for n in names_in(_parsed(t), set()) if t else ():
+            counts[n] = counts.get(n, 0) + 1
+    return counts
+
+
+def _binary_prim(e: S.Binary) -> P.Primitive:
+    if e.op == "**" and e.right.ty == INT:
+        return P.BY_NAME["**int"][0]
+    return P.BY_NAME[e.op][0]
+
+
+def _describe(s) -> str:
+    from ..printer import stmt_src
+    text = stmt_src(s).strip().split("\n")[0]
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+_unused = (EnumT, StructT, ListT)

@@ -1,0 +1,389 @@
+"""The transforms as DP builtins: how `grad(f)`, `value_and_grad`, `jvp`, `vjp`,
+`jacfwd`, `jacrev` and `hessian` are typed, compiled, and run on function values
+that only arrive at run time."""
+from __future__ import annotations
+
+import ast as py
+import functools
+
+from .. import primitives as P
+from .. import syntax as S
+from ..diagnostics import Diagnostic, DPError
+from ..types import ERROR, FLOAT, INT, ErrorT, FnT, IntLit, ListT, TupleT
+from . import build as B
+from .normalize import _BodyCopier, Normalizer
+
+JAC_KINDS = ("jacfwd", "jacrev", "hessian")
+
+
+def _copy_body(body):
+    n = Normalizer.__new__(Normalizer)
+    n.names, n.used, n.hoisted = {}, set(), []
+    return _BodyCopier(n).block(body)
+
+
+class TransformTyping:
+    # ------------------------------------------------------------ typing
+    def type_call(self, checker, e: S.Call, expected):
+        self.current_env = checker.env
+        kind = e.func.id
+        args = e.args
+
+        def rest(start=1):
+            for a in args[start:]:
+                if a.ty is None:
+                    checker.expr(a)
+
+        if not args:
+            return checker.error(e.span, f"`{kind}` needs a function", f"write `{kind}(f)`")
+        ft = checker.expr(args[0])
+        if isinstance(ft, ErrorT):
+            rest()
+            return ERROR
+        if not isinstance(ft, FnT):
+            rest()
+            return checker.error(args[0].span, f"`{kind}` needs a function, not `{ft}`")
+        static = self.static_fn_of_expr(args[0])
+        info = {"static": static}
+        e.target = ("transform", kind, info)
+        if kind in ("grad", "value_and_grad"):
+            return self.type_grad(checker, e, ft, info, kind)
+        if kind == "jvp":
+            return self.type_jvp(checker, e, ft, info)
+        if kind == "vjp":
+            return self.type_vjp(checker, e, ft, info)
+        return self.type_jacobian(checker, e, ft, info, kind)
+
+    def type_grad(self, checker, e, ft, info, kind):
+        args = e.args
+        wrt, tuple_wrt = (0,), False
+        if len(args) > 2:
+            for a in args[2:]:
+                checker.expr(a)
+            return checker.error(e.span, f"`{kind}` takes a function and an optional parameter selector",
+                                 f"write `{kind}(f)`, `{kind}(f, 1)` or `{kind}(f, (0, 1))`")
+        if len(args) == 2:
+            sel = args[1]
+            checker.expr(sel)
+            if isinstance(sel, S.Num) and isinstance(sel.value, int):
+                wrt = (sel.value,)
+            elif isinstance(sel, S.TupleLit) and sel.items and all(isinstance(i, S.Num) and isinstance(i.value, int) for i in sel.items):
+                wrt, tuple_wrt = tuple(i.value for i in sel.items), True
+            else:
+                return checker.error(sel.span, "a parameter selector is an int literal or a tuple of them",
+                                     f"write `{kind}(f, 1)` or `{kind}(f, (0, 1))`")
+            for i in wrt:
+                if not 0 <= i < len(ft.params):
+                    return checker.error(sel.span, f"the function has {len(ft.params)} parameter(s); there is no parameter {i}")
+        if not ft.params:
+            return checker.error(e.span, f"`{kind}` needs a function with parameters")
+        if ft.ret != FLOAT:
+            return checker.error(e.args[0].span, f"`{kind}` needs a function that returns a `float`, and this one returns `{ft.ret}`",
+                                 "use `vjp` or `jacrev` for other results")
+        for i in wrt:
+            if not ft.params[i].active:
+                return checker.error(e.args[1].span if len(args) == 2 else e.args[0].span,
+                                     f"cannot differentiate with respect to parameter {i}: `{ft.params[i]}` carries no derivative",
+                                     "only float, tensor, and structs, lists, tuples and dicts of them have gradients")
+        g = TupleT(tuple(ft.params[i] for i in wrt)) if tuple_wrt else ft.params[wrt[0]]
+        info.update(wrt=wrt, tuple_wrt=tuple_wrt)
+        if info["static"] is not None:
+            fn, caps = info["static"]
+            shifted = tuple(i + len(caps) for i in wrt)
+            info["derived"] = self.derive(fn, "grad" if kind == "grad" else "vg", shifted, tuple_wrt)
+        return FnT(ft.params, g if kind == "grad" else TupleT((FLOAT, g)))
+
+    def _primals(self, checker, arg, params, what):
+        """Check a primal/tangent argument: a tuple of the parameters' types (a bare
+        value when there is one parameter)."""
+        want = TupleT(tuple(params))
+        t = checker.expr(arg, want if len(params) != 1 else None)
+        if isinstance(t, ErrorT):
+            return None
+        if len(params) == 1 and not (isinstance(t, TupleT) and len(t.items) == 1 and not isinstance(params[0], TupleT)):
+            checker.expect(arg, t, params[0])
+            return True
+        checker.expect(arg, t, want)
+        return False
+
+    def type_jvp(self, checker, e, ft, info):
+        if len(e.args) != 3:
+            for a in e.args[1:]:
+                checker.expr(a)
+            return checker.error(e.span, "`jvp` takes a function, its primals and its tangents",
+                                 "write `jvp(f, (x, y), (dx, dy))`")
+        if not ft.ret.active:
+            return checker.error(e.args[0].span, f"`jvp` needs a function with a differentiable result, not `{ft.ret}`")
+        bare = self._primals(checker, e.args[1], ft.params, "primals")
+        self._primals(checker, e.args[2], ft.params, "tangents")
+        info["bare"] = bool(bare)
+        if info["static"] is not None:
+            info["derived"] = self.derive(info["static"][0], "jvp")
+        return TupleT((ft.ret, ft.ret))
+
+    def type_vjp(self, checker, e, ft, info):
+        if len(e.args) - 1 != len(ft.params):
+            for a in e.args[1:]:
+                checker.expr(a)
+            return checker.error(e.span, f"`vjp` takes the function and its {len(ft.params)} argument(s)",
+                                 "write `vjp(f, x, y)`")
+        for a, p in zip(e.args[1:], ft.params):
+            checker.expect(a, checker.expr(a, p), p)
+        if not ft.ret.active:
+            return checker.error(e.args[0].span, f"`vjp` needs a function with a differentiable result, not `{ft.ret}`")
+        if info["static"] is not None:
+            info["derived"] = self.derive(info["static"][0], "rev")
+        cot = ft.params[0] if len(ft.params) == 1 else TupleT(tuple(ft.params))
+        return TupleT((ft.ret, FnT((ft.ret,), cot)))
+
+    def type_jacobian(self, checker, e, ft, info, kind):
+        if len(e.args) != 1:
+            for a in e.args[1:]:
+                checker.expr(a)
+            return checker.error(e.span, f"`{kind}` takes one function", f"write `{kind}(f)`")
+        ok = {FLOAT, ListT(FLOAT)}
+        if len(ft.params) != 1 or ft.params[0] not in ok or ft.ret not in ok or (kind == "hessian" and ft.ret != FLOAT):
+            want = "fn(float) -> float or fn(list[float]) -> float" if kind == "hessian" else \
+                "one `float` or `list[float]` parameter and a `float` or `list[float]` result"
+            return checker.error(e.args[0].span, f"`{kind}` needs a function with {want}, not `{ft}`",
+                                 "tensor functions come with the tensor type")
+        a, b = ft.params[0], (ft.params[0] if kind == "hessian" else ft.ret)
+        j = _jac_type(a, b)
+        if info["static"] is not None:
+            info["derived"] = self.derive_jacobian(info["static"][0], kind, a, ft.ret)
+        return FnT((a,), j)
+
+    # ------------------------------------------------------------ static functions
+    def static_fn_of_expr(self, e):
+        """(FnDef, capture expressions) when e is a function known now, else None."""
+        if isinstance(e, S.Name):
+            sym = e.sym
+            if isinstance(sym, tuple) and sym[0] == "prim":
+                return (self.prim_fn(sym[1]), [])
+            if sym is not None and not isinstance(sym, tuple) and sym.kind == "fn":
+                fn = sym.decl
+                if isinstance(fn, S.FnDef) and getattr(fn, "checked", False):
+                    return (fn, [])
+                return None
+            return None
+        if isinstance(e, S.Call) and e.target and e.target[0] == "transform":
+            info = e.target[2]
+            d = info.get("derived")
+            if d is None or e.target[1] in ("jvp", "vjp"):
+                return None
+            caps = info["static"][1] if info.get("static") else []
+            return (d.fn, caps)
+        if isinstance(e, S.Lambda):
+            return self.lambda_fn(e)
+        return None
+
+    def lambda_fn(self, lam: S.Lambda):
+        """A lambda as a top-level function whose first parameters are its captures."""
+        fn = getattr(lam, "as_fn", None)
+        if fn is None:
+            params = [S.Param(s.name, B.type_expr(s.ty)) for s in lam.captures]
+            params += [S.Param(p.name, B.type_expr(p.sym.ty)) for p in lam.params]
+            name = self.unique(f"lambda_line{lam.span.line}")
+            fn = S.FnDef(name, params, B.type_expr(lam.ty.ret), _copy_body(lam.body), span=lam.span)
+            fn = self.check_fn(fn, register=True)
+            self.compile_fn(fn, lam.span.file)
+            lam.as_fn = fn
+        caps = []
+        for s in lam.captures:
+            n = S.Name(s.name, span=lam.span)
+            n.sym, n.ty = s, s.ty
+            caps.append(n)
+        return (fn, caps)
+
+    def prim_fn(self, prim: P.Primitive) -> S.FnDef:
+        key = ("prim", prim.name)
+        fn = self.wrappers.get(key)
+        if fn is None:
+            params = [S.Param(p, B.type_expr(t)) for p, t in zip(prim.params, prim.types)]
+            body = [S.Return(S.Call(S.Name(prim.name), [S.Name(p) for p in prim.params]))]
+            fn = S.FnDef(self.unique(f"{prim.name}_fn"), params, B.type_expr(prim.ret), body)
+            fn = self.check_fn(fn, register=True)
+            self.compile_fn(fn, "<derived>")
+            self.wrappers[key] = fn
+        return fn
+
+    # ------------------------------------------------------------ jacobians, as DP source
+    def derive_jacobian(self, fn: S.FnDef, kind: str, a, b):
+        key = (id(fn), kind)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        if kind == "hessian":
+            g = self.derive(fn, "grad", (0,))
+            d = self.derive_jacobian(g.fn, "jacfwd", a, a)
+            self.cache[key] = d
+            return d
+        from ..parser import parse
+        from . import Derived
+        name = self.unique(f"{fn.name}_{kind}")
+        A, Bt, J = _src_type(a), _src_type(b), _src_type(_jac_type(a, b))
+        if kind == "jacfwd":
+            jvp = self.derive(fn, "jvp").name
+            if a == FLOAT:
+                body = f"    return {jvp}(x, 1.0).1\n"
+            elif b == FLOAT:
+                body = (f"    var jac: list[float] = []\n    for i in 0..len(x) {{\n        var e = zeros_like(x)\n"
+                        f"        e[i] = 1.0\n        jac.append({jvp}(x, e).1)\n    }}\n    return jac\n")
+            else:
+                body = (f"    var cols: list[list[float]] = []\n    for i in 0..len(x) {{\n        var e = zeros_like(x)\n"
+                        f"        e[i] = 1.0\n        cols.append({jvp}(x, e).1)\n    }}\n"
+                        f"    var jac: list[list[float]] = []\n    let m = len({fn.name}(x))\n"
+                        f"    for r in 0..m {{\n        var row: list[float] = []\n        for c in 0..len(x) {{\n"
+                        f"            row.append(cols[c][r])\n        }}\n        jac.append(row)\n    }}\n    return jac\n")
+        else:
+            rev = self.derive(fn, "rev").name
+            if b == FLOAT:
+                body = f"    return {rev}(x, 1.0).1\n"
+            else:
+                body = (f"    let y = {fn.name}(x)\n    var jac: {J} = []\n    for j in 0..len(y) {{\n"
+                        f"        var e = zeros_like(y)\n        e[j] = 1.0\n        jac.append({rev}(x, e).1)\n    }}\n    return jac\n")
+        src = f"fn {name}(x: {A}) -> {J} {{\n{body}}}\n"
+        prog = parse(src, "<derived>")
+        out = self.check_fn(prog.body[0], register=True)
+        self.compile_fn(out, "<derived>")
+        d = Derived(out, kind, fn)
+        self.cache[key] = d
+        self.by_name[out.name] = d
+        _ = Bt
+        return d
+
+    # ------------------------------------------------------------ compiling calls
+    def compile_call(self, compiler, e: S.Call):
+        self.install_runtime()
+        _, kind, info = e.target
+        d = info.get("derived")
+        static = info.get("static")
+        caps = [compiler.expr(c) for c in static[1]] if static else []
+        f = compiler.expr(e.args[0]) if d is None else None
+
+        def load(n):
+            return py.Name(id=n, ctx=py.Load())
+
+        def call(fn, *args):
+            return py.Call(func=fn, args=list(args), keywords=[])
+
+        if kind in ("grad", "value_and_grad") or kind in JAC_KINDS:
+            if d is not None:
+                fv = load(d.py)
+                return call(load("rt·partial"), fv, *caps) if caps else fv
+            if kind in JAC_KINDS:
+                return call(load("rt·jacobian"), py.Constant(kind), f)
+            return call(load("rt·transform"), py.Constant(kind), f, py.Constant(info["wrt"]), py.Constant(info["tuple_wrt"]))
+        if kind == "jvp":
+            primals, tangents = e.args[1], e.args[2]
+            if info["bare"]:
+                ps, ts = [compiler.expr(primals)], [compiler.expr(tangents)]
+            else:
+                ps = [compiler.expr(x) for x in primals.items] if isinstance(primals, S.TupleLit) else [py.Starred(value=compiler.expr(primals), ctx=py.Load())]
+                ts = [compiler.expr(x) for x in tangents.items] if isinstance(tangents, S.TupleLit) else [py.Starred(value=compiler.expr(tangents), ctx=py.Load())]
+            if d is not None:
+                zero_caps = [call(load("rt·zeros_like"), c) for c in [compiler.expr(c) for c in static[1]]]
+                return call(load(d.py), *caps, *ps, *zero_caps, *ts)
+            return call(load("rt·jvp"), f, py.Tuple(elts=ps, ctx=py.Load()), py.Tuple(elts=ts, ctx=py.Load()))
+        if kind == "vjp":
+            args = [compiler.escaping(a) for a in e.args[1:]]
+            fv = compiler.expr(e.args[0])
+            return call(load("rt·vjp"), fv, *args)
+        raise AssertionError(kind)
+
+    # ------------------------------------------------------------ at run time
+    def install_runtime(self):
+        ns = self.session.runtime.ns
+        if "rt·transform" in ns:
+            return
+        ns["rt·partial"] = functools.partial
+        ns["rt·transform"] = self.rt_transform
+        ns["rt·jvp"] = self.rt_jvp
+        ns["rt·vjp"] = self.rt_vjp
+        ns["rt·jacobian"] = self.rt_jacobian
+
+    def node_of(self, f):
+        """The DP function behind a Python callable, and the values it captured."""
+        if isinstance(f, functools.partial):
+            fn, caps = self.node_of(f.func)
+            return fn, list(f.args) + caps
+        code = getattr(f, "__code__", None)
+        node = self.by_code.get(code) if code is not None else None
+        if node is None and code is not None:
+            ns = self.session.runtime.ns
+            for sym in self.session.env.values.values():
+                g = ns.get(sym.py)
+                if sym.kind == "fn" and getattr(g, "__code__", None) is code:
+                    node = sym.decl
+                    self.by_code[code] = node
+                    break
+            if node is None:
+                self.register_lambdas(self.session.compiler)
+                node = self.by_code.get(code)
+        if node is None:
+            for p in P.TABLE:
+                if p.impl is f:
+                    return self.prim_fn(p), []
+            from interpreter.runtime import DPRuntimeError
+            raise DPRuntimeError("cannot differentiate this function: it is not a DP function",
+                                 "functions registered from Python need derivative rules to be differentiated")
+        if isinstance(node, S.Lambda):
+            fn, _ = self.lambda_fn(node)
+            cells = dict(zip(code.co_freevars, f.__closure__ or ()))
+            return fn, [cells[s.py].cell_contents for s in node.captures]
+        return node, []
+
+    def rt_transform(self, kind, f, wrt, tuple_wrt):
+        fn, caps = self.node_of(f)
+        shifted = tuple(i + len(caps) for i in wrt)
+        d = self.derive(fn, "grad" if kind == "grad" else "vg", shifted, tuple_wrt)
+        g = self.session.runtime.ns[d.py]
+        return functools.partial(g, *caps) if caps else g
+
+    def rt_jvp(self, f, primals, tangents):
+        from interpreter.tangents import zeros_like
+        fn, caps = self.node_of(f)
+        d = self.derive(fn, "jvp")
+        return self.session.runtime.ns[d.py](*caps, *primals, *[zeros_like(c) for c in caps], *tangents)
+
+    def rt_vjp(self, f, *args):
+        from interpreter.tangents import zeros_like
+        fn, caps = self.node_of(f)
+        d = self.derive(fn, "rev")
+        rev = self.session.runtime.ns[d.py]
+        y = f(*args)
+        n = len(caps)
+
+        def pullback(y_bar):
+            r = rev(*caps, *args, y_bar)
+            cot = [zeros_like(a) for a in args]
+            for rank, k in enumerate(d.active_idx):
+                if k >= n:
+                    cot[k - n] = r[rank + 1]
+            return cot[0] if len(args) == 1 else tuple(cot)
+        return (y, pullback)
+
+    def rt_jacobian(self, kind, f):
+        fn, caps = self.node_of(f)
+        if caps:
+            from interpreter.runtime import DPRuntimeError
+            raise DPRuntimeError(f"`{kind}` of a closure is not supported yet", "define the function with `fn`")
+        ft = fn.ty
+        d = self.derive_jacobian(fn, kind, ft.params[0], ft.ret)
+        return self.session.runtime.ns[d.py]
+
+
+def _jac_type(a, b):
+    if a == FLOAT:
+        return b
+    if b == FLOAT:
+        return a
+    return ListT(ListT(FLOAT))
+
+
+def _src_type(t) -> str:
+    from ..printer import type_src
+    return type_src(B.type_expr(t))
+
+
+_unused = (INT, IntLit, Diagnostic, DPError)

@@ -1,0 +1,161 @@
+"""DP syntax tree → DP source text. Printing then re-parsing gives the same tree;
+`dp grad` uses this to show derived functions."""
+from __future__ import annotations
+
+from . import syntax as S
+
+_PREC = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
+         "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "unary": 6, "**": 7, "postfix": 8}
+
+
+def type_src(t: S.TypeExpr) -> str:
+    if t.name == "unit":
+        return "()"
+    if t.name == "tuple":
+        return "(" + ", ".join(type_src(a) for a in t.args) + ")"
+    if t.name == "fn":
+        return "fn(" + ", ".join(type_src(a) for a in t.args) + ") -> " + type_src(t.ret)
+    if t.args:
+        return t.name + "[" + ", ".join(type_src(a) for a in t.args) + "]"
+    return t.name
+
+
+def float_src(v: float) -> str:
+    r = repr(float(v))
+    if r in ("inf", "-inf", "nan"):
+        return {"inf": "(1.0 / 0.0)", "-inf": "(-1.0 / 0.0)", "nan": "(0.0 / 0.0)"}[r]
+    if "e" in r and "." not in r.split("e")[0]:
+        m, ex = r.split("e")
+        r = f"{m}.0e{ex}"
+    return r
+
+
+def expr_src(e: S.Expr, prec: int = 0) -> str:
+    if isinstance(e, S.Num):
+        if isinstance(e.value, float):
+            s = float_src(e.value)
+            return f"({s})" if s.startswith("-") and prec > 0 else s
+        return f"({e.value})" if e.value < 0 and prec > 0 else str(e.value)
+    if isinstance(e, S.Str):
+        return '"' + e.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+    if isinstance(e, S.Bool):
+        return "true" if e.value else "false"
+    if isinstance(e, S.Name):
+        return e.id
+    if isinstance(e, S.Binary):
+        p = _PREC[e.op]
+        if e.op == "**":
+            s = f"{expr_src(e.left, p + 1)} ** {expr_src(e.right, _PREC['unary'])}"
+        elif p == 3:
+            s = f"{expr_src(e.left, p + 1)} {e.op} {expr_src(e.right, p + 1)}"
+        else:
+            s = f"{expr_src(e.left, p)} {e.op} {expr_src(e.right, p + 1)}"
+        return f"({s})" if p < prec else s
+    if isinstance(e, S.Unary):
+        s = f"{e.op}{expr_src(e.operand, _PREC['unary'])}"
+        return f"({s})" if _PREC["unary"] < prec else s
+    if isinstance(e, S.Call):
+        return f"{expr_src(e.func, _PREC['postfix'])}({', '.join(expr_src(a) for a in e.args)})"
+    if isinstance(e, S.Index):
+        return f"{expr_src(e.obj, _PREC['postfix'])}[{expr_src(e.index)}]"
+    if isinstance(e, S.Field):
+        return f"{expr_src(e.obj, _PREC['postfix'])}.{e.name}"
+    if isinstance(e, S.TupleIndex):
+        return f"{expr_src(e.obj, _PREC['postfix'])}.{e.index}"
+    if isinstance(e, S.TupleLit):
+        inner = ", ".join(expr_src(x) for x in e.items)
+        return f"({inner},)" if len(e.items) == 1 else f"({inner})"
+    if isinstance(e, S.ListLit):
+        return "[" + ", ".join(expr_src(x) for x in e.items) + "]"
+    if isinstance(e, S.DictLit):
+        return "{" + ", ".join(f"{expr_src(k)}: {expr_src(v)}" for k, v in zip(e.keys, e.values)) + "}"
+    if isinstance(e, S.StructLit):
+        if not e.fields:
+            return f"{e.name} {{}}"
+        return f"{e.name} {{ " + ", ".join(f"{n}: {expr_src(v)}" for n, v in e.fields) + " }"
+    if isinstance(e, S.Lambda):
+        params = ", ".join(f"{p.name}: {type_src(p.annot)}" for p in e.params)
+        body = block_src(e.body, 1).rstrip()
+        return f"fn({params}) -> {type_src(e.ret)} {{\n{body}\n}}" if e.body else f"fn({params}) -> {type_src(e.ret)} {{}}"
+    raise TypeError(f"cannot print {type(e).__name__}")
+
+
+def block_src(body, depth: int) -> str:
+    return "".join(stmt_src(s, depth) for s in body)
+
+
+def stmt_src(s: S.Stmt, depth: int = 0) -> str:
+    ind = "    " * depth
+    comment = ""
+    if getattr(s, "comment", None):
+        comment = f"{ind}# {s.comment}\n"
+    if isinstance(s, S.Let):
+        kw = "var" if s.mutable else "let"
+        name = f"({', '.join(s.names)})" if s.names else s.name
+        annot = f": {type_src(s.annot)}" if s.annot is not None else ""
+        return f"{comment}{ind}{kw} {name}{annot} = {_indent_expr(s.value, depth)}\n"
+    if isinstance(s, S.Assign):
+        return f"{comment}{ind}{expr_src(s.target)} = {_indent_expr(s.value, depth)}\n"
+    if isinstance(s, S.AugAssign):
+        return f"{comment}{ind}{expr_src(s.target)} {s.op}= {_indent_expr(s.value, depth)}\n"
+    if isinstance(s, S.ExprStmt):
+        return f"{comment}{ind}{_indent_expr(s.expr, depth)}\n"
+    if isinstance(s, S.If):
+        out = f"{comment}{ind}if {expr_src(s.cond)} {{\n{block_src(s.then, depth + 1)}{ind}}}"
+        orelse = s.orelse
+        while len(orelse) == 1 and isinstance(orelse[0], S.If) and not getattr(orelse[0], "comment", None):
+            o = orelse[0]
+            out += f" else if {expr_src(o.cond)} {{\n{block_src(o.then, depth + 1)}{ind}}}"
+            orelse = o.orelse
+        if orelse:
+            out += f" else {{\n{block_src(orelse, depth + 1)}{ind}}}"
+        return out + "\n"
+    if isinstance(s, S.While):
+        return f"{comment}{ind}while {expr_src(s.cond)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+    if isinstance(s, S.ForRange):
+        return f"{comment}{ind}for {s.var} in {expr_src(s.start)}..{expr_src(s.stop)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+    if isinstance(s, S.ForEach):
+        return f"{comment}{ind}for {s.var} in {expr_src(s.iterable)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+    if isinstance(s, S.Return):
+        return f"{comment}{ind}return" + (f" {_indent_expr(s.value, depth)}" if s.value is not None else "") + "\n"
+    if isinstance(s, S.Break):
+        return f"{comment}{ind}break\n"
+    if isinstance(s, S.Continue):
+        return f"{comment}{ind}continue\n"
+    if isinstance(s, S.FnDef):
+        params = ", ".join(f"{p.name}: {type_src(p.annot)}" for p in s.params)
+        ret = f" -> {type_src(s.ret)}" if s.ret is not None else ""
+        return f"{comment}{ind}fn {s.name}({params}){ret} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+    if isinstance(s, S.StructDef):
+        fields = "".join(f"{ind}    {f.name}: {type_src(f.annot)}\n" for f in s.fields)
+        return f"{comment}{ind}struct {s.name} {{\n{fields}{ind}}}\n"
+    if isinstance(s, S.EnumDef):
+        vs = []
+        for v in s.variants:
+            vs.append(v.name + (f"({', '.join(type_src(t) for t in v.payload)})" if v.payload else ""))
+        return f"{comment}{ind}enum {s.name} {{\n" + ",\n".join(f"{ind}    {v}" for v in vs) + f"\n{ind}}}\n"
+    if isinstance(s, S.Match):
+        arms = ""
+        for a in s.arms:
+            pat = (f"{a.enum}." if a.enum else "") + a.variant + (f"({', '.join(a.binds)})" if a.binds else "")
+            arms += f"{ind}    {pat} => {{\n{block_src(a.body, depth + 2)}{ind}    }}\n"
+        return f"{comment}{ind}match {expr_src(s.subject)} {{\n{arms}{ind}}}\n"
+    if isinstance(s, S.Import):
+        return f"{comment}{ind}import {s.module}\n"
+    if isinstance(s, S.RuleDef):
+        clauses = "".join(f"{ind}    {c.target} = {expr_src(c.value)}\n" for c in s.clauses)
+        return f"{comment}{ind}derivative {s.fn}({', '.join(s.params)}) -> {s.result} {{\n{clauses}{ind}}}\n"
+    raise TypeError(f"cannot print {type(s).__name__}")
+
+
+def _indent_expr(e, depth):
+    src = expr_src(e)
+    if "\n" in src:
+        pad = "    " * depth
+        lines = src.split("\n")
+        src = lines[0] + "\n" + "\n".join(pad + ln for ln in lines[1:])
+    return src
+
+
+def program_src(prog: S.Program) -> str:
+    return "".join(stmt_src(s) for s in prog.body)

@@ -1,0 +1,57 @@
+"""Runtime arithmetic on (co)tangents, which have the type of the value they belong
+to: the zero of a value's shape, and the sum of two tangents of one type."""
+from __future__ import annotations
+
+import numpy as np
+
+from .values import DPEnum, DPStruct
+
+
+def zeros_like(v):
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, float):
+        return 0.0
+    if isinstance(v, int):
+        return 0
+    if isinstance(v, str):
+        return ""
+    if isinstance(v, list):
+        return [zeros_like(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(zeros_like(x) for x in v)
+    if isinstance(v, dict):
+        return {k: zeros_like(x) for k, x in v.items()}
+    if isinstance(v, DPStruct):
+        new = object.__new__(type(v))
+        for f in v._fields:
+            object.__setattr__(new, f, zeros_like(getattr(v, f)))
+        return new
+    if isinstance(v, np.ndarray):
+        return np.zeros_like(v)
+    return v                              # enums, functions, unit: inactive, kept as they are
+
+
+def accumulate(a, b):
+    if isinstance(a, bool) or isinstance(a, (str, DPEnum)) or a is None or callable(a) and not isinstance(a, DPStruct):
+        return a
+    if isinstance(a, (float, int, np.ndarray)):
+        return a + b
+    if isinstance(a, list):
+        if len(a) != len(b):
+            from .runtime import DPRuntimeError
+            raise DPRuntimeError(f"cannot add gradients of lists of different lengths ({len(a)} and {len(b)})")
+        return [accumulate(x, y) for x, y in zip(a, b)]
+    if isinstance(a, tuple):
+        return tuple(accumulate(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        out = dict(a)
+        for k, y in b.items():
+            out[k] = accumulate(out[k], y) if k in out else y
+        return out
+    if isinstance(a, DPStruct):
+        new = object.__new__(type(a))
+        for f in a._fields:
+            object.__setattr__(new, f, accumulate(getattr(a, f), getattr(b, f)))
+        return new
+    return a
