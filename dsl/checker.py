@@ -208,7 +208,9 @@ class Checker:
             self.error(s.span, "named functions are declared at the top level",
                        "bind a lambda instead: `let f = fn(x: float) -> float { ... }`")
             return
+        errors_before = len(self.errors)
         self.function_body(s, s.params, s.ty.params, s.ty.ret, s.body)
+        s.checked = len(self.errors) == errors_before      # typed: transforms may read it
 
     def function_body(self, node, params, ptypes, ret, body):
         outer_ctx, outer_scope = self.ctx, self.scope
@@ -638,6 +640,7 @@ class Checker:
     def e_Lambda(self, e, expected):
         ptypes = tuple(self.resolve_type(p.annot) for p in e.params)
         ret = self.resolve_type(e.ret)
+        e.captures = []                      # checking again (derived code) starts afresh
         self.function_body(e, e.params, ptypes, ret, e.body)
         # a capture of a capture: the enclosing lambda captures it too
         for sym in e.captures:

@@ -22,19 +22,16 @@ from .typing import TransformTyping
 
 
 class Derived:
-    def __init__(self, fn: S.FnDef, kind: str, source: S.FnDef, active_idx=None):
-        self.fn = fn                         # the checked derived FnDef
+    def __init__(self, fn: S.FnDef | None, kind: str, source: S.FnDef, active_idx=None, name=None):
+        self.fn = fn                         # the checked derived FnDef (None while being made)
         self.kind = kind
         self.source = source                 # what it was derived from
         self.active_idx = active_idx or []   # for "rev": which parameters get cotangents
+        self.name = name if name is not None else fn.name
 
     @property
     def py(self) -> str:
-        return self.fn.sym.py
-
-    @property
-    def name(self) -> str:
-        return self.fn.name
+        return self.name + "·d"
 
 
 class Transforms(TransformTyping):
@@ -51,11 +48,11 @@ class Transforms(TransformTyping):
     # ------------------------------------------------------------ environments
     def env(self):
         env = (self.current_env or self.session.env).copy()
-        env.values.update(self.syms)
+        env.values.update({n: s for n, s in self.syms.items() if s is not None})
         return env
 
     def reserved(self) -> set[str]:
-        return set(self.env().values)
+        return set(self.env().values) | set(self.syms)
 
     def unique(self, base: str) -> str:
         taken = self.reserved()
@@ -73,27 +70,33 @@ class Transforms(TransformTyping):
         if hit is not None:
             return hit
         source = self.rule_wrapper(fn) if getattr(fn, "rule", None) is not None else fn
-        reserved = self.reserved()
-        nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved)
-        nf = self.check_fn(nf, register=False)
         suffix = {"rev": "rev", "grad": "grad", "vg": "value_and_grad", "jvp": "jvp"}[kind]
         if wrt and kind in ("grad", "vg") and (len(wrt) > 1 or wrt[0] != 0):
             suffix += "_" + "_".join(map(str, wrt))
         out_name = self.unique(f"{fn.name}_{suffix}")
-        if kind == "jvp":
-            derived = Forward(nf, self, reserved | {out_name}).run(out_name)
-            active_idx = list(range(len(fn.params)))
-        else:
-            rev = Reverse(nf, self, reserved | {out_name})
-            rev.tuple_wrt = tuple_wrt
-            derived = rev.run(out_name, kind if kind != "vg" else "value_and_grad", list(wrt) if wrt else None)
-            active_idx = [i for i, p in enumerate(nf.params) if p.sym.ty.active]
-        _stamp(derived, fn.span)
-        checked = self.check_fn(derived, register=True)
-        d = Derived(checked, kind, fn, active_idx)
-        self.compile_fn(checked, fn.span.file)
+        active_idx = [i for i, p in enumerate(fn.params) if p.sym.ty.active]
+        # registered before it is made, so a recursive function's derivative can call itself
+        d = Derived(None, kind, fn, active_idx, name=out_name)
         self.cache[key] = d
-        self.by_name[checked.name] = d
+        self.syms[out_name] = _placeholder(fn, kind, out_name, active_idx)
+        try:
+            reserved = self.reserved()
+            nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved)
+            nf = self.check_fn(nf, register=False)
+            if kind == "jvp":
+                derived = Forward(nf, self, reserved | {out_name}).run(out_name)
+            else:
+                rev = Reverse(nf, self, reserved | {out_name})
+                rev.tuple_wrt = tuple_wrt
+                derived = rev.run(out_name, kind if kind != "vg" else "value_and_grad", list(wrt) if wrt else None)
+            _stamp(derived, fn.span)
+            d.fn = self.check_fn(derived, register=True)
+            self.compile_fn(d.fn, fn.span.file)
+        except BaseException:
+            del self.cache[key]
+            self.syms.pop(out_name, None)
+            raise
+        self.by_name[out_name] = d
         return d
 
     def rule_wrapper(self, fn: S.FnDef) -> S.FnDef:
@@ -195,6 +198,22 @@ class Transforms(TransformTyping):
         kind = "jvp" if mode == "forward" else ("grad" if fn.ty.ret == _float() else "rev")
         d = self.derive(fn, kind, (0,) if kind == "grad" else None)
         return stmt_src(_strip_types(d.fn))
+
+
+def _placeholder(fn, kind, name, active_idx):
+    """The symbol of a derivative being made, typed in advance, so mutually recursive
+    functions' derivatives can name each other."""
+    from ..symbols import Symbol
+    from ..types import TupleT
+    params = tuple(fn.ty.params)
+    ret = fn.ty.ret
+    if kind == "rev":
+        ty = FnT(params + (ret,), TupleT((ret,) + tuple(params[i] for i in active_idx)))
+    elif kind == "jvp":
+        ty = FnT(params + tuple(params[i] for i in active_idx), TupleT((ret, ret)))
+    else:
+        return None
+    return Symbol(name, ty, "fn", name + "·d", is_global=True, decl=None)
 
 
 def _float():

@@ -171,6 +171,8 @@ def zeros_like(e: S.Expr, t: Type) -> S.Expr:
     """The zero cotangent/tangent for a value e of type t."""
     if t == FLOAT:
         return num(0.0)
+    if isinstance(e, (S.ListLit, S.DictLit)) and not (e.items if isinstance(e, S.ListLit) else e.keys):
+        return copy_expr(e)                  # an empty literal is its own zero
     return call("zeros_like", e)
 
 

@@ -11,7 +11,7 @@ from .. import syntax as S
 from ..types import FLOAT, DictT, FnT, TupleT
 from . import build as B
 from .normalize import is_path
-from .reverse import _binary_prim, _err, names_in, root_of
+from .reverse import Reverse, _binary_prim, _err, names_in, root_of
 from .rules import instantiate
 
 
@@ -51,7 +51,8 @@ class Forward:
     def run(self, out_name: str) -> S.FnDef:
         params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.nf.params]
         for p in self.nf.params:
-            params.append(S.Param(self.dotname(p.name), B.type_expr(p.sym.ty)))
+            if p.sym.ty.active:
+                params.append(S.Param(self.dotname(p.name), B.type_expr(p.sym.ty)))
         body = self.block(self.main)
         decls = list(self.decls)
         for d in self.decls:
@@ -133,12 +134,15 @@ class Forward:
             return self.rule_call(s, dt, rule)
         callee, caps = self.tx.forward_callee(v)
         args = list(caps) + list(v.args)
-        tangents = [self.tan(a) if a.ty is not None and a.ty.active else B.zero_of_type(a.ty) for a in args]
         r = self.fresh("r")
         if callee is None:
+            # known at run time only: jvp takes a tangent for every argument and
+            # ignores those of inactive ones, so pass the argument itself there
+            tangents = [self.tan(a) if a.ty is not None and a.ty.active else B.copy_expr(a) for a in args]
             out = S.Let(r, None, B.call("jvp", B.copy_expr(v.func), S.TupleLit([B.copy_expr(a) for a in v.args]),
                                          S.TupleLit(tangents)))
         else:
+            tangents = [self.tan(a) for a in args if a.ty is not None and a.ty.active]
             out = S.Let(r, None, S.Call(callee, [B.copy_expr(a) for a in args] + tangents))
         return [out, S.Assign(B.copy_expr(s.target), B.tindex(B.name(r), 0)), S.Assign(dt, B.tindex(B.name(r), 1))]
 
@@ -166,9 +170,14 @@ class Forward:
         return out + [S.Assign(dt, tangent), S.Assign(B.copy_expr(s.target), B.name(y))]
 
     # ---------------------------------------------------------- tangents of values
+    def depends(self, e) -> bool:
+        return Reverse.depends(self, e)
+
     def tan(self, e) -> S.Expr:
         if e.ty is None or not e.ty.active:
             return B.zero_of_type(e.ty) if e.ty is not None and B.zero_of_type(e.ty) is not None else B.num(0.0)
+        if not self.depends(e):
+            return B.zeros_like(B.copy_expr(e), e.ty)
         if isinstance(e, S.Num):
             return B.num(0.0)
         if is_path(e):

@@ -165,6 +165,11 @@ class TransformTyping:
                 if isinstance(fn, S.FnDef) and getattr(fn, "checked", False):
                     return (fn, [])
                 return None
+            # a `let` bound to a lambda: its captures are known here, so derivatives
+            # flow into them too
+            if sym is not None and not isinstance(sym, tuple) and sym.kind == "let" and \
+                    isinstance(sym.decl, S.Let) and isinstance(sym.decl.value, S.Lambda) and sym.decl.names is None:
+                return self.lambda_fn(sym.decl.value)
             return None
         if isinstance(e, S.Call) and e.target and e.target[0] == "transform":
             info = e.target[2]
@@ -281,10 +286,11 @@ class TransformTyping:
             else:
                 ps = [compiler.expr(x) for x in primals.items] if isinstance(primals, S.TupleLit) else [py.Starred(value=compiler.expr(primals), ctx=py.Load())]
                 ts = [compiler.expr(x) for x in tangents.items] if isinstance(tangents, S.TupleLit) else [py.Starred(value=compiler.expr(tangents), ctx=py.Load())]
+            tup = lambda xs: py.Tuple(elts=xs, ctx=py.Load())       # noqa: E731
             if d is not None:
-                zero_caps = [call(load("rt·zeros_like"), c) for c in [compiler.expr(c) for c in static[1]]]
-                return call(load(d.py), *caps, *ps, *zero_caps, *ts)
-            return call(load("rt·jvp"), f, py.Tuple(elts=ps, ctx=py.Load()), py.Tuple(elts=ts, ctx=py.Load()))
+                mask = tuple(p.sym.ty.active for p in d.source.params)
+                return call(load("rt·jvp_static"), load(d.py), py.Constant(mask), tup(caps), tup(ps), tup(ts))
+            return call(load("rt·jvp"), f, tup(ps), tup(ts))
         if kind == "vjp":
             args = [compiler.escaping(a) for a in e.args[1:]]
             fv = compiler.expr(e.args[0])
@@ -299,6 +305,7 @@ class TransformTyping:
         ns["rt·partial"] = functools.partial
         ns["rt·transform"] = self.rt_transform
         ns["rt·jvp"] = self.rt_jvp
+        ns["rt·jvp_static"] = _jvp_static
         ns["rt·vjp"] = self.rt_vjp
         ns["rt·jacobian"] = self.rt_jacobian
 
@@ -341,10 +348,10 @@ class TransformTyping:
         return functools.partial(g, *caps) if caps else g
 
     def rt_jvp(self, f, primals, tangents):
-        from interpreter.tangents import zeros_like
         fn, caps = self.node_of(f)
         d = self.derive(fn, "jvp")
-        return self.session.runtime.ns[d.py](*caps, *primals, *[zeros_like(c) for c in caps], *tangents)
+        mask = tuple(p.sym.ty.active for p in fn.params)
+        return _jvp_static(self.session.runtime.ns[d.py], mask, tuple(caps), primals, tangents)
 
     def rt_vjp(self, f, *args):
         from interpreter.tangents import zeros_like
@@ -371,6 +378,15 @@ class TransformTyping:
         ft = fn.ty
         d = self.derive_jacobian(fn, kind, ft.params[0], ft.ret)
         return self.session.runtime.ns[d.py]
+
+
+def _jvp_static(derived, mask, caps, primals, tangents):
+    """Call a derived jvp: the captures' tangents are zero; inactive tangents are dropped."""
+    from interpreter.tangents import zeros_like
+    n = len(caps)
+    dots = [zeros_like(c) for c, m in zip(caps, mask) if m]
+    dots += [t for t, m in zip(tangents, mask[n:]) if m]
+    return derived(*caps, *primals, *dots)
 
 
 def _jac_type(a, b):
