@@ -9,7 +9,10 @@ Value semantics: a variable mutated in place (`xs[i] = …`, `p.x = …`, `xs.ap
 owns its value. It copies a value it is given unless the value is fresh (a literal
 or a builtin's result), and a read of it that escapes (bound, passed, stored,
 returned, captured) is copied. Variables never mutated in place share freely: a
-rebinding (`p = step(p)`) cannot be seen through another name."""
+rebinding (`p = step(p)`) cannot be seen through another name. A DP function's
+parameters are read-only, so a caller lends it a local value without a copy, and
+the callee copies whatever part of a parameter escapes; a for-each loop over a list
+its body does not change iterates over it directly, and its variable is lent alike."""
 from __future__ import annotations
 
 import ast as py
@@ -168,7 +171,14 @@ class Compiler:
         return py.For(target=_store(s.sym.py), iter=it, body=self.block(s.body, s.span), orelse=[])
 
     def s_ForEach(self, s):
-        it = self.escaping(s.iterable)
+        root = _root_sym(s.iterable)
+        if needs_copy(s.iterable.ty) and root is not None and not root.is_global and not _mutates(s.body, root):
+            # nothing in the body changes the list in place: iterate over it directly;
+            # if it is itself borrowed, so is the loop variable (escapes copy it)
+            it = self.expr(s.iterable)
+            s.sym.borrowed = _reads_mutable(s.iterable)
+        else:
+            it = self.escaping(s.iterable)
         if isinstance(s.iterable.ty, DictT):
             it = _call(_load("rt·list"), it)
         return py.For(target=_store(s.sym.py), iter=it, body=self.block(s.body, s.span), orelse=[])
@@ -271,7 +281,7 @@ class Compiler:
     def e_Call(self, e):
         kind = e.target[0]
         if kind == "fn":
-            return _call(self.expr(e.func), *[self.escaping(a) for a in e.args])
+            return _call(self.expr(e.func), *self.fn_args(e.args))
         if kind == "prim":
             prim = e.target[1]
             return _call(_load(prim_py_name(prim)), *[self.expr(a) for a in e.args])
@@ -287,11 +297,26 @@ class Compiler:
             return self.transforms.compile_call(self, e)
         return _call(self.expr(e.func), *[self.escaping(a) for a in e.args])
 
+    def fn_args(self, args) -> list[py.expr]:
+        """Arguments to a DP function. Its parameters are read-only in it and it copies
+        whatever part of them it lets escape (see _reads_mutable), so a local variable
+        is lent to it without a copy, unless a later argument changes that variable
+        first (`f(xs, xs.pop())`). A global could be changed by the callee: copied."""
+        out = []
+        for i, a in enumerate(args):
+            root = _root_sym(a)
+            if root is not None and not root.is_global and not _mutates(args[i + 1:], None):
+                out.append(self.expr(a))
+            else:
+                out.append(self.escaping(a))
+        return out
+
     def builtin(self, e):
         name = e.target[1]
         # print's arguments are all evaluated before it formats them: an aggregate
         # read before a later argument mutates it prints as it was when read
-        args = [self.escaping(a) if name == "print" and len(e.args) > 1 else self.expr(a) for a in e.args]
+        snap = name == "print" and _mutates(e.args, None)
+        args = [self.escaping(a) if snap else self.expr(a) for a in e.args]
         helper = {"print": "rt·print", "len": "rt·len", "range": "rt·range_list", "float": "rt·float",
                   "int": "rt·int", "str": "rt·str"}.get(name, f"rt·{name}")
         return _call(_load(helper), *args)
@@ -363,7 +388,7 @@ class Compiler:
         args = []
         for sym in e.captures:
             v = _pos(_load(sym.py), e.span)
-            if needs_copy(sym.ty) and (sym.inplace or sym.kind == "var"):
+            if needs_copy(sym.ty) and (_sym_mutable(sym) or sym.kind == "var"):
                 v = self.copy(v, sym.ty, e.span)
             args.append(v)
         return _call(_load(factory), *args)
@@ -377,8 +402,10 @@ def is_fresh(e) -> bool:
     """Whether e makes a new value no variable shares."""
     if isinstance(e, (S.ListLit, S.DictLit, S.StructLit, S.TupleLit, S.Num, S.Str, S.Bool, S.Lambda)):
         return True
-    if isinstance(e, S.Call) and e.target and e.target[0] in ("builtin", "prim", "variant"):
+    if isinstance(e, S.Call) and e.target and e.target[0] in ("prim", "variant"):
         return True
+    if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
+        return e.target[1] not in ("stop_gradient", "accumulate")     # these may return an argument
     if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values"):
         return True
     if isinstance(e, S.Binary):
@@ -387,12 +414,50 @@ def is_fresh(e) -> bool:
 
 
 def _reads_mutable(e) -> bool:
-    """Whether e is (part of) a variable that may be mutated in place later."""
+    """Whether e is (part of) a variable that may be mutated in place later, or a
+    parameter or loop variable lent such a value without a copy."""
+    s = _root_sym(e)
+    return s is not None and _sym_mutable(s)
+
+
+def _sym_mutable(s: Symbol) -> bool:
+    return s.inplace or (s.is_global and s.kind == "var") or s.kind == "param" or getattr(s, "borrowed", False)
+
+
+def _root_sym(e) -> Symbol | None:
     while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
         e = e.obj
     if isinstance(e, S.Name) and isinstance(e.sym, Symbol):
-        s = e.sym
-        return s.inplace or (s.is_global and s.kind == "var")
+        return e.sym
+    return None
+
+
+_MUTATING = {"append", "pop", "insert", "extend", "reverse", "remove"}
+
+
+def _mutates(nodes, sym) -> bool:
+    """Whether running nodes may change sym's value in place (any variable's, when sym
+    is None). Only assignments into parts and mutating methods can: a called function
+    or lambda cannot reach the caller's locals."""
+    stack = list(nodes) if isinstance(nodes, list) else [nodes]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, S.Lambda):
+            continue
+        if isinstance(n, (S.Assign, S.AugAssign)) and isinstance(n.target, (S.Field, S.Index)):
+            if sym is None or _root_sym(n.target) is sym:
+                return True
+        if isinstance(n, S.Call) and n.target and n.target[0] == "method" and n.func.name in _MUTATING:
+            if sym is None or _root_sym(n.func.obj) is sym:
+                return True
+        for k, v in vars(n).items():
+            if k == "target" and not isinstance(n, (S.Assign, S.AugAssign)):
+                continue                        # a call's callee declaration, not a child
+            if isinstance(v, S.Node):
+                stack.append(v)
+            elif isinstance(v, (list, tuple)):
+                stack.extend(x for x in v if isinstance(x, S.Node))
+                stack.extend(y for x in v if isinstance(x, tuple) for y in x if isinstance(y, S.Node))
     return False
 
 

@@ -4,6 +4,7 @@ contain), and nothing else: `__builtins__` is empty, so DP code reaches nothing 
 the host unless an embedder grants it."""
 from __future__ import annotations
 
+import ast as py
 import math
 
 import numpy as np
@@ -25,14 +26,19 @@ class DPRuntimeError(Exception):
 
 
 def _idiv(a: int, b: int) -> int:
-    if b == 0:
-        raise ZeroDivisionError
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
+    """int division truncating toward zero (`//` floors); b == 0 raises."""
+    q = a // b
+    if q < 0 and q * b != a:
+        q += 1
+    return q
 
 
 def _imod(a: int, b: int) -> int:
-    return a - b * _idiv(a, b)
+    """The remainder that goes with _idiv: it has the sign of a."""
+    r = a % b
+    if r and (a < 0) != (b < 0):
+        r -= b
+    return r
 
 
 def _ipow(a: int, b: int) -> int:
@@ -106,6 +112,31 @@ def base_namespace(output: Output) -> dict:
     return ns
 
 
+def _struct_copier(cls, names, inners):
+    """`lambda s: cls(s.a, copy_b(s.b), ...)`, built as a Python ast: as fast as a
+    hand-written copy."""
+    def load(n):
+        return py.Name(id=n, ctx=py.Load())
+
+    def field(n):
+        return py.Attribute(value=load("s"), attr=n, ctx=py.Load())
+    args = [field(n) if c is None else py.Call(func=load(f"c{i}"), args=[field(n)], keywords=[])
+            for i, (n, c) in enumerate(zip(names, inners))]
+    copy = py.FunctionDef(name="copy", args=_args(["s"]), body=[py.Return(value=py.Call(
+        func=load("cls"), args=args, keywords=[]))], decorator_list=[], returns=None, type_params=[])
+    used = [f"c{i}" for i, c in enumerate(inners) if c is not None]
+    make = py.FunctionDef(name="make", args=_args(["cls"] + used), body=[copy, py.Return(value=load("copy"))],
+                          decorator_list=[], returns=None, type_params=[])
+    ns: dict = {}
+    exec(compile(py.fix_missing_locations(py.Module(body=[make], type_ignores=[])), f"<copy {cls.__name__}>", "exec"), ns)
+    return ns["make"](cls, *[c for c in inners if c is not None])
+
+
+def _args(names):
+    return py.arguments(posonlyargs=[], args=[py.arg(arg=n) for n in names], kwonlyargs=[], kw_defaults=[],
+                        defaults=[])
+
+
 def prim_py_name(p) -> str:
     i = P.BY_NAME[p.name].index(p)
     return f"rt·{_opname(p.name)}·{i}"
@@ -127,6 +158,7 @@ class Runtime:
         self.struct_classes: dict = {}
         self.enum_classes: dict = {}
         self._copiers: dict = {}
+        self._building: set = set()                # copiers being made (recursive types)
 
     def name(self, obj, hint: str) -> str:
         """A namespace name bound to obj (one name per object)."""
@@ -158,7 +190,14 @@ class Runtime:
         key = t
         if key in self._copiers:
             return self._copiers[key]
-        c = self._make_copier(t)
+        if key in self._building:                  # a recursive struct: look it up when it runs
+            copiers = self._copiers
+            return lambda v: copiers[key](v)
+        self._building.add(key)
+        try:
+            c = self._make_copier(t)
+        finally:
+            self._building.discard(key)
         self._copiers[key] = c
         return c
 
@@ -179,22 +218,7 @@ class Runtime:
         if isinstance(t, StructT):
             cls = self.struct_class(t)
             inners = [self.copier(ft) for ft in t.fields.values()]
-            names = list(t.fields)
-            if all(c is None for c in inners):
-                def copy_flat(s, cls=cls, names=names):
-                    new = object.__new__(cls)
-                    for n in names:
-                        object.__setattr__(new, n, getattr(s, n))
-                    return new
-                return copy_flat
-
-            def copy_deep(s, cls=cls, names=names, inners=inners):
-                new = object.__new__(cls)
-                for n, c in zip(names, inners):
-                    v = getattr(s, n)
-                    object.__setattr__(new, n, v if c is None else c(v))
-                return new
-            return copy_deep
+            return _struct_copier(cls, list(t.fields), inners)
         return None                              # enums, functions, unit: immutable
 
     def zero(self, t):

@@ -1081,3 +1081,138 @@ p = P { x: 2.0 }
 print(p, q)
 """)
     assert out == "P { x: 2.0 } P { x: 1.0 }\n"
+
+
+# Arguments to DP functions and lists iterated without changes are lent, not copied;
+# whatever part of them escapes is copied where it escapes. These pin that down.
+
+def test_value_semantics_parameter_escaping_through_return_list_and_closure():
+    out = run("""
+fn ident(v: list[int]) -> list[int] { return v }
+fn wrap(v: list[int]) -> list[list[int]] { return [v, v] }
+fn reader(v: list[int]) -> fn() -> int { return fn() -> int { return v[0] } }
+fn pass_on(v: list[int]) -> list[int] { return ident(v) }
+fn main() {
+    var a = [1, 2]
+    let b = ident(a)
+    let w = wrap(a)
+    let r = reader(a)
+    let p = pass_on(a)
+    a[0] = 100
+    a.append(3)
+    print(a, b, w, r(), p)
+}
+main()
+""")
+    assert out == "[100, 2, 3] [1, 2] [[1, 2], [1, 2]] 1 [1, 2]\n"
+
+
+def test_value_semantics_struct_parameter_put_into_a_struct_it_returns():
+    out = run("""
+struct P { x: float }
+struct Pair { a: P, b: P }
+fn pair(p: P) -> Pair { return Pair { a: p, b: p } }
+fn main() {
+    var p = P { x: 1.0 }
+    var pr = pair(p)
+    pr.a.x = 2.0
+    p.x = 3.0
+    print(p, pr)
+}
+main()
+""")
+    assert out == "P { x: 3.0 } Pair { a: P { x: 2.0 }, b: P { x: 1.0 } }\n"
+
+
+def test_value_semantics_loop_variable_escaping_from_a_list_changed_later():
+    out = run("""
+fn main() {
+    var xs = [[1], [2]]
+    var saved: list[list[int]] = []
+    for x in xs {
+        saved.append(x)
+        let y = x
+        saved.append(y)
+    }
+    xs[0][0] = 99
+    xs[1].append(5)
+    print(xs, saved)
+}
+main()
+""")
+    assert out == "[[99], [2, 5]] [[1], [1], [2], [2]]\n"
+
+
+def test_value_semantics_loop_over_a_parameter_passing_elements_on():
+    out = run("""
+struct P { x: float }
+fn keep_big(ps: list[P]) -> list[P] {
+    var out: list[P] = []
+    for p in ps {
+        if p.x > 1.0 { out.append(p) }
+    }
+    return out
+}
+fn main() {
+    var ps = [P { x: 0.5 }, P { x: 2.0 }]
+    var big = keep_big(ps)
+    ps[1].x = -1.0
+    big[0].x += 10.0
+    print(ps, big)
+}
+main()
+""")
+    assert out == "[P { x: 0.5 }, P { x: -1.0 }] [P { x: 12.0 }]\n"
+
+
+def test_value_semantics_callee_changing_the_global_it_was_passed():
+    out = run("""
+var g = [1.0, 2.0]
+fn f(xs: list[float]) -> float {
+    g[0] = 5.0
+    return xs[0]
+}
+print(f(g), g)
+""")
+    assert out == "1.0 [5.0, 2.0]\n"
+
+
+def test_value_semantics_later_argument_mutates_an_earlier_one_in_a_function():
+    out = run("""
+fn show(a: list[int], b: int) -> string { return str(a) + " " + str(b) }
+fn main() {
+    var xs = [1, 2, 3]
+    print(show(xs, xs.pop()), xs)
+}
+main()
+""")
+    assert out == "[1, 2, 3] 3 [1, 2]\n"
+
+
+def test_value_semantics_stop_gradient_result_is_a_copy():
+    out = run("""
+var a = [1.0]
+var b = stop_gradient(a)
+b[0] = 5.0
+print(a, b)
+""")
+    assert out == "[1.0] [5.0]\n"
+
+
+def test_recursive_struct_through_a_list():
+    out = run("""
+struct Tree { v: int, kids: list[Tree] }
+fn total(t: Tree) -> int {
+    var s = t.v
+    for k in t.kids { s += total(k) }
+    return s
+}
+var t = Tree { v: 1, kids: [Tree { v: 2, kids: [] }] }
+var u = t
+u.kids[0].v = 20
+u.kids.append(Tree { v: 3, kids: [] })
+print(t)
+print(u, total(t), total(u))
+""")
+    assert out == ("Tree { v: 1, kids: [Tree { v: 2, kids: [] }] }\n"
+                   "Tree { v: 1, kids: [Tree { v: 20, kids: [] }, Tree { v: 3, kids: [] }] } 3 24\n")
