@@ -364,6 +364,8 @@ class Normalizer:
             return self.rn_lambda(e)
         if isinstance(e, S.Call):
             kind = e.target[0] if e.target else "value"
+            if kind == "transform" and e.target[1] == "jvp" and e.target[2].get("derived") is not None:
+                return self.rn(self.jvp_as_call(e), pre, lift)
             if kind in ("prim", "builtin", "variant") or (kind == "transform" and not lift):
                 return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
             if kind == "method":
@@ -378,6 +380,41 @@ class Normalizer:
                 return B.name(t)
             return S.Call(self.rn(e.func, pre), [self.rn(a, pre) for a in e.args])
         raise TypeError(f"normalize: {type(e).__name__}")
+
+    def jvp_as_call(self, e: S.Call) -> S.Call:
+        """`jvp(f, primals, tangents)` with f known: a call of f's derived jvp function,
+        typed as the checker would type it, so it is differentiated like any call."""
+        info = e.target[2]
+        d = info["derived"]
+        caps = info["static"][1]
+        src = d.source
+
+        def spread(arg):
+            if info["bare"]:
+                return [arg]
+            if isinstance(arg, S.TupleLit):
+                return list(arg.items)
+            parts = []
+            for k, t in enumerate(arg.ty.items):
+                p = S.TupleIndex(arg, k, span=arg.span)
+                p.ty = t
+                parts.append(p)
+            return parts
+        primals, tangents = spread(e.args[1]), spread(e.args[2])
+        mask = [p.sym.ty.active for p in src.params]
+        n = len(caps)
+        dots = []
+        for c, m in zip(caps, mask):
+            if m:
+                z = S.Call(S.Name("zeros_like"), [c], span=e.span)
+                z.target, z.ty = ("builtin", "zeros_like"), c.ty
+                dots.append(z)
+        dots += [t for t, m in zip(tangents, mask[n:]) if m]
+        f = S.Name(d.name, span=e.span)
+        f.sym = d.fn.sym
+        call = S.Call(f, list(caps) + primals + dots, span=e.span)
+        call.target, call.ty = ("fn", d.fn), e.ty
+        return call
 
     def rn_lambda(self, e: S.Lambda) -> S.Lambda:
         sub = _BodyCopier(self)

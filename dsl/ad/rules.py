@@ -95,6 +95,8 @@ def check_rule(checker, s: S.RuleDef) -> None:
         checker.error(s.span, "a derivative rule needs at least one clause")
         return
     checker.env.rules[s.fn] = s
+    if isinstance(sym.decl, S.FnDef):
+        sym.decl.rule = s                    # the transforms use the rule, not the body
 
 
 def rule_env_names(rule: S.RuleDef):
