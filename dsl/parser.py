@@ -18,6 +18,10 @@ from .span import Span
 _ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE",
                    "RETURN", "BREAK", "CONTINUE"}
 _HEADER_KEYWORDS = {"if", "while", "for", "match"}
+# Tokens that may begin a statement right after a block's `}` on the same line
+# (`if c { continue } print(x)`), as in Rust; no expression continues that way.
+_STARTS_STATEMENT = {"NAME", "LET", "VAR", "IF", "WHILE", "FOR", "RETURN", "BREAK", "CONTINUE", "MATCH",
+                     "STRUCT", "ENUM", "IMPORT"}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 
 
@@ -47,6 +51,9 @@ class _PostLexer:
                 if tok.type != "ELSE" and tok.value != ".":
                     yield pending_nl
                 pending_nl = None
+            elif (prev is not None and prev.type == "RBRACE" and tok.type in _STARTS_STATEMENT
+                  and not (brackets and brackets[-1] in "([")):
+                yield Token.new_borrow_pos("_NL", "\n", tok)
             value = tok.value
             if tok.type == "NAME" or tok.type in ("IF", "WHILE", "FOR", "MATCH"):
                 if value in _HEADER_KEYWORDS and tok.type != "NAME":

@@ -1216,3 +1216,15 @@ print(u, total(t), total(u))
 """)
     assert out == ("Tree { v: 1, kids: [Tree { v: 2, kids: [] }] }\n"
                    "Tree { v: 1, kids: [Tree { v: 20, kids: [] }, Tree { v: 3, kids: [] }] } 3 24\n")
+
+
+def test_statement_may_follow_a_closing_brace_on_the_same_line():
+    out = run("""
+fn fact(n: int) -> int { if n <= 1 { return 1 } return n * fact(n - 1) }
+enum C { R, G }
+fn name(c: C) -> string { match c { C.R => { return "r" } _ => { return "g" } } }
+var xs: list[int] = []
+for i in 0..6 { if i % 2 == 0 { continue } xs.append(i) }
+print(fact(5), name(C.G), xs)
+""")
+    assert out == "120 g [1, 3, 5]\n"
