@@ -80,6 +80,10 @@ class Checker:
                 if v.name in et.variants:
                     self.error(v.span, f"variant `{v.name}` is declared twice in `{d.name}`")
                 et.variants[v.name] = tuple(self.resolve_type(t) for t in v.payload)
+        for d in structs:
+            if _contains_itself(self.env.structs[d.name]):
+                self.error(d.span, f"struct `{d.name}` contains itself, so no value of it could be built",
+                           f"hold it in a list: `list[{d.name}]`")
         fns_here = {}
         for d in body:
             if isinstance(d, S.FnDef):
@@ -314,6 +318,11 @@ class Checker:
         seen = set()
         for arm in s.arms:
             self.push()
+            if "_" in seen:
+                self.error(arm.span, "this arm can never run: the `_` arm above matches everything",
+                           "move the `_` arm last")
+            elif arm.variant in seen:
+                self.error(arm.span, f"`{arm.variant}` is already matched above", "remove one of the two arms")
             if arm.variant == "_" and arm.enum is None:
                 seen.add("_")
             elif isinstance(t, EnumT):
@@ -379,6 +388,9 @@ class Checker:
             if root is None:
                 return self.error(e.span, "cannot assign into a temporary value", "assign to a `var` variable or its parts")
             t = self.expr(e, lvalue=True)
+            if _through_tuple(e.obj):
+                return self.error(e.span, "tuples are immutable, and so are the values in them",
+                                  "build a new tuple: `t = (a, t.1)`")
             if isinstance(e, S.Field) and e.target and e.target[0] != "field":
                 return self.error(e.span, "only struct fields can be assigned")
             if isinstance(e, S.Index) and isinstance(e.obj.ty, Prim) and e.obj.ty == STRING:
@@ -867,6 +879,8 @@ class Checker:
             root = root_name(f.obj)
             if root is None:
                 self.error(f.obj.span, f"`.{name}` changes its list, so it needs a variable", "store the value in a `var` first")
+            elif _through_tuple(f.obj):
+                self.error(f.span, "tuples are immutable, and so are the values in them", "build a new tuple: `t = (a, t.1)`")
             elif root.sym is not None:
                 self.check_assignable_root(root, root.sym)
                 root.sym.inplace = True
@@ -912,6 +926,31 @@ def coerce(e, t: Type):
 
 def _literal_fits(e, got, want) -> bool:
     """A list/dict/tuple literal of int literals fits a float container it is checked against."""
+    return False
+
+
+def _through_tuple(e) -> bool:
+    """Whether the place e is reached through a tuple's item (`t.1[0]`)."""
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        if isinstance(e, S.TupleIndex):
+            return True
+        e = e.obj
+    return False
+
+
+def _contains_itself(st: StructT) -> bool:
+    """Whether a struct holds itself through fields and tuples (not lists, dicts or
+    enums, which can be empty), so that no finite value of it exists."""
+    stack, seen = list(st.fields.values()), set()
+    while stack:
+        t = stack.pop()
+        if t is st:
+            return True
+        if isinstance(t, TupleT):
+            stack.extend(t.items)
+        elif isinstance(t, StructT) and t not in seen:
+            seen.add(t)
+            stack.extend(t.fields.values())
     return False
 
 

@@ -78,7 +78,9 @@ class EnumClass:
         self.members = {}
         for tag, (vname, payload) in enumerate(et.variants.items()):
             if payload:
-                self.members[vname] = (lambda t, n: (lambda *vals: DPEnum(self, t, n, vals)))(tag, vname)
+                ctor = (lambda t, n: (lambda *vals: DPEnum(self, t, n, vals)))(tag, vname)
+                ctor.__name__ = f"{et.name}.{vname}"            # prints as <fn Shape.Circle>
+                self.members[vname] = ctor
             else:
                 self.members[vname] = DPEnum(self, tag, vname)
         self.tags = {n: i for i, n in enumerate(et.variants)}
