@@ -296,7 +296,9 @@ class Normalizer:
     def s_Return(self, s, pre):
         out = []
         if s.value is not None:
-            out.append(B.assign(self.ret_name, self.value(s.value, pre)))
+            a = B.assign(self.ret_name, self.value(s.value, pre))
+            a.once = True                     # the result is written once per call
+            out.append(a)
         if self.ret_flag:
             out.append(B.assign(self.ret_flag, S.Bool(True)))
         return out
@@ -317,8 +319,12 @@ class Normalizer:
 
     # -- expressions
     def value(self, e, pre) -> S.Expr:
-        """An expression whose value may carry derivatives: calls inside it are lifted."""
+        """An expression whose value may carry derivatives: calls inside it are lifted
+        (a call that is the whole value is already a statement of its own)."""
         if e.ty is not None and e.ty.active:
+            if isinstance(e, S.Call) and e.target and e.target[0] in ("fn", "value") and pre is not None:
+                args = [self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre) for a in e.args]
+                return S.Call(self.rn(e.func, pre), args)
             return self.rn(e, pre, lift=True)
         return self.rn(e, pre)
 

@@ -88,9 +88,8 @@ class Reverse:
     def _scan(self, body, in_loop):
         for s in body:
             if isinstance(s, S.Assign) and isinstance(s.target, S.Name):
-                if not getattr(s, "is_decl", False) or in_loop:
-                    self.sites[s.target.id] = self.sites.get(s.target.id, 0) + 1
-                if in_loop:
+                self.sites[s.target.id] = self.sites.get(s.target.id, 0) + 1
+                if in_loop and not getattr(s, "once", False):
                     self.in_loop_assigned.add(s.target.id)
             elif isinstance(s, S.If):
                 self._scan(s.then, in_loop)
@@ -102,7 +101,9 @@ class Reverse:
                     self._scan(a.body, in_loop)
 
     def overwritable(self, v: str) -> bool:
-        return v in self.in_loop_assigned or self.sites.get(v, 0) > 0
+        """Whether an assignment to v may destroy a value the reverse sweep needs: v is
+        assigned in a loop, or at more than one place."""
+        return v in self.in_loop_assigned or self.sites.get(v, 0) > 1
 
     def active(self, v: str) -> bool:
         t = self.vars.get(v)
@@ -225,7 +226,7 @@ class Reverse:
                 ret_val, ret_ty = S.TupleLit([B.name(self.result), g]), TupleT((ret_t, gt))
         if fwd:
             fwd[0].comment = "forward sweep: the primal, saving what it overwrites"
-        body = self.decls + extra + fwd + adj_decls + rev + [S.Return(ret_val)]
+        body = _dead_code(self.decls + extra + fwd + adj_decls + rev, ret_val) + [S.Return(ret_val)]
         return S.FnDef(out_name, params, B.type_expr(ret_ty), body, span=self.nf.span)
 
     # ------------------------------------------------------------ statements
@@ -294,7 +295,10 @@ class Reverse:
 
     def assign_name(self, s, name, v):
         ty = self.vars[name]
-        pushed = self.overwritable(name) and not (getattr(s, "is_decl", False) and self.loop_depth == 0)
+        # a declaration outside loops, or the function's result, overwrites only the
+        # zero the variable was declared with
+        pushed = self.overwritable(name) and not (getattr(s, "is_decl", False) and self.loop_depth == 0) \
+            and not getattr(s, "once", False)
         fwd, rev = [], []
         if pushed:
             tape = self.tape(name, ty)
@@ -514,14 +518,23 @@ class Reverse:
         bind intermediate values they share (v1, v2, … as in the lecture's trace)."""
         out: list = []
         pre: list = []
-        self._fc(e, g, out, pre)
-        flat, stmts = [], list(pre)
+        # partial derivatives first (cotangent 1), summed per leaf, then scaled by g
+        # once: v_bar * (4.0 * (1.0 - v) - 4.0 * v), as one would write it by hand
+        self._fc(e, B.num(1.0), out, pre)
+        from ..printer import expr_src
+        order, total, stmts = [], {}, list(pre)
         for item in out:
             if item[0] == "pre":
                 stmts += item[1]
+                continue
+            leaf, partial = item
+            key = expr_src(leaf)
+            if key not in total:
+                order.append(leaf)
+                total[key] = partial
             else:
-                flat.append(item)
-        return flat, stmts
+                total[key] = B.add(total[key], partial)
+        return [(leaf, B.mul(B.copy_expr(g), total[expr_src(leaf)])) for leaf in order], stmts
 
     def _bind(self, e, pre, base="v"):
         """An atom for e: e itself if simple, else a new temporary holding it."""
@@ -687,6 +700,36 @@ class Reverse:
 
 
 # ---------------------------------------------------------------- helpers
+
+def _pure(e) -> bool:
+    if isinstance(e, S.Call) and not (e.target and e.target[0] in ("prim", "builtin")):
+        return False
+    if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] == "print":
+        return False
+    return all(_pure(c) for c in _children(e))
+
+
+def _dead_code(body, ret_val):
+    """Drop top-level assignments whose value nobody reads afterwards (the primal's
+    result in a gradient, an adjoint zeroed after its last use), then declarations
+    of names nothing mentions."""
+    live = names_in(ret_val, set())
+    kept = []
+    for s in reversed(body):
+        if isinstance(s, S.Assign) and isinstance(s.target, S.Name) and s.target.id not in live and _pure(s.value):
+            continue
+        names_in(s, live)
+        if isinstance(s, S.Assign):
+            names_in(s.target, live)
+        kept.append(s)
+    kept.reverse()
+    mentioned: dict = {n: 1 for n in names_in(ret_val, set())}
+    for s in kept:
+        targets = {x.target.id for x in _walk([s]) if isinstance(x, S.Assign) and isinstance(x.target, S.Name)}
+        for n in names_in(s, set()) | targets:
+            mentioned[n] = mentioned.get(n, 0) + 1
+    return [s for s in kept if not (isinstance(s, S.Let) and s.names is None and s.name not in mentioned and _pure(s.value))]
+
 
 def _children(e):
     if isinstance(e, S.Binary):
