@@ -266,7 +266,11 @@ class Compiler:
         if op in _CMPOPS:
             return py.Compare(left=self.expr(e.left), ops=[_CMPOPS[op]()], comparators=[self.expr(e.right)])
         lt = e.left.ty
-        left, right = self.expr(e.left), self.expr(e.right)
+        if isinstance(e.ty, ListT) and needs_copy(e.ty.elem):
+            # `xs + ys` makes a new list, but of the same elements: copy those that are shared
+            left, right = self.escaping(e.left), self.escaping(e.right)
+        else:
+            left, right = self.expr(e.left), self.expr(e.right)
         if lt == INT or isinstance(lt, IntLit):
             helper = {"/": "rt·idiv", "%": "rt·imod", "**": "rt·ipow"}.get(op)
             if helper:
@@ -338,7 +342,11 @@ class Compiler:
         if name == "keys":
             return _call(_load("rt·list"), obj)
         if name == "values":
+            obj = self.escaping(f.obj)                  # a fresh list of the values, unshared
             return _call(_load("rt·list"), _call(py.Attribute(value=obj, attr="values", ctx=py.Load())))
+        if name == "get" and needs_copy(e.ty) and _reads_mutable(f.obj):
+            got = _call(py.Attribute(value=obj, attr=name, ctx=py.Load()), *args)
+            return self.copy(got, e.ty, e.span)
         if name == "contains":
             return py.Compare(left=args[0], ops=[py.In()], comparators=[obj])
         return _call(py.Attribute(value=obj, attr=name, ctx=py.Load()), *args)

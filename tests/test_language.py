@@ -1228,3 +1228,32 @@ for i in 0..6 { if i % 2 == 0 { continue } xs.append(i) }
 print(fact(5), name(C.G), xs)
 """)
     assert out == "120 g [1, 3, 5]\n"
+
+
+def test_value_semantics_list_concatenation_copies_shared_elements():
+    out = run("""
+var x = [[1]]
+let r = x + x
+x[0].append(9)
+fn f(a: list[list[int]]) -> list[list[int]] { return a + [[5]] }
+fn main() {
+    var y = [[1]]
+    let s = f(y)
+    y[0].append(9)
+    print(s)
+}
+print(r)
+main()
+""")
+    assert out == "[[1], [1]]\n[[1], [5]]\n"
+
+
+def test_value_semantics_dict_values_and_get_are_copies():
+    out = run("""
+var d = {"a": [1]}
+let vs = d.values()
+let g = d.get("a", [])
+d["a"].append(2)
+print(vs, g, d)
+""")
+    assert out == '[[1]] [1] {"a": [1, 2]}\n'
