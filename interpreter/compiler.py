@@ -321,6 +321,10 @@ class Compiler:
         # read before a later argument mutates it prints as it was when read
         snap = name == "print" and _mutates(e.args, None)
         args = [self.escaping(a) if snap else self.expr(a) for a in e.args]
+        if name in ("zeros_like", "accumulate"):
+            # specialised to the static type: Particle(a.x + b.x, …), not reflection
+            op = self.rt.zeroer(e.ty) if name == "zeros_like" else self.rt.accumulator(e.ty)
+            return _call(_load(self.rt.name(op, name)), *args)
         helper = {"print": "rt·print", "len": "rt·len", "range": "rt·range_list", "float": "rt·float",
                   "int": "rt·int", "str": "rt·str"}.get(name, f"rt·{name}")
         return _call(_load(helper), *args)
@@ -334,7 +338,9 @@ class Compiler:
             obj = self.expr(f.obj)
         args = [self.escaping(a) for a in e.args]
         if name == "pop":
-            return _call(_load("rt·pop"), obj)
+            # Python's own pop: on an empty list its IndexError becomes DP's
+            # "pop from an empty list" (errors.py); no helper call on the hot path
+            return _call(py.Attribute(value=obj, attr="pop", ctx=py.Load()))
         if name == "insert":
             return _call(_load("rt·insert"), obj, *args)
         if name == "remove":

@@ -59,6 +59,8 @@ def runtime_diagnostic(exc: BaseException) -> Diagnostic:
         name = exc.name.split("·")[0]
         message = f"`{name}` is used before its definition has run"
         hint = f"move `{name}`'s definition above the statement that led here"
+    elif isinstance(exc, IndexError) and str(exc) == "pop from empty list":
+        message, hint = "pop from an empty list", "check `len(xs) > 0` before popping"
     elif isinstance(exc, KeyboardInterrupt):
         message, hint = "interrupted", None
     else:

@@ -12,7 +12,7 @@ import numpy as np
 from dsl import primitives as P
 from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT, Prim
 
-from .tangents import accumulate, zeros_like
+from .tangents import accumulate, make_tangent_op, zeros_like
 from .values import EnumClass, format_value, make_struct_class
 
 
@@ -183,6 +183,22 @@ class Runtime:
             ec = EnumClass(et)
             self.enum_classes[et] = ec
         return ec
+
+    def zeroer(self, t):
+        """zeros_like specialised to type t."""
+        return self._tangent_op(t, "zero")
+
+    def accumulator(self, t):
+        """accumulate (tangent addition) specialised to type t."""
+        return self._tangent_op(t, "acc")
+
+    def _tangent_op(self, t, kind):
+        key = (kind, t)
+        op = self._copiers.get(key)
+        if op is None:
+            op = make_tangent_op(self, t, kind)
+            self._copiers[key] = op
+        return op
 
     def copier(self, t):
         """A function that deep-copies a value of type t, or None if values of t are

@@ -2,6 +2,8 @@
 to: the zero of a value's shape, and the sum of two tangents of one type."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .values import DPEnum, DPStruct
@@ -55,3 +57,34 @@ def accumulate(a, b):
             object.__setattr__(new, f, accumulate(getattr(a, f), getattr(b, f)))
         return new
     return a
+
+
+def make_tangent_op(runtime, t, kind):
+    """zeros_like (kind "zero") or accumulate (kind "acc") for static type t, built
+    as plain Python: for a struct of floats, `Particle(a.x + b.x, a.v + b.v, …)`."""
+    from dsl.types import FLOAT, TENSOR, ListT, StructT
+    if t == FLOAT:
+        return (lambda v: 0.0) if kind == "zero" else (lambda a, b: a + b)
+    if t == TENSOR:
+        return np.zeros_like if kind == "zero" else (lambda a, b: a + b)
+    if isinstance(t, ListT) and t.elem == FLOAT:
+        if kind == "zero":
+            return lambda v: [0.0] * len(v)
+        return _list_add
+    if isinstance(t, StructT) and all(ft == FLOAT for ft in t.fields.values()):
+        cls = runtime.struct_class(t)
+        fields = list(t.fields)
+        n = len(fields)
+        if kind == "zero":
+            zeros = (0.0,) * n
+            return lambda v: cls(*zeros)
+        fields_of = operator.attrgetter(*fields) if n > 1 else (lambda s: (getattr(s, fields[0]),))
+        return lambda a, b: cls(*map(operator.add, fields_of(a), fields_of(b)))
+    return zeros_like if kind == "zero" else accumulate
+
+
+def _list_add(a, b):
+    if len(a) != len(b):
+        from .runtime import DPRuntimeError
+        raise DPRuntimeError(f"cannot add gradients of lists of different lengths ({len(a)} and {len(b)})")
+    return [x + y for x, y in zip(a, b)]

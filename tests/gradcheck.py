@@ -64,8 +64,8 @@ class Checked:
         r = self.rev(*args, y_bar)
         grads = [None] * len(args)
         for rank, k in enumerate(self.rev_info.active_idx):
-            grads[k] = r[rank + 1]
-        return r[0], grads
+            grads[k] = r[rank]
+        return self.value(*args), grads
 
     def forward(self, args, tangents):
         """The derived jvp takes tangents for the differentiable parameters only."""

@@ -63,7 +63,7 @@ class Transforms(TransformTyping):
 
     # ------------------------------------------------------------ deriving
     def derive(self, fn: S.FnDef, kind: str, wrt: tuple | None = None, tuple_wrt: bool = False) -> Derived:
-        """kind: "rev" (value and all cotangents, seeded), "grad", "vg" (value_and_grad),
+        """kind: "rev" (the pullback: all cotangents for a given seed), "grad", "vg" (value_and_grad),
         or "jvp"."""
         key = (id(fn), kind, wrt, tuple_wrt)
         hit = self.cache.get(key)
@@ -208,7 +208,7 @@ def _placeholder(fn, kind, name, active_idx):
     params = tuple(fn.ty.params)
     ret = fn.ty.ret
     if kind == "rev":
-        ty = FnT(params + (ret,), TupleT((ret,) + tuple(params[i] for i in active_idx)))
+        ty = FnT(params + (ret,), TupleT(tuple(params[i] for i in active_idx)))
     elif kind == "jvp":
         ty = FnT(params + tuple(params[i] for i in active_idx), TupleT((ret, ret)))
     else:

@@ -2,9 +2,9 @@
 forward (saving what it overwrites on tapes) and then the adjoint statements in
 reverse, like the lecture's adjoint trace:
 
-    fn f_rev(x1: float, x2: float, y_bar: float) -> (float, float, float)
+    fn f_rev(x1: float, x2: float, y_bar: float) -> (float, float)
 
-returns the value and the cotangent of every differentiable parameter. Control flow
+returns the cotangent of every differentiable parameter. Control flow
 runs on primal values and is recorded (branch taken, trip counts) for the reverse
 sweep; loops with data-dependent trip counts and in-place updates work because
 each overwritten value is pushed before it is overwritten and popped back after its
@@ -189,7 +189,7 @@ class Reverse:
         # pushes of variables the reverse sweep never reads are dropped
         needed = names_in([s for s in _walk(rev) if getattr(s, "tape_var", None) is None], set())
         fwd = _drop_tapes(fwd, needed)
-        rev = _drop_tapes(rev, needed)
+        rev = _peephole(_drop_tapes(rev, needed))
         live_tapes = names_in(fwd, set())
         extra = [d for d in self.extra if d.name in live_tapes or not d.name.endswith("_tape")]
         ret_t = self.nf.ty.ret
@@ -213,9 +213,10 @@ class Reverse:
         params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.nf.params]
         grads = [B.name(self.barname(p)) for p in active_params]
         if mode == "rev":
+            # the pullback: callers have the value already, so only cotangents come back
             params.append(S.Param(seed_name, B.type_expr(ret_t)))
-            ret_val = S.TupleLit([B.name(self.result)] + grads)
-            ret_ty = TupleT(tuple([ret_t] + [self.vars[p] for p in active_params]))
+            ret_val = S.TupleLit(grads)
+            ret_ty = TupleT(tuple(self.vars[p] for p in active_params))
         else:
             chosen = [B.name(self.barname(self.params[i])) for i in wrt]
             g = chosen[0] if len(chosen) == 1 and not getattr(self, "tuple_wrt", False) else S.TupleLit(chosen)
@@ -664,7 +665,7 @@ class Reverse:
         for rank, k in enumerate(active_idx):
             a = all_args[k]
             if a.ty is not None and a.ty.active:
-                contribs.append((a, B.tindex(B.name(r), rank + 1)))
+                contribs.append((a, B.tindex(B.name(r), rank)))
         agg = []
         for leaf, c in contribs:
             if is_path(leaf):
@@ -700,6 +701,54 @@ class Reverse:
 
 
 # ---------------------------------------------------------------- helpers
+
+def _is_zero_of(e) -> bool:
+    return B.is_zero(e) or (isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id == "zeros_like")
+
+
+def _accumulates_into(s, target: str):
+    """The added value if s is `target = target + v` or `target = accumulate(target, v)`."""
+    if not (isinstance(s, S.Assign) and isinstance(s.target, S.Name) and s.target.id == target):
+        return None
+    v = s.value
+    if isinstance(v, S.Binary) and v.op == "+" and isinstance(v.left, S.Name) and v.left.id == target:
+        return v.right
+    if isinstance(v, S.Call) and isinstance(v.func, S.Name) and v.func.id == "accumulate" and \
+            isinstance(v.args[0], S.Name) and v.args[0].id == target:
+        return v.args[1]
+    return None
+
+
+def _peephole(stmts):
+    """`x_bar = 0` then `x_bar = x_bar + v` (only lets between) becomes `x_bar = v`;
+    `x_bar = x_bar` goes."""
+    out = []
+    for s in stmts:
+        for f in ("then", "orelse", "body"):
+            inner = getattr(s, f, None)
+            if isinstance(inner, list):
+                setattr(s, f, _peephole(inner))
+        if isinstance(s, S.Assign) and isinstance(s.target, S.Name) and isinstance(s.value, S.Name) and s.value.id == s.target.id:
+            continue
+        merged = False
+        for j in range(len(out) - 1, -1, -1):
+            prev = out[j]
+            if isinstance(prev, S.Let) and isinstance(s, S.Assign) and isinstance(s.target, S.Name) and \
+                    s.target.id not in names_in(prev, set()):
+                continue
+            if isinstance(prev, S.Assign) and isinstance(prev.target, S.Name) and _is_zero_of(prev.value):
+                added = _accumulates_into(s, prev.target.id)
+                if added is not None and prev.target.id not in names_in(added, set()):
+                    new = S.Assign(prev.target, added, span=s.span)
+                    new.comment = getattr(prev, "comment", None)
+                    del out[j]
+                    out.append(new)
+                    merged = True
+            break
+        if not merged:
+            out.append(s)
+    return out
+
 
 def _pure(e) -> bool:
     if isinstance(e, S.Call) and not (e.target and e.target[0] in ("prim", "builtin")):

@@ -243,10 +243,10 @@ class TransformTyping:
         else:
             rev = self.derive(fn, "rev").name
             if b == FLOAT:
-                body = f"    return {rev}(x, 1.0).1\n"
+                body = f"    return {rev}(x, 1.0).0\n"
             else:
                 body = (f"    let y = {fn.name}(x)\n    var jac: {J} = []\n    for j in 0..len(y) {{\n"
-                        f"        var e = zeros_like(y)\n        e[j] = 1.0\n        jac.append({rev}(x, e).1)\n    }}\n    return jac\n")
+                        f"        var e = zeros_like(y)\n        e[j] = 1.0\n        jac.append({rev}(x, e).0)\n    }}\n    return jac\n")
         src = f"fn {name}(x: {A}) -> {J} {{\n{body}}}\n"
         prog = parse(src, "<derived>")
         out = self.check_fn(prog.body[0], register=True)
@@ -366,7 +366,7 @@ class TransformTyping:
             cot = [zeros_like(a) for a in args]
             for rank, k in enumerate(d.active_idx):
                 if k >= n:
-                    cot[k - n] = r[rank + 1]
+                    cot[k - n] = r[rank]
             return cot[0] if len(args) == 1 else tuple(cot)
         return (y, pullback)
 
