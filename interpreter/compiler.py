@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast as py
 
 from dsl import syntax as S
+from dsl.diagnostics import Diagnostic, DPError
 from dsl.span import NOWHERE, Span
 from dsl.symbols import Symbol
 from dsl.types import (FLOAT, INT, STRING, TENSOR, DictT, EnumT, FnT, IntLit, ListT, StructT,
@@ -68,10 +69,15 @@ class Compiler:
         # statement may call a function declared further down (the checker allows it)
         ordered = [s for s in prog.body if isinstance(s, S.FnDef)] + \
                   [s for s in prog.body if not isinstance(s, S.FnDef)]
-        body = self.stmts(ordered, span=prog.span)
-        mod = py.Module(body=self.hoisted + body, type_ignores=[])
-        self.hoisted = []
-        return self.finish(mod, prog.span)
+        try:
+            body = self.stmts(ordered, span=prog.span)
+            mod = py.Module(body=self.hoisted + body, type_ignores=[])
+            return self.finish(mod, prog.span)
+        except RecursionError:
+            raise DPError(Diagnostic("syntax error", "this program is nested too deeply", prog.span,
+                                     "split long expressions into several statements")) from None
+        finally:
+            self.hoisted = []
 
     def finish(self, mod, span):
         fill_positions(mod, span)
@@ -110,7 +116,11 @@ class Compiler:
         return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()))
 
     def function(self, name, params, body, span, assigned_globals=()):
-        stmts = self.block(body, span)
+        outer_depth, self.loop_depth = getattr(self, "loop_depth", 0), 0     # a new code object
+        try:
+            stmts = self.block(body, span)
+        finally:
+            self.loop_depth = outer_depth
         if assigned_globals:
             stmts.insert(0, py.Global(names=sorted(assigned_globals)))
         args = py.arguments(posonlyargs=[], args=[py.arg(arg=p.sym.py) for p in params], kwonlyargs=[],
@@ -122,6 +132,10 @@ class Compiler:
         if s.names is not None:
             target = py.Tuple(elts=[_store(sym.py) for sym in s.syms], ctx=py.Store())
             return py.Assign(targets=[target], value=self.escaping(s.value))
+        if getattr(s, "borrow", False):
+            # derived code only: the transform guarantees the source is not mutated in
+            # place while this binding lives, so it may share instead of copying
+            return py.Assign(targets=[_store(s.sym.py)], value=self.expr(s.value))
         return py.Assign(targets=[_store(s.sym.py)], value=self.owned(s.value, s.sym))
 
     def s_Assign(self, s):
@@ -164,11 +178,11 @@ class Compiler:
         return py.If(test=self.expr(s.cond), body=self.block(s.then, s.span), orelse=self.stmts(s.orelse, s.span))
 
     def s_While(self, s):
-        return py.While(test=self.expr(s.cond), body=self.block(s.body, s.span), orelse=[])
+        return py.While(test=self.expr(s.cond), body=self.loop_body(s), orelse=[])
 
     def s_ForRange(self, s):
         it = _pos(_call(_load("rt·range"), self.expr(s.start), self.expr(s.stop)), s.span)
-        return py.For(target=_store(s.sym.py), iter=it, body=self.block(s.body, s.span), orelse=[])
+        return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
 
     def s_ForEach(self, s):
         root = _root_sym(s.iterable)
@@ -181,7 +195,19 @@ class Compiler:
             it = self.escaping(s.iterable)
         if isinstance(s.iterable.ty, DictT):
             it = _call(_load("rt·list"), it)
-        return py.For(target=_store(s.sym.py), iter=it, body=self.block(s.body, s.span), orelse=[])
+        return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
+
+    MAX_LOOP_NESTING = 20                 # Python's limit on nested blocks in one function
+
+    def loop_body(self, s) -> list[py.stmt]:
+        self.loop_depth = getattr(self, "loop_depth", 0) + 1
+        try:
+            if self.loop_depth > self.MAX_LOOP_NESTING:
+                raise DPError(Diagnostic("syntax error", f"loops are nested more than {self.MAX_LOOP_NESTING} deep",
+                                         s.span, "move the inner loops into a function"))
+            return self.block(s.body, s.span)
+        finally:
+            self.loop_depth -= 1
 
     def s_Return(self, s):
         return py.Return(value=self.escaping(s.value) if s.value is not None else None)

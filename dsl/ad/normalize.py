@@ -322,11 +322,35 @@ class Normalizer:
         """An expression whose value may carry derivatives: calls inside it are lifted
         (a call that is the whole value is already a statement of its own)."""
         if e.ty is not None and e.ty.active:
+            if isinstance(e, S.Call) and e.target and e.target[0] == "fn" and pre is not None and _inlinable(e.target[1]):
+                return self.inline(e, pre)
             if isinstance(e, S.Call) and e.target and e.target[0] in ("fn", "value") and pre is not None:
                 args = [self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre) for a in e.args]
                 return S.Call(self.rn(e.func, pre), args)
             return self.rn(e, pre, lift=True)
         return self.rn(e, pre)
+
+    def inline(self, call: S.Call, pre) -> S.Expr:
+        """The body of a small straight-line function in place of a call to it, so its
+        adjoint joins the caller's instead of recomputing it in a call."""
+        fn = call.target[1]
+        subst = {}
+        for p, a in zip(fn.params, call.args):
+            subst[p.sym] = self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre)
+        saved = dict(self.names)
+        self.inlined = getattr(self, "inlined", {})
+        self.inlined.update(subst)
+        for st in fn.body[:-1]:
+            local = self.fresh(st.sym.name, st.sym.ty)
+            self.names[st.sym] = local
+            a = B.assign(local, self.value(st.value, pre))
+            a.span = st.span
+            pre.append(a)
+        out = self.value(fn.body[-1].value, pre)
+        for p in fn.params:
+            self.inlined.pop(p.sym, None)
+        self.names = saved | {k: v for k, v in self.names.items() if k not in saved and k not in [p.sym for p in fn.params]}
+        return out
 
     def atom(self, e, pre) -> S.Expr:
         if is_atom(e):
@@ -345,6 +369,9 @@ class Normalizer:
             return S.Bool(e.value)
         if isinstance(e, S.Name):
             sym = e.sym
+            inlined = getattr(self, "inlined", None)
+            if inlined and sym in inlined:
+                return B.copy_expr(inlined[sym])
             if sym is not None and not isinstance(sym, tuple) and sym in self.names:
                 return S.Name(self.names[sym])
             return S.Name(e.id)
@@ -464,6 +491,37 @@ class _BodyCopier:
         if isinstance(s, S.Match):
             return S.Match(self.e(s.subject), [S.MatchArm(a.enum, a.variant, list(a.binds), self.block(a.body)) for a in s.arms])
         raise TypeError(type(s).__name__)
+
+
+def _calls_user_code(e) -> bool:
+    if isinstance(e, S.Call) and not (e.target and e.target[0] in ("prim", "builtin", "variant")):
+        return True
+    if isinstance(e, S.Lambda):
+        return True
+    for f in getattr(e, "__dataclass_fields__", {}):
+        if f in ("span", "ty", "sym", "target", "captures"):
+            continue
+        v = getattr(e, f)
+        kids = v if isinstance(v, list) else [v]
+        for k in kids:
+            if isinstance(k, tuple):
+                k = k[1]
+            if isinstance(k, S.Expr) and _calls_user_code(k):
+                return True
+    return False
+
+
+def _inlinable(fn) -> bool:
+    """Small, straight-line, calling nothing but primitives: `let`s then `return`."""
+    if not isinstance(fn, S.FnDef) or not getattr(fn, "checked", False) or getattr(fn, "rule", None) is not None:
+        return False
+    body = fn.body
+    if not body or len(body) > 12 or not isinstance(body[-1], S.Return) or body[-1].value is None:
+        return False
+    for s in body[:-1]:
+        if not (isinstance(s, S.Let) and s.names is None and s.sym is not None and not isinstance(s.sym.ty, FnT)):
+            return False
+    return not any(_calls_user_code(s.value) for s in body)
 
 
 def normalize(fn: S.FnDef, new_name: str, reserved: set[str]) -> S.FnDef:

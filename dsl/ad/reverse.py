@@ -268,7 +268,7 @@ class Reverse:
             rev = [S.ExprStmt(B.method(B.copy_expr(obj), "pop"))]
             if active:
                 g = self.temp("g")
-                rev.append(S.Let(g, None, B.method(self.bar_path(obj), "pop")))
+                rev.append(_borrow(g, B.method(self.bar_path(obj), "pop")))
                 rev += self.value_adjoint(e.args[0], B.name(g))
             return [s], rev
         if name == "pop":
@@ -325,7 +325,7 @@ class Reverse:
             rev = restore + pre + self.accumulate_all(others) + [B.assign(self.barname(name), total)]
             return fwd, rev
         g = self.temp("g")
-        rev = [S.Let(g, None, B.name(self.barname(name)))] + restore + [
+        rev = [_borrow(g, B.name(self.barname(name)))] + restore + [
             B.assign(self.barname(name), B.zeros_like(B.name(name), ty))] + self.value_adjoint(v, B.name(g))
         return fwd, rev
 
@@ -346,7 +346,7 @@ class Reverse:
             had, old = self.temp("had"), self.temp("old")
             rev = []
             if active:
-                rev.append(S.Let(g, None, self.bar_path(t)))
+                rev.append(_borrow(g, self.bar_path(t)))
             rev += [S.Let(old, None, self.pop(old_tape)), S.Let(had, None, self.pop(had_tape))]
             restore_then = [S.Assign(B.copy_expr(t), B.name(old))]
             restore_else = [S.ExprStmt(B.method(B.copy_expr(t.obj), "remove", B.copy_expr(t.index)))]
@@ -362,7 +362,7 @@ class Reverse:
         if not active:
             return fwd, [S.Assign(B.copy_expr(t), self.pop(tape))]
         g = self.temp("g")
-        rev = [S.Let(g, None, self.bar_path(t)), S.Assign(B.copy_expr(t), self.pop(tape)),
+        rev = [_borrow(g, self.bar_path(t)), S.Assign(B.copy_expr(t), self.pop(tape)),
                S.Assign(self.bar_path(t), B.zeros_like(B.copy_expr(t), ty))]
         rev += self.value_adjoint(v, B.name(g))
         return fwd, rev
@@ -750,12 +750,23 @@ def _peephole(stmts):
     return out
 
 
+_PURE_CALLS = P.CALLABLE | {"zeros_like", "accumulate", "float", "int", "len", "str", "stop_gradient"}
+
+
 def _pure(e) -> bool:
-    if isinstance(e, S.Call) and not (e.target and e.target[0] in ("prim", "builtin")):
-        return False
-    if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] == "print":
+    """No effects: only primitives and pure builtins are called (user functions may not
+    be named like them, so the name decides, typed or not)."""
+    if isinstance(e, S.Call) and not (isinstance(e.func, S.Name) and e.func.id in _PURE_CALLS):
         return False
     return all(_pure(c) for c in _children(e))
+
+
+def _borrow(name, value):
+    """`let g = x_bar`: the cotangent held while x_bar is reset. x_bar is rebound, never
+    mutated in place, while g lives, so the binding need not copy."""
+    s = S.Let(name, None, value)
+    s.borrow = True
+    return s
 
 
 def _dead_code(body, ret_val):
