@@ -828,6 +828,10 @@ class Checker:
             if isinstance(ts[0], IntLit):
                 coerce(e.args[0], INT)
             return concrete(ts[0])
+        if name == "source":
+            if arity(1) and not isinstance(ts[0], FnT):
+                self.error(e.args[0].span, f"`source` shows a function's DP source, not a `{ts[0]}`")
+            return STRING
         if name == "accumulate":
             if not arity(2):
                 return ERROR
@@ -997,5 +1001,9 @@ def check(prog: S.Program, env: GlobalEnv, transform_typer=None) -> GlobalEnv:
     """Check prog against a copy of env; return the extended env, or raise DPError.
     env itself is left untouched, so a failed REPL input loses nothing."""
     work = env.copy()
-    Checker(work, transform_typer).check_program(prog)
+    try:
+        Checker(work, transform_typer).check_program(prog)
+    except RecursionError:
+        raise DPError(Diagnostic("syntax error", "this program is nested too deeply", prog.span,
+                                 "split long expressions into several statements")) from None
     return work

@@ -149,5 +149,5 @@ def lookup(name: str, arg_types: tuple[Type, ...]) -> Primitive | None:
 
 
 # -- builtins whose type depends on their arguments; the checker types them itself.
-SPECIAL_BUILTINS = {"print", "len", "range", "float", "int", "str", "stop_gradient", "zeros_like", "accumulate"}
+SPECIAL_BUILTINS = {"print", "len", "range", "float", "int", "str", "stop_gradient", "zeros_like", "accumulate", "source"}
 _ = (BOOL, STRING)

@@ -44,6 +44,7 @@ class Transforms(TransformTyping):
         self.wrappers: dict = {}
         self.current_env = None              # the env of the program being checked, if any
         self.typer = self.type_call
+        self.install_runtime()
 
     # ------------------------------------------------------------ environments
     def env(self):

@@ -308,6 +308,7 @@ class TransformTyping:
         ns["rt·jvp_static"] = _jvp_static
         ns["rt·vjp"] = self.rt_vjp
         ns["rt·jacobian"] = self.rt_jacobian
+        ns["rt·source"] = self.rt_source
 
     def node_of(self, f):
         """The DP function behind a Python callable, and the values it captured."""
@@ -339,6 +340,12 @@ class TransformTyping:
             cells = dict(zip(code.co_freevars, f.__closure__ or ()))
             return fn, [cells[s.py].cell_contents for s in node.captures]
         return node, []
+
+    def rt_source(self, f) -> str:
+        """`source(f)`: a function's DP source; for a derivative, the derived code."""
+        from ..printer import stmt_src
+        fn, caps = self.node_of(f)
+        return stmt_src(fn).rstrip("\n")
 
     def rt_transform(self, kind, f, wrt, tuple_wrt):
         fn, caps = self.node_of(f)
