@@ -108,7 +108,13 @@ def parse(text: str, file: str = "<input>") -> S.Program:
         tree = _parser().parse(text if text.endswith("\n") else text + "\n")
     except lark.exceptions.UnexpectedInput as e:
         raise DPError(_syntax_diagnostic(e, text, file)) from None
-    return _Build(file).transform(tree)
+    try:
+        return _Build(file).transform(tree)
+    except (RecursionError, lark.exceptions.VisitError) as e:
+        if not isinstance(getattr(e, "orig_exc", e), RecursionError):
+            raise
+        raise DPError(Diagnostic("syntax error", "this program is nested too deeply",
+                                 Span(file, 1, 1, 1, 2), "split long expressions into several statements")) from None
 
 
 def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:

@@ -310,3 +310,21 @@ def test_a_failed_check_leaves_the_session_unchanged():
     with pytest.raises(DPError):
         s.run("print(b)")
     assert out.text == "1\n"
+
+
+@pytest.mark.parametrize("src", [
+    "print(" + " + ".join(["1"] * 3000) + ")",
+    "print(" + "[" * 400 + "1" + "]" * 400 + ")",
+    "fn f(x: int) -> int { return x }\nprint(" + "f(" * 400 + "1" + ")" * 400 + ")",
+], ids=["long sum", "nested lists", "nested calls"])
+def test_absurdly_deep_nesting_is_a_diagnostic(src):
+    e = error_of(src)
+    assert e.message == "this program is nested too deeply"
+
+
+def test_loops_nested_deeper_than_python_allows_are_a_diagnostic():
+    ok = "var x = 0\n" + "while x < 1 {\n" * 20 + "x += 1\n" + "}\n" * 20 + "print(x)"
+    from helpers import run
+    assert run(ok) == "1\n"
+    e = error_of("var x = 0\n" + "while x < 1 {\n" * 21 + "x += 1\n" + "}\n" * 21)
+    assert (e.message, e.line, e.column) == ("loops are nested more than 20 deep", 22, 1)
