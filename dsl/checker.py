@@ -19,6 +19,7 @@ LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
 DICT_METHODS = {"keys", "values", "contains", "get", "remove"}
 MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove"}
 HASHABLE = (INT, STRING, BOOL)
+RESERVED_FIELDS = {"_fields", "_type", "to_dict"}      # attributes of every runtime struct (values.py)
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Checker:
             for f in d.fields:
                 if f.name in st.fields:
                     self.error(f.span, f"field `{f.name}` is declared twice in `{d.name}`")
+                if f.name.startswith("__") or f.name in RESERVED_FIELDS:
+                    self.error(f.span, f"`{f.name}` cannot name a field: DP's runtime uses it", "choose another name")
                 st.fields[f.name] = self.resolve_type(f.annot)
         for d in enums:
             et = self.env.enums[d.name]
