@@ -12,9 +12,13 @@ from .symbols import GlobalEnv, Scope, Symbol, py_name
 from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DictT, EnumT, ErrorT,
                     FnT, IntLit, ListT, ModuleT, Prim, StructT, TupleT, Type, assignable, concrete)
 
+INDEX = Prim("index")          # the type of a tensor subscript (`1:3`, `i, :`): inactive
 PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tensor": TENSOR}
 BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS)
+# Names a program may not redefine. Library functions (sin, dot, shape, …) may be
+# shadowed by a user's own definitions; derived code still reaches the primitive.
 TRANSFORMS = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
+RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS
 LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
 DICT_METHODS = {"keys", "values", "contains", "get", "remove"}
 MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove"}
@@ -99,7 +103,7 @@ class Checker:
         params = tuple(self.resolve_type(p.annot) for p in d.params)
         ret = self.resolve_type(d.ret) if d.ret is not None else UNIT
         d.ty = FnT(params, ret)
-        if d.name in BUILTIN_NAMES or d.name in TRANSFORMS:
+        if d.name in RESERVED_NAMES:
             self.error(d.span, f"`{d.name}` is a built-in function", "choose another name")
         d.sym = Symbol(d.name, d.ty, "fn", py_name(d.name), is_global=True, decl=d)
         self.env.values[d.name] = d.sym
@@ -171,7 +175,7 @@ class Checker:
         prev = self.env.values.get(name)
         if prev is not None and prev.kind == "fn" and isinstance(prev.decl, S.FnDef) and prev.decl.name == name and kind != "fn":
             self.error(span, f"`{name}` is already a function")
-        if name in BUILTIN_NAMES or name in TRANSFORMS:
+        if name in RESERVED_NAMES:
             self.error(span, f"`{name}` is a built-in function", "choose another name")
         sym = Symbol(name, ty, kind, py_name(name), is_global=True, decl=node)
         self.env.values[name] = sym
@@ -262,6 +266,9 @@ class Checker:
     def s_Assign(self, s, top):
         tt = self.lvalue(s.target)
         vt = self.expr(s.value, tt if not isinstance(tt, ErrorT) else None)
+        if tt == TENSOR and isinstance(s.target, S.Index) and (vt == FLOAT or isinstance(vt, IntLit)):
+            coerce(s.value, FLOAT)            # a float fills the indexed part of a tensor
+            return
         self.expect(s.value, vt, tt)
 
     def s_AugAssign(self, s, top):
@@ -532,6 +539,9 @@ class Checker:
     def compare(self, e, lt, rt):
         if isinstance(lt, ErrorT) or isinstance(rt, ErrorT):
             return BOOL
+        if TENSOR in (lt, rt):
+            # elementwise: a bool tensor
+            return self.tensor_operands(e, e.op, lt, rt, e.left, e.right, "<" if e.op not in ("==", "!=") else e.op)
         lt, rt = self.unify_numeric(e.left, lt, e.right, rt)
         # an empty literal takes the other side's type: `xs == []`
         if _has_unknown(lt) and not _has_unknown(rt) and assignable(lt, rt):
@@ -558,9 +568,23 @@ class Checker:
             return lt, lt
         return lt, rt
 
+    def tensor_operands(self, e, op, lt, rt, le, re, _=None):
+        """Elementwise between tensors and floats, broadcasting; `@` only on tensors."""
+        for side, t in ((le, lt), (re, rt)):
+            if isinstance(t, IntLit):
+                coerce(side, FLOAT)
+            elif t not in (TENSOR, FLOAT):
+                return self.error(e.span, f"`{op}` is not defined for `{lt}` and `{rt}`",
+                                  "convert with `float(...)`" if t == INT else None)
+        if op == "@" and (lt, rt) != (TENSOR, TENSOR):
+            return self.error(e.span, f"`@` multiplies two tensors, not `{lt}` and `{rt}`", "use `*` to scale")
+        return TENSOR
+
     def arith_result(self, e, op, lt, rt, le, re):
         if isinstance(lt, ErrorT) or isinstance(rt, ErrorT):
             return ERROR
+        if TENSOR in (lt, rt) or op == "@":
+            return self.tensor_operands(e, op, lt, rt, le, re)
         if op == "**":
             if lt in (FLOAT,) and (rt == INT or isinstance(rt, IntLit)):
                 if isinstance(rt, IntLit):
@@ -710,8 +734,18 @@ class Checker:
     def e_Index(self, e, expected, lvalue=False):
         t = self.expr(e.obj)
         if isinstance(t, ErrorT):
-            self.expr(e.index)
+            if not isinstance(e.index, (S.Slice, S.Subscripts)):
+                self.expr(e.index)
             return ERROR
+        if t == TENSOR:
+            parts = e.index.parts if isinstance(e.index, S.Subscripts) else [e.index]
+            for p in parts:
+                self.subscript(p)
+            e.index.ty = INDEX
+            return TENSOR
+        if isinstance(e.index, (S.Slice, S.Subscripts)):
+            return self.error(e.index.span, f"slices and `a[i, j]` index tensors, not `{t}`",
+                              "index one element: `xs[i]`")
         if isinstance(t, ListT):
             it = self.expr(e.index, INT)
             if not isinstance(it, ErrorT) and it != INT and not isinstance(it, IntLit):
@@ -726,9 +760,27 @@ class Checker:
         self.expr(e.index)
         return self.error(e.span, f"cannot index a `{t}`", "tuples use `.0`, `.1`, …" if isinstance(t, TupleT) else None)
 
+    def subscript(self, p):
+        """One subscript of a tensor index: an int or a slice `lo:hi`."""
+        if isinstance(p, S.Slice):
+            for bound in (p.lo, p.hi):
+                if bound is not None:
+                    self.expect(bound, self.expr(bound, INT), INT)
+            p.ty = INDEX
+            return
+        self.expect(p, self.expr(p, INT), INT)
+
+    def e_Slice(self, e, expected):
+        return self.error(e.span, "a slice `lo:hi` belongs inside a tensor index: `a[1:3]`")
+
+    def e_Subscripts(self, e, expected):
+        return self.error(e.span, "several subscripts belong inside a tensor index: `a[i, j]`")
+
     # -- calls
     def e_Call(self, e, expected):
         f = e.func
+        if isinstance(f, S.Name) and getattr(e, "primitive", False) and f.id in P.CALLABLE:
+            return self.prim_call(e, expected)        # from a derivative rule: never shadowed
         if isinstance(f, S.Name) and self.lookup(f.id) is None:
             if f.id in TRANSFORMS:
                 return self.transform_call(e, expected)
@@ -783,13 +835,14 @@ class Checker:
 
     def prim_call(self, e, expected):
         name = e.func.id
-        cands = P.BY_NAME[name]
-        arity = len(cands[0].types)
-        if len(e.args) != arity:
+        arities = sorted({len(c.types) for c in P.BY_NAME[name]})
+        cands = [c for c in P.BY_NAME[name] if len(c.types) == len(e.args)]
+        if not cands:
             for a in e.args:
                 self.expr(a)
-            return self.error(e.span, f"`{name}` takes {arity} argument{'s' if arity != 1 else ''}, {len(e.args)} given")
-        ts = [self.expr(a) for a in e.args]
+            arity = " or ".join(map(str, arities))
+            return self.error(e.span, f"`{name}` takes {arity} argument{'s' if arities != [1] else ''}, {len(e.args)} given")
+        ts = [self.expr(a, _list_literal_type(a, k, cands)) for k, a in enumerate(e.args)]
         if any(isinstance(t, ErrorT) for t in ts):
             return ERROR
         # all int (or int literal) arguments pick the int version, if there is one
@@ -853,6 +906,11 @@ class Checker:
             for a, t in zip(e.args, ts):
                 self.expect(a, t, INT)
             return ListT(INT)
+        if name == "float" and n == 1 and ts[0] == TENSOR:
+            # a one-element tensor as a float: the primitive `item`, differentiable
+            prim = P.BY_NAME["item"][0]
+            e.target = ("prim", prim)
+            return FLOAT
         if name == "float":
             if arity(1) and ts[0] not in (INT, FLOAT) and not isinstance(ts[0], IntLit):
                 self.error(e.args[0].span, f"`float` converts an int, not `{ts[0]}`")
@@ -964,6 +1022,24 @@ def _contains_itself(st: StructT) -> bool:
 def _a(t) -> str:
     """The article for a type's name: "an `int`", "a `float`"."""
     return "an" if str(t)[:1] in "aeiou" else "a"
+
+
+def _list_literal_type(arg, k, cands):
+    """The list type a list literal argument is meant to have (`tensor([[1, 2], [3, 4]])`
+    is a list[list[float]]): the candidate parameter type of the literal's depth."""
+    if not isinstance(arg, S.ListLit):
+        return None
+    depth, e = 0, arg
+    while isinstance(e, S.ListLit):
+        depth += 1
+        e = e.items[0] if e.items else None
+    for c in cands:
+        t, d = c.types[k], 0
+        while isinstance(t, ListT):
+            t, d = t.elem, d + 1
+        if d == depth and t == FLOAT:
+            return c.types[k]
+    return None
 
 
 def _has_unknown(t) -> bool:

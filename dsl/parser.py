@@ -302,6 +302,19 @@ class _Build(Transformer):
     def index(self, meta, c):
         return S.Index(c[0], c[1], span=self.sp(meta))
 
+    def multi_index(self, meta, c):
+        return S.Index(c[0], c[1], span=self.sp(meta))
+
+    def subscripts(self, meta, c):
+        parts = [x for x in c]
+        if len(parts) == 1:
+            return parts[0]
+        return S.Subscripts(parts, span=self.sp(meta))
+
+    def slice(self, meta, c):
+        lo, hi = c
+        return S.Slice(lo, hi, span=self.sp(meta))
+
     def field(self, meta, c):
         return S.Field(c[0], str(c[1]), span=self.sp(meta))
 

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 from .types import BOOL, FLOAT, INT, STRING, ListT, Type
+from .tensor_primitives import tensor_primitives
 
 
 @dataclass
@@ -131,6 +132,8 @@ TABLE: list[Primitive] = [
 
 # Derivatives of pow_dbase need more care than a one-line rule at x = 0; it appears only
 # in third and higher derivatives of `**`, where the rule above holds for x != 0.
+
+TABLE += tensor_primitives()
 
 BY_NAME: dict[str, list[Primitive]] = {}
 for _p in TABLE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import syntax as S
 
 _PREC = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
-         "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "unary": 6, "**": 7, "postfix": 8}
+         "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "@": 5, "unary": 6, "**": 7, "postfix": 8}
 
 
 def type_src(t: S.TypeExpr) -> str:
@@ -60,6 +60,10 @@ def expr_src(e: S.Expr, prec: int = 0) -> str:
         return f"{expr_src(e.obj, _PREC['postfix'])}[{expr_src(e.index)}]"
     if isinstance(e, S.Field):
         return f"{expr_src(e.obj, _PREC['postfix'])}.{e.name}"
+    if isinstance(e, S.Slice):
+        return (expr_src(e.lo) if e.lo is not None else "") + ":" + (expr_src(e.hi) if e.hi is not None else "")
+    if isinstance(e, S.Subscripts):
+        return ", ".join(expr_src(p) for p in e.parts)
     if isinstance(e, S.TupleIndex):
         return f"{expr_src(e.obj, _PREC['postfix'])}.{e.index}"
     if isinstance(e, S.TupleLit):

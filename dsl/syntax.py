@@ -79,6 +79,19 @@ class Index(Expr):
 
 
 @dataclass(eq=False)
+class Slice(Expr):
+    """`lo:hi` inside a tensor index; either bound may be missing."""
+    lo: Expr | None
+    hi: Expr | None
+
+
+@dataclass(eq=False)
+class Subscripts(Expr):
+    """`a[i, 1:3]`: several subscripts (ints and slices) of one tensor index."""
+    parts: list[Expr]
+
+
+@dataclass(eq=False)
 class Field(Expr):
     obj: Expr
     name: str

@@ -47,7 +47,7 @@ def _call(f: py.expr, *args: py.expr) -> py.Call:
     return py.Call(func=f, args=list(args), keywords=[])
 
 
-_BINOPS = {"+": py.Add, "-": py.Sub, "*": py.Mult, "/": py.Div, "**": py.Pow, "%": py.Mod}
+_BINOPS = {"+": py.Add, "-": py.Sub, "*": py.Mult, "/": py.Div, "**": py.Pow, "%": py.Mod, "@": py.MatMult}
 _CMPOPS = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
 
 
@@ -297,6 +297,10 @@ class Compiler:
             left, right = self.escaping(e.left), self.escaping(e.right)
         else:
             left, right = self.expr(e.left), self.expr(e.right)
+        if e.ty == TENSOR:
+            if op == "%":                     # numpy's fmod: the sign of the dividend, as for floats
+                return _call(_load("rt·tensor_fmod"), left, right)
+            return py.BinOp(left=left, op=_BINOPS[op](), right=right)
         if lt == INT or isinstance(lt, IntLit):
             helper = {"/": "rt·idiv", "%": "rt·imod", "**": "rt·ipow"}.get(op)
             if helper:
@@ -394,6 +398,13 @@ class Compiler:
         if e.target[0] == "module":
             return _load(e.target[2].py)
         return py.Attribute(value=self.expr(e.obj), attr=e.name, ctx=py.Load())
+
+    def e_Slice(self, e):
+        return py.Slice(lower=self.expr(e.lo) if e.lo is not None else None,
+                        upper=self.expr(e.hi) if e.hi is not None else None, step=None)
+
+    def e_Subscripts(self, e):
+        return py.Tuple(elts=[self.expr(p) for p in e.parts], ctx=py.Load())
 
     def e_TupleIndex(self, e):
         return py.Subscript(value=self.expr(e.obj), slice=py.Constant(e.index), ctx=py.Load())

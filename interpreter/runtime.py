@@ -91,6 +91,10 @@ class Output:
         self.write = lambda s: sys.stdout.write(s)
 
 
+# IEEE arithmetic on tensors: 1/0 is inf, 0/0 is nan, silently, as numpy users expect
+np.seterr(divide="ignore", invalid="ignore", over="ignore")
+
+
 def base_namespace(output: Output) -> dict:
     ns: dict = {"__builtins__": {}}
 
@@ -103,6 +107,7 @@ def base_namespace(output: Output) -> dict:
         "rt·idiv": _idiv, "rt·imod": _imod, "rt·ipow": _ipow, "rt·fpow": _fpow, "rt·fmod": _fmod,
         "rt·pop": _pop, "rt·insert": _insert, "rt·remove": _remove, "rt·list": list,
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
+        "rt·tensor_fmod": np.fmod,
         "rt·zeros_like": zeros_like, "rt·accumulate": accumulate, "rt·stop_gradient": lambda x: x,
     })
     for name, prims in P.BY_NAME.items():
@@ -219,7 +224,7 @@ class Runtime:
 
     def _make_copier(self, t):
         if isinstance(t, Prim):
-            return np.ndarray.copy if t == TENSOR else None
+            return np.copy if t == TENSOR else None
         if isinstance(t, ListT):
             inner = self.copier(t.elem)
             return list.copy if inner is None else (lambda xs: [inner(x) for x in xs])

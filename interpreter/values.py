@@ -91,7 +91,7 @@ def format_float(x: float) -> str:
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    return repr(x)
+    return repr(float(x))                  # numpy's float64 prints like a float
 
 
 def format_value(v, top: bool = True) -> str:
@@ -127,8 +127,10 @@ def format_value(v, top: bool = True) -> str:
 
 
 def format_tensor(a: np.ndarray) -> str:
+    a = np.asarray(a)
     if a.dtype == bool:
-        body = np.array2string(a, separator=", ", formatter={"bool": lambda b: "true" if b else "false"})
+        fmt = {"bool": lambda b: "true" if b else "false"}
     else:
-        body = np.array2string(a, separator=", ", floatmode="unique", max_line_width=100)
+        fmt = {"float_kind": format_float, "int": str}
+    body = np.array2string(a, separator=", ", prefix="tensor(", formatter=fmt, max_line_width=100, threshold=1000)
     return f"tensor({body})"

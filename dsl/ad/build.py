@@ -197,7 +197,13 @@ def copy_expr(e):
     if isinstance(e, S.Unary):
         return S.Unary(e.op, copy_expr(e.operand))
     if isinstance(e, S.Call):
-        return S.Call(copy_expr(e.func), [copy_expr(a) for a in e.args])
+        c = S.Call(copy_expr(e.func), [copy_expr(a) for a in e.args])
+        c.primitive = getattr(e, "primitive", False)
+        return c
+    if isinstance(e, S.Slice):
+        return S.Slice(copy_expr(e.lo) if e.lo is not None else None, copy_expr(e.hi) if e.hi is not None else None)
+    if isinstance(e, S.Subscripts):
+        return S.Subscripts([copy_expr(p) for p in e.parts])
     if isinstance(e, S.Index):
         return S.Index(copy_expr(e.obj), copy_expr(e.index))
     if isinstance(e, S.Field):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import BOOL, FLOAT, INT, DictT, EnumT, FnT, ListT, StructT, TupleT
+from ..types import BOOL, FLOAT, INT, TENSOR, DictT, EnumT, FnT, ListT, StructT, TupleT
 from . import build as B
 from .normalize import is_path
 from .rules import instantiate
@@ -118,6 +118,10 @@ class Reverse:
         if isinstance(e, (S.Num, S.Str, S.Bool)):
             return False
         if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] in ("stop_gradient", "zeros_like", "float"):
+            return False
+        if isinstance(e, S.Binary) and e.op in ("==", "!=", "<", "<=", ">", ">="):
+            return False                       # a bool tensor: no derivative
+        if isinstance(e, S.Call) and e.target and e.target[0] == "prim" and e.target[1].vjp is None:
             return False
         return any(self.depends(c) for c in _children(e))
 
@@ -520,7 +524,17 @@ class Reverse:
         out: list = []
         pre: list = []
         # partial derivatives first (cotangent 1), summed per leaf, then scaled by g
-        # once: v_bar * (4.0 * (1.0 - v) - 4.0 * v), as one would write it by hand
+        # once: v_bar * (4.0 * (1.0 - v) - 4.0 * v), as one would write it by hand.
+        # Only for scalar expressions: a tensor's cotangent does not factor out.
+        if not _all_float(e):
+            self._fc(e, g, out, pre)
+            flat, stmts = [], list(pre)
+            for item in out:
+                if item[0] == "pre":
+                    stmts += item[1]
+                else:
+                    flat.append(item)
+            return flat, stmts
         self._fc(e, B.num(1.0), out, pre)
         from ..printer import expr_src
         order, total, stmts = [], {}, list(pre)
@@ -594,7 +608,10 @@ class Reverse:
         env["y_bar"] = g
         for k in active:
             contribution = instantiate(prim.vjp[k], env)
-            self._fc(args[k], contribution, out, pre)
+            if args[k].ty in (FLOAT, TENSOR):
+                self._fc(args[k], contribution, out, pre)
+            else:                              # a list of tensors (concat, stack)
+                self.aggregate_contribs(args[k], contribution, out)
 
     def _bind_bar(self, g, pre):
         n = self.temp("g")
@@ -791,6 +808,15 @@ def _dead_code(body, ret_val):
     return [s for s in kept if not (isinstance(s, S.Let) and s.names is None and s.name not in mentioned and _pure(s.value))]
 
 
+def _all_float(e) -> bool:
+    """Whether e and everything in it that carries a derivative is a float."""
+    if e.ty is not None and e.ty.active and e.ty != FLOAT:
+        return False
+    if is_path(e):
+        return True                            # a float read from a list, struct, …
+    return all(_all_float(c) for c in _children(e))
+
+
 def _children(e):
     if isinstance(e, S.Binary):
         return [e.left, e.right]
@@ -878,9 +904,14 @@ def _uses(templates) -> dict:
 
 
 def _binary_prim(e: S.Binary) -> P.Primitive:
+    """The table entry for an operator at its operands' types."""
     if e.op == "**" and e.right.ty == INT:
         return P.BY_NAME["**int"][0]
-    return P.BY_NAME[e.op][0]
+    types = (e.left.ty, e.right.ty)
+    for p in P.BY_NAME[e.op]:
+        if p.types == types:
+            return p
+    raise _err(e.span, f"`{e.op}` has no derivative rule for `{types[0]}` and `{types[1]}`")
 
 
 def _describe(s) -> str:

@@ -41,7 +41,9 @@ def _subst(e, env):
         o = _subst(e.operand, env)
         return B.neg(o) if e.op == "-" else S.Unary(e.op, o)
     if isinstance(e, S.Call):
-        return S.Call(_subst(e.func, env), [_subst(a, env) for a in e.args])
+        c = S.Call(_subst(e.func, env), [_subst(a, env) for a in e.args])
+        c.primitive = isinstance(c.func, S.Name) and c.func.id in P.CALLABLE
+        return c
     return B.copy_expr(e)
 
 

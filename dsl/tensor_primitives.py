@@ -1,0 +1,273 @@
+"""The tensor half of the primitive table (dsl/primitives.py holds the scalar half
+and the Primitive record): numpy implementations and derivative rules for every
+array operation. Broadcasting is undone in cotangents by `unbroadcast`, which sums
+over the axes an operand was broadcast along; reductions are undone by
+`broadcast_like` / `expand_like`; index reads scatter into a zero tensor in the
+transforms themselves (they are paths, like list elements)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .types import FLOAT, INT, TENSOR, ListT
+
+T, F, I = TENSOR, FLOAT, INT
+LI, LF, LT = ListT(INT), ListT(FLOAT), ListT(TENSOR)
+LLF, LLLF = ListT(ListT(FLOAT)), ListT(ListT(ListT(FLOAT)))
+
+
+# ---------------------------------------------------------------- implementations
+
+def unbroadcast(g, like):
+    """Sum g down to the shape of `like` (a float or a tensor it was broadcast from)."""
+    g = np.asarray(g)
+    if not isinstance(like, np.ndarray):
+        return float(g.sum())
+    if g.shape == like.shape:
+        return g
+    extra = g.ndim - like.ndim
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, (gd, ld) in enumerate(zip(g.shape, like.shape)) if ld == 1 and gd != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(like.shape)
+
+
+def broadcast_like(x, t):
+    return np.broadcast_to(np.asarray(x, dtype=float), np.shape(t)).copy()
+
+
+def expand_like(g, t, axis):
+    return np.broadcast_to(np.expand_dims(g, axis), np.shape(t)).copy()
+
+
+def _mask(t, axis, pick):
+    t = np.asarray(t)
+    extreme = pick(t, axis=axis, keepdims=True)
+    hit = (t == extreme).astype(float)
+    return hit / hit.sum(axis=axis, keepdims=True)
+
+
+def max_mask(t, axis=None):
+    """Where t attains its maximum, ties sharing equally (the scalar max convention)."""
+    return _mask(t, axis, np.max)
+
+
+def min_mask(t, axis=None):
+    return _mask(t, axis, np.min)
+
+
+def mm_grad_a(g, b):
+    """The cotangent of a in a @ b, for 1-D and 2-D b."""
+    return np.outer(g, b) if np.ndim(b) == 1 else g @ np.swapaxes(b, -1, -2)
+
+
+def mm_grad_b(a, g):
+    """The cotangent of b in a @ b, for 1-D and 2-D a."""
+    return np.outer(a, g) if np.ndim(a) == 1 else np.swapaxes(a, -1, -2) @ g
+
+
+def split_like(g, ts, axis):
+    cuts = np.cumsum([np.shape(t)[axis] for t in ts])[:-1]
+    return list(np.split(g, cuts, axis=axis))
+
+
+def unstack(g, axis):
+    return [np.take(g, i, axis=axis) for i in range(np.shape(g)[axis])]
+
+
+def _sigmoid(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+def _sqrt_deriv(y):
+    with np.errstate(divide="ignore"):
+        return np.where(y != 0.0, 0.5 / np.where(y != 0.0, y, 1.0), np.inf)
+
+
+def _pow_dbase(x, p):
+    return np.where(p != 0.0, p * np.power(x, p - 1.0), 0.0)
+
+
+def _pow_dexp(x, y):
+    return np.where(x > 0.0, np.log(np.where(x > 0.0, x, 1.0)) * y, 0.0)
+
+
+def _item(t):
+    a = np.asarray(t)
+    if a.size != 1:
+        from interpreter.runtime import DPRuntimeError
+        raise DPRuntimeError(f"cannot make a float of a tensor of shape {a.shape}", "index one element first, or reduce it with sum")
+    return float(a.reshape(()))
+
+
+def _tensor(xs):
+    a = np.array(xs, dtype=float)
+    return a
+
+
+def _shape_arg(shape):
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
+def _normal(key, shape):
+    return np.random.default_rng(key).standard_normal(_shape_arg(shape))
+
+
+def _uniform(key, shape):
+    return np.random.default_rng(key).uniform(0.0, 1.0, _shape_arg(shape))
+
+
+def _dim(t, axis):
+    return int(np.shape(t)[axis])
+
+
+# ---------------------------------------------------------------- the table
+
+def tensor_primitives():
+    from .primitives import Primitive as P
+
+    def binary(op, impl, jvp, vjp_a, vjp_b, py_op=None):
+        """An elementwise binary operator on tensors and floats, broadcasting."""
+        out = []
+        for types in ((T, T), (T, F), (F, T)):
+            out.append(P(op, ("a", "b"), types, T, impl=impl, py_op=py_op, jvp=jvp,
+                         vjp=(f"unbroadcast({vjp_a}, a)", f"unbroadcast({vjp_b}, b)")))
+        return out
+
+    def unary(name, impl, jvp, vjp):
+        return P(name, ("x",), (T,), T, impl=impl, jvp=jvp, vjp=(vjp,))
+
+    def const(name, params, types, ret, impl):
+        """Piecewise constant, or not differentiable at all (ints, shapes, constructors)."""
+        zero_jvp = "zeros_like(y)" if ret in (T, F) else None
+        zeros = tuple("zeros_like(" + p + ")" if t in (T, F) else "0" for p, t in zip(params, types))
+        return P(name, params, types, ret, impl=impl, jvp=zero_jvp, vjp=zeros if zero_jvp else None)
+
+    table = []
+    table += binary("+", np.add, "a_dot + b_dot", "y_bar", "y_bar", py_op="+")
+    table += binary("-", np.subtract, "a_dot - b_dot", "y_bar", "-y_bar", py_op="-")
+    table += binary("*", np.multiply, "a_dot * b + a * b_dot", "y_bar * b", "a * y_bar", py_op="*")
+    table += binary("/", np.divide, "(a_dot - y * b_dot) / b", "y_bar / b", "-(y_bar * y / b)", py_op="/")
+    table += binary("**", np.power, "pow_dbase(a, b) * a_dot + pow_dexp(a, y) * b_dot",
+                    "y_bar * pow_dbase(a, b)", "y_bar * pow_dexp(a, y)", py_op="**")
+    table += binary("%", np.fmod, "a_dot - trunc_div(a, b) * b_dot", "y_bar", "-(y_bar * trunc_div(a, b))")
+    table += binary("maximum", np.maximum, "tie_share(a, b) * a_dot + tie_share(b, a) * b_dot",
+                    "y_bar * tie_share(a, b)", "y_bar * tie_share(b, a)")
+    table += binary("minimum", np.minimum, "tie_share(b, a) * a_dot + tie_share(a, b) * b_dot",
+                    "y_bar * tie_share(b, a)", "y_bar * tie_share(a, b)")
+    table += [
+        P("@", ("a", "b"), (T, T), T, impl=np.matmul, py_op="@", jvp="a_dot @ b + a @ b_dot",
+          vjp=("mm_grad_a(y_bar, b)", "mm_grad_b(a, y_bar)")),
+        P("matmul", ("a", "b"), (T, T), T, impl=np.matmul, jvp="a_dot @ b + a @ b_dot",
+          vjp=("mm_grad_a(y_bar, b)", "mm_grad_b(a, y_bar)")),
+        P("mm_grad_a", ("g", "b"), (T, T), T, impl=mm_grad_a, jvp="mm_grad_a(g_dot, b) + mm_grad_a(g, b_dot)",
+          vjp=("y_bar @ b", "transpose(y_bar) @ g")),
+        P("mm_grad_b", ("a", "g"), (T, T), T, impl=mm_grad_b, jvp="mm_grad_b(a_dot, g) + mm_grad_b(a, g_dot)"),
+        P("dot", ("a", "b"), (T, T), F, impl=lambda a, b: float(np.dot(a, b)), jvp="dot(a_dot, b) + dot(a, b_dot)",
+          vjp=("y_bar * b", "y_bar * a")),
+        P("outer", ("a", "b"), (T, T), T, impl=np.outer, jvp="outer(a_dot, b) + outer(a, b_dot)",
+          vjp=("y_bar @ b", "transpose(y_bar) @ a")),
+        P("neg", ("x",), (T,), T, py_op="neg", jvp="-x_dot", vjp=("-y_bar",)),
+        unary("sin", np.sin, "cos(x) * x_dot", "y_bar * cos(x)"),
+        unary("cos", np.cos, "-(sin(x) * x_dot)", "-(y_bar * sin(x))"),
+        unary("tan", np.tan, "(1.0 + y * y) * x_dot", "y_bar * (1.0 + y * y)"),
+        unary("exp", np.exp, "y * x_dot", "y_bar * y"),
+        unary("log", np.log, "x_dot / x", "y_bar / x"),
+        unary("sqrt", np.sqrt, "sqrt_deriv(y) * x_dot", "y_bar * sqrt_deriv(y)"),
+        unary("tanh", np.tanh, "(1.0 - y * y) * x_dot", "y_bar * (1.0 - y * y)"),
+        unary("sigmoid", _sigmoid, "y * (1.0 - y) * x_dot", "y_bar * y * (1.0 - y)"),
+        unary("abs", np.abs, "sign(x) * x_dot", "y_bar * sign(x)"),
+        unary("relu", lambda x: np.maximum(x, 0.0), "heaviside(x) * x_dot", "y_bar * heaviside(x)"),
+        unary("transpose", lambda x: np.swapaxes(x, -1, -2) if np.ndim(x) >= 2 else x, "transpose(x_dot)", "transpose(y_bar)"),
+        P("relu", ("x",), (F,), F, impl=lambda x: x if x > 0.0 else 0.0, jvp="heaviside(x) * x_dot", vjp=("y_bar * heaviside(x)",)),
+        const("sign", ("x",), (T,), T, np.sign),
+        const("floor", ("x",), (T,), T, np.floor),
+        const("heaviside", ("x",), (T,), T, lambda x: (np.asarray(x) > 0.0).astype(float)),
+        const("heaviside", ("x",), (F,), F, lambda x: 1.0 if x > 0.0 else 0.0),
+        const("sqrt_deriv", ("y",), (T,), T, _sqrt_deriv),
+        P("pow_dbase", ("x", "p"), (T, T), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("zeros_like(x)", "zeros_like(p)")),
+        P("pow_dbase", ("x", "p"), (T, F), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("zeros_like(x)", "0.0")),
+        P("pow_dbase", ("x", "p"), (F, T), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("0.0", "zeros_like(p)")),
+        const("pow_dexp", ("x", "y"), (T, T), T, _pow_dexp),
+        const("pow_dexp", ("x", "y"), (F, T), T, _pow_dexp),
+        const("pow_dexp", ("x", "y"), (T, F), T, _pow_dexp),
+        const("tie_share", ("a", "b"), (T, T), T, lambda a, b: np.where(a > b, 1.0, np.where(a < b, 0.0, 0.5))),
+        const("tie_share", ("a", "b"), (T, F), T, lambda a, b: np.where(a > b, 1.0, np.where(a < b, 0.0, 0.5))),
+        const("tie_share", ("a", "b"), (F, T), T, lambda a, b: np.where(a > b, 1.0, np.where(a < b, 0.0, 0.5))),
+        const("trunc_div", ("a", "b"), (T, T), T, lambda a, b: np.trunc(a / b)),
+        const("trunc_div", ("a", "b"), (T, F), T, lambda a, b: np.trunc(a / b)),
+        const("trunc_div", ("a", "b"), (F, T), T, lambda a, b: np.trunc(a / b)),
+        P("where", ("c", "a", "b"), (T, T, T), T, impl=np.where, jvp="where(c, a_dot, b_dot)",
+          vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)")),
+        P("where", ("c", "a", "b"), (T, T, F), T, impl=np.where, jvp="where(c, a_dot, b_dot)",
+          vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)")),
+        P("where", ("c", "a", "b"), (T, F, T), T, impl=np.where, jvp="where(c, a_dot, b_dot)",
+          vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)")),
+        P("where", ("c", "a", "b"), (T, F, F), T, impl=np.where, jvp="where(c, a_dot, b_dot)",
+          vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)")),
+        # reductions
+        P("sum", ("t",), (T,), F, impl=lambda t: float(np.sum(t)), jvp="sum(t_dot)", vjp=("broadcast_like(y_bar, t)",)),
+        P("sum", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.sum(t, axis=axis), jvp="sum(t_dot, axis)",
+          vjp=("expand_like(y_bar, t, axis)", "0")),
+        P("mean", ("t",), (T,), F, impl=lambda t: float(np.mean(t)), jvp="mean(t_dot)",
+          vjp=("broadcast_like(y_bar, t) / float(size(t))",)),
+        P("mean", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.mean(t, axis=axis), jvp="mean(t_dot, axis)",
+          vjp=("expand_like(y_bar, t, axis) / float(dim(t, axis))", "0")),
+        P("max", ("t",), (T,), F, impl=lambda t: float(np.max(t)), jvp="sum(max_mask(t) * t_dot)", vjp=("y_bar * max_mask(t)",)),
+        P("max", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.max(t, axis=axis), jvp="sum(max_mask(t, axis) * t_dot, axis)",
+          vjp=("expand_like(y_bar, t, axis) * max_mask(t, axis)", "0")),
+        P("min", ("t",), (T,), F, impl=lambda t: float(np.min(t)), jvp="sum(min_mask(t) * t_dot)", vjp=("y_bar * min_mask(t)",)),
+        P("min", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.min(t, axis=axis), jvp="sum(min_mask(t, axis) * t_dot, axis)",
+          vjp=("expand_like(y_bar, t, axis) * min_mask(t, axis)", "0")),
+        const("max_mask", ("t",), (T,), T, max_mask),
+        const("max_mask", ("t", "axis"), (T, I), T, max_mask),
+        const("min_mask", ("t",), (T,), T, min_mask),
+        const("min_mask", ("t", "axis"), (T, I), T, min_mask),
+        # the reverse of broadcasting and reducing
+        P("unbroadcast", ("g", "like"), (T, T), T, impl=unbroadcast, jvp="unbroadcast(g_dot, like)",
+          vjp=("broadcast_like(y_bar, g)", "zeros_like(like)")),
+        P("unbroadcast", ("g", "like"), (T, F), F, impl=unbroadcast, jvp="unbroadcast(g_dot, like)",
+          vjp=("broadcast_like(y_bar, g)", "0.0")),
+        P("broadcast_like", ("x", "t"), (T, T), T, impl=broadcast_like, jvp="broadcast_like(x_dot, t)",
+          vjp=("unbroadcast(y_bar, x)", "zeros_like(t)")),
+        P("broadcast_like", ("x", "t"), (F, T), T, impl=broadcast_like, jvp="broadcast_like(x_dot, t)",
+          vjp=("unbroadcast(y_bar, x)", "zeros_like(t)")),
+        P("expand_like", ("g", "t", "axis"), (T, T, I), T, impl=expand_like, jvp="expand_like(g_dot, t, axis)",
+          vjp=("sum(y_bar, axis)", "zeros_like(t)", "0")),
+        # shapes
+        P("reshape", ("t", "shape"), (T, LI), T, impl=lambda t, shape: np.reshape(t, tuple(shape)),
+          jvp="reshape(t_dot, shape)", vjp=("reshape(y_bar, shape_of(t))", "0")),
+        P("concat", ("ts", "axis"), (LT, I), T, impl=lambda ts, axis: np.concatenate(ts, axis=axis),
+          jvp="concat(ts_dot, axis)", vjp=("split_like(y_bar, ts, axis)", "0")),
+        P("stack", ("ts", "axis"), (LT, I), T, impl=lambda ts, axis: np.stack(ts, axis=axis),
+          jvp="stack(ts_dot, axis)", vjp=("unstack(y_bar, axis)", "0")),
+        P("split_like", ("g", "ts", "axis"), (T, LT, I), LT, impl=split_like, jvp="split_like(g_dot, ts, axis)",
+          vjp=("concat(y_bar, axis)", "zeros_like(ts)", "0")),
+        P("unstack", ("g", "axis"), (T, I), LT, impl=unstack, jvp="unstack(g_dot, axis)", vjp=("stack(y_bar, axis)", "0")),
+        P("item", ("t",), (T,), F, impl=_item, jvp="item(t_dot)", vjp=("broadcast_like(y_bar, t)",)),
+        P("tensor", ("xs",), (LF,), T, impl=_tensor, jvp="tensor(xs_dot)", vjp=("to_list(y_bar)",)),
+        P("tensor", ("xs",), (LLF,), T, impl=_tensor, jvp="tensor(xs_dot)", vjp=("to_list2(y_bar)",)),
+        P("tensor", ("xs",), (LLLF,), T, impl=_tensor),
+        P("to_list", ("t",), (T,), LF, impl=lambda t: [float(v) for v in np.ravel(t)], jvp="to_list(t_dot)", vjp=("tensor(y_bar)",)),
+        P("to_list2", ("t",), (T,), LLF, impl=lambda t: [[float(v) for v in row] for row in np.asarray(t)],
+          jvp="to_list2(t_dot)", vjp=("tensor(y_bar)",)),
+        P("full", ("shape", "v"), (LI, F), T, impl=lambda shape, v: np.full(tuple(shape), v, dtype=float),
+          jvp="full(shape, v_dot)", vjp=("0", "sum(y_bar)")),
+        # inactive: constructors and shapes
+        P("shape_of", ("t",), (T,), LI, impl=lambda t: list(np.shape(t))),
+        P("shape", ("t",), (T,), LI, impl=lambda t: list(np.shape(t))),
+        P("size", ("t",), (T,), I, impl=lambda t: int(np.size(t))),
+        P("dim", ("t", "axis"), (T, I), I, impl=_dim),
+        P("zeros", ("shape",), (LI,), T, impl=lambda shape: np.zeros(tuple(shape))),
+        P("zeros", ("n",), (I,), T, impl=lambda n: np.zeros(n)),
+        P("ones", ("shape",), (LI,), T, impl=lambda shape: np.ones(tuple(shape))),
+        P("ones", ("n",), (I,), T, impl=lambda n: np.ones(n)),
+        P("eye", ("n",), (I,), T, impl=lambda n: np.eye(n)),
+        P("arange", ("n",), (I,), T, impl=lambda n: np.arange(n, dtype=float)),
+        P("arange", ("a", "b"), (I, I), T, impl=lambda a, b: np.arange(a, b, dtype=float)),
+        P("linspace", ("a", "b", "n"), (F, F, I), T, impl=lambda a, b, n: np.linspace(a, b, n)),
+        P("normal", ("key", "shape"), (I, LI), T, impl=_normal),
+        P("uniform", ("key", "shape"), (I, LI), T, impl=_uniform),
+    ]
+    return table
