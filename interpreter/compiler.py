@@ -132,7 +132,8 @@ class Compiler:
         if s.names is not None:
             target = py.Tuple(elts=[_store(sym.py) for sym in s.syms], ctx=py.Store())
             return py.Assign(targets=[target], value=self.escaping(s.value))
-        if getattr(s, "borrow", False):
+        if getattr(s, "borrow", False) and not _holds_tensor(s.sym.ty):
+            # (a tensor read may be a numpy view of memory a later write changes: copy it)
             # derived code only: the transform guarantees the source is not mutated in
             # place while this binding lives, so it may share instead of copying
             return py.Assign(targets=[_store(s.sym.py)], value=self.expr(s.value))
@@ -443,6 +444,24 @@ class Compiler:
                 v = self.copy(v, sym.ty, e.span)
             args.append(v)
         return _call(_load(factory), *args)
+
+
+def _holds_tensor(t, seen=None) -> bool:
+    if t == TENSOR:
+        return True
+    seen = seen if seen is not None else set()
+    if isinstance(t, StructT):
+        if t in seen:
+            return False                      # a struct that holds itself, through a list
+        seen.add(t)
+        return any(_holds_tensor(x, seen) for x in t.fields.values())
+    if isinstance(t, ListT):
+        return _holds_tensor(t.elem, seen)
+    if isinstance(t, DictT):
+        return _holds_tensor(t.value, seen)
+    if isinstance(t, TupleT):
+        return any(_holds_tensor(x, seen) for x in t.items)
+    return False
 
 
 def needs_copy(t) -> bool:

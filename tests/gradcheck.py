@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+
 from interpreter.values import DPStruct
 from helpers import session
 
 
 def flatten(v) -> list[float]:
+    if isinstance(v, np.ndarray):
+        return [float(x) for x in v.ravel()] if v.dtype != bool else []
     if isinstance(v, bool) or isinstance(v, (int, str)) and not isinstance(v, float):
         return []
     if isinstance(v, float):
@@ -24,6 +28,10 @@ def flatten(v) -> list[float]:
 
 def unflatten(template, vec: list[float], pos=None):
     pos = pos if pos is not None else [0]
+    if isinstance(template, np.ndarray):
+        n = template.size
+        pos[0] += n
+        return np.array(vec[pos[0] - n:pos[0]], dtype=float).reshape(template.shape)
     if isinstance(template, bool) or isinstance(template, (int, str)) and not isinstance(template, float):
         return template
     if isinstance(template, float):

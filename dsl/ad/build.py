@@ -147,7 +147,7 @@ def zero_of_type(t: Type) -> S.Expr | None:
     if t == STRING:
         return S.Str("")
     if t == TENSOR:
-        return call("zeros", S.ListLit([]))
+        return call("zeros", inum(0))
     if isinstance(t, ListT):
         return S.ListLit([])
     if isinstance(t, DictT):

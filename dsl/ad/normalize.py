@@ -380,10 +380,19 @@ class Normalizer:
         if isinstance(e, S.Unary):
             return S.Unary(e.op, self.rn(e.operand, pre, lift))
         if isinstance(e, S.Index):
-            return S.Index(self.rn(e.obj, pre, lift), self.rn(e.index, pre))
+            obj = e.obj
+            if lift and pre is not None and obj.ty is not None and obj.ty.active and not is_path(obj):
+                return S.Index(self.atom(obj, pre), self.rn(e.index, pre))   # a part of a temporary
+            return S.Index(self.rn(obj, pre, lift), self.rn(e.index, pre))
+        if isinstance(e, S.Slice):
+            return S.Slice(self.rn(e.lo, pre) if e.lo is not None else None, self.rn(e.hi, pre) if e.hi is not None else None)
+        if isinstance(e, S.Subscripts):
+            return S.Subscripts([self.rn(p, pre) for p in e.parts])
         if isinstance(e, S.Field):
             return S.Field(self.rn(e.obj, pre, lift), e.name)
         if isinstance(e, S.TupleIndex):
+            if lift and pre is not None and e.obj.ty is not None and e.obj.ty.active and not is_path(e.obj):
+                return S.TupleIndex(self.atom(e.obj, pre), e.index)
             return S.TupleIndex(self.rn(e.obj, pre, lift), e.index)
         if isinstance(e, S.TupleLit):
             return S.TupleLit([self.rn(x, pre, lift) for x in e.items])

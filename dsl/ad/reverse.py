@@ -472,7 +472,7 @@ class Reverse:
             return []
         if self.is_call(v):
             return self.call_adjoint(v, g)
-        if v.ty == FLOAT:
+        if v.ty in (FLOAT, TENSOR):
             contribs, pre = self.float_contribs(v, g)
             return pre + self.accumulate_all(contribs)
         contribs: list = []
@@ -486,7 +486,7 @@ class Reverse:
             if self.root_active(e):
                 out.append((e, g))
             return
-        if e.ty == FLOAT:
+        if e.ty in (FLOAT, TENSOR):
             contribs, pre = self.float_contribs(e, g)
             if pre:
                 out.append(("pre", pre))

@@ -9,7 +9,7 @@ import functools
 from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import ERROR, FLOAT, INT, ErrorT, FnT, IntLit, ListT, TupleT
+from ..types import ERROR, FLOAT, INT, TENSOR, ErrorT, FnT, IntLit, ListT, TupleT
 from . import build as B
 from .normalize import _BodyCopier, Normalizer
 
@@ -141,12 +141,14 @@ class TransformTyping:
             for a in e.args[1:]:
                 checker.expr(a)
             return checker.error(e.span, f"`{kind}` takes one function", f"write `{kind}(f)`")
-        ok = {FLOAT, ListT(FLOAT)}
+        ok = {FLOAT, ListT(FLOAT), TENSOR}
         if len(ft.params) != 1 or ft.params[0] not in ok or ft.ret not in ok or (kind == "hessian" and ft.ret != FLOAT):
             want = "fn(float) -> float or fn(list[float]) -> float" if kind == "hessian" else \
-                "one `float` or `list[float]` parameter and a `float` or `list[float]` result"
-            return checker.error(e.args[0].span, f"`{kind}` needs a function with {want}, not `{ft}`",
-                                 "tensor functions come with the tensor type")
+                "one `float`, `list[float]` or `tensor` parameter and such a result"
+            return checker.error(e.args[0].span, f"`{kind}` needs a function with {want}, not `{ft}`")
+        if TENSOR in (ft.params[0], ft.ret) and ListT(FLOAT) in (ft.params[0], ft.ret):
+            return checker.error(e.args[0].span, f"`{kind}` takes lists or tensors, not both: `{ft}`",
+                                 "convert with `tensor(xs)`")
         a, b = ft.params[0], (ft.params[0] if kind == "hessian" else ft.ret)
         j = _jac_type(a, b)
         if info["static"] is not None:
@@ -227,7 +229,9 @@ class TransformTyping:
         from . import Derived
         name = self.unique(f"{fn.name}_{kind}")
         A, Bt, J = _src_type(a), _src_type(b), _src_type(_jac_type(a, b))
-        if kind == "jacfwd":
+        if TENSOR in (a, b):
+            body = self._tensor_jacobian_body(fn, kind, a, b)
+        elif kind == "jacfwd":
             jvp = self.derive(fn, "jvp").name
             if a == FLOAT:
                 body = f"    return {jvp}(x, 1.0).1\n"
@@ -256,6 +260,30 @@ class TransformTyping:
         self.by_name[out.name] = d
         _ = Bt
         return d
+
+    def _tensor_jacobian_body(self, fn, kind, a, b) -> str:
+        """A tensor function's Jacobian, shaped (output shape + input shape)."""
+        if kind == "jacfwd":
+            jvp = self.derive(fn, "jvp").name
+            if a == FLOAT:
+                return f"    return {jvp}(x, 1.0).1\n"
+            collect = "cols.append" if b == TENSOR else "vals.append"
+            out = (f"    var cols: list[tensor] = []\n    var vals: list[float] = []\n    let n = size(x)\n"
+                   f"    for i in 0..n {{\n        var e = zeros(n)\n        e[i] = 1.0\n"
+                   f"        {collect}({jvp}(x, reshape(e, shape(x))).1)\n    }}\n")
+            if b == FLOAT:
+                return out + "    return reshape(tensor(vals), shape(x))\n"
+            return out + (f"    let y = {fn.name}(x)\n"
+                          f"    return reshape(stack(cols, len(shape(y))), shape(y) + shape(x))\n")
+        rev = self.derive(fn, "rev").name
+        if b == FLOAT:
+            return f"    return {rev}(x, 1.0).0\n"
+        collect = "rows.append" if a == TENSOR else "vals.append"
+        return (f"    let y = {fn.name}(x)\n    var rows: list[tensor] = []\n    var vals: list[float] = []\n"
+                f"    let n = size(y)\n    for j in 0..n {{\n        var e = zeros(n)\n        e[j] = 1.0\n"
+                f"        {collect}({rev}(x, reshape(e, shape(y))).0)\n    }}\n"
+                + ("    return reshape(stack(rows, 0), shape(y) + shape(x))\n" if a == TENSOR
+                   else "    return reshape(tensor(vals), shape(y))\n"))
 
     # ------------------------------------------------------------ compiling calls
     def compile_call(self, compiler, e: S.Call):
@@ -397,6 +425,8 @@ def _jvp_static(derived, mask, caps, primals, tangents):
 
 
 def _jac_type(a, b):
+    if TENSOR in (a, b):
+        return TENSOR
     if a == FLOAT:
         return b
     if b == FLOAT:
