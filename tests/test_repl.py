@@ -1,0 +1,358 @@
+"""The REPL: its evaluator and completion in-process, line mode through a pipe, and
+the prompt_toolkit front end through a real pseudo-terminal made by pexpect (so the
+tests need no terminal of their own)."""
+import io
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from interpreter.repl import Completions, Repl, expression_before, needs_more, resolve_command
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Out:
+    def __init__(self):
+        self.out, self.err = io.StringIO(), io.StringIO()
+        self.repl = Repl(out=self.out, err=self.err)
+
+    def __call__(self, text):
+        o, e = self.out.tell(), self.err.tell()
+        going = self.repl.handle(text)
+        assert going
+        return self.out.getvalue()[o:], self.err.getvalue()[e:]
+
+
+# ---------------------------------------------------------------------- input ends
+
+
+@pytest.mark.parametrize("text", [
+    "fn f(x: float) -> float {", "fn f(x: float) -> float {\n    return x", "struct P {\n  x: float",
+    "let xs = [1.0,", "let y = (1.0 +", "let z = 1 +", "print(1,\n 2", "if true {\n} else {",
+    "while x < 3 {\n  x += 1", "let a = 1 + \\", "match s {",
+])
+def test_open_blocks_and_brackets_continue(text):
+    assert needs_more(text)
+
+
+@pytest.mark.parametrize("text", [
+    "", "let x = 1", "fn f(x: float) -> float {\n return x\n}", "1 + ", ":type 1 +",
+    "let x = 1 2", '"unclosed', "let = 3", "}",
+])
+def test_complete_or_hopeless_inputs_do_not_continue(text):
+    if text == "1 + ":
+        assert needs_more(text)          # a trailing operator continues, like an open bracket
+    else:
+        assert not needs_more(text)
+
+
+def test_command_prefixes_resolve_in_priority_order():
+    assert resolve_command("t") == "type" and resolve_command("ty") == "type"
+    assert resolve_command("ti") == "time" and resolve_command("q") == "quit"
+    assert resolve_command("r") == "reload" and resolve_command("l") == "load"
+    assert resolve_command("g") == "grad" and resolve_command("h") == "help"
+    assert resolve_command("x") is None
+
+
+# ---------------------------------------------------------------------- the evaluator
+
+
+def test_definitions_accumulate_and_expressions_print_value_and_type():
+    r = Out()
+    assert r("struct P {\n    x: float\n    y: float\n}") == ("", "")
+    assert r("fn norm2(p: P) -> float {\n    return p.x * p.x + p.y * p.y\n}") == ("", "")
+    assert r("let q = P { x: 3.0, y: 4.0 }") == ("", "")
+    assert r("norm2(q)") == ("25.0 : float\n", "")
+    assert r("q") == ("P { x: 3.0, y: 4.0 } : P\n", "")
+    assert r('"text"') == ('"text" : string\n', "")
+    assert r("[1, 2]") == ("[1, 2] : list[int]\n", "")
+    assert r("norm2") == ("<fn norm2> : fn(P) -> float\n", "")
+    assert r('print("hi")') == ("hi\n", "")
+
+
+def test_a_type_error_keeps_every_earlier_definition():
+    r = Out()
+    r("fn sq(x: float) -> float { return x * x }")
+    r("let k = 2.0")
+    out, err = r("let bad: int = sq(k)")
+    assert out == "" and "type error: expected `int`, found `float`" in err
+    assert "   1 | let bad: int = sq(k)" in err
+    assert r("sq(k)") == ("4.0 : float\n", "")
+    out, err = r("bad")
+    assert "`bad` is not defined" in err
+
+
+def test_a_runtime_error_leaves_no_half_made_definitions():
+    r = Out()
+    r("let x = 1.0")
+    out, err = r('let x = "text"\nlet y = 1 / 0')
+    assert "runtime error: division by zero" in err
+    assert r("x + 1.0") == ("2.0 : float\n", "")            # x is still the float
+    assert "`y` is not defined" in r("y")[1]
+
+
+def test_type_command_does_not_run_its_expression():
+    r = Out()
+    r("var n = 0\nfn bump() -> int { n += 1\n return n }")
+    assert r(":type bump()") == ("bump() : int\n", "")
+    assert r(":t bump") == ("bump : fn() -> int\n", "")
+    assert r("n") == ("0 : int\n", "")
+    assert "takes an expression" in r(":t let z = 1")[1]
+    assert "usage: :type EXPR" in r(":type")[1]
+
+
+def test_time_command_prints_value_and_duration():
+    r = Out()
+    out, _ = r(":time 6 * 7")
+    lines = out.splitlines()
+    assert lines[0] == "42 : int" and lines[1].startswith("time: ")
+    assert r(":ti 1.5")[0].startswith("1.5 : float\ntime: ")
+
+
+def test_help_and_unknown_commands():
+    r = Out()
+    out, _ = r(":help")
+    for cmd in [":type", ":time", ":grad", ":load", ":reload", ":quit", ":help"]:
+        assert cmd in out
+    assert r(":")[0] == out
+    assert "unknown command `:tpye`; did you mean `type`?" in r(":tpye 1")[1]
+
+
+def test_quit_and_its_prefix_end_the_loop():
+    for cmd in (":quit", ":q", ":qu"):
+        assert Repl(out=io.StringIO()).handle(cmd) is False
+
+
+def test_load_and_reload(tmp_path):
+    f = tmp_path / "lib.dp"
+    f.write_text("fn k() -> float { return 1.0 }\n")
+    r = Out()
+    assert r(f":load {f}") == (f"loaded {f}\n", "")
+    assert r("k()") == ("1.0 : float\n", "")
+    r("let extra = 5")
+    f.write_text("fn k() -> float { return 2.0 }\n")
+    assert r(":r") == (f"loaded {f}\n", "")
+    assert r("k()") == ("2.0 : float\n", "")
+    assert "`extra` is not defined" in r("extra")[1]          # :reload starts afresh
+    assert "cannot read /no/such.dp" in r(":load /no/such.dp")[1]
+
+
+def test_load_reports_errors_with_the_file_name(tmp_path):
+    f = tmp_path / "broken.dp"
+    f.write_text("let a = 1.0\nlet b: int = a\n")
+    _, err = Out()(f":l {f}")
+    assert f"{f}:2:14: type error" in err
+
+
+def test_grad_command_prints_derivative_source():
+    r = Out()
+    r("fn cube(x: float) -> float { return x * x * x }")
+    out, err = r(":grad cube")
+    assert err == "" and out.startswith("fn cube_grad(x: float) -> float {")
+    assert "not a function" in r(":grad nope")[1]
+    assert "unknown mode" in r(":grad cube sideways")[1]
+    assert r(":g cube forward")[0].startswith("fn cube_jvp(")
+
+
+# ---------------------------------------------------------------------- completion
+
+
+def completions(repl, text):
+    return Completions(repl).complete(text)
+
+
+def test_completes_keywords_builtins_and_names_in_scope():
+    r = Out()
+    r("struct Point { x: float, y: float }\nlet origin = Point { x: 0.0, y: 0.0 }\nfn orbit(t: float) -> float { return t }")
+    assert completions(r.repl, "or") == ("or", ["orbit", "origin"])
+    assert "while" in completions(r.repl, "wh")[1]
+    assert completions(r.repl, "let a = gr") == ("gr", ["grad"])
+    assert "Point" in completions(r.repl, "Poi")[1]
+
+
+def test_completes_struct_fields_and_methods_after_a_dot():
+    r = Out()
+    r("struct Inner { depth: float, dim: int }\nstruct Outer { inner: Inner, name: string }")
+    r("let o = Outer { inner: Inner { depth: 1.0, dim: 2 }, name: \"n\" }")
+    r("fn make() -> Outer { return o }\nvar xs = [1.0]\nlet d = {\"a\": 1}\nenum Color { Red, Green }")
+    assert completions(r.repl, "o.") == ("", ["inner", "name"])
+    assert completions(r.repl, "print(o.inner.d") == ("d", ["depth", "dim"])
+    assert completions(r.repl, "make().inner.") == ("", ["depth", "dim"])
+    assert completions(r.repl, "xs.ap") == ("ap", ["append"])
+    assert "contains" in completions(r.repl, "d.")[1]
+    assert completions(r.repl, "Color.") == ("", ["Red", "Green"])
+    assert completions(r.repl, "nothing.") == ("", [])
+    assert completions(r.repl, "for i in 0..") == ("", [])
+
+
+def test_completes_meta_commands_and_their_arguments():
+    r = Out()
+    r("fn alpha(x: float) -> float { return x }\nlet beta = 1")
+    assert completions(r.repl, ":t") == ("t", ["type", "time"])
+    assert completions(r.repl, ":grad al") == ("al", ["alpha"])
+    assert completions(r.repl, ":type alp") == ("alp", ["alpha"])
+
+
+def test_expression_before_a_dot():
+    assert expression_before("print(p.pos") == "p.pos"
+    assert expression_before("let a = f(x, g(y))[0]") == "f(x, g(y))[0]"
+    assert expression_before("xs[i") == "i"
+    assert expression_before("1 + t.0") == "t.0"
+
+
+# ---------------------------------------------------------------------- line mode (a pipe)
+
+
+def repl_pipe(text):
+    return subprocess.run([sys.executable, "-m", "interpreter", "repl"], input=text, capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+
+
+def test_line_mode_runs_multiline_inputs_and_goes_on_after_errors():
+    r = repl_pipe("struct P {\n  x: float\n}\nfn f(p: P) -> float {\n  return p.x * 2.0\n}\n"
+                  "let bad: int = 1.5\nf(P { x: 4.0 })\n:quit\nf(P { x: 1.0 })\n")
+    assert r.stdout.splitlines() == ["8.0 : float"]
+    assert "type error: expected `int`, found `float`" in r.stderr
+    assert r.returncode == 1                       # an input failed
+
+
+def test_line_mode_exit_status_is_0_when_all_inputs_succeed():
+    r = repl_pipe("let a = 2\na * 21\n")
+    assert (r.returncode, r.stdout) == (0, "42 : int\n")
+
+
+def test_line_mode_reports_an_unfinished_input_at_the_end():
+    r = repl_pipe("fn f() {\n")
+    assert "syntax error" in r.stderr and r.returncode == 1
+
+
+# ---------------------------------------------------------------------- a real terminal
+
+pexpect = pytest.importorskip("pexpect")
+
+
+def spawn(history):
+    env = dict(os.environ, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", DP_HISTORY=str(history))
+    child = pexpect.spawn(sys.executable, ["-m", "interpreter", "repl"], cwd=ROOT, env=env, encoding="utf-8",
+                          timeout=30, dimensions=(30, 120))
+    child.expect("dp>")
+    return child
+
+
+def send(child, line):
+    """Type one line and press Enter (the terminal sends CR)."""
+    child.send(line + "\r")
+
+
+def prompt(child):
+    """Wait for the next prompt. Keys like Ctrl-D or Ctrl-R must wait for it: before
+    the prompt puts the terminal in raw mode, the terminal itself would eat them."""
+    child.expect("dp>")
+
+
+def test_terminal_session(tmp_path):
+    """Multi-line definitions, a type error, a gradient, Ctrl-C out of an endless
+    loop, :type, :quit — the session keeps going through all of it."""
+    child = spawn(tmp_path / "history")
+    try:
+        for line in ["struct Ball {", "pos: float", "vel: float", "}"]:
+            send(child, line)
+        prompt(child)
+        for line in ["fn height(b: Ball, t: float) -> float {", "let g = 9.81",
+                     "return b.pos + b.vel * t - 0.5 * g * t * t", "}"]:
+            send(child, line)
+        prompt(child)
+        send(child, "height(Ball { pos: 1.0, vel: 2.0 }, 1.0)")
+        child.expect(r"-1\.905\d* : float")
+        send(child, "let wrong: int = height(Ball { pos: 1.0, vel: 2.0 }, 1.0)")
+        child.expect("type error: expected `int`, found `float`")
+        send(child, "grad(height, 1)(Ball { pos: 0.0, vel: 3.0 }, 1.0)")
+        child.expect(r"-6\.81\d* : float")
+        prompt(child)
+        send(child, "while true {}")
+        time.sleep(1.0)
+        child.sendintr()
+        child.expect("runtime error: interrupted")
+        send(child, "height(Ball { pos: 0.0, vel: 0.0 }, 0.0)")
+        child.expect(r"0\.0 : float")
+        send(child, ":t height")
+        child.expect(r"height : fn\(Ball, float\) -> float")
+        send(child, ":q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_ctrl_c_at_the_prompt_clears_and_ctrl_d_exits(tmp_path):
+    child = spawn(tmp_path / "history")
+    try:
+        child.send("let unfinished = ")
+        time.sleep(0.3)
+        child.sendintr()
+        send(child, "6 * 7")
+        child.expect("42 : int")
+        prompt(child)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_history_persists_and_suggests_and_tab_completes_fields(tmp_path):
+    history = tmp_path / "history"
+    child = spawn(history)
+    try:
+        send(child, "struct Particle { position: float, velocity: float }")
+        prompt(child)
+        send(child, "let p = Particle { position: 1.5, velocity: 2.0 }")
+        prompt(child)
+        send(child, "let magic_number = 40 + 2")
+        prompt(child)
+        child.send("p.vel")
+        time.sleep(0.5)
+        child.send("\t")                        # Tab completes the field…
+        time.sleep(0.5)
+        send(child, "")                          # …Enter closes the menu…
+        time.sleep(0.3)
+        send(child, "")                          # …and Enter runs it
+        child.expect("2.0 : float")
+        prompt(child)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert "let magic_number = 40 + 2" in history.read_text()
+    assert "p.velocity" in history.read_text()
+
+    child = spawn(history)                       # a new process: definitions are gone, history is not
+    try:
+        send(child, "struct Particle { position: float, velocity: float }")
+        prompt(child)
+        send(child, "let p = Particle { position: 1.5, velocity: 2.0 }")
+        prompt(child)
+        child.send("let magic_n")
+        time.sleep(0.5)
+        child.send("\x1b[C")                     # → takes the suggestion from history
+        time.sleep(0.3)
+        send(child, "")
+        prompt(child)
+        send(child, "magic_number")
+        child.expect("42 : int")
+        prompt(child)
+        child.sendcontrol("r")                   # Ctrl-R searches the history
+        child.send("p.velo")
+        time.sleep(0.5)
+        send(child, "")                          # accept the match…
+        time.sleep(0.3)
+        send(child, "")                          # …and run it
+        child.expect("2.0 : float")
+        prompt(child)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
