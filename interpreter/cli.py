@@ -34,42 +34,53 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _read(path: str) -> str:
+def _read(path: str) -> str | None:
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except OSError as e:
         print(f"dp: cannot read {path}: {e.strerror}", file=sys.stderr)
-        raise SystemExit(2)
+        return None
+
+
+COMMANDS = ("run", "check", "grad", "repl")
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].endswith(".dp") and argv[0] not in COMMANDS:
+        argv.insert(0, "run")                      # `dp FILE.dp ARGS…` is `dp run FILE.dp ARGS…`
     parser = _parser()
     try:
         ns = parser.parse_args(argv)
-    except SystemExit as e:
+    except SystemExit as e:                        # usage errors: status 2, --help/--version: 0
         return int(e.code or 0)
     from interpreter.session import Session
     if ns.command in (None, "repl"):
         from interpreter.repl import run_repl
         return run_repl()
     text = _read(ns.file)
+    if text is None:
+        return 2
     session = Session()
     try:
         if ns.command == "run":
-            session.script_args = list(ns.args)
+            session.script_args = list(ns.args)          # argparse has dropped a leading `--`
             session.run(text, ns.file)
         elif ns.command == "check":
             session.check_text(text, ns.file)
             print(f"{ns.file}: ok")
         elif ns.command == "grad":
             session.run(text, ns.file)
-            print(session.ad.derived_source(ns.name, mode=ns.mode))
+            derived = getattr(session.ad, "derived_source", None)
+            if derived is None:
+                print("dp grad: this build of DP cannot print derivatives as source yet", file=sys.stderr)
+                return 1
+            print(derived(ns.name, mode=ns.mode).rstrip("\n"))
     except DPError as e:
         sys.stdout.flush()
         print(e.render(), file=sys.stderr)
-        return 1
+        return 130 if e.message == "interrupted" else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
