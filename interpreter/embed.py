@@ -1,0 +1,455 @@
+"""DP inside a Python program: load DP code, call its functions and their derivatives
+as Python callables, give DP code Python functions as builtins, and run code you do
+not trust under limits. See docs/embedding.md.
+
+    from interpreter.embed import Interpreter, DPError
+    dp = Interpreter(timeout=1.0)
+    dp.load("fn f(x: float, y: float) -> float { return log(x) + x * y - sin(y) }")
+    f = dp.function("f")
+    f(2.0, 5.0)                       # 11.652...
+    dp.grad("f", argnums=(0, 1))(2.0, 5.0)   # (5.5, 1.716...)
+
+Values cross the boundary by the DP types of the function: Python floats, ints,
+bools, strings, lists, dicts, tuples and numpy arrays go in and come out; a DP
+struct comes out as an object with attributes (`.to_dict()` gives a dict) and goes
+in as such an object, a dict, or any object with the right attributes. What comes
+out is a copy: changing it never changes a DP value (DP has value semantics).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from dsl import syntax as S
+from dsl.checker import Checker, check
+from dsl.diagnostics import Diagnostic, DPError, did_you_mean
+from dsl.parser import parse
+from dsl.symbols import Symbol
+from dsl.types import (BOOL, FLOAT, INT, STRING, TENSOR, UNIT, DictT, EnumT, FnT, IntLit, ListT, StructT,
+                       TupleT, Type)
+
+from .limits import Guard
+from .runtime import DPRuntimeError, Output
+from .session import Session
+from .values import DPEnum, DPStruct, format_value
+
+__all__ = ["Interpreter", "DPError", "DPFunction", "DPStruct"]
+
+
+def _argument_error(message: str, hint: str | None = None) -> DPError:
+    return DPError(Diagnostic("argument error", message, None, hint))
+
+
+class _Sink(Output):
+    def __init__(self, write):
+        self.write = write
+
+
+class DPFunction:
+    """A DP function value as a Python callable. Arguments are converted to the
+    function's parameter types, the result back to Python."""
+
+    def __init__(self, interp: "Interpreter", value, ty: FnT, name: str):
+        self._interp, self._value, self.type, self.name = interp, value, ty, name
+        self._in = [(interp._importer(t), f"argument {i + 1} of `{name}`") for i, t in enumerate(ty.params)]
+        self._out = interp._exporter(ty.ret)
+
+    def __call__(self, *args):
+        if len(args) != len(self._in):
+            n = len(self._in)
+            raise _argument_error(f"`{self.name}` takes {n} argument{'s' if n != 1 else ''}, {len(args)} given",
+                                  f"its type is `{self.type}`")
+        out = self._interp._call(self._value, [conv(a, where) for a, (conv, where) in zip(args, self._in)])
+        return out if self._out is None else self._out(out)
+
+    def __repr__(self) -> str:
+        return f"<DP function {self.name}: {self.type}>"
+
+
+class Interpreter:
+    """One DP session seen from Python.
+
+    max_steps: stop a program after this many executed lines of DP code;
+    timeout:   stop it after this many seconds of wall-clock time;
+    max_depth: stop it when DP calls nest deeper than this;
+    stdout:    a callable that receives what `print` writes (default: sys.stdout).
+    Each limit ends the program with a DPError; None means no limit. The limits
+    can be changed between calls through the attributes of the same names."""
+
+    def __init__(self, *, max_steps: int | None = None, timeout: float | None = None,
+                 max_depth: int | None = None, stdout=None):
+        self.session = Session(_Sink(stdout) if stdout is not None else None)
+        self._guard = Guard()
+        self.max_steps, self.timeout, self.max_depth = max_steps, timeout, max_depth
+        self._names = itertools.count()
+
+    # ------------------------------------------------------------------ limits
+    @property
+    def max_steps(self) -> int | None:
+        return self._guard.max_steps
+
+    @max_steps.setter
+    def max_steps(self, n: int | None) -> None:
+        self._guard.max_steps = _positive(n, "max_steps")
+
+    @property
+    def timeout(self) -> float | None:
+        return self._guard.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._guard.timeout = _positive(seconds, "timeout")
+
+    @property
+    def max_depth(self) -> int | None:
+        return self.session.max_depth
+
+    @max_depth.setter
+    def max_depth(self, n: int | None) -> None:
+        self.session.max_depth = _positive(n, "max_depth")
+
+    def cancel(self) -> bool:
+        """Stop the DP program running now (call it from another thread). It ends
+        with a DPError "cancelled". Returns False if nothing was running."""
+        return self._guard.cancel()
+
+    # ------------------------------------------------------------------ loading and evaluating
+    def load(self, source: str, file: str | None = None) -> None:
+        """Run DP source: its definitions join this interpreter's globals."""
+        self._guard.run(lambda: self.session.run(source, file))
+
+    def load_file(self, path: str) -> None:
+        """Run a .dp file; errors name the file."""
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+        self.load(source, str(path))
+
+    def eval(self, source: str):
+        """The value of a DP expression, as a Python value (None for statements)."""
+        result = self._guard.run(lambda: self.session.run(source))
+        return None if result.type is None else self._to_py(result.value, result.type)
+
+    def type_of(self, source: str) -> str:
+        """The DP type of an expression, without running it."""
+        prog, _ = self.session.check_text(source, f"<type {next(self._names)}>")
+        if len(prog.body) != 1 or not isinstance(prog.body[0], S.ExprStmt):
+            raise _argument_error("`type_of` takes one expression")
+        return str(prog.body[0].expr.ty)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.session.env.values
+
+    # ------------------------------------------------------------------ functions
+    def function(self, name: str) -> DPFunction:
+        """A global DP function (or global function value) as a Python callable."""
+        sym = self._function_symbol(name)
+        return DPFunction(self, self.session.runtime.ns[sym.py], sym.ty, name)
+
+    def grad(self, name: str, argnums: int | tuple[int, ...] = 0) -> DPFunction:
+        """d name / d argument(s): a callable returning the gradient, which has the
+        type of the argument (a tuple of gradients when argnums is a tuple)."""
+        return self._transform("grad", name, argnums)
+
+    def value_and_grad(self, name: str, argnums: int | tuple[int, ...] = 0) -> DPFunction:
+        """A callable returning (value, gradient)."""
+        return self._transform("value_and_grad", name, argnums)
+
+    def jvp(self, name: str):
+        """A callable `(primals, tangents) -> (value, tangent)`: forward mode. With one
+        parameter, primals and tangents may be bare values instead of 1-tuples."""
+        ft = self._function_symbol(name).ty
+        n = len(ft.params)
+        params = [(f"p{i}", t) for i, t in enumerate(ft.params)] + [(f"t{i}", t) for i, t in enumerate(ft.params)]
+        if n == 1:
+            body = f"jvp({name}, p0, t0)"
+        else:
+            body = f"jvp({name}, ({', '.join(f'p{i}' for i in range(n))}), ({', '.join(f't{i}' for i in range(n))}))"
+        inner = self._lambda(f"jvp_{name}", params, body)
+
+        def jvp(primals, tangents):
+            if n == 1 and not (isinstance(primals, tuple) and len(primals) == 1 and not isinstance(ft.params[0], TupleT)):
+                primals, tangents = (primals,), (tangents,)
+            primals, tangents = tuple(primals), tuple(tangents)
+            if len(primals) != n or len(tangents) != n:
+                raise _argument_error(f"`{name}` takes {n} argument(s): give {n} primals and {n} tangents")
+            return inner(*primals, *tangents)
+        jvp.__name__ = f"jvp_{name}"
+        return jvp
+
+    def vjp(self, name: str) -> DPFunction:
+        """A callable `(*primals) -> (value, pullback)`; `pullback(y_bar)` returns the
+        cotangents (a tuple when the function has several parameters)."""
+        ft = self._function_symbol(name).ty
+        params = [(f"p{i}", t) for i, t in enumerate(ft.params)]
+        return self._lambda(f"vjp_{name}", params, f"vjp({name}, {', '.join(p for p, _ in params)})")
+
+    def _transform(self, kind: str, name: str, argnums) -> DPFunction:
+        self._function_symbol(name)
+        if isinstance(argnums, int) and not isinstance(argnums, bool):
+            sel = "" if argnums == 0 else f", {argnums}"
+        elif isinstance(argnums, (tuple, list)) and argnums and all(isinstance(i, int) for i in argnums):
+            sel = ", (" + ", ".join(map(str, argnums)) + ("," if len(argnums) == 1 else "") + ")"
+        else:
+            raise _argument_error(f"argnums is an int or a tuple of ints, not {argnums!r}")
+        result = self._guard.run(lambda: self.session.run(f"{kind}({name}{sel})", f"<{kind} {next(self._names)}>"))
+        return DPFunction(self, result.value, result.type, f"{kind}({name}{sel})")
+
+    def _lambda(self, label: str, params: list[tuple[str, Type]], body: str) -> DPFunction:
+        """`fn(params) -> R { return body }` as a callable, R found by the checker."""
+        env = self.session.env.copy()
+        for p, t in params:
+            env.values[p] = Symbol(p, t, "let", p, is_global=True)
+        prog = parse(body, f"<{label} {next(self._names)}>")
+        check(prog, env, self.session.ad.typer)
+        ret = prog.body[0].expr.ty
+        src = (f"fn({', '.join(f'{p}: {t}' for p, t in params)}) -> {ret} {{\n"
+               f"    return {body}\n}}")
+        result = self._guard.run(lambda: self.session.run(src, f"<{label} {next(self._names)}>"))
+        return DPFunction(self, result.value, result.type, label)
+
+    def _function_symbol(self, name: str) -> Symbol:
+        sym = self.session.env.values.get(name)
+        if sym is None:
+            fns = [n for n, s in self.session.env.values.items() if isinstance(s.ty, FnT) and not n.startswith("__")]
+            raise _argument_error(f"no function named `{name}`", did_you_mean(name, fns))
+        if not isinstance(sym.ty, FnT):
+            raise _argument_error(f"`{name}` is a `{sym.ty}`, not a function")
+        return sym
+
+    def _call(self, fn, args: list):
+        return self._guard.run(lambda: self.session.call_value(fn, *args))
+
+    # ------------------------------------------------------------------ structs
+    def struct(self, name: str, fields: Mapping | None = None, **kw) -> DPStruct:
+        """A value of the DP struct `name`, from a dict and/or keyword arguments."""
+        st = self.session.env.structs.get(name)
+        if st is None:
+            raise _argument_error(f"no struct named `{name}`")
+        given = dict(fields or {}, **kw)
+        return self._to_dp(given, st, f"`{name}`")
+
+    # ------------------------------------------------------------------ host functions
+    def register(self, name: str, fn, type: str, derivative=None) -> None:
+        """Make the Python callable fn a DP function `name` of the DP type `type`
+        (e.g. "fn(float, float) -> float"). DP code calls it like any function; its
+        arguments arrive as Python values, its result is checked against the type.
+
+        derivative (for functions of floats returning a float): a callable taking
+        the same arguments and returning the partial derivatives (a float, or a
+        tuple with one per parameter). With it `grad` and `jvp` see through fn, by
+        a DP derivative rule (`derivative name(x) -> y { ... }`)."""
+        ft = self._parse_type(type)
+        if not isinstance(ft, FnT):
+            raise _argument_error(f"`{type}` is not a function type", 'write e.g. "fn(float) -> float"')
+        if not name.isidentifier() or name.startswith("__"):
+            raise _argument_error(f"`{name}` cannot be a DP function name")
+        host = f"__py_{name}"
+        self._define_host(host, self._host_callable(name, fn, ft), ft)
+        params = [f"x{i}" for i in range(len(ft.params))]
+        sig = ", ".join(f"{p}: {t}" for p, t in zip(params, ft.params))
+        ret = "" if ft.ret == UNIT else f" -> {ft.ret}"
+        src = f"fn {name}({sig}){ret} {{\n    return {host}({', '.join(params)})\n}}\n"
+        if derivative is not None:
+            if ft.ret != FLOAT or any(t != FLOAT for t in ft.params) or not ft.params:
+                raise _argument_error("a Python derivative can be given for functions of floats that return a float",
+                                      f"`{name}` has type `{ft}`")
+            part = []                              # one host function per partial derivative
+            for i in range(len(params)):
+                d = derivative if len(params) == 1 else (lambda *a, i=i: derivative(*a)[i])
+                dname = f"__py_{name}_d{i}"
+                self._define_host(dname, self._host_callable(f"the derivative of {name}", d, FnT(ft.params, FLOAT)),
+                                  FnT(ft.params, FLOAT))
+                part.append(f"{dname}({', '.join(params)})")
+            args = ", ".join(params)
+            clauses = [f"    {p}_bar = y_bar * {d}" for p, d in zip(params, part)]
+            clauses.append("    y_dot = " + " + ".join(f"{d} * {p}_dot" for p, d in zip(params, part)))
+            src += f"derivative {name}({args}) -> y {{\n" + "\n".join(clauses) + "\n}\n"
+        self.load(src, f"<register {name}>")
+
+    def _define_host(self, name: str, fn, ft: FnT) -> None:
+        sym = Symbol(name, ft, "let", name + "·py", is_global=True)
+        self.session.runtime.ns[sym.py] = fn
+        self.session.env.values[name] = sym
+
+    def _host_callable(self, name: str, fn, ft: FnT):
+        to_py, to_dp = self._to_py, self._to_dp
+        ptypes, ret = ft.params, ft.ret
+        simple = all(t in (FLOAT, INT, BOOL, STRING) for t in ptypes)
+
+        def host(*args):
+            py_args = args if simple else [to_py(a, t) for a, t in zip(args, ptypes)]
+            try:
+                out = fn(*py_args)
+            except (DPError, DPRuntimeError):
+                raise
+            except Exception as e:                              # noqa: BLE001 — the host's error, told as DP's
+                raise DPRuntimeError(f"the Python function `{name}` raised {type(e).__name__}: {e}") from None
+            try:
+                return to_dp(out, ret, f"the result of `{name}`")
+            except DPError as e:
+                raise DPRuntimeError(e.message, e.first.hint) from None
+        host.__name__ = name
+        return host
+
+    def _parse_type(self, text: str) -> Type:
+        try:
+            annot = parse(f"let t: {text} = 0", "<type>").body[0].annot
+        except DPError:
+            raise _argument_error(f"`{text}` is not a DP type", 'write e.g. "fn(float, list[float]) -> float"') from None
+        checker = Checker(self.session.env.copy())
+        t = checker.resolve_type(annot)
+        if checker.errors:
+            raise DPError(checker.errors)
+        return t
+
+    # ------------------------------------------------------------------ Python → DP
+    def _importer(self, t: Type):
+        """A function (value, where) -> DP value of type t."""
+        scalar = _SCALAR_IN.get(t)
+        return scalar if scalar is not None else (lambda v, where: self._to_dp(v, t, where))
+
+    def _to_dp(self, v, t: Type, where: str):
+        def bad(expected=None):
+            return _argument_error(f"{where}: expected `{expected or t}`, got {type(v).__name__} {_short(v)}")
+        scalar = _SCALAR_IN.get(t if not isinstance(t, IntLit) else INT)
+        if scalar is not None:
+            return scalar(v, where)
+        if t == UNIT:
+            if v is not None and v != ():
+                raise bad()
+            return None
+        if t == TENSOR:
+            try:
+                a = np.array(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise bad() from None
+            return a
+        if isinstance(t, ListT):
+            if isinstance(v, (str, bytes, Mapping)) or not hasattr(v, "__iter__"):
+                raise bad()
+            return [self._to_dp(x, t.elem, f"{where}[{i}]") for i, x in enumerate(v)]
+        if isinstance(t, DictT):
+            if not isinstance(v, Mapping):
+                raise bad()
+            return {self._to_dp(k, t.key, f"a key of {where}"): self._to_dp(x, t.value, f"{where}[{k!r}]")
+                    for k, x in v.items()}
+        if isinstance(t, TupleT):
+            if not isinstance(v, (tuple, list)) or len(v) != len(t.items):
+                raise bad()
+            return tuple(self._to_dp(x, it, f"{where}.{i}") for i, (x, it) in enumerate(zip(v, t.items)))
+        if isinstance(t, StructT):
+            return self._struct_to_dp(v, t, where)
+        if isinstance(t, EnumT):
+            ec = self.session.runtime.enum_class(t)
+            if isinstance(v, DPEnum) and v.enum.type is t:
+                return v
+            if isinstance(v, str) and isinstance(ec.members.get(v), DPEnum):
+                return ec.members[v]
+            raise bad()
+        if isinstance(t, FnT):
+            if isinstance(v, DPFunction) and v._interp is self:
+                return v._value
+            if callable(v):
+                return self._host_callable(getattr(v, "__name__", "a function"), v, t)
+            raise bad()
+        raise _argument_error(f"{where}: values of type `{t}` cannot come from Python")
+
+    def _struct_to_dp(self, v, st: StructT, where: str):
+        cls = self.session.runtime.struct_class(st)
+        names = list(st.fields)
+        if isinstance(v, DPStruct) and type(v).__name__ != st.name:
+            raise _argument_error(f"{where}: expected `{st.name}`, got a `{type(v).__name__}`")
+        if isinstance(v, Mapping):
+            get, have = v.__getitem__, set(v)
+            extra = have - set(names)
+            if extra:
+                raise _argument_error(f"{where}: `{st.name}` has no field {', '.join('`' + str(e) + '`' for e in sorted(extra, key=str))}",
+                                      f"its fields are {', '.join(names)}")
+        else:
+            get = lambda f: getattr(v, f)          # noqa: E731
+            have = {f for f in names if hasattr(v, f)}
+        missing = [f for f in names if f not in have]
+        if missing:
+            raise _argument_error(f"{where}: missing field{'s' if len(missing) > 1 else ''} "
+                                  f"{', '.join('`' + m + '`' for m in missing)} of `{st.name}`",
+                                  f"a `{st.name}` has fields {', '.join(names)}")
+        return cls(*(self._to_dp(get(f), ft, f"{where}.{f}") for f, ft in st.fields.items()))
+
+    # ------------------------------------------------------------------ DP → Python
+    def _exporter(self, t: Type):
+        """A function DP value of type t -> Python value, or None when it is the value itself."""
+        if t in (FLOAT, INT, BOOL, STRING, UNIT) or isinstance(t, (IntLit, EnumT)):
+            return None
+        return lambda v: self._to_py(v, t)
+
+    def _to_py(self, v, t: Type):
+        if t in (FLOAT, INT, BOOL, STRING, UNIT) or isinstance(t, IntLit):
+            return v
+        if t == TENSOR:
+            return np.array(v)
+        if isinstance(t, ListT):
+            return [self._to_py(x, t.elem) for x in v]
+        if isinstance(t, DictT):
+            return {k: self._to_py(x, t.value) for k, x in v.items()}
+        if isinstance(t, TupleT):
+            return tuple(self._to_py(x, it) for x, it in zip(v, t.items))
+        if isinstance(t, StructT):
+            cls = self.session.runtime.struct_class(t)
+            return cls(*(self._to_py(getattr(v, f), ft) for f, ft in t.fields.items()))
+        if isinstance(t, FnT):
+            return DPFunction(self, v, t, getattr(v, "__name__", "fn").split("·")[0])
+        return v                                   # enums: immutable
+
+
+def _mismatch(v, where: str, t: Type) -> DPError:
+    return _argument_error(f"{where}: expected `{t}`, got {type(v).__name__} {_short(v)}")
+
+
+def _float_in(v, where):
+    if type(v) is float:
+        return v
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise _mismatch(v, where, FLOAT)
+    return float(v)
+
+
+def _int_in(v, where):
+    if type(v) is int:
+        return v
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise _mismatch(v, where, INT)
+    return int(v)
+
+
+def _bool_in(v, where):
+    if not isinstance(v, (bool, np.bool_)):
+        raise _mismatch(v, where, BOOL)
+    return bool(v)
+
+
+def _str_in(v, where):
+    if not isinstance(v, str):
+        raise _mismatch(v, where, STRING)
+    return v
+
+
+_SCALAR_IN = {FLOAT: _float_in, INT: _int_in, BOOL: _bool_in, STRING: _str_in}
+
+
+def _positive(x, what: str):
+    if x is None:
+        return None
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not x > 0 or (isinstance(x, float) and math.isinf(x)):
+        raise ValueError(f"{what} must be a positive number or None, not {x!r}")
+    return x
+
+
+def _short(v) -> str:
+    try:
+        s = format_value(v, False) if not isinstance(v, np.ndarray) else repr(v)
+    except Exception:                                # noqa: BLE001
+        s = repr(v)
+    return s if len(s) <= 40 else s[:37] + "..."
