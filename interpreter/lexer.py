@@ -14,8 +14,13 @@ from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuatio
 from dsl.checker import BUILTIN_NAMES, PRIM_TYPES, TRANSFORMS
 from grammar import grammar_text
 
+_LITERALS = set(re.findall(r'"([^"]+)"', grammar_text()))
 #: Every word the grammar spells out as a literal: `let`, `fn`, `while`, …
-KEYWORDS = sorted(set(re.findall(r'"([a-z_]+)"', grammar_text())))
+KEYWORDS = sorted(w for w in _LITERALS if re.fullmatch(r"[a-z_]+", w))
+_PUNCTUATION = set("{}()[],.:;")
+#: Every operator the grammar spells out, longest first: `**`, `->`, `@`, …
+OPERATORS = sorted((w for w in _LITERALS if re.fullmatch(r"[-+*/%<>=!&|@.:~]+", w)
+                    and w not in _PUNCTUATION and w != "{{"), key=lambda w: (-len(w), w))
 CONSTANTS = ["true", "false"]
 DECLARATIONS = ["let", "var", "fn", "struct", "enum", "derivative", "import"]
 TYPES = sorted(set(PRIM_TYPES) | {"list", "dict"})
@@ -49,7 +54,7 @@ class DPLexer(RegexLexer):
             (_NAME, Name),
             (r"[0-9]+\.[0-9]+([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+", Number.Float),
             (r"[0-9]+", Number.Integer),
-            (r"->|=>|\.\.|\*\*|==|!=|<=|>=|&&|\|\||[-+*/%]=|[-+*/%<>=!]", Operator),
+            ("|".join(re.escape(op) for op in OPERATORS), Operator),
             (r"[{}()\[\],.:;]", Punctuation),
             (r"\\", Punctuation),                          # line continuation
         ],

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String
 
-from interpreter.lexer import DPLexer, KEYWORDS
+from interpreter.lexer import OPERATORS, DPLexer, KEYWORDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -59,6 +59,12 @@ def test_keywords_come_from_the_grammar():
                "break", "continue", "match", "import", "derivative", "true", "false"]:
         assert kw in KEYWORDS
     assert "float" not in KEYWORDS                 # a type, not a keyword
+
+
+def test_every_operator_of_the_grammar_is_one_operator_token():
+    assert {"**", "->", "=>", "..", "+=", "&&", "||", "==", "<="} <= set(OPERATORS)
+    for op in OPERATORS:
+        assert tokens(f"a {op} b") == [(Name, "a"), (Operator, op), (Name, "b")], op
 
 
 def test_an_identifier_that_starts_like_a_keyword_is_a_name():
