@@ -14,11 +14,12 @@ import sys
 import time
 
 from dsl import syntax as S
-from dsl.checker import BUILTIN_NAMES, DICT_METHODS, LIST_METHODS, PRIM_TYPES, TRANSFORMS
+from dsl.checker import DICT_METHODS, LIST_METHODS
 from dsl.diagnostics import DPError, did_you_mean
 from dsl.parser import parse
 from dsl.types import DictT, ListT, StructT, TupleT
 
+from .lexer import BUILTINS, KEYWORDS, TYPES, DPLexer
 from .runtime import Output
 from .session import Session
 from .values import format_value
@@ -222,7 +223,7 @@ def _duration(seconds: float) -> str:
 
 # ---------------------------------------------------------------------- completion
 
-KEYWORDS = sorted(set(re.findall(r'"([a-z_]+)"', __import__("grammar").grammar_text())))
+LANGUAGE_WORDS = set(KEYWORDS) | set(BUILTINS) | set(TYPES)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _CLOSERS = {")": "(", "]": "["}
 
@@ -261,8 +262,7 @@ class Completions:
 
     def words(self) -> list[str]:
         env = self.repl.session.env
-        return sorted(set(KEYWORDS) | set(BUILTIN_NAMES) | TRANSFORMS | set(PRIM_TYPES) | {"list", "dict"}
-                      | set(env.values) | set(env.structs) | set(env.enums) | set(env.modules))
+        return sorted(LANGUAGE_WORDS | set(env.values) | set(env.structs) | set(env.enums) | set(env.modules))
 
     def members(self, obj: str) -> list[str]:
         env = self.repl.session.env
@@ -356,7 +356,6 @@ def _interactive(repl: Repl) -> int:
     from prompt_toolkit.lexers import PygmentsLexer
 
     from .cli import VERSION
-    from .lexer import DPLexer
 
     completions = Completions(repl)
     paths = PathCompleter(expanduser=True)
