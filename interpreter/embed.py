@@ -72,7 +72,7 @@ class DPFunction:
 class Interpreter:
     """One DP session seen from Python.
 
-    max_steps: stop a program after this many executed lines of DP code;
+    max_steps: stop a program after this many steps (instructions of its compiled code);
     timeout:   stop it after this many seconds of wall-clock time;
     max_depth: stop it when DP calls nest deeper than this;
     stdout:    a callable that receives what `print` writes (default: sys.stdout).
@@ -250,8 +250,11 @@ class Interpreter:
         self._define_host(host, self._host_callable(name, fn, ft), ft)
         params = [f"x{i}" for i in range(len(ft.params))]
         sig = ", ".join(f"{p}: {t}" for p, t in zip(params, ft.params))
-        ret = "" if ft.ret == UNIT else f" -> {ft.ret}"
-        src = f"fn {name}({sig}){ret} {{\n    return {host}({', '.join(params)})\n}}\n"
+        call = f"{host}({', '.join(params)})"
+        if ft.ret == UNIT:
+            src = f"fn {name}({sig}) {{\n    {call}\n}}\n"
+        else:
+            src = f"fn {name}({sig}) -> {ft.ret} {{\n    return {call}\n}}\n"
         if derivative is not None:
             if ft.ret != FLOAT or any(t != FLOAT for t in ft.params) or not ft.params:
                 raise _argument_error("a Python derivative can be given for functions of floats that return a float",
@@ -275,9 +278,10 @@ class Interpreter:
         self.session.env.values[name] = sym
 
     def _host_callable(self, name: str, fn, ft: FnT):
-        to_py, to_dp = self._to_py, self._to_dp
-        ptypes, ret = ft.params, ft.ret
+        """fn as a function DP code can call: Python values in, a checked DP value out."""
+        to_py, ptypes = self._to_py, ft.params
         simple = all(t in (FLOAT, INT, BOOL, STRING) for t in ptypes)
+        result, where = self._importer(ft.ret), f"the result of `{name}`"
 
         def host(*args):
             py_args = args if simple else [to_py(a, t) for a, t in zip(args, ptypes)]
@@ -288,7 +292,7 @@ class Interpreter:
             except Exception as e:                              # noqa: BLE001 — the host's error, told as DP's
                 raise DPRuntimeError(f"the Python function `{name}` raised {type(e).__name__}: {e}") from None
             try:
-                return to_dp(out, ret, f"the result of `{name}`")
+                return result(out, where)
             except DPError as e:
                 raise DPRuntimeError(e.message, e.first.hint) from None
         host.__name__ = name

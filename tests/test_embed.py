@@ -220,6 +220,10 @@ def test_registered_function_is_a_typed_builtin():
     assert dp.eval("hypot(3.0, 4.0)") == 5.0
     assert dp.eval('shout("ab", 2)') == "ABAB"
     assert dp.eval("norms([-1.0, 2.0])") == [1.0, 2.0]
+    notes = []
+    dp.register("note", notes.append, "fn(string) -> ()")           # no result
+    dp.load('for i in 0..2 { note("n" + str(i)) }')
+    assert notes == ["n0", "n1"]
     with pytest.raises(DPError, match=r"expected `float`, found `string`"):
         dp.load('let bad = hypot("3", 4.0)')                  # checked like any DP function
     with pytest.raises(DPError, match="not a DP type"):
