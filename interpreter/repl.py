@@ -381,17 +381,14 @@ def _interactive(repl: Repl) -> int:
         if b.complete_state and b.complete_state.current_completion:
             b.apply_completion(b.complete_state.current_completion)
             return
-        before = b.document.text_before_cursor
-        if b.document.is_cursor_at_the_end and needs_more(b.text):
-            line = before.rsplit("\n", 1)[-1]
-            indent = line[:len(line) - len(line.lstrip())]
-            if line.rstrip().endswith(("{", "(", "[")):
-                indent += "    "
-            b.insert_text("\n" + indent)
-        elif not b.document.is_cursor_at_the_end and needs_more(b.text):
-            b.insert_text("\n")
-        else:
+        if not needs_more(b.text):
             b.validate_and_handle()
+            return
+        line = b.document.current_line_before_cursor         # a new line, indented like this one
+        indent = line[:len(line) - len(line.lstrip())]
+        if line.rstrip().endswith(("{", "(", "[")):
+            indent += "    "
+        b.insert_text("\n" + indent)
 
     @kb.add("}", filter=editing)
     def _(event):
