@@ -316,7 +316,8 @@ def test_history_persists_and_suggests_and_tab_completes_fields(tmp_path):
         child.send("p.vel")
         time.sleep(0.5)
         child.send("\t")                        # Tab completes the field…
-        time.sleep(0.5)
+        child.expect("ocity")
+        time.sleep(0.3)
         send(child, "")                          # …Enter closes the menu…
         time.sleep(0.3)
         send(child, "")                          # …and Enter runs it
@@ -336,8 +337,8 @@ def test_history_persists_and_suggests_and_tab_completes_fields(tmp_path):
         send(child, "let p = Particle { position: 1.5, velocity: 2.0 }")
         prompt(child)
         child.send("let magic_n")
-        time.sleep(0.5)
-        child.send("\x1b[C")                     # → takes the suggestion from history
+        child.expect(r"umber = 40 \+ 2")          # the suggestion, shown after the cursor
+        child.send("\x1b[C")                     # → takes it
         time.sleep(0.3)
         send(child, "")
         prompt(child)
@@ -346,7 +347,8 @@ def test_history_persists_and_suggests_and_tab_completes_fields(tmp_path):
         prompt(child)
         child.sendcontrol("r")                   # Ctrl-R searches the history
         child.send("p.velo")
-        time.sleep(0.5)
+        child.expect("city")                     # the match, shown in the input line
+        time.sleep(0.3)
         send(child, "")                          # accept the match…
         time.sleep(0.3)
         send(child, "")                          # …and run it
