@@ -44,6 +44,18 @@ def _subst(e, env):
         c = S.Call(_subst(e.func, env), [_subst(a, env) for a in e.args])
         c.primitive = isinstance(c.func, S.Name) and c.func.id in P.CALLABLE
         return c
+    if isinstance(e, S.TupleIndex):
+        return S.TupleIndex(_subst(e.obj, env), e.index)
+    if isinstance(e, S.Field):
+        return S.Field(_subst(e.obj, env), e.name)
+    if isinstance(e, S.Index):
+        return S.Index(_subst(e.obj, env), _subst(e.index, env))
+    if isinstance(e, S.TupleLit):
+        return S.TupleLit([_subst(x, env) for x in e.items])
+    if isinstance(e, S.ListLit):
+        return S.ListLit([_subst(x, env) for x in e.items])
+    if isinstance(e, S.StructLit):
+        return S.StructLit(e.name, [(n, _subst(v, env)) for n, v in e.fields])
     return B.copy_expr(e)
 
 
