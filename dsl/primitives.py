@@ -34,6 +34,7 @@ class Primitive:
     jvp: str | None = None
     vjp: tuple[str, ...] | None = None
     doc: str = ""
+    view: bool = False                 # the result may share memory with an argument (numpy views)
     rules: dict = field(default_factory=dict)   # parsed rules, filled lazily by dsl.rules
 
     @property

@@ -472,7 +472,9 @@ def is_fresh(e) -> bool:
     """Whether e makes a new value no variable shares."""
     if isinstance(e, (S.ListLit, S.DictLit, S.StructLit, S.TupleLit, S.Num, S.Str, S.Bool, S.Lambda)):
         return True
-    if isinstance(e, S.Call) and e.target and e.target[0] in ("prim", "variant"):
+    if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
+        return not e.target[1].view          # reshape, transpose, … may share the argument's memory
+    if isinstance(e, S.Call) and e.target and e.target[0] == "variant":
         return True
     if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
         return e.target[1] not in ("stop_gradient", "accumulate")     # these may return an argument

@@ -16,7 +16,7 @@ def test_adjoint_trace_example():
     assert lines[1] == "x1_bar  = 5.5"
     assert round(float(lines[2].split("=")[1]), 3) == 1.716
     assert "fn f_grad_0_1(x1: float, x2: float) -> (float, float) {" in text
-    assert "x1_bar = x1_bar + result_bar * (1.0 / x1 + x2)" in text
+    assert "var x1_bar = result_bar * (1.0 / x1 + x2)" in text
 
 
 def test_logistic_example():

@@ -11,7 +11,7 @@ from .. import syntax as S
 from ..types import FLOAT, DictT, FnT, TupleT
 from . import build as B
 from .normalize import is_path
-from .reverse import Reverse, _binary_prim, _err, names_in, root_of
+from .reverse import Reverse, _binary_prim, _declared, _err, names_in, root_of
 from .rules import instantiate
 
 
@@ -27,6 +27,7 @@ class Forward:
             self.vars[body[n].name] = body[n].sym.ty
             n += 1
         self.decls = body[:n]
+        self.used |= set(self.vars) | _declared(body)
         self.main = body[n:-1] if body and isinstance(body[-1], S.Return) else body[n:]
         self.result = body[-1].value.id if body and isinstance(body[-1], S.Return) else None
         self.dot: dict[str, str] = {}

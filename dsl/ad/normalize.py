@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import BOOL, INT, UNIT, DictT, FnT, ListT, StructT, TupleT
+from ..types import BOOL, INT, TENSOR, UNIT, DictT, FnT, ListT, StructT, TupleT
 from . import build as B
 
 TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
@@ -327,8 +327,33 @@ class Normalizer:
             if isinstance(e, S.Call) and e.target and e.target[0] in ("fn", "value") and pre is not None:
                 args = [self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre) for a in e.args]
                 return S.Call(self.rn(e.func, pre), args)
+            if pre is not None and _has_tensor_op(e):
+                return self.tensor_steps(e, pre, root=True)
             return self.rn(e, pre, lift=True)
         return self.rn(e, pre)
+
+    def tensor_steps(self, e, pre, root=False) -> S.Expr:
+        """One array operation per statement: `h = tanh(x @ w + b)` becomes
+        `t = x @ w`, `t_2 = t + b`, `h = tanh(t_2)`, so the reverse sweep reads the
+        forward sweep's arrays instead of computing them again."""
+        op = isinstance(e, (S.Binary, S.Unary)) or (isinstance(e, S.Call) and e.target and e.target[0] == "prim")
+        if isinstance(e, S.Binary) and e.op in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
+            return self.rn(e, pre)
+        if op:
+            if isinstance(e, S.Binary):
+                node = S.Binary(e.op, self.tensor_steps(e.left, pre), self.tensor_steps(e.right, pre))
+            elif isinstance(e, S.Unary):
+                node = S.Unary(e.op, self.tensor_steps(e.operand, pre))
+            else:
+                node = S.Call(self.rn(e.func, pre), [self.tensor_steps(a, pre) for a in e.args])
+            if not root and e.ty == TENSOR and _reads_variables(e):
+                t = self.fresh("t", TENSOR)
+                pre.append(B.assign(t, node))
+                return B.name(t)
+            return node
+        if isinstance(e, S.ListLit):
+            return S.ListLit([self.tensor_steps(x, pre) for x in e.items])
+        return self.rn(e, pre, lift=True)
 
     def inline(self, call: S.Call, pre) -> S.Expr:
         """The body of a small straight-line function in place of a call to it, so its
@@ -500,6 +525,32 @@ class _BodyCopier:
         if isinstance(s, S.Match):
             return S.Match(self.e(s.subject), [S.MatchArm(a.enum, a.variant, list(a.binds), self.block(a.body)) for a in s.arms])
         raise TypeError(type(s).__name__)
+
+
+def _has_tensor_op(e) -> bool:
+    if isinstance(e, (S.Binary, S.Unary, S.Call)) and e.ty == TENSOR:
+        return True
+    return any(_has_tensor_op(c) for c in _kids(e))
+
+
+def _reads_variables(e) -> bool:
+    if isinstance(e, S.Name):
+        return True
+    return any(_reads_variables(c) for c in _kids(e))
+
+
+def _kids(e):
+    if isinstance(e, S.Binary):
+        return [e.left, e.right]
+    if isinstance(e, S.Unary):
+        return [e.operand]
+    if isinstance(e, S.Call):
+        return list(e.args)
+    if isinstance(e, (S.ListLit, S.TupleLit)):
+        return list(e.items)
+    if isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        return [e.obj]
+    return []
 
 
 def _calls_user_code(e) -> bool:

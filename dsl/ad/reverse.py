@@ -76,6 +76,7 @@ class Reverse:
         self.decls = body[:n]
         self.main = body[n:-1] if body and isinstance(body[-1], S.Return) else body[n:]
         self.result = body[-1].value.id if body and isinstance(body[-1], S.Return) else None
+        self.used |= set(self.vars) | _declared(body)
         self.bar: dict[str, str] = {}
         self.extra: list[S.Stmt] = []                  # tapes and bookkeeping declarations
         self.tapes: dict = {}
@@ -231,7 +232,8 @@ class Reverse:
                 ret_val, ret_ty = S.TupleLit([B.name(self.result), g]), TupleT((ret_t, gt))
         if fwd:
             fwd[0].comment = "forward sweep: the primal, saving what it overwrites"
-        body = _dead_code(self.decls + extra + fwd + adj_decls + rev, ret_val) + [S.Return(ret_val)]
+        rev = _fresh_parts(_peephole(adj_decls + rev))
+        body = _dead_code(self.decls + extra + fwd + rev, ret_val) + [S.Return(ret_val)]
         return S.FnDef(out_name, params, B.type_expr(ret_ty), body, span=self.nf.span)
 
     # ------------------------------------------------------------ statements
@@ -319,19 +321,40 @@ class Reverse:
                 rev.append(S.ExprStmt(B.method(self.bar_path(obj), "append", B.name(self.barname(name)))))
             rev += restore + [B.assign(self.barname(name), B.zeros_like(B.name(name), ty))]
             return fwd, rev
+        # a rule that needs the result (exp, tanh, /, …) reads the variable itself, saved
+        # before the variable is restored, instead of computing the operation again
+        keep_y = []
+        if self._root_uses_y(v):
+            if pushed:
+                y = self.temp("y")
+                keep_y = [_borrow(y, B.name(name))]
+                self.root_value = (v, B.name(y))
+            else:
+                self.root_value = (v, B.name(name))
         if ty == FLOAT and not self.is_call(v):
             contribs, pre = self.float_contribs(v, B.name(self.barname(name)))
+            self.root_value = None
             own = [c for leaf, c in contribs if isinstance(leaf, S.Name) and leaf.id == name]
             others = [(leaf, c) for leaf, c in contribs if not (isinstance(leaf, S.Name) and leaf.id == name)]
             total = B.num(0.0)
             for c in own:
                 total = B.add(total, c)
-            rev = restore + pre + self.accumulate_all(others) + [B.assign(self.barname(name), total)]
+            rev = keep_y + restore + pre + self.accumulate_all(others) + [B.assign(self.barname(name), total)]
             return fwd, rev
         g = self.temp("g")
-        rev = [_borrow(g, B.name(self.barname(name)))] + restore + [
+        rev = [_borrow(g, B.name(self.barname(name)))] + keep_y + restore + [
             B.assign(self.barname(name), B.zeros_like(B.name(name), ty))] + self.value_adjoint(v, B.name(g))
+        self.root_value = None
         return fwd, rev
+
+    def _root_uses_y(self, v) -> bool:
+        if isinstance(v, S.Binary) and v.op not in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
+            prim = _binary_prim(v)
+        elif isinstance(v, S.Call) and v.target and v.target[0] == "prim":
+            prim = v.target[1]
+        else:
+            return False
+        return prim.vjp is not None and _uses([t for t in prim.vjp if t]).get("y", 0) > 0
 
     def assign_part(self, s, t, v):
         root = root_of(t)
@@ -602,7 +625,11 @@ class Reverse:
             n_uses = uses.get(name_, 0) + sum(1 for k in active if False)
             env[name_] = self._bind(a, pre) if n_uses > 0 and not _simple(a) and (n_uses > 1 or _costly(a)) else a
         if uses.get("y", 0):
-            env["y"] = self._bind(e, pre) if not _simple(e) else e
+            root = getattr(self, "root_value", None)
+            if root is not None and root[0] is e:
+                env["y"] = root[1]
+            else:
+                env["y"] = self._bind(e, pre) if not _simple(e) else e
         if len(active) > 1 and not _simple(g):
             g = B.name(self._bind_bar(g, pre))
         env["y_bar"] = g
@@ -736,6 +763,69 @@ def _accumulates_into(s, target: str):
     return None
 
 
+def _declared(stmts) -> set[str]:
+    """Every name a statement list declares (lets, loop variables, match bindings)."""
+    out = set()
+    for s in _walk(stmts):
+        if isinstance(s, S.Let):
+            out |= set(s.names) if s.names else {s.name}
+        elif isinstance(s, (S.ForRange, S.ForEach)):
+            out.add(s.var)
+        elif isinstance(s, S.Match):
+            for a in s.arms:
+                out |= set(a.binds)
+    return out
+
+
+def _fresh_parts(stmts):
+    """After `var p_bar = zeros_like(p)`, the first `p_bar.w = accumulate(p_bar.w, v)`
+    of each part is `p_bar.w = v`: adding to a zero is a copy of work."""
+    fresh: dict[str, set] = {}                 # root -> parts already written
+    out = []
+    for s in stmts:
+        target = s.name if isinstance(s, S.Let) else (s.target.id if isinstance(s, S.Assign) and isinstance(s.target, S.Name) else None)
+        if target is not None and _is_zero_of(s.value):
+            fresh[target] = set()
+            out.append(s)
+            continue
+        if isinstance(s, S.Assign) and isinstance(s.target, S.Field) and isinstance(s.target.obj, S.Name) \
+                and s.target.obj.id in fresh and s.target.name not in fresh[s.target.obj.id]:
+            root, part = s.target.obj.id, s.target.name
+            added = _part_accumulates(s, root, part)
+            if added is not None and root not in names_in(added, set()):
+                fresh[root].add(part)
+                new = S.Assign(s.target, added, span=s.span)
+                new.comment = getattr(s, "comment", None)
+                out.append(new)
+                continue
+        for root in [r for r in fresh if r in names_in(s, set()) or r == target]:
+            del fresh[root]
+        out.append(s)
+    return out
+
+
+def _part_accumulates(s, root, part):
+    v = s.value
+
+    def is_part(e):
+        return isinstance(e, S.Field) and e.name == part and isinstance(e.obj, S.Name) and e.obj.id == root
+    if isinstance(v, S.Binary) and v.op == "+" and is_part(v.left):
+        return v.right
+    if isinstance(v, S.Call) and isinstance(v.func, S.Name) and v.func.id == "accumulate" and is_part(v.args[0]):
+        return v.args[1]
+    return None
+
+
+def _unrelated(s, name) -> bool:
+    """A simple statement that neither reads nor writes `name`."""
+    if isinstance(s, S.Let):
+        return s.name != name and name not in names_in(s, set())
+    if isinstance(s, S.Assign):
+        root = root_of(s.target)
+        return root is not None and root.id != name and name not in names_in(s, set())
+    return False
+
+
 def _peephole(stmts):
     """`x_bar = 0` then `x_bar = x_bar + v` (only lets between) becomes `x_bar = v`;
     `x_bar = x_bar` goes."""
@@ -750,14 +840,24 @@ def _peephole(stmts):
         merged = False
         for j in range(len(out) - 1, -1, -1):
             prev = out[j]
-            if isinstance(prev, S.Let) and isinstance(s, S.Assign) and isinstance(s.target, S.Name) and \
-                    s.target.id not in names_in(prev, set()):
+            if isinstance(prev, S.Let) and prev.mutable and isinstance(s, S.Assign) and isinstance(s.target, S.Name) \
+                    and prev.name == s.target.id and _is_zero_of(prev.value):
+                # `var x_bar = zeros_like(x)` … `x_bar = accumulate(x_bar, v)`: declare it as v
+                added = _accumulates_into(s, prev.name)
+                if added is not None and prev.name not in names_in(added, set()):
+                    new = S.Let(prev.name, prev.annot, added, True, span=prev.span)
+                    new.comment = getattr(prev, "comment", None) or getattr(s, "comment", None)
+                    del out[j]
+                    out.append(new)
+                    merged = True
+                break
+            if isinstance(s, S.Assign) and isinstance(s.target, S.Name) and _unrelated(prev, s.target.id):
                 continue
             if isinstance(prev, S.Assign) and isinstance(prev.target, S.Name) and _is_zero_of(prev.value):
                 added = _accumulates_into(s, prev.target.id)
                 if added is not None and prev.target.id not in names_in(added, set()):
                     new = S.Assign(prev.target, added, span=s.span)
-                    new.comment = getattr(prev, "comment", None)
+                    new.comment = getattr(prev, "comment", None) or getattr(s, "comment", None)
                     del out[j]
                     out.append(new)
                     merged = True
