@@ -348,7 +348,9 @@ class Normalizer:
                 node = S.Call(self.rn(e.func, pre), [self.tensor_steps(a, pre) for a in e.args])
             if not root and e.ty == TENSOR and _reads_variables(e):
                 t = self.fresh("t", TENSOR)
-                pre.append(B.assign(t, node))
+                step = B.assign(t, node)
+                step.temp = True                  # read once, by the next step of the same value
+                pre.append(step)
                 return B.name(t)
             return node
         if isinstance(e, S.ListLit):

@@ -81,6 +81,8 @@ class Reverse:
         self.extra: list[S.Stmt] = []                  # tapes and bookkeeping declarations
         self.tapes: dict = {}
         self.sites: dict[str, int] = {}
+        self.varied: set | None = None         # None: every differentiable variable
+        self.temps: set[str] = set()            # one step of a tensor value: its cotangent is a `let`
         self.in_loop_assigned: set[str] = set()
         self._scan(self.main, False)
         self.loop_depth = 0
@@ -89,6 +91,8 @@ class Reverse:
     def _scan(self, body, in_loop):
         for s in body:
             if isinstance(s, S.Assign) and isinstance(s.target, S.Name):
+                if getattr(s, "temp", False):
+                    self.temps.add(s.target.id)
                 self.sites[s.target.id] = self.sites.get(s.target.id, 0) + 1
                 if in_loop and not getattr(s, "once", False):
                     self.in_loop_assigned.add(s.target.id)
@@ -107,8 +111,10 @@ class Reverse:
         return v in self.in_loop_assigned or self.sites.get(v, 0) > 1
 
     def active(self, v: str) -> bool:
+        """Differentiable, and (when differentiating with respect to some parameters
+        only) depending on one of them: the others are constants here."""
         t = self.vars.get(v)
-        return t is not None and t.active
+        return t is not None and t.active and (self.varied is None or v in self.varied)
 
     def depends(self, e) -> bool:
         """Whether e reads a differentiable variable (so has a nonzero derivative)."""
@@ -190,6 +196,8 @@ class Reverse:
 
     # ------------------------------------------------------------ driver
     def run(self, out_name: str, mode: str, wrt: list[int] | None = None) -> S.FnDef:
+        if mode != "rev":
+            self.varied = _varied(self.main, {self.params[i] for i in wrt})
         fwd, rev = self.block(self.main)
         # pushes of variables the reverse sweep never reads are dropped
         needed = names_in([s for s in _walk(rev) if getattr(s, "tape_var", None) is None], set())
@@ -202,7 +210,7 @@ class Reverse:
         seed_name = self.fresh("y_bar") if mode == "rev" else None
         adj_decls = []
         for v in list(self.bar):
-            if v == self.result:
+            if v == self.result or v in self.temps:
                 continue
             adj_decls.append(S.Let(self.bar[v], None, B.zeros_like(B.name(v), self.vars[v]), True))
         for p in active_params:
@@ -312,8 +320,21 @@ class Reverse:
             fwd.append(self.push(tape, B.name(name), name))
         fwd.append(s)
         restore = [self.restore(B.name(name), self.tape(name, ty), name)] if pushed else []
-        if not ty.active:
+        if not self.active(name):
             return fwd, restore
+        if name in self.temps:
+            # its reader (the next step) declared its cotangent; nothing to reset
+            keep_y = []
+            if self._root_uses_y(v):
+                if pushed:
+                    y = self.temp("y")
+                    keep_y = [_borrow(y, B.name(name))]
+                    self.root_value = (v, B.name(y))
+                else:
+                    self.root_value = (v, B.name(name))
+            adj = self.value_adjoint(v, B.name(self.barname(name)))
+            self.root_value = None
+            return fwd, _unless_unused(keep_y, adj) + restore + adj
         if isinstance(v, S.Call) and v.target and v.target[0] == "method" and v.func.name == "pop":
             obj = v.func.obj
             rev = [S.ExprStmt(B.method(B.copy_expr(obj), "append", B.name(name)))]
@@ -339,11 +360,12 @@ class Reverse:
             total = B.num(0.0)
             for c in own:
                 total = B.add(total, c)
-            rev = keep_y + restore + pre + self.accumulate_all(others) + [B.assign(self.barname(name), total)]
-            return fwd, rev
+            adj = pre + self.accumulate_all(others) + [B.assign(self.barname(name), total)]
+            return fwd, _unless_unused(keep_y, adj) + restore + adj
         g = self.temp("g")
-        rev = [_borrow(g, B.name(self.barname(name)))] + keep_y + restore + [
-            B.assign(self.barname(name), B.zeros_like(B.name(name), ty))] + self.value_adjoint(v, B.name(g))
+        adj = self.value_adjoint(v, B.name(g))
+        rev = [_borrow(g, B.name(self.barname(name)))] + _unless_unused(keep_y, adj) + restore + [
+            B.assign(self.barname(name), B.zeros_like(B.name(name), ty))] + adj
         self.root_value = None
         return fwd, rev
 
@@ -663,6 +685,9 @@ class Reverse:
         out = list(pre)
         for leaf in order:
             c = total[expr_src(leaf)]
+            if isinstance(leaf, S.Name) and leaf.id in self.temps:
+                out.append(S.Let(self.barname(leaf.id), None, c))      # a step's cotangent, once
+                continue
             out.append(self.update(leaf, lambda cur, c=c, t=leaf.ty: B.accumulate(cur, c, t)))
         return out
 
@@ -761,6 +786,33 @@ def _accumulates_into(s, target: str):
             isinstance(v.args[0], S.Name) and v.args[0].id == target:
         return v.args[1]
     return None
+
+
+def _unless_unused(lets, later):
+    """The `let`s among these that a later statement reads."""
+    used = names_in(later, set())
+    return [s for s in lets if s.name in used]
+
+
+def _varied(stmts, seeds: set[str]) -> set[str]:
+    """The variables that depend on the seeds (activity analysis, flow-insensitive)."""
+    varied = set(seeds)
+    changed = True
+    while changed:
+        changed = False
+        for s in _walk(stmts):
+            if isinstance(s, S.Assign):
+                r, reads = root_of(s.target), names_in(s.value, set())
+            elif isinstance(s, S.ExprStmt) and isinstance(s.expr, S.Call) and isinstance(s.expr.func, S.Field):
+                r, reads = root_of(s.expr.func.obj), names_in(s.expr.args, set())
+            elif isinstance(s, S.Let) and isinstance(s.value, S.Lambda):
+                r, reads = S.Name(s.name), names_in(s.value, set())
+            else:
+                continue
+            if r is not None and r.id not in varied and reads & varied:
+                varied.add(r.id)
+                changed = True
+    return varied
 
 
 def _declared(stmts) -> set[str]:
