@@ -70,8 +70,15 @@ def mm_grad_b(a, g):
 
 
 def split_like(g, ts, axis):
-    cuts = np.cumsum([np.shape(t)[axis] for t in ts])[:-1]
-    return list(np.split(g, cuts, axis=axis))
+    """g cut along axis into pieces shaped like ts (the cotangent of concat)."""
+    out, start = [], 0
+    index = [slice(None)] * np.ndim(g)
+    for t in ts:
+        n = np.shape(t)[axis]
+        index[axis] = slice(start, start + n)
+        out.append(g[tuple(index)])
+        start += n
+    return out
 
 
 def unstack(g, axis):
@@ -130,12 +137,15 @@ def tensor_primitives():
     from .primitives import Primitive as P
 
     def binary(op, impl, jvp, vjp_a, vjp_b, py_op=None):
-        """An elementwise binary operator on tensors and floats, broadcasting."""
-        out = []
-        for types in ((T, T), (T, F), (F, T)):
-            out.append(P(op, ("a", "b"), types, T, impl=impl, py_op=py_op, jvp=jvp,
-                         vjp=(f"unbroadcast({vjp_a}, a)", f"unbroadcast({vjp_b}, b)")))
-        return out
+        """An elementwise binary operator on tensors and floats, broadcasting. A float
+        operand's cotangent sums the broadcast away; beside a float, a tensor keeps
+        its shape, so its cotangent needs no unbroadcast."""
+        return [P(op, ("a", "b"), (T, T), T, impl=impl, py_op=py_op, jvp=jvp,
+                  vjp=(f"unbroadcast({vjp_a}, a)", f"unbroadcast({vjp_b}, b)")),
+                P(op, ("a", "b"), (T, F), T, impl=impl, py_op=py_op, jvp=jvp,
+                  vjp=(vjp_a, f"unbroadcast({vjp_b}, b)")),
+                P(op, ("a", "b"), (F, T), T, impl=impl, py_op=py_op, jvp=jvp,
+                  vjp=(f"unbroadcast({vjp_a}, a)", vjp_b))]
 
     def unary(name, impl, jvp, vjp):
         return P(name, ("x",), (T,), T, impl=impl, jvp=jvp, vjp=(vjp,))
