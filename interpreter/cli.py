@@ -71,12 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             session.check_text(text, ns.file)
             print(f"{ns.file}: ok")
         elif ns.command == "grad":
-            session.run(text, ns.file)
-            derived = getattr(session.ad, "derived_source", None)
-            if derived is None:
-                print("dp grad: this build of DP cannot print derivatives as source yet", file=sys.stderr)
-                return 1
-            print(derived(ns.name, mode=ns.mode).rstrip("\n"))
+            # the definitions are checked, the script is not run: only its source matters
+            _, session.env = session.check_text(text, ns.file)
+            print(session.ad.derived_source(ns.name, mode=ns.mode).rstrip("\n"))
     except DPError as e:
         sys.stdout.flush()
         print(e.render(), file=sys.stderr)
