@@ -234,3 +234,16 @@ def test_derived_source_round_trips():
         a = s2.run(f"printed_{name}({args})").value
         b = s.run(f"grad({name})({args})").value
         assert a == b
+
+
+def test_closure_arriving_as_a_value_inside_a_derivative_is_refused_not_wrong():
+    """A closure that reaches a derivative only as a run-time value (here through a
+    struct) with a captured differentiable value cannot be differentiated with
+    respect to what it captured: DP says so rather than return a wrong number."""
+    src = """struct Box { g: fn(float) -> float }
+fn call_box(b: Box, v: float) -> float { return b.g(v) }
+fn f(x: float) -> float { return call_box(Box { g: fn(y: float) -> float { return x * y } }, 2.0) }
+print(grad(f)(3.0))
+"""
+    e = error_of(src)
+    assert "captures `x`, and derivatives cannot follow it" in e.message and (e.line, e.column) == (3, 52)

@@ -102,6 +102,20 @@ PROGRAMS = {
     "higher_order": ("""fn apply_twice(g: fn(float) -> float, x: float) -> float { return g(g(x)) }
     fn sq(a: float) -> float { return a * a + 1.0 }
     fn f(x: float) -> float { return apply_twice(sq, x) }""", (0.5,)),
+    "closure_to_higher_order": ("""fn apply_n(g: fn(float) -> float, v: float, n: int) -> float {
+        var s = v
+        for i in 0..n { s = g(s) }
+        return s
+    }
+    fn f(x: float) -> float {
+        let shrink = fn(y: float) -> float { return sin(x * y) + x }
+        return apply_n(shrink, 0.5, 3) + apply_n(fn(y: float) -> float { return y * x * x }, x, 2)
+    }""", (0.8,)),
+    "closure_to_recursive": ("""fn fold(g: fn(float) -> float, v: float, n: int) -> float {
+        if n == 0 { return v }
+        return fold(g, g(v), n - 1)
+    }
+    fn f(x: float) -> float { return fold(fn(y: float) -> float { return y * x + 1.0 }, x, 3) }""", (0.6,)),
     "closure_capture": ("""fn f(x: float) -> float {
         let g = fn(y: float) -> float { return x * y + sin(x) }
         return g(x) + g(2.0)

@@ -42,6 +42,7 @@ class Transforms(TransformTyping):
         self.by_name: dict = {}              # derived name -> Derived
         self.by_code: dict = {}              # Python code object -> FnDef / Lambda
         self.wrappers: dict = {}
+        self.specialized: dict = {}          # (function, closure source) -> FnDef
         self.current_env = None              # the env of the program being checked, if any
         self.typer = self.type_call
         self.install_runtime()
@@ -82,7 +83,7 @@ class Transforms(TransformTyping):
         self.syms[out_name] = _placeholder(fn, kind, out_name, active_idx)
         try:
             reserved = self.reserved()
-            nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved)
+            nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved, self)
             nf = self.check_fn(nf, register=False)
             if kind == "jvp":
                 derived = Forward(nf, self, reserved | {out_name}).run(out_name)
@@ -93,10 +94,16 @@ class Transforms(TransformTyping):
             _stamp(derived, fn.span)
             d.fn = self.check_fn(derived, register=True)
             self.compile_fn(d.fn, fn.span.file)
-        except BaseException:
+        except DPError:
             del self.cache[key]
             self.syms.pop(out_name, None)
             raise
+        except Exception as exc:                                  # noqa: BLE001 — never a traceback
+            del self.cache[key]
+            self.syms.pop(out_name, None)
+            raise DPError(Diagnostic("differentiation error", f"cannot differentiate `{fn.name}`: {exc}",
+                                     fn.span if fn.span is not NOWHERE else None,
+                                     "this construct is not differentiable yet; please report it")) from None
         self.by_name[out_name] = d
         return d
 

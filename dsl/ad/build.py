@@ -218,4 +218,10 @@ def copy_expr(e):
         return S.DictLit([copy_expr(k) for k in e.keys], [copy_expr(v) for v in e.values])
     if isinstance(e, S.StructLit):
         return S.StructLit(e.name, [(n, copy_expr(v)) for n, v in e.fields])
+    if isinstance(e, S.Lambda):
+        from .normalize import _BodyCopier, Normalizer
+        n = Normalizer.__new__(Normalizer)
+        n.names, n.used, n.hoisted = {}, set(), []
+        params = [S.Param(p.name, p.annot) for p in e.params]
+        return S.Lambda(params, e.ret, _BodyCopier(n).block(e.body))
     raise TypeError(f"cannot copy {type(e).__name__}")

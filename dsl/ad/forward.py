@@ -140,8 +140,9 @@ class Forward:
             # known at run time only: jvp takes a tangent for every argument and
             # ignores those of inactive ones, so pass the argument itself there
             tangents = [self.tan(a) if a.ty is not None and a.ty.active else B.copy_expr(a) for a in args]
-            out = S.Let(r, None, B.call("jvp", B.copy_expr(v.func), S.TupleLit([B.copy_expr(a) for a in v.args]),
-                                         S.TupleLit(tangents)))
+            call = B.call("jvp", B.copy_expr(v.func), S.TupleLit([B.copy_expr(a) for a in v.args]), S.TupleLit(tangents))
+            call.inside_derivative = True
+            out = S.Let(r, None, call)
         else:
             tangents = [self.tan(a) for a in args if a.ty is not None and a.ty.active]
             out = S.Let(r, None, S.Call(callee, [B.copy_expr(a) for a in args] + tangents))

@@ -79,6 +79,7 @@ class Normalizer:
         self.loop_flags: list[tuple[str | None, str | None]] = []   # (break flag, continue flag)
         self.ret_name = None
         self.ret_flag = None
+        self.tx = None                          # the Transforms registry, to specialise calls
         for p in fn.params:
             self.names[p.sym] = p.name
             self.used.add(p.name)
@@ -190,7 +191,7 @@ class Normalizer:
         if isinstance(s.sym.ty, FnT):
             n = self.fresh(s.sym.name, hoist=False)
             self.names[s.sym] = n
-            return [S.Let(n, None, self.rn(s.value), False)]
+            return [S.Let(n, None, self.rn_fn(s.value, pre), False)]
         decl = B.assign(self.local(s.sym), self.value(s.value, pre))
         decl.is_decl = True                   # overwrites only the zero it was declared with
         return [decl]
@@ -322,11 +323,14 @@ class Normalizer:
         """An expression whose value may carry derivatives: calls inside it are lifted
         (a call that is the whole value is already a statement of its own)."""
         if e.ty is not None and e.ty.active:
+            if isinstance(e, S.Call) and e.target and e.target[0] == "fn" and pre is not None and \
+                    self.tx is not None and _closure_args(e):
+                return self.value(self.specialize(e), pre)
             if isinstance(e, S.Call) and e.target and e.target[0] == "fn" and pre is not None and _inlinable(e.target[1]):
                 return self.inline(e, pre)
             if isinstance(e, S.Call) and e.target and e.target[0] in ("fn", "value") and pre is not None:
                 args = [self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre) for a in e.args]
-                return S.Call(self.rn(e.func, pre), args)
+                return S.Call(self.rn_fn(e.func, pre), args)
             if pre is not None and _has_tensor_op(e):
                 return self.tensor_steps(e, pre, root=True)
             return self.rn(e, pre, lift=True)
@@ -356,6 +360,53 @@ class Normalizer:
         if isinstance(e, S.ListLit):
             return S.ListLit([self.tensor_steps(x, pre) for x in e.items])
         return self.rn(e, pre, lift=True)
+
+    def specialize(self, call: S.Call) -> S.Call:
+        """`apply(fn(y) { x * y }, v)`: a copy of `apply` that makes the closure itself,
+        from its captured values passed as extra parameters, so derivatives reach them:
+        `apply_with_closure(v, x)`."""
+        F = call.target[1]
+        closures = _closure_args(call)
+        from ..printer import expr_src
+        # a specialised function passing its closure on to itself reuses itself
+        key = (id(getattr(F, "specialises", F)),
+               tuple((k, getattr(lam, "spec_source", None) or expr_src(lam)) for k, lam in closures))
+        spec = self.tx.specialized.get(key)
+        taken = {p.name for p in F.params} | _names_declared(F.body)
+        cap_params, cap_args, lets = [], [], []
+        for k, lam in closures:
+            renames = {}
+            for sym in lam.captures:
+                n, i = f"{sym.name}_captured", 2
+                while n in taken:
+                    n, i = f"{sym.name}_captured{i}", i + 1
+                taken.add(n)
+                renames[sym] = n
+                cap_params.append(S.Param(n, B.type_expr(sym.ty)))
+                arg = S.Name(sym.name)
+                arg.sym, arg.ty = sym, sym.ty
+                cap_args.append(arg)
+            copier = Normalizer.__new__(Normalizer)
+            copier.names, copier.used, copier.hoisted = renames, set(), []
+            copy = copier.rn_lambda(lam)
+            copy.spec_source = getattr(lam, "spec_source", None) or expr_src(lam)
+            lets.append(S.Let(F.params[k].name, None, copy, False))
+        if spec is None:
+            plain = _BodyCopier(_plain_copier())
+            params = [S.Param(p.name, B.type_expr(p.sym.ty)) for i, p in enumerate(F.params)
+                      if i not in dict(closures)] + cap_params
+            fn = S.FnDef(self.tx.unique(f"{F.name}_with_closure"), params, B.type_expr(F.ty.ret),
+                         lets + plain.block(F.body), span=F.span)
+            fn.specialises = getattr(F, "specialises", F)
+            self.tx.specialized[key] = fn                 # before checking: it may call itself
+            spec = self.tx.check_fn(fn, register=True)
+            self.tx.compile_fn(spec, F.span.file)
+        args = [a for i, a in enumerate(call.args) if i not in dict(closures)] + cap_args
+        f = S.Name(spec.name, span=call.span)
+        f.sym, f.ty = spec.sym, spec.ty
+        new = S.Call(f, args, span=call.span)
+        new.target, new.ty = ("fn", spec), call.ty
+        return new
 
     def inline(self, call: S.Call, pre) -> S.Expr:
         """The body of a small straight-line function in place of a call to it, so its
@@ -396,6 +447,8 @@ class Normalizer:
             return S.Bool(e.value)
         if isinstance(e, S.Name):
             sym = e.sym
+            if not getattr(self, "_fn_position", False) and _closure_let(sym) is not None:
+                raise _closure_error(e, _active_captures(_closure_let(sym)))
             inlined = getattr(self, "inlined", None)
             if inlined and sym in inlined:
                 return B.copy_expr(inlined[sym])
@@ -430,24 +483,33 @@ class Normalizer:
         if isinstance(e, S.StructLit):
             return S.StructLit(e.name, [(n, self.rn(v, pre, lift)) for n, v in e.fields])
         if isinstance(e, S.Lambda):
+            if not getattr(self, "_fn_position", False) and _active_captures(e):
+                raise _closure_error(e, _active_captures(e))
             return self.rn_lambda(e)
         if isinstance(e, S.Call):
             kind = e.target[0] if e.target else "value"
+            if kind == "fn" and getattr(self, "tx", None) is not None and _closure_args(e):
+                return self.rn(self.specialize(e), pre, lift)
             if kind == "transform" and e.target[1] == "jvp" and e.target[2].get("derived") is not None:
                 return self.rn(self.jvp_as_call(e), pre, lift)
-            if kind in ("prim", "builtin", "variant") or (kind == "transform" and not lift):
+            if kind == "transform" and not lift:
+                return S.Call(self.rn(e.func, pre), [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre, lift) for a in e.args[1:]])
+            if kind in ("prim", "builtin", "variant"):
                 return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
             if kind == "method":
                 obj = self.rn(e.func.obj, pre)
                 return S.Call(S.Field(obj, e.func.name), [self.rn(a, pre) for a in e.args])
             # a user function, a function value or a transform's result: lift it
+            if kind == "transform":
+                args = [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre) for a in e.args[1:]]
+            else:
+                args = [self.atom(a, pre) if a.ty is not None and a.ty.active and lift else self.rn(a, pre) for a in e.args]
             if lift and e.ty is not None and e.ty.active and pre is not None:
-                func = self.rn(e.func, pre)
-                args = [self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre) for a in e.args]
+                func = self.rn_fn(e.func, pre)
                 t = self.fresh("t", e.ty)
                 pre.append(B.assign(t, S.Call(func, args)))
                 return B.name(t)
-            return S.Call(self.rn(e.func, pre), [self.rn(a, pre) for a in e.args])
+            return S.Call(self.rn_fn(e.func, pre), args)
         raise TypeError(f"normalize: {type(e).__name__}")
 
     def jvp_as_call(self, e: S.Call) -> S.Call:
@@ -484,6 +546,16 @@ class Normalizer:
         call = S.Call(f, list(caps) + primals + dots, span=e.span)
         call.target, call.ty = ("fn", d.fn), e.ty
         return call
+
+    def rn_fn(self, e, pre=None):
+        """A function in a place derivatives can follow it into: called, bound with
+        `let`, or given to a transform."""
+        saved = getattr(self, "_fn_position", False)
+        self._fn_position = True
+        try:
+            return self.rn(e, pre)
+        finally:
+            self._fn_position = saved
 
     def rn_lambda(self, e: S.Lambda) -> S.Lambda:
         sub = _BodyCopier(self)
@@ -527,6 +599,60 @@ class _BodyCopier:
         if isinstance(s, S.Match):
             return S.Match(self.e(s.subject), [S.MatchArm(a.enum, a.variant, list(a.binds), self.block(a.body)) for a in s.arms])
         raise TypeError(type(s).__name__)
+
+
+def _active_captures(lam):
+    return [c for c in getattr(lam, "captures", []) if c.ty.active]
+
+
+def _closure_let(sym):
+    """The lambda a `let` binds, if it captures a differentiable value."""
+    if sym is None or isinstance(sym, tuple) or sym.kind != "let" or not isinstance(sym.decl, S.Let):
+        return None
+    lam = sym.decl.value
+    return lam if isinstance(lam, S.Lambda) and sym.decl.names is None and _active_captures(lam) else None
+
+
+def _closure_error(node, caps):
+    names = ", ".join(f"`{c.name}`" for c in caps)
+    return DPError(Diagnostic(
+        "differentiation error", f"this closure captures {names}, and derivatives cannot follow it where it goes",
+        node.span, "call it where it is made, bind it with `let` and call it, or pass it straight to a function"))
+
+
+def _closure_args(call):
+    """(index, Lambda) for each argument that is a lambda capturing a differentiable
+    value: a literal, or a `let` bound to one."""
+    out = []
+    for k, a in enumerate(call.args):
+        lam = a if isinstance(a, S.Lambda) else None
+        sym = getattr(a, "sym", None) if isinstance(a, S.Name) else None
+        if sym is not None and not isinstance(sym, tuple) and sym.kind == "let" and isinstance(sym.decl, S.Let) \
+                and isinstance(sym.decl.value, S.Lambda) and sym.decl.names is None:
+            lam = sym.decl.value
+        if lam is not None and any(c.ty.active for c in lam.captures):
+            out.append((k, lam))
+    return out
+
+
+def _names_declared(body) -> set:
+    out = set()
+    for s in body:
+        if isinstance(s, S.Let):
+            out |= set(s.names) if s.names else {s.name}
+        for f in ("then", "orelse", "body"):
+            inner = getattr(s, f, None)
+            if isinstance(inner, list):
+                out |= _names_declared(inner)
+        if isinstance(s, (S.ForRange, S.ForEach)):
+            out.add(s.var)
+    return out
+
+
+def _plain_copier():
+    n = Normalizer.__new__(Normalizer)
+    n.names, n.used, n.hoisted = {}, set(), []
+    return n
 
 
 def _has_tensor_op(e) -> bool:
@@ -586,8 +712,10 @@ def _inlinable(fn) -> bool:
     return not any(_calls_user_code(s.value) for s in body)
 
 
-def normalize(fn: S.FnDef, new_name: str, reserved: set[str]) -> S.FnDef:
-    return Normalizer(fn, reserved).run(new_name)
+def normalize(fn: S.FnDef, new_name: str, reserved: set[str], tx=None) -> S.FnDef:
+    n = Normalizer(fn, reserved)
+    n.tx = tx
+    return n.run(new_name)
 
 
 _unused = (StructT, TupleT)

@@ -247,8 +247,11 @@ class Reverse:
     # ------------------------------------------------------------ statements
     def block(self, body):
         fwd, rev = [], []
+        from . import _stamp
         for s in body:
             f, r = self.stmt(s)
+            _stamp(f, s.span)                    # errors in derived code point at the source line
+            _stamp(r, s.span)
             fwd += f
             if r:
                 src = s.span
@@ -720,7 +723,9 @@ class Reverse:
         if callee is None:
             # a function value known only at run time
             pb = self.temp("pullback")
-            out.append(S.Let(pb, None, S.Call(B.name("vjp"), [B.copy_expr(v.func)] + [B.copy_expr(a) for a in v.args])))
+            call = S.Call(B.name("vjp"), [B.copy_expr(v.func)] + [B.copy_expr(a) for a in v.args])
+            call.inside_derivative = True       # derivatives cannot reach what it captured: say so
+            out.append(S.Let(pb, None, call))
             out.append(S.Let(r, None, S.Call(B.tindex(B.name(pb), 1), [g])))
             n = len(v.args)
             for k, a in enumerate(v.args):

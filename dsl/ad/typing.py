@@ -318,10 +318,13 @@ class TransformTyping:
             if d is not None:
                 mask = tuple(p.sym.ty.active for p in d.source.params)
                 return call(load("rt·jvp_static"), load(d.py), py.Constant(mask), tup(caps), tup(ps), tup(ts))
-            return call(load("rt·jvp"), f, tup(ps), tup(ts))
+            inside = py.Constant(getattr(e, "inside_derivative", False))
+            return call(load("rt·jvp"), f, tup(ps), tup(ts), inside)
         if kind == "vjp":
             args = [compiler.escaping(a) for a in e.args[1:]]
             fv = compiler.expr(e.args[0])
+            if getattr(e, "inside_derivative", False):
+                return call(load("rt·vjp_inside"), fv, *args)
             return call(load("rt·vjp"), fv, *args)
         raise AssertionError(kind)
 
@@ -335,6 +338,7 @@ class TransformTyping:
         ns["rt·jvp"] = self.rt_jvp
         ns["rt·jvp_static"] = _jvp_static
         ns["rt·vjp"] = self.rt_vjp
+        ns["rt·vjp_inside"] = lambda f, *args: self.rt_vjp(f, *args, inside=True)
         ns["rt·jacobian"] = self.rt_jacobian
         ns["rt·source"] = self.rt_source
 
@@ -382,15 +386,30 @@ class TransformTyping:
         g = self.session.runtime.ns[d.py]
         return functools.partial(g, *caps) if caps else g
 
-    def rt_jvp(self, f, primals, tangents):
+    def _no_active_captures(self, fn, caps):
+        """Inside a derivative, a closure that arrived as a value is differentiated
+        with respect to its arguments only; if it captured differentiable values, the
+        result would be wrong, so stop instead."""
+        n = len(caps)
+        if any(p.sym.ty.active for p in fn.params[:n]):
+            from interpreter.runtime import DPRuntimeError
+            raise DPRuntimeError("cannot differentiate through a closure that captured a differentiable value "
+                                 "and was passed as an argument",
+                                 "pass the captured value as an argument instead, or call the lambda where it is made")
+
+    def rt_jvp(self, f, primals, tangents, inside=False):
         fn, caps = self.node_of(f)
+        if inside:
+            self._no_active_captures(fn, caps)
         d = self.derive(fn, "jvp")
         mask = tuple(p.sym.ty.active for p in fn.params)
         return _jvp_static(self.session.runtime.ns[d.py], mask, tuple(caps), primals, tangents)
 
-    def rt_vjp(self, f, *args):
+    def rt_vjp(self, f, *args, inside=False):
         from interpreter.tangents import zeros_like
         fn, caps = self.node_of(f)
+        if inside:
+            self._no_active_captures(fn, caps)
         d = self.derive(fn, "rev")
         rev = self.session.runtime.ns[d.py]
         y = f(*args)
