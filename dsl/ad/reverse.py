@@ -348,7 +348,8 @@ class Reverse:
         # a rule that needs the result (exp, tanh, /, …) reads the variable itself, saved
         # before the variable is restored, instead of computing the operation again
         keep_y = []
-        if self._root_uses_y(v):
+        # (a float overwritten in a loop is cheaper to recompute than to keep on a tape)
+        if self._root_uses_y(v) and not (pushed and ty == FLOAT):
             if pushed:
                 y = self.temp("y")
                 keep_y = [_borrow(y, B.name(name))]
@@ -840,6 +841,10 @@ def _fresh_parts(stmts):
     fresh: dict[str, set] = {}                 # root -> parts already written
     out = []
     for s in stmts:
+        for f in ("then", "orelse", "body"):
+            inner = getattr(s, f, None)
+            if isinstance(inner, list):
+                setattr(s, f, _fresh_parts(inner))
         target = s.name if isinstance(s, S.Let) else (s.target.id if isinstance(s, S.Assign) and isinstance(s.target, S.Name) else None)
         if target is not None and _is_zero_of(s.value):
             fresh[target] = set()
