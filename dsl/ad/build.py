@@ -225,3 +225,22 @@ def copy_expr(e):
         params = [S.Param(p.name, p.annot) for p in e.params]
         return S.Lambda(params, e.ret, _BodyCopier(n).block(e.body))
     raise TypeError(f"cannot copy {type(e).__name__}")
+
+
+def children(e):
+    """The subexpressions of e."""
+    if isinstance(e, S.Binary):
+        return [e.left, e.right]
+    if isinstance(e, S.Unary):
+        return [e.operand]
+    if isinstance(e, S.Call):
+        return list(e.args)
+    if isinstance(e, (S.TupleLit, S.ListLit)):
+        return list(e.items)
+    if isinstance(e, S.DictLit):
+        return list(e.values)
+    if isinstance(e, S.StructLit):
+        return [v for _, v in e.fields]
+    if isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        return [e.obj]
+    return []

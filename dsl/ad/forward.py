@@ -11,34 +11,14 @@ from .. import syntax as S
 from ..types import FLOAT, DictT, FnT, TupleT
 from . import build as B
 from .normalize import is_path
-from .reverse import Reverse, _binary_prim, _declared, _err, names_in, root_of
+from .reverse import Reverse, Sweep, _binary_prim, _err, root_of
 from .rules import instantiate
 
 
-class Forward:
+class Forward(Sweep):
     def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
-        self.nf = nf
-        self.tx = tx
-        self.used = set(reserved) | names_in(nf.body, set()) | {p.name for p in nf.params}
-        self.vars = {p.name: p.sym.ty for p in nf.params}
-        body = nf.body
-        n = 0
-        while n < len(body) and isinstance(body[n], S.Let):
-            self.vars[body[n].name] = body[n].sym.ty
-            n += 1
-        self.decls = body[:n]
-        self.used |= set(self.vars) | _declared(body)
-        self.main = body[n:-1] if body and isinstance(body[-1], S.Return) else body[n:]
-        self.result = body[-1].value.id if body and isinstance(body[-1], S.Return) else None
+        super().__init__(nf, tx, reserved)
         self.dot: dict[str, str] = {}
-        self.counter = 0
-
-    def fresh(self, base):
-        n, i = base, 2
-        while n in self.used:
-            n, i = f"{base}_{i}", i + 1
-        self.used.add(n)
-        return n
 
     def dotname(self, v):
         if v not in self.dot:
@@ -69,15 +49,7 @@ class Forward:
         return B.zero_of_type(self.vars[v])
 
     def dot_path(self, e):
-        if isinstance(e, S.Name):
-            return B.name(self.dotname(e.id))
-        if isinstance(e, S.Field):
-            return B.field(self.dot_path(e.obj), e.name)
-        if isinstance(e, S.Index):
-            return B.index(self.dot_path(e.obj), B.copy_expr(e.index))
-        if isinstance(e, S.TupleIndex):
-            return B.tindex(self.dot_path(e.obj), e.index)
-        raise AssertionError(e)
+        return self.path_of(e, self.dotname)
 
     def root_active(self, e):
         r = root_of(e)

@@ -658,27 +658,13 @@ def _plain_copier():
 def _has_tensor_op(e) -> bool:
     if isinstance(e, (S.Binary, S.Unary, S.Call)) and e.ty == TENSOR:
         return True
-    return any(_has_tensor_op(c) for c in _kids(e))
+    return any(_has_tensor_op(c) for c in B.children(e))
 
 
 def _reads_variables(e) -> bool:
     if isinstance(e, S.Name):
         return True
-    return any(_reads_variables(c) for c in _kids(e))
-
-
-def _kids(e):
-    if isinstance(e, S.Binary):
-        return [e.left, e.right]
-    if isinstance(e, S.Unary):
-        return [e.operand]
-    if isinstance(e, S.Call):
-        return list(e.args)
-    if isinstance(e, (S.ListLit, S.TupleLit)):
-        return list(e.items)
-    if isinstance(e, (S.Field, S.Index, S.TupleIndex)):
-        return [e.obj]
-    return []
+    return any(_reads_variables(c) for c in B.children(e))
 
 
 def _calls_user_code(e) -> bool:

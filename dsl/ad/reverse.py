@@ -61,13 +61,16 @@ def _err(span, msg, hint=None):
     return DPError(Diagnostic("differentiation error", msg, span, hint))
 
 
-class Reverse:
+class Sweep:
+    """What both transforms read off a checked normal-form function: its variables
+    and their types, the declarations, the statements between them and the final
+    `return result`, and every name already taken."""
+
     def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
         self.nf = nf
         self.tx = tx                                   # the Transforms registry
-        self.used = set(reserved) | names_in(nf.body, set()) | {p.name for p in nf.params}
-        self.vars: dict[str, object] = {p.name: p.sym.ty for p in nf.params}
         self.params = [p.name for p in nf.params]
+        self.vars: dict[str, object] = {p.name: p.sym.ty for p in nf.params}
         body = nf.body
         n = 0
         while n < len(body) and isinstance(body[n], S.Let):
@@ -76,7 +79,31 @@ class Reverse:
         self.decls = body[:n]
         self.main = body[n:-1] if body and isinstance(body[-1], S.Return) else body[n:]
         self.result = body[-1].value.id if body and isinstance(body[-1], S.Return) else None
-        self.used |= set(self.vars) | _declared(body)
+        self.used = set(reserved) | names_in(body, set()) | set(self.vars) | _declared(body)
+
+    def fresh(self, base: str) -> str:
+        n, i = base, 2
+        while n in self.used:
+            n, i = f"{base}_{i}", i + 1
+        self.used.add(n)
+        return n
+
+    def path_of(self, e, name_of) -> S.Expr:
+        """The same path (`p.x`, `xs[i]`) on the variable `name_of` names for its root."""
+        if isinstance(e, S.Name):
+            return B.name(name_of(e.id))
+        if isinstance(e, S.Field):
+            return B.field(self.path_of(e.obj, name_of), e.name)
+        if isinstance(e, S.Index):
+            return B.index(self.path_of(e.obj, name_of), B.copy_expr(e.index))
+        if isinstance(e, S.TupleIndex):
+            return B.tindex(self.path_of(e.obj, name_of), e.index)
+        raise AssertionError(e)
+
+
+class Reverse(Sweep):
+    def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
+        super().__init__(nf, tx, reserved)
         self.bar: dict[str, str] = {}
         self.extra: list[S.Stmt] = []                  # tapes and bookkeeping declarations
         self.tapes: dict = {}
@@ -130,20 +157,13 @@ class Reverse:
             return False                       # a bool tensor: no derivative
         if isinstance(e, S.Call) and e.target and e.target[0] == "prim" and e.target[1].vjp is None:
             return False
-        return any(self.depends(c) for c in _children(e))
+        return any(self.depends(c) for c in B.children(e))
 
     def root_active(self, e) -> bool:
         r = root_of(e)
         return r is not None and self.active(r.id) and e.ty is not None and e.ty.active
 
     # ------------------------------------------------------------ names
-    def fresh(self, base: str) -> str:
-        n, i = base, 2
-        while n in self.used:
-            n, i = f"{base}{i}" if base[-1].isalpha() is False else f"{base}_{i}", i + 1
-        self.used.add(n)
-        return n
-
     def temp(self, base: str) -> str:
         """v1, v2, … like the lecture's trace."""
         i = 1
@@ -158,15 +178,7 @@ class Reverse:
         return self.bar[v]
 
     def bar_path(self, e) -> S.Expr:
-        if isinstance(e, S.Name):
-            return B.name(self.barname(e.id))
-        if isinstance(e, S.Field):
-            return B.field(self.bar_path(e.obj), e.name)
-        if isinstance(e, S.Index):
-            return B.index(self.bar_path(e.obj), B.copy_expr(e.index))
-        if isinstance(e, S.TupleIndex):
-            return B.tindex(self.bar_path(e.obj), e.index)
-        raise AssertionError(e)
+        return self.path_of(e, self.barname)
 
     def tape(self, key: str, ty) -> str:
         k = (key, str(ty))
@@ -937,7 +949,7 @@ def _pure(e) -> bool:
     be named like them, so the name decides, typed or not)."""
     if isinstance(e, S.Call) and not (isinstance(e.func, S.Name) and e.func.id in _PURE_CALLS):
         return False
-    return all(_pure(c) for c in _children(e))
+    return all(_pure(c) for c in B.children(e))
 
 
 def _borrow(name, value):
@@ -976,25 +988,7 @@ def _all_float(e) -> bool:
         return False
     if is_path(e):
         return True                            # a float read from a list, struct, …
-    return all(_all_float(c) for c in _children(e))
-
-
-def _children(e):
-    if isinstance(e, S.Binary):
-        return [e.left, e.right]
-    if isinstance(e, S.Unary):
-        return [e.operand]
-    if isinstance(e, S.Call):
-        return list(e.args)
-    if isinstance(e, (S.TupleLit, S.ListLit)):
-        return list(e.items)
-    if isinstance(e, S.DictLit):
-        return list(e.values)
-    if isinstance(e, S.StructLit):
-        return [v for _, v in e.fields]
-    if isinstance(e, (S.Field, S.Index, S.TupleIndex)):
-        return [e.obj]
-    return []
+    return all(_all_float(c) for c in B.children(e))
 
 
 def _walk(stmts):
