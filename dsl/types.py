@@ -90,6 +90,9 @@ class FnT(Type):
         return "fn(" + ", ".join(map(str, self.params)) + f") -> {self.ret}"
 
 
+_IN_PROGRESS: dict[int, bool] = {}
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class StructT(Type):
     """A struct type; identity is the declaration (two structs named alike differ)."""
@@ -102,7 +105,15 @@ class StructT(Type):
 
     @property
     def active(self) -> bool:
-        return any(t.active for t in self.fields.values())
+        # a struct may hold itself through a list (a tree); it is active if any field
+        # that is not itself again holds a float
+        if _IN_PROGRESS.get(id(self)):
+            return False
+        _IN_PROGRESS[id(self)] = True
+        try:
+            return any(t.active for t in self.fields.values())
+        finally:
+            del _IN_PROGRESS[id(self)]
 
     def __hash__(self) -> int:
         return id(self)

@@ -49,7 +49,7 @@ def accumulate(a, b):
     if isinstance(a, dict):
         out = dict(a)
         for k, y in b.items():
-            out[k] = accumulate(out[k], y) if k in out else y
+            out[k] = accumulate(out[k], y) if k in out else accumulate(zeros_like(y), y)   # unshared
         return out
     if isinstance(a, DPStruct):
         new = object.__new__(type(a))

@@ -247,3 +247,17 @@ print(grad(f)(3.0))
 """
     e = error_of(src)
     assert "captures `x`, and derivatives cannot follow it" in e.message and (e.line, e.column) == (3, 52)
+
+
+def test_gradient_of_a_recursive_struct_is_the_same_tree():
+    src = """struct Tree { w: float, kids: list[Tree] }
+fn total(t: Tree) -> float {
+    var s = t.w * t.w
+    for k in t.kids { s = s + total(k) }
+    return s
+}
+let t = Tree { w: 2.0, kids: [Tree { w: 3.0, kids: [] }, Tree { w: 1.0, kids: [Tree { w: 5.0, kids: [] }] }] }
+print(grad(total)(t))
+"""
+    assert run(src).strip() == ("Tree { w: 4.0, kids: [Tree { w: 6.0, kids: [] }, "
+                                "Tree { w: 2.0, kids: [Tree { w: 10.0, kids: [] }] }] }")
