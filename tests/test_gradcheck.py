@@ -102,6 +102,46 @@ PROGRAMS = {
     "higher_order": ("""fn apply_twice(g: fn(float) -> float, x: float) -> float { return g(g(x)) }
     fn sq(a: float) -> float { return a * a + 1.0 }
     fn f(x: float) -> float { return apply_twice(sq, x) }""", (0.5,)),
+    "nested_branches_in_loop": ("""fn f(x: float) -> float {
+        var s = x
+        var i = 0
+        while true {
+            i += 1
+            if s > 5.0 { if i > 2 { break } }
+            s = s * 1.7 + 0.1
+            if i > 50 { break }
+        }
+        return s
+    }""", (0.9,)),
+    "dict_loop_mutation": ("""fn f(d: dict[string, float]) -> float {
+        var e = d
+        for k in d { e[k] = e[k] * e[k] + d["a"] }
+        var s = 0.0
+        for k in e { s += e[k] }
+        return s
+    }""", '{"a": 0.3, "b": 1.2}'),
+    "list_of_lists": ("""fn f(m: list[list[float]]) -> float {
+        var s = 0.0
+        for row in m { for v in row { s += v * v * float(len(row)) } }
+        return s
+    }""", "[[0.5, 1.0], [2.0, -1.0, 0.3]]"),
+    "early_return_nested_loops": ("""fn f(x: float) -> float {
+        for i in 0..10 {
+            for j in 0..10 {
+                if x * float(i + j) > 4.0 { return x * float(i) - float(j) * x * x }
+            }
+        }
+        return 0.0
+    }""", (0.45,)),
+    "while_list_growth": ("""fn f(x: float) -> float {
+        var xs = [x]
+        while len(xs) < 6 { xs.append(xs[len(xs) - 1] * 1.1 + sin(x)) }
+        var s = 0.0
+        for v in xs { s += v }
+        return s
+    }""", (0.3,)),
+    "tuple_returning_call": ("""fn pair(x: float) -> (float, float) { return (x * x, sin(x)) }
+    fn f(x: float) -> float { let p = pair(x); return p.0 * p.1 }""", (0.9,)),
     "closure_to_higher_order": ("""fn apply_n(g: fn(float) -> float, v: float, n: int) -> float {
         var s = v
         for i in 0..n { s = g(s) }

@@ -437,13 +437,13 @@ class Reverse(Sweep):
         br = self.bookkeeping("branch", BOOL, S.Bool(False))
         tf, tr = self.block(s.then)
         ef, er = self.block(s.orelse)
-        fwd = [B.assign(br, B.copy_expr(s.cond))]
+        fwd = [B.assign(br, B.copy_expr(s.cond)), S.If(B.name(br), tf, ef)]
         rev = []
         if in_loop:
+            # pushed after the branch's own pushes, so it is popped before them
             tape = self.tape("branch", BOOL)
             fwd.append(self.push(tape, B.name(br)))
             rev.append(B.assign(br, self.pop(tape)))
-        fwd.append(S.If(B.name(br), tf, ef))
         if tr or er:
             rev.append(S.If(B.name(br), tr, er))
         elif not in_loop:
