@@ -261,3 +261,39 @@ print(grad(total)(t))
 """
     assert run(src).strip() == ("Tree { w: 4.0, kids: [Tree { w: 6.0, kids: [] }, "
                                 "Tree { w: 2.0, kids: [Tree { w: 10.0, kids: [] }] }] }")
+
+
+HIGHER_ORDER_PROGRAMS = [
+    """fn f(x: float) -> float {
+    var v = x
+    while v < 10.0 { v = v * 1.5 + sin(v) }
+    return v * v
+}""",
+    """fn f(x: float) -> float {
+    var xs: list[float] = []
+    for i in 0..4 { xs.append(x * float(i) + cos(x)) }
+    var s = 0.0
+    for i in 0..len(xs) { xs[i] = xs[i] * xs[i]; s += xs[i] }
+    return s
+}""",
+    """fn f(x: float) -> float {
+    if x > 1.0 { return x * x * x }
+    return exp(x) * x
+}""",
+]
+
+
+@pytest.mark.parametrize("src", HIGHER_ORDER_PROGRAMS)
+def test_second_and_third_derivatives_through_loops_lists_and_branches(src):
+    """Derived code (tapes, loops, branch records) is differentiated again: grad of
+    grad and jvp of grad agree with each other and with finite differences."""
+    s, _ = session()
+    s.run(src)
+    g1, g2, g3 = (s.run(e).value for e in ("grad(f)", "grad(grad(f))", "grad(grad(grad(f)))"))
+    fwd = s.run("fn(x: float) -> float { return jvp(grad(f), x, 1.0).1 }").value
+    for x in (0.3, 0.7, 1.3):
+        fd2 = (g1(x + 1e-6) - g1(x - 1e-6)) / 2e-6
+        assert g2(x) == pytest.approx(fd2, rel=1e-5, abs=1e-6)
+        assert fwd(x) == pytest.approx(g2(x), rel=1e-12, abs=1e-12)
+        fd3 = (g2(x + 1e-5) - g2(x - 1e-5)) / 2e-5
+        assert g3(x) == pytest.approx(fd3, rel=1e-4, abs=1e-4)

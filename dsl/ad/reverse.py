@@ -335,7 +335,10 @@ class Reverse(Sweep):
             fwd.append(self.push(tape, B.name(name), name))
         fwd.append(s)
         restore = [self.restore(B.name(name), self.tape(name, ty), name)] if pushed else []
+        popped = isinstance(v, S.Call) and v.target and v.target[0] == "method" and v.func.name == "pop"
         if not self.active(name):
+            if popped:                         # the list gets its value back, active or not
+                return fwd, [S.ExprStmt(B.method(B.copy_expr(v.func.obj), "append", B.name(name)))] + restore
             return fwd, restore
         if name in self.temps:
             # its reader (the next step) declared its cotangent; nothing to reset
@@ -424,6 +427,21 @@ class Reverse(Sweep):
             return fwd, rev
         tape = self.tape(f"{root.id}_part", ty)
         fwd += [self.push(tape, B.copy_expr(t)), s]
+        popped = isinstance(v, S.Call) and v.target and v.target[0] == "method" and v.func.name == "pop"
+        if popped:
+            # `xs[i] = ys.pop()`: the value goes back onto ys, its cotangent onto ys_bar
+            obj = v.func.obj
+            rev = []
+            if active:
+                g = self.temp("g")
+                rev.append(_borrow(g, self.bar_path(t)))
+            rev.append(S.ExprStmt(B.method(B.copy_expr(obj), "append", B.copy_expr(t))))
+            if active and self.root_active(obj):
+                rev.append(S.ExprStmt(B.method(self.bar_path(obj), "append", B.name(g))))
+            rev.append(S.Assign(B.copy_expr(t), self.pop(tape)))
+            if active:
+                rev.append(S.Assign(self.bar_path(t), B.zeros_like(B.copy_expr(t), ty)))
+            return fwd, rev
         if not active:
             return fwd, [S.Assign(B.copy_expr(t), self.pop(tape))]
         g = self.temp("g")
