@@ -69,6 +69,11 @@ def mm_grad_b(a, g):
     return np.outer(a, g) if np.ndim(a) == 1 else np.swapaxes(a, -1, -2) @ g
 
 
+def mm_grad_b_wrt_a(h, a, g):
+    """The cotangent of a in mm_grad_b(a, g), given the cotangent h of its result."""
+    return h @ g if np.ndim(a) == 1 else mm_grad_a(g, h)
+
+
 def split_like(g, ts, axis):
     """g cut along axis into pieces shaped like ts (the cotangent of concat)."""
     out, start = [], 0
@@ -175,7 +180,10 @@ def tensor_primitives():
           vjp=("mm_grad_a(y_bar, b)", "mm_grad_b(a, y_bar)")),
         P("mm_grad_a", ("g", "b"), (T, T), T, impl=mm_grad_a, jvp="mm_grad_a(g_dot, b) + mm_grad_a(g, b_dot)",
           vjp=("y_bar @ b", "transpose(y_bar) @ g")),
-        P("mm_grad_b", ("a", "g"), (T, T), T, impl=mm_grad_b, jvp="mm_grad_b(a_dot, g) + mm_grad_b(a, g_dot)"),
+        P("mm_grad_b", ("a", "g"), (T, T), T, impl=mm_grad_b, jvp="mm_grad_b(a_dot, g) + mm_grad_b(a, g_dot)",
+          vjp=("mm_grad_b_wrt_a(y_bar, a, g)", "a @ y_bar")),
+        P("mm_grad_b_wrt_a", ("h", "a", "g"), (T, T, T), T, impl=mm_grad_b_wrt_a,
+          jvp="mm_grad_b_wrt_a(h_dot, a, g) + mm_grad_b_wrt_a(h, a, g_dot)"),
         P("dot", ("a", "b"), (T, T), F, impl=lambda a, b: float(np.dot(a, b)), jvp="dot(a_dot, b) + dot(a, b_dot)",
           vjp=("y_bar * b", "y_bar * a")),
         P("outer", ("a", "b"), (T, T), T, impl=np.outer, jvp="outer(a_dot, b) + outer(a, b_dot)",

@@ -157,3 +157,16 @@ fn g(v: tensor) -> tensor { return sin(v) * 2.0 }""")
     assert np.allclose(s.run("jacrev(g)").value(v), np.diag(2 * np.cos(v)))
     assert np.allclose(s.run("jacfwd(g)").value(v), np.diag(2 * np.cos(v)))
     _ = math
+
+
+@pytest.mark.parametrize("expr", ["sum(tanh(m @ v))", "sum(m @ v * (m @ v))", "dot(m @ v, m @ v) * mean(exp(v))",
+                                  "sum(transpose(reshape(v, [3, 1])) @ reshape(v, [3, 1]))", "max(v) * min(v) + sum(v * v * v)"])
+def test_hessians_of_tensor_functions_forward_over_reverse_and_reverse_over_reverse(expr):
+    s, _ = session()
+    s.run(f"""let m = tensor([[0.5, -0.2, 0.1], [0.3, 0.8, -0.4]])
+fn f(v: tensor) -> float {{ return {expr} }}""")
+    v = np.array([0.3, -0.5, 0.9])
+    g = s.run("grad(f)").value
+    fd = np.array([(g(v + 1e-6 * e) - g(v - 1e-6 * e)) / 2e-6 for e in np.eye(3)]).T
+    assert np.allclose(s.run("hessian(f)").value(v), fd, atol=1e-6)
+    assert np.allclose(s.run("jacrev(grad(f))").value(v), fd, atol=1e-6)

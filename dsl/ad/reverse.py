@@ -155,8 +155,9 @@ class Reverse(Sweep):
             return False
         if isinstance(e, S.Binary) and e.op in ("==", "!=", "<", "<=", ">", ">="):
             return False                       # a bool tensor: no derivative
-        if isinstance(e, S.Call) and e.target and e.target[0] == "prim" and e.target[1].vjp is None:
-            return False
+        if isinstance(e, S.Call) and e.target and e.target[0] == "prim" and e.target[1].vjp is None \
+                and e.target[1].jvp is None:
+            return False                       # constructors and shapes
         return any(self.depends(c) for c in B.children(e))
 
     def root_active(self, e) -> bool:
