@@ -438,7 +438,14 @@ class Normalizer:
         return B.name(t)
 
     def rn(self, e, pre=None, lift=False) -> S.Expr:
-        """Copy e with locals renamed; with lift, hoist differentiable calls out."""
+        """Copy e with locals renamed; with lift, hoist differentiable calls out. The
+        copy keeps e's span, so an error about it points at the source."""
+        out = self._rn(e, pre, lift)
+        if out.span.line == 0:
+            out.span = e.span
+        return out
+
+    def _rn(self, e, pre=None, lift=False) -> S.Expr:
         if isinstance(e, S.Num):
             return S.Num(e.value)
         if isinstance(e, S.Str):
