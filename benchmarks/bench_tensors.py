@@ -152,13 +152,17 @@ def peers(repeat, w, x, y, chain_args):
             return jnp.mean(d * d)
 
         def jchain(v0):
+            # lax.fori_loop, as a JAX user writes it: a Python loop under jit unrolls
+            # 200 steps and takes minutes and gigabytes to compile
             x0, _, target, k, rest, m, dt = chain_args
-            xx, v = x0, v0
             z = jnp.zeros(1)
-            for _ in range(200):
+
+            def step(_, state):
+                xx, v = state
                 s = k * (xx[1:] - xx[:-1] - rest)
                 v = v + dt * (jnp.concatenate([s, z]) - jnp.concatenate([z, s])) / m
-                xx = xx + dt * v
+                return xx + dt * v, v
+            xx, _ = jax.lax.fori_loop(0, 200, step, (x0, v0))
             return jnp.sum((xx - target) ** 2)
         gm, gc = jax.jit(jax.grad(jmlp)), jax.jit(jax.grad(jchain))
         t0 = time.perf_counter()
