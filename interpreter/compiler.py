@@ -142,7 +142,7 @@ class Compiler:
     def s_Assign(self, s):
         t = s.target
         if isinstance(t, S.Name):
-            return py.Assign(targets=[_store(t.sym.py)], value=self.owned(t.value if False else s.value, t.sym))
+            return py.Assign(targets=[_store(t.sym.py)], value=self.owned(s.value, t.sym))
         return py.Assign(targets=[self.target(t)], value=self.escaping(s.value))
 
     def s_AugAssign(self, s):

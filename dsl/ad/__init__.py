@@ -16,7 +16,7 @@ from ..span import NOWHERE
 from ..types import FnT
 from . import build as B
 from .forward import Forward
-from .normalize import normalize, _BodyCopier, Normalizer
+from .normalize import normalize
 from .reverse import Reverse
 from .typing import TransformTyping
 
@@ -205,7 +205,7 @@ class Transforms(TransformTyping):
         fn = sym.decl
         kind = "jvp" if mode == "forward" else ("grad" if fn.ty.ret == _float() else "rev")
         d = self.derive(fn, kind, (0,) if kind == "grad" else None)
-        return stmt_src(_strip_types(d.fn))
+        return stmt_src(d.fn)
 
 
 def _placeholder(fn, kind, name, active_idx):
@@ -253,8 +253,3 @@ def _stamp(node, span):
                     _stamp(x, span)
 
 
-def _strip_types(fn):
-    return fn
-
-
-_unused = (FnT, _BodyCopier, Normalizer)

@@ -8,7 +8,7 @@ statement; control flow is the primal's."""
 from __future__ import annotations
 
 from .. import syntax as S
-from ..types import FLOAT, DictT, FnT, TupleT
+from ..types import FLOAT, TupleT
 from . import build as B
 from .normalize import is_path
 from .reverse import Reverse, Sweep, _binary_prim, _err, root_of
@@ -171,7 +171,6 @@ class Forward(Sweep):
             if name == "accumulate":
                 return B.accumulate(self.tan(e.args[0]), self.tan(e.args[1]), e.ty)
         if isinstance(e, S.StructLit):
-            st = e.ty
             return S.StructLit(e.name, [(n, self.tan(v)) for n, v in e.fields])
         if isinstance(e, S.TupleLit):
             return S.TupleLit([self.tan(x) for x in e.items])
@@ -191,5 +190,3 @@ class Forward(Sweep):
             raise _err(e.span, f"`{prim.name}` has no derivative rule")
         return instantiate(prim.jvp, env)
 
-
-_unused = (DictT, FnT)

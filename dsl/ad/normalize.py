@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import BOOL, INT, TENSOR, UNIT, DictT, FnT, ListT, StructT, TupleT
+from ..types import BOOL, INT, TENSOR, UNIT, DictT, FnT, ListT
 from . import build as B
 
 TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
@@ -172,8 +172,6 @@ class Normalizer:
         m = getattr(self, "s_" + type(s).__name__)
         main = m(s, pre)
         for st in main:
-            if st.span is S.NOWHERE if hasattr(S, "NOWHERE") else False:
-                pass
             if getattr(st, "span", None) is None or st.span.line == 0:
                 st.span = s.span
         for st in pre:
@@ -201,8 +199,7 @@ class Normalizer:
 
     def s_AugAssign(self, s, pre):
         target = self.rn(s.target, pre)
-        value = S.Binary(s.op, B.copy_expr(target), S.Binary("*", B.num(1.0), self.value(s.value, pre))
-                         if False else self.value(s.value, pre))
+        value = S.Binary(s.op, B.copy_expr(target), self.value(s.value, pre))
         return [S.Assign(target, value)]
 
     def s_ExprStmt(self, s, pre):
@@ -710,5 +707,3 @@ def normalize(fn: S.FnDef, new_name: str, reserved: set[str], tx=None) -> S.FnDe
     n.tx = tx
     return n.run(new_name)
 
-
-_unused = (StructT, TupleT)

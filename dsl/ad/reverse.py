@@ -15,7 +15,7 @@ from __future__ import annotations
 from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import BOOL, FLOAT, INT, TENSOR, DictT, EnumT, FnT, ListT, StructT, TupleT
+from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, TupleT
 from . import build as B
 from .normalize import is_path
 from .rules import instantiate
@@ -679,7 +679,7 @@ class Reverse(Sweep):
         env = {}
         uses = _uses(templates)
         for name_, a in zip(prim.params, args):
-            n_uses = uses.get(name_, 0) + sum(1 for k in active if False)
+            n_uses = uses.get(name_, 0)
             env[name_] = self._bind(a, pre) if n_uses > 0 and not _simple(a) and (n_uses > 1 or _costly(a)) else a
         if uses.get("y", 0):
             root = getattr(self, "root_value", None)
@@ -1094,5 +1094,3 @@ def _describe(s) -> str:
     text = stmt_src(s).strip().split("\n")[0]
     return text if len(text) < 60 else text[:57] + "..."
 
-
-_unused = (EnumT, StructT, ListT)

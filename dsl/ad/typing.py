@@ -8,8 +8,8 @@ import functools
 
 from .. import primitives as P
 from .. import syntax as S
-from ..diagnostics import Diagnostic, DPError
-from ..types import ERROR, FLOAT, INT, TENSOR, ErrorT, FnT, IntLit, ListT, TupleT
+
+from ..types import ERROR, FLOAT, TENSOR, ErrorT, FnT, ListT, TupleT
 from . import build as B
 from .normalize import _BodyCopier, Normalizer
 
@@ -457,5 +457,3 @@ def _src_type(t) -> str:
     from ..printer import type_src
     return type_src(B.type_expr(t))
 
-
-_unused = (INT, IntLit, Diagnostic, DPError)
