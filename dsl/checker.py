@@ -884,6 +884,15 @@ class Checker:
             if isinstance(ts[0], IntLit):
                 coerce(e.args[0], INT)
             return concrete(ts[0])
+        if name == "sublist":
+            # xs[lo:hi] of a list, as a new list (the cotangent of `xs + ys` is cut with it)
+            if not arity(3):
+                return ERROR
+            if not isinstance(ts[0], ListT):
+                return self.error(e.args[0].span, f"`sublist` takes a list, not `{ts[0]}`")
+            for a, t in zip(e.args[1:], ts[1:]):
+                self.expect(a, t, INT)
+            return ts[0]
         if name == "source":
             if arity(1) and not isinstance(ts[0], FnT):
                 self.error(e.args[0].span, f"`source` shows a function's DP source, not a `{ts[0]}`")

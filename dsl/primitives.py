@@ -153,5 +153,6 @@ def lookup(name: str, arg_types: tuple[Type, ...]) -> Primitive | None:
 
 
 # -- builtins whose type depends on their arguments; the checker types them itself.
-SPECIAL_BUILTINS = {"print", "len", "range", "float", "int", "str", "stop_gradient", "zeros_like", "accumulate", "source"}
+SPECIAL_BUILTINS = {"print", "len", "range", "float", "int", "str", "stop_gradient", "zeros_like", "accumulate", "source",
+                    "sublist"}
 _ = (BOOL, STRING)

@@ -79,6 +79,12 @@ def _remove(d: dict, k) -> None:
     del d[k]
 
 
+def _sublist(xs: list, lo: int, hi: int) -> list:
+    if not (0 <= lo <= hi <= len(xs)):
+        raise DPRuntimeError(f"sublist({lo}, {hi}) is out of range for a list of {len(xs)}")
+    return xs[lo:hi]
+
+
 def _range(a: int, b: int | None = None) -> list[int]:
     return list(range(a)) if b is None else list(range(a, b))
 
@@ -108,6 +114,7 @@ def base_namespace(output: Output) -> dict:
         "rt·pop": _pop, "rt·insert": _insert, "rt·remove": _remove, "rt·list": list,
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
         "rt·tensor_fmod": np.fmod,
+        "rt·sublist": _sublist,
         "rt·zeros_like": zeros_like, "rt·accumulate": accumulate, "rt·stop_gradient": lambda x: x,
     })
     for name, prims in P.BY_NAME.items():

@@ -142,6 +142,12 @@ PROGRAMS = {
     }""", (0.3,)),
     "tuple_returning_call": ("""fn pair(x: float) -> (float, float) { return (x * x, sin(x)) }
     fn f(x: float) -> float { let p = pair(x); return p.0 * p.1 }""", (0.9,)),
+    "list_concatenation": ("""fn f(xs: list[float], x: float) -> float {
+        let ys = xs + [x * x, sin(x)] + xs
+        var s = 0.0
+        for i in 0..len(ys) { s = s + ys[i] * float(i + 1) }
+        return s * ys[2]
+    }""", ("[0.5, -1.5, 0.7]", 0.9)),
     "closure_to_higher_order": ("""fn apply_n(g: fn(float) -> float, v: float, n: int) -> float {
         var s = v
         for i in 0..n { s = g(s) }

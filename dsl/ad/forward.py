@@ -8,7 +8,7 @@ statement; control flow is the primal's."""
 from __future__ import annotations
 
 from .. import syntax as S
-from ..types import FLOAT, TupleT
+from ..types import FLOAT, ListT, TupleT
 from . import build as B
 from .normalize import is_path
 from .reverse import Reverse, Sweep, _binary_prim, _err, root_of
@@ -160,6 +160,8 @@ class Forward(Sweep):
             return B.zeros_like(B.copy_expr(e), e.ty)
         if isinstance(e, S.Unary) and e.op == "-":
             return B.neg(self.tan(e.operand))
+        if isinstance(e, S.Binary) and e.op == "+" and isinstance(e.ty, ListT):
+            return S.Binary("+", self.tan(e.left), self.tan(e.right))     # concatenation
         if isinstance(e, S.Binary):
             return self.rule(e, _binary_prim(e), [e.left, e.right])
         if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
@@ -170,6 +172,8 @@ class Forward(Sweep):
                 return B.zeros_like(B.copy_expr(e), e.ty)
             if name == "accumulate":
                 return B.accumulate(self.tan(e.args[0]), self.tan(e.args[1]), e.ty)
+        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] == "sublist":
+            return B.call("sublist", self.tan(e.args[0]), B.copy_expr(e.args[1]), B.copy_expr(e.args[2]))
         if isinstance(e, S.StructLit):
             return S.StructLit(e.name, [(n, self.tan(v)) for n, v in e.fields])
         if isinstance(e, S.TupleLit):

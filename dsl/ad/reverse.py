@@ -155,6 +155,8 @@ class Reverse(Sweep):
             return False
         if isinstance(e, S.Binary) and e.op in ("==", "!=", "<", "<=", ">", ">="):
             return False                       # a bool tensor: no derivative
+        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] == "sublist":
+            return self.depends(e.args[0])
         if isinstance(e, S.Call) and e.target and e.target[0] == "prim" and e.target[1].vjp is None \
                 and e.target[1].jvp is None:
             return False                       # constructors and shapes
@@ -390,6 +392,8 @@ class Reverse(Sweep):
         return fwd, rev
 
     def _root_uses_y(self, v) -> bool:
+        if v.ty not in (FLOAT, TENSOR):
+            return False
         if isinstance(v, S.Binary) and v.op not in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
             prim = _binary_prim(v)
         elif isinstance(v, S.Call) and v.target and v.target[0] == "prim":
@@ -587,6 +591,13 @@ class Reverse(Sweep):
         if isinstance(e, S.DictLit):
             for k, it in zip(e.keys, e.values):
                 self.aggregate_contribs(it, B.index(B.copy_expr(g), B.copy_expr(k)), out)
+            return
+        if isinstance(e, S.Binary) and e.op == "+" and isinstance(e.ty, ListT):
+            # xs + ys: the first len(xs) cotangents are xs's, the rest ys's
+            n = B.call("len", B.copy_expr(e.left))
+            self.aggregate_contribs(e.left, B.call("sublist", B.copy_expr(g), B.inum(0), n), out)
+            self.aggregate_contribs(e.right, B.call("sublist", B.copy_expr(g), B.copy_expr(n),
+                                                    B.call("len", B.copy_expr(g))), out)
             return
         if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
             name = e.target[1]
