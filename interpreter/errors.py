@@ -71,6 +71,10 @@ def runtime_diagnostic(exc: BaseException) -> Diagnostic:
                 break
         if isinstance(exc, ValueError) and str(exc) and "domain" not in str(exc):
             message = str(exc)
+            if any(w in message for w in ("shape", "broadcast", "dimension", "matmul", "reshape")):
+                hint = "the tensors' shapes do not fit together here; `shape(t)` shows a tensor's shape"
+            else:
+                hint = None
         if message is None:
             message, hint = f"internal error: {type(exc).__name__}: {exc}", "this is a bug in DP; please report it"
     span = frames[-1][1] if frames else None
