@@ -301,6 +301,8 @@ class Compiler:
         if e.ty == TENSOR:
             if op == "%":                     # numpy's fmod: the sign of the dividend, as for floats
                 return _call(_load("rt·tensor_fmod"), left, right)
+            if op == "@":                     # so a mismatch names both shapes
+                return _call(_load("rt·matmul"), left, right)
             return py.BinOp(left=left, op=_BINOPS[op](), right=right)
         if lt == INT or isinstance(lt, IntLit):
             helper = {"/": "rt·idiv", "%": "rt·imod", "**": "rt·ipow"}.get(op)

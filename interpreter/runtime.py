@@ -79,6 +79,14 @@ def _remove(d: dict, k) -> None:
     del d[k]
 
 
+def _matmul(a, b):
+    try:
+        return a @ b
+    except ValueError:
+        raise DPRuntimeError(f"cannot multiply a tensor of shape {np.shape(a)} by one of shape {np.shape(b)}",
+                             "the last axis of the left must match the first (or only) axis of the right") from None
+
+
 def _sublist(xs: list, lo: int, hi: int) -> list:
     if not (0 <= lo <= hi <= len(xs)):
         raise DPRuntimeError(f"sublist({lo}, {hi}) is out of range for a list of {len(xs)}")
@@ -115,6 +123,7 @@ def base_namespace(output: Output) -> dict:
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
         "rt·tensor_fmod": np.fmod,
         "rt·sublist": _sublist,
+        "rt·matmul": _matmul,
         "rt·zeros_like": zeros_like, "rt·accumulate": accumulate, "rt·stop_gradient": lambda x: x,
     })
     for name, prims in P.BY_NAME.items():
