@@ -15,7 +15,7 @@ from __future__ import annotations
 from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, TupleT
+from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, StructT, TupleT
 from . import build as B
 from .normalize import is_path
 from .rules import instantiate
@@ -29,7 +29,7 @@ def root_of(e) -> S.Name | None:
 
 def names_in(node, acc: set) -> set:
     """Every identifier read anywhere in a statement or expression tree."""
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):          # tuples: a struct literal's (name, value) fields
         for n in node:
             names_in(n, acc)
         return acc
@@ -255,7 +255,8 @@ class Reverse(Sweep):
                 ret_val, ret_ty = S.TupleLit([B.name(self.result), g]), TupleT((ret_t, gt))
         if fwd:
             fwd[0].comment = "forward sweep: the primal, saving what it overwrites"
-        rev = _fresh_parts(_peephole(adj_decls + rev))
+        structs = {self.bar[v]: t for v, t in self.vars.items() if v in self.bar and isinstance(t, StructT)}
+        rev = _fresh_parts(_peephole(adj_decls + rev), structs)
         body = _dead_code(self.decls + extra + fwd + rev, ret_val) + [S.Return(ret_val)]
         return S.FnDef(out_name, params, B.type_expr(ret_ty), body, span=self.nf.span)
 
@@ -729,6 +730,14 @@ class Reverse(Sweep):
             else:
                 total[key] = B.add(total[key], c) if leaf.ty == FLOAT else B.call("accumulate", total[key], c)
         out = list(pre)
+        # parts of one variable together (p_bar.x, p_bar.v, then a_bar), so a struct
+        # adjoint built field by field can become one literal
+        roots = []
+        for leaf in order:
+            r = root_of(leaf)
+            if r is not None and r.id not in roots:
+                roots.append(r.id)
+        order.sort(key=lambda leaf: roots.index(root_of(leaf).id) if root_of(leaf) is not None else len(roots))
         for leaf in order:
             c = total[expr_src(leaf)]
             if isinstance(leaf, S.Name) and leaf.id in self.temps:
@@ -877,16 +886,19 @@ def _declared(stmts) -> set[str]:
     return out
 
 
-def _fresh_parts(stmts):
+def _fresh_parts(stmts, structs=None):
     """After `var p_bar = zeros_like(p)`, the first `p_bar.w = accumulate(p_bar.w, v)`
-    of each part is `p_bar.w = v`: adding to a zero is a copy of work."""
+    of each part is `p_bar.w = v`: adding to a zero is a copy of work. When every
+    field of a struct is written so, one after another, the struct is built at once:
+    `q_bar = Particle { x: g.x, v: …, m: g.m }`."""
+    structs = structs or {}
     fresh: dict[str, set] = {}                 # root -> parts already written
     out = []
     for s in stmts:
         for f in ("then", "orelse", "body"):
             inner = getattr(s, f, None)
             if isinstance(inner, list):
-                setattr(s, f, _fresh_parts(inner))
+                setattr(s, f, _fresh_parts(inner, structs))
         target = s.name if isinstance(s, S.Let) else (s.target.id if isinstance(s, S.Assign) and isinstance(s.target, S.Name) else None)
         if target is not None and _is_zero_of(s.value):
             fresh[target] = set()
@@ -901,11 +913,38 @@ def _fresh_parts(stmts):
                 new = S.Assign(s.target, added, span=s.span)
                 new.comment = getattr(s, "comment", None)
                 out.append(new)
+                _build_whole(out, root, structs.get(root))
                 continue
         for root in [r for r in fresh if r in names_in(s, set()) or r == target]:
             del fresh[root]
         out.append(s)
     return out
+
+
+def _build_whole(out, root, st):
+    """If out ends with `root = zeros_like(…)` followed only by writes of every field
+    of root (values not reading what is written in between), make it one literal."""
+    if st is None:
+        return
+    writes, j = {}, len(out) - 1
+    while j >= 0 and isinstance(out[j], S.Assign) and isinstance(out[j].target, S.Field) \
+            and isinstance(out[j].target.obj, S.Name) and out[j].target.obj.id == root:
+        writes.setdefault(out[j].target.name, out[j].value)
+        j -= 1
+    if j < 0 or set(writes) != set(st.fields) or len(writes) != len(out) - 1 - j:
+        return
+    zero = out[j]
+    target = zero.name if isinstance(zero, S.Let) else (zero.target.id if isinstance(zero, S.Assign) and isinstance(zero.target, S.Name) else None)
+    if target != root or not _is_zero_of(zero.value):
+        return
+    lit = S.StructLit(st.name, [(f, writes[f]) for f in st.fields])
+    if isinstance(zero, S.Let):
+        new = S.Let(zero.name, zero.annot, lit, True, span=zero.span)
+    else:
+        new = S.Assign(zero.target, lit, span=zero.span)
+    new.comment = getattr(zero, "comment", None)
+    del out[j:]
+    out.append(new)
 
 
 def _part_accumulates(s, root, part):
