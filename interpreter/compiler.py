@@ -354,6 +354,8 @@ class Compiler:
         # read before a later argument mutates it prints as it was when read
         snap = name == "print" and _mutates(e.args, None)
         args = [self.escaping(a) if snap else self.expr(a) for a in e.args]
+        if name == "accumulate" and e.ty in (FLOAT, TENSOR):
+            return py.BinOp(left=args[0], op=py.Add(), right=args[1])      # one numpy call, no helper
         if name in ("zeros_like", "accumulate"):
             # specialised to the static type: Particle(a.x + b.x, …), not reflection
             op = self.rt.zeroer(e.ty) if name == "zeros_like" else self.rt.accumulator(e.ty)
