@@ -346,14 +346,7 @@ class Reverse(Sweep):
             return fwd, restore
         if name in self.temps:
             # its reader (the next step) declared its cotangent; nothing to reset
-            keep_y = []
-            if self._root_uses_y(v):
-                if pushed:
-                    y = self.temp("y")
-                    keep_y = [_borrow(y, B.name(name))]
-                    self.root_value = (v, B.name(y))
-                else:
-                    self.root_value = (v, B.name(name))
+            keep_y = self.keep_result(v, name, pushed)
             adj = self.value_adjoint(v, B.name(self.barname(name)))
             self.root_value = None
             return fwd, _unless_unused(keep_y, adj) + restore + adj
@@ -364,17 +357,8 @@ class Reverse(Sweep):
                 rev.append(S.ExprStmt(B.method(self.bar_path(obj), "append", B.name(self.barname(name)))))
             rev += restore + [B.assign(self.barname(name), B.zeros_like(B.name(name), ty))]
             return fwd, rev
-        # a rule that needs the result (exp, tanh, /, …) reads the variable itself, saved
-        # before the variable is restored, instead of computing the operation again
-        keep_y = []
         # (a float overwritten in a loop is cheaper to recompute than to keep on a tape)
-        if self._root_uses_y(v) and not (pushed and ty == FLOAT):
-            if pushed:
-                y = self.temp("y")
-                keep_y = [_borrow(y, B.name(name))]
-                self.root_value = (v, B.name(y))
-            else:
-                self.root_value = (v, B.name(name))
+        keep_y = self.keep_result(v, name, pushed) if not (pushed and ty == FLOAT) else []
         if ty == FLOAT and not self.is_call(v):
             contribs, pre = self.float_contribs(v, B.name(self.barname(name)))
             self.root_value = None
@@ -391,6 +375,18 @@ class Reverse(Sweep):
             B.assign(self.barname(name), B.zeros_like(B.name(name), ty))] + adj
         self.root_value = None
         return fwd, rev
+
+    def keep_result(self, v, name, pushed) -> list[S.Stmt]:
+        """A rule that needs the result (exp, tanh, /, …) reads the variable itself,
+        saved before the variable is restored, instead of computing it again."""
+        if not self._root_uses_y(v):
+            return []
+        if not pushed:
+            self.root_value = (v, B.name(name))
+            return []
+        y = self.temp("y")
+        self.root_value = (v, B.name(y))
+        return [_borrow(y, B.name(name))]
 
     def _root_uses_y(self, v) -> bool:
         if v.ty not in (FLOAT, TENSOR):
