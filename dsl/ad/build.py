@@ -55,6 +55,13 @@ def is_zero(e) -> bool:
     return is_const(e, 0) or (isinstance(e, S.Num) and e.value == 0.0)
 
 
+def _term(e):
+    """e as (coefficient, term): `3.0 * t` is (3.0, t), `t` is (1.0, t)."""
+    if isinstance(e, S.Binary) and e.op == "*" and is_const(e.left) and isinstance(e.left.value, float):
+        return e.left.value, e.right
+    return 1.0, e
+
+
 def add(a: S.Expr, b: S.Expr) -> S.Expr:
     if is_zero(a):
         return b
@@ -62,9 +69,20 @@ def add(a: S.Expr, b: S.Expr) -> S.Expr:
         return a
     if is_const(a) and is_const(b):
         return S.Num(a.value + b.value)
+    (ca, ta), (cb, tb) = _term(a), _term(b)
+    if not isinstance(ta, S.Num) and _same(ta, tb):
+        return mul(num(ca + cb), ta)              # x * x + x * x + x * x is 3.0 * (x * x)
     if isinstance(b, S.Unary) and b.op == "-":
         return S.Binary("-", a, b.operand)
     return S.Binary("+", a, b)
+
+
+def _same(a, b) -> bool:
+    from ..printer import expr_src
+    try:
+        return expr_src(a) == expr_src(b)
+    except TypeError:
+        return False
 
 
 def sub(a: S.Expr, b: S.Expr) -> S.Expr:
