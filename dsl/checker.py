@@ -43,6 +43,7 @@ class Checker:
         self.scope = Scope()
         self.transform_typer = transform_typer     # types grad(...) & co. (dsl.ad.typing)
         self.defined_here: dict[str, int] = {}     # globals this program defines, for duplicates
+        self.py_prefix = ""        # a module's globals get Python names apart from its importer's (interpreter/modules.py)
 
     # ------------------------------------------------------------------ reporting
     def error(self, span, message, hint=None):
@@ -105,7 +106,7 @@ class Checker:
         d.ty = FnT(params, ret)
         if d.name in RESERVED_NAMES:
             self.error(d.span, f"`{d.name}` is a built-in function", "choose another name")
-        d.sym = Symbol(d.name, d.ty, "fn", py_name(d.name), is_global=True, decl=d)
+        d.sym = Symbol(d.name, d.ty, "fn", self.py_prefix + py_name(d.name), is_global=True, decl=d)
         self.env.values[d.name] = d.sym
 
     def resolve_type(self, t: S.TypeExpr | None) -> Type:
@@ -177,7 +178,7 @@ class Checker:
             self.error(span, f"`{name}` is already a function")
         if name in RESERVED_NAMES:
             self.error(span, f"`{name}` is a built-in function", "choose another name")
-        sym = Symbol(name, ty, kind, py_name(name), is_global=True, decl=node)
+        sym = Symbol(name, ty, kind, self.py_prefix + py_name(name), is_global=True, decl=node)
         self.env.values[name] = sym
         return sym
 

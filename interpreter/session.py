@@ -39,11 +39,13 @@ class Session:
         from dsl import ad
         self.ad = ad.Transforms(self)
         self.compiler = Compiler(self.runtime, self.ad)
+        from .modules import ModuleLoader
+        self.modules = ModuleLoader(self)       # `import name` (interpreter/modules.py)
 
     # -------------------------------------------------------------- front half
     def check_text(self, text: str, file: str = "<input>") -> tuple[S.Program, GlobalEnv]:
         prog = parse(text, file)
-        env = check(prog, self.env, self.ad.typer)
+        env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
         return prog, env
 
     # -------------------------------------------------------------- running
@@ -64,6 +66,7 @@ class Session:
             target = py.copy_location(py.Name("rt·result", py.Store()), last)
             module.body[-1] = py.copy_location(py.Assign(targets=[target], value=last.value), last)
         code = compile(module, file, "exec")
+        self.modules.run_pending()          # imported modules' top-level code, once
         old_env, self.env = self.env, env   # definitions land only once they compile
         ns = self.runtime.ns
         saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
