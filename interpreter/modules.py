@@ -117,8 +117,8 @@ class ModuleLoader:
     def _missing_hint(self, name: str, file: str) -> str:
         known = stdlib_names()
         close = did_you_mean(name, known)
-        where = f"looked for `{name}.dp` in {self._directory(file)} and in the standard library"
-        return (close + "; " if close else "") + where + (f" ({', '.join(known)})" if known else "")
+        where = f"looked for `{name}.dp` in {self._directory(file)}, then in the standard library"
+        return (close + " " if close else "") + where + (f" ({', '.join(known)})" if known else "")
 
     @staticmethod
     def _refuse_reserved(prog, taken):
