@@ -480,8 +480,9 @@ class Checker:
         sym = self.lookup(e.id)
         if sym is None:
             if e.id in self.env.modules:
-                e.sym = None
-                return ModuleT(e.id)
+                names = sorted(self.env.modules[e.id].values)
+                return self.error(e.span, f"`{ModuleT(e.id)}` is not a value",
+                                  f"use what it defines: `{e.id}.{names[0] if names else 'name'}`")
             if e.id in BUILTIN_NAMES or e.id in TRANSFORMS:
                 return self.builtin_as_value(e)
             if e.id in self.env.structs or e.id in self.env.enums:

@@ -53,6 +53,9 @@ class ModuleLoader:
         self.loading: list[tuple[str, str]] = []     # (path, name) of modules being loaded: cycles
         self.pending: list[tuple[Module, object]] = []   # compiled, top-level code not run yet
         self.prefixes: set[str] = set()
+        # False: only the standard library is found, never a file of the host's
+        # (for an embedder running code it does not trust)
+        self.allow_files = True
 
     # ------------------------------------------------------------ importing
     def load_imports(self, prog: S.Program, env: GlobalEnv, file: str) -> GlobalEnv:
@@ -102,7 +105,7 @@ class ModuleLoader:
         """`name.dp` beside the importing file (the working directory for REPL and
         embedded input), else the standard library's."""
         here = os.path.join(self._directory(file), name + ".dp")
-        if os.path.isfile(here):
+        if self.allow_files and os.path.isfile(here):
             return os.path.realpath(here)
         from stdlib import module_path
         p = module_path(name)
@@ -117,7 +120,8 @@ class ModuleLoader:
     def _missing_hint(self, name: str, file: str) -> str:
         known = stdlib_names()
         close = did_you_mean(name, known)
-        where = f"looked for `{name}.dp` in {self._directory(file)}, then in the standard library"
+        where = (f"looked for `{name}.dp` in {self._directory(file)}, then in the standard library"
+                 if self.allow_files else "only the standard library can be imported here")
         return (close + " " if close else "") + where + (f" ({', '.join(known)})" if known else "")
 
     @staticmethod

@@ -304,6 +304,12 @@ def test_unknown_member_of_a_module(tmp_path):
     assert e.message == "module `util` has no `hepler`" and "did you mean `helper`?" in e.first.hint
 
 
+def test_a_module_is_not_a_value(tmp_path):
+    e = error_in(tmp_path, "import util\nprint(util)\n", util=UTIL)
+    assert (e.message, e.line, e.column) == ("`module util` is not a value", 2, 7)
+    assert e.first.hint == "use what it defines: `util.apply`"
+
+
 def test_import_belongs_at_the_top_level(tmp_path):
     e = error_in(tmp_path, "fn f() -> int {\n    import util\n    return 1\n}\n", util=UTIL)
     assert e.message == "imports belong at the top level" and e.line == 2
@@ -312,6 +318,18 @@ def test_import_belongs_at_the_top_level(tmp_path):
 def test_module_names_are_reserved(tmp_path):
     e = error_in(tmp_path, "import util\nfn util__f(x: float) -> float { return x }\n", util=UTIL)
     assert e.message == "`util__f` is the name DP gives module `util`'s `f`" and e.line == 2
+
+
+def test_an_embedder_may_allow_only_the_standard_library(tmp_path):
+    write(tmp_path, "mine.dp", "fn v() -> int { return 3 }\n")
+    s, out = session()
+    s.modules.allow_files = False
+    main = str(tmp_path / "main.dp")
+    with pytest.raises(DPError) as info:
+        s.run("import mine", main)
+    assert info.value.message == "no module named `mine`" and "only the standard library" in info.value.first.hint
+    s.run("import math\nprint(math.pi)", main)
+    assert out.text == "3.141592653589793\n"
 
 
 def test_a_failed_import_leaves_the_session_usable(tmp_path):
