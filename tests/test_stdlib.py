@@ -322,6 +322,25 @@ def test_gradients_through_the_tensor_integrators():
     grads(src, 2.0, np_.array([1.0, 0.5]))
 
 
+def test_remaining_gradients_against_finite_differences():
+    # the functions not reached by the checks above: fill, norm_t, maximum_of, the
+    # Euler and Verlet paths, and momentum and Adam with respect to their settings
+    src = """fn quad(x: list[float]) -> float { return (x[0] - 3.0) ** 2 + 10.0 * (x[1] + 1.0) ** 2 }
+fn f(x: list[float], t: tensor) -> float {
+    let a = linalg.fill(2, x[0])
+    let n = linalg.norm_t(t * x[1])
+    let m = math.maximum_of(x)
+    let path = ode.euler_path(fn(tt: float, y: list[float]) -> list[float] { return [-x[0] * y[0]] }, [x[1]], 0.0, 0.1, 3)
+    let vp = ode.verlet_path(fn(z: list[float]) -> list[float] { return [-x[0] * z[0]] }, [1.0], [x[1]], 0.1, 3)
+    let (xs, vs) = vp[3]
+    let mo = optim.momentum(grad(quad), [0.0, 0.0], 0.01 * x[0], x[1], 3)
+    let ad = optim.adam(grad(quad), [0.0, 0.0], 0.1 * x[0], 3)
+    return a[1] * n + m + path[3][0] + xs[0] * vs[0] + quad(mo) + quad(ad)
+}
+"""
+    grads(src, [1.5, 0.5, -0.25], np.array([[1.0, -2.0], [0.5, 3.0]]))
+
+
 # ---------------------------------------------------------------- stats
 
 XS = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
