@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if text is None:
         return 2
     session = Session()
+    session.runtime.output.write = _write_stdout
     try:
         if ns.command == "run":
             session.script_args = list(ns.args)          # argparse has dropped a leading `--`
@@ -82,6 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        # the reader is gone (`dp run f.dp | head`): stop quietly, as Unix tools do
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0)
 
 
 def entry() -> None:

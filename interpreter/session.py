@@ -45,7 +45,10 @@ class Session:
     # -------------------------------------------------------------- front half
     def check_text(self, text: str, file: str = "<input>") -> tuple[S.Program, GlobalEnv]:
         prog = parse(text, file)
-        env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
+        try:
+            env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
+        finally:
+            self.ad.current_env = None      # transforms at run time see the session's globals
         return prog, env
 
     # -------------------------------------------------------------- running

@@ -297,3 +297,43 @@ def test_second_and_third_derivatives_through_loops_lists_and_branches(src):
         assert fwd(x) == pytest.approx(g2(x), rel=1e-12, abs=1e-12)
         fd3 = (g2(x + 1e-5) - g2(x - 1e-5)) / 2e-5
         assert g3(x) == pytest.approx(fd3, rel=1e-4, abs=1e-4)
+
+
+def test_higher_order_functions_with_named_functions_and_closures_to_any_order():
+    """A function passed to a higher-order function is specialised into it, so second
+    derivatives and reverse-over-forward work through it (a loop and recursion too)."""
+    src = """fn apply(f: fn(float) -> float, x: float) -> float { return f(x) }
+fn cube(x: float) -> float { return x * x * x }
+fn h(x: float) -> float { return apply(cube, x) }
+fn dh(x: float) -> float { return jvp(h, x, 1.0).1 }
+fn map(f: fn(float) -> float, xs: list[float]) -> list[float] {
+    var out: list[float] = []
+    for x in xs { out.append(f(x)) }
+    return out
+}
+fn loss(k: float) -> float {
+    let ys = map(fn(x: float) -> float { return k * x * x }, [1.0, 2.0])
+    return ys[0] + ys[1]
+}
+fn fold(g: fn(float) -> float, v: float, n: int) -> float {
+    if n == 0 { return v }
+    return fold(g, g(v), n - 1)
+}
+fn sq(y: float) -> float { return y * y + 0.1 }
+fn r(x: float) -> float { return fold(sq, x, 3) }
+print(grad(h)(2.0), grad(grad(h))(2.0), grad(dh)(2.0), grad(loss)(2.0), grad(r)(0.5), grad(grad(r))(0.5))
+"""
+    got = values(src)
+    s1 = lambda y: y * y + 0.1                                   # noqa: E731
+    rr = lambda x: s1(s1(s1(x)))                                 # noqa: E731
+    fd1 = (rr(0.5 + 1e-6) - rr(0.5 - 1e-6)) / 2e-6
+    fd2 = (rr(0.5 + 1e-4) - 2 * rr(0.5) + rr(0.5 - 1e-4)) / 1e-8
+    assert got[:4] == [12.0, 12.0, 12.0, 5.0]
+    assert got[4] == pytest.approx(fd1, rel=1e-8) and got[5] == pytest.approx(fd2, rel=1e-5)
+
+
+def test_runtime_transforms_see_later_globals():
+    s, out = session()
+    s.run("fn d(g: fn(float) -> float) -> float { return grad(g)(1.0) }")
+    s.run("let c = 2.0\nfn f(x: float) -> float { return x * c }\nprint(d(f))")
+    assert out.text.strip() == "2.0"

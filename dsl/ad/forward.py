@@ -133,8 +133,9 @@ class Forward(Sweep):
             tangent = instantiate(dots[0].value, env)
         else:
             # from the cotangent rules: for float results, y_dot = Σ rule_i[y_bar := x_i_dot]
-            if v.ty != FLOAT:
-                raise _err(s.span, f"the rule for `{rule.fn}` gives no `{rule.result}_dot`, needed by forward mode")
+            if v.ty != FLOAT or any(a.ty != FLOAT for a in v.args if a.ty is not None and a.ty.active):
+                raise _err(s.span, f"the rule for `{rule.fn}` gives no `{rule.result}_dot`, needed by forward mode",
+                           f"add `{rule.result}_dot = …` to the rule")
             tangent = B.num(0.0)
             for c in rule.clauses:
                 p = c.target[:-4]

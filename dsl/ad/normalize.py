@@ -366,12 +366,17 @@ class Normalizer:
         closures = _closure_args(call)
         from ..printer import expr_src
         # a specialised function passing its closure on to itself reuses itself
-        key = (id(getattr(F, "specialises", F)),
-               tuple((k, getattr(lam, "spec_source", None) or expr_src(lam)) for k, lam in closures))
+        key = (id(getattr(F, "specialises", F)), tuple((k, _spec_source(lam)) for k, lam in closures))
         spec = self.tx.specialized.get(key)
         taken = {p.name for p in F.params} | _names_declared(F.body)
         cap_params, cap_args, lets = [], [], []
         for k, lam in closures:
+            if isinstance(lam, S.FnDef):
+                # a named function: the copy calls it directly, with no run-time pullback
+                copy = _calling(lam)
+                copy.spec_source = _spec_source(lam)
+                lets.append(S.Let(F.params[k].name, None, copy, False))
+                continue
             renames = {}
             for sym in lam.captures:
                 n, i = f"{sym.name}_captured", 2
@@ -386,7 +391,7 @@ class Normalizer:
             copier = Normalizer.__new__(Normalizer)
             copier.names, copier.used, copier.hoisted = renames, set(), []
             copy = copier.rn_lambda(lam)
-            copy.spec_source = getattr(lam, "spec_source", None) or expr_src(lam)
+            copy.spec_source = _spec_source(lam)
             lets.append(S.Let(F.params[k].name, None, copy, False))
         if spec is None:
             plain = _BodyCopier(_plain_copier())
@@ -581,7 +586,7 @@ class _BodyCopier:
 
     def stmt(self, s):
         if isinstance(s, S.Let):
-            return S.Let(s.name, None, self.e(s.value), s.mutable, names=s.names)
+            return S.Let(s.name, s.annot, self.e(s.value), s.mutable, names=s.names)
         if isinstance(s, S.Assign):
             return S.Assign(self.e(s.target), self.e(s.value))
         if isinstance(s, S.AugAssign):
@@ -625,8 +630,9 @@ def _closure_error(node, caps):
 
 
 def _closure_args(call):
-    """(index, Lambda) for each argument that is a lambda capturing a differentiable
-    value: a literal, or a `let` bound to one."""
+    """(index, Lambda or FnDef) for each function argument the callee can be
+    specialised to: a lambda capturing a differentiable value (a literal, or a `let`
+    bound to one), or a named function."""
     out = []
     for k, a in enumerate(call.args):
         lam = a if isinstance(a, S.Lambda) else None
@@ -634,9 +640,26 @@ def _closure_args(call):
         if sym is not None and not isinstance(sym, tuple) and sym.kind == "let" and isinstance(sym.decl, S.Let) \
                 and isinstance(sym.decl.value, S.Lambda) and sym.decl.names is None:
             lam = sym.decl.value
-        if lam is not None and any(c.ty.active for c in lam.captures):
+        if lam is not None and (any(c.ty.active for c in lam.captures) or getattr(lam, "spec_source", None)):
             out.append((k, lam))
+        elif sym is not None and not isinstance(sym, tuple) and sym.kind == "fn" and isinstance(sym.decl, S.FnDef) \
+                and getattr(sym.decl, "checked", False) and isinstance(a.ty, FnT):
+            out.append((k, sym.decl))
     return out
+
+
+def _spec_source(lam) -> str:
+    from ..printer import expr_src
+    if isinstance(lam, S.FnDef):
+        return f"fn {lam.name}"
+    return getattr(lam, "spec_source", None) or expr_src(lam)
+
+
+def _calling(fn: S.FnDef) -> S.Lambda:
+    """`fn(x: float) -> float { return f(x) }`: a lambda that calls a named function."""
+    params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in fn.params]
+    body = [S.Return(S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params]))]
+    return S.Lambda(params, B.type_expr(fn.ty.ret), body)
 
 
 def _names_declared(body) -> set:
