@@ -119,6 +119,7 @@ GRADS = {
         for x in xs { s = s + sum(x * x) }
         return s
     }""", ([A, B],)),
+    "list_from_tensor": ("fn f(a: tensor) -> float { let xs = to_list(a); return xs[0] * xs[1] + xs[2] }", (V,)),
     "tensor_from_list": ("fn f(xs: list[float]) -> float { let t = tensor(xs); return sum(t * t * t) }", ([0.3, 0.7, 1.1],)),
     "float_of_tensor": ("fn f(a: tensor) -> float { return float(sum(a, 0)[1]) * 2.0 }", (A,)),
 }

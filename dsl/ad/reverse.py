@@ -589,6 +589,13 @@ class Reverse(Sweep):
             for k, it in zip(e.keys, e.values):
                 self.aggregate_contribs(it, B.index(B.copy_expr(g), B.copy_expr(k)), out)
             return
+        if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
+            # a primitive with an aggregate result (to_list, split_like, …)
+            pre: list = []
+            self._apply_rule(e, e.target[1], e.args, g, out, pre)
+            if pre:
+                out.append(("pre", pre))
+            return
         if isinstance(e, S.Binary) and e.op == "+" and isinstance(e.ty, ListT):
             # xs + ys: the first len(xs) cotangents are xs's, the rest ys's
             n = B.call("len", B.copy_expr(e.left))
