@@ -38,7 +38,7 @@ class _Jumps:
     """Which jumps a statement list may take out of itself."""
 
     @staticmethod
-    def scan(body, in_loop=False):
+    def scan(body):
         ret = brk = cont = False
         for s in body:
             r, b, c = _Jumps.stmt(s)
@@ -364,7 +364,6 @@ class Normalizer:
         `apply_with_closure(v, x)`."""
         F = call.target[1]
         closures = _closure_args(call)
-        from ..printer import expr_src
         # a specialised function passing its closure on to itself reuses itself
         key = (id(getattr(F, "specialises", F)), tuple((k, _spec_source(lam)) for k, lam in closures))
         spec = self.tx.specialized.get(key)

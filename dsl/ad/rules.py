@@ -59,9 +59,6 @@ def _subst(e, env):
     return B.copy_expr(e)
 
 
-def primitive_vjp(prim: P.Primitive, k: int) -> str:
-    return prim.vjp[k]
-
 
 # ---------------------------------------------------------------- user rules
 
@@ -112,6 +109,3 @@ def check_rule(checker, s: S.RuleDef) -> None:
     if isinstance(sym.decl, S.FnDef):
         sym.decl.rule = s                    # the transforms use the rule, not the body
 
-
-def rule_env_names(rule: S.RuleDef):
-    return rule.params, rule.result
