@@ -35,6 +35,7 @@ class Primitive:
     vjp: tuple[str, ...] | None = None
     doc: str = ""
     view: bool = False                 # the result may share memory with an argument (numpy views)
+    elementwise: bool = False          # tensor result shaped like its operands broadcast together
     rules: dict = field(default_factory=dict)   # parsed rules, filled lazily by dsl.rules
 
     @property

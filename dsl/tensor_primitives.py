@@ -18,21 +18,24 @@ LLF, LLLF = ListT(ListT(FLOAT)), ListT(ListT(ListT(FLOAT)))
 # ---------------------------------------------------------------- implementations
 
 def unbroadcast(g, like):
-    """Sum g down to the shape of `like` (a float or a tensor it was broadcast from)."""
-    if type(like) is np.ndarray and type(g) is np.ndarray and g.shape == like.shape:
+    """Sum g down to the shape of `like`: a float, a tensor g was broadcast from, or
+    that tensor's shape (saved so the tensor itself need not be kept)."""
+    if type(like) is np.ndarray:
+        shape = like.shape
+    elif type(like) is list:
+        shape = tuple(like)
+    else:
+        return float(np.sum(g))
+    if type(g) is np.ndarray and g.shape == shape:
         return g                                  # the common case: nothing was broadcast
     g = np.asarray(g)
-    if not isinstance(like, np.ndarray):
-        return float(g.sum())
-    if g.shape == like.shape:
-        return g
-    extra = g.ndim - like.ndim
+    extra = g.ndim - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, (gd, ld) in enumerate(zip(g.shape, like.shape)) if ld == 1 and gd != 1)
+    axes = tuple(i for i, (gd, ld) in enumerate(zip(g.shape, shape)) if ld == 1 and gd != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(like.shape)
+    return g.reshape(shape)
 
 
 def broadcast_like(x, t):
@@ -145,21 +148,22 @@ def tensor_primitives():
         """An elementwise binary operator on tensors and floats, broadcasting. A float
         operand's cotangent sums the broadcast away; beside a float, a tensor keeps
         its shape, so its cotangent needs no unbroadcast."""
-        return [P(op, ("a", "b"), (T, T), T, impl=impl, py_op=py_op, jvp=jvp,
+        return [P(op, ("a", "b"), (T, T), T, impl=impl, py_op=py_op, jvp=jvp, elementwise=True,
                   vjp=(f"unbroadcast({vjp_a}, a)", f"unbroadcast({vjp_b}, b)")),
-                P(op, ("a", "b"), (T, F), T, impl=impl, py_op=py_op, jvp=jvp,
+                P(op, ("a", "b"), (T, F), T, impl=impl, py_op=py_op, jvp=jvp, elementwise=True,
                   vjp=(vjp_a, f"unbroadcast({vjp_b}, b)")),
-                P(op, ("a", "b"), (F, T), T, impl=impl, py_op=py_op, jvp=jvp,
+                P(op, ("a", "b"), (F, T), T, impl=impl, py_op=py_op, jvp=jvp, elementwise=True,
                   vjp=(f"unbroadcast({vjp_a}, a)", vjp_b))]
 
     def unary(name, impl, jvp, vjp):
-        return P(name, ("x",), (T,), T, impl=impl, jvp=jvp, vjp=(vjp,))
+        return P(name, ("x",), (T,), T, impl=impl, jvp=jvp, vjp=(vjp,), elementwise=True)
 
-    def const(name, params, types, ret, impl):
+    def const(name, params, types, ret, impl, elementwise=True):
         """Piecewise constant, or not differentiable at all (ints, shapes, constructors)."""
         zero_jvp = "zeros_like(y)" if ret in (T, F) else None
         zeros = tuple("zeros_like(" + p + ")" if t in (T, F) else "0" for p, t in zip(params, types))
-        return P(name, params, types, ret, impl=impl, jvp=zero_jvp, vjp=zeros if zero_jvp else None)
+        return P(name, params, types, ret, impl=impl, jvp=zero_jvp, vjp=zeros if zero_jvp else None,
+                 elementwise=elementwise)
 
     table = []
     table += binary("+", np.add, "a_dot + b_dot", "y_bar", "y_bar", py_op="+")
@@ -188,7 +192,7 @@ def tensor_primitives():
           vjp=("y_bar * b", "y_bar * a")),
         P("outer", ("a", "b"), (T, T), T, impl=np.outer, jvp="outer(a_dot, b) + outer(a, b_dot)",
           vjp=("y_bar @ b", "transpose(y_bar) @ a")),
-        P("neg", ("x",), (T,), T, py_op="neg", jvp="-x_dot", vjp=("-y_bar",)),
+        P("neg", ("x",), (T,), T, py_op="neg", jvp="-x_dot", vjp=("-y_bar",), elementwise=True),
         unary("sin", np.sin, "cos(x) * x_dot", "y_bar * cos(x)"),
         unary("cos", np.cos, "-(sin(x) * x_dot)", "-(y_bar * sin(x))"),
         unary("tan", np.tan, "(1.0 + y * y) * x_dot", "y_bar * (1.0 + y * y)"),
@@ -207,9 +211,9 @@ def tensor_primitives():
         const("heaviside", ("x",), (T,), T, lambda x: (np.asarray(x) > 0.0).astype(float)),
         const("heaviside", ("x",), (F,), F, lambda x: 1.0 if x > 0.0 else 0.0),
         const("sqrt_deriv", ("y",), (T,), T, _sqrt_deriv),
-        P("pow_dbase", ("x", "p"), (T, T), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("zeros_like(x)", "zeros_like(p)")),
-        P("pow_dbase", ("x", "p"), (T, F), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("zeros_like(x)", "0.0")),
-        P("pow_dbase", ("x", "p"), (F, T), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("0.0", "zeros_like(p)")),
+        P("pow_dbase", ("x", "p"), (T, T), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("zeros_like(x)", "zeros_like(p)"), elementwise=True),
+        P("pow_dbase", ("x", "p"), (T, F), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("zeros_like(x)", "0.0"), elementwise=True),
+        P("pow_dbase", ("x", "p"), (F, T), T, impl=_pow_dbase, jvp="zeros_like(y)", vjp=("0.0", "zeros_like(p)"), elementwise=True),
         const("pow_dexp", ("x", "y"), (T, T), T, _pow_dexp),
         const("pow_dexp", ("x", "y"), (F, T), T, _pow_dexp),
         const("pow_dexp", ("x", "y"), (T, F), T, _pow_dexp),
@@ -219,20 +223,20 @@ def tensor_primitives():
         const("trunc_div", ("a", "b"), (T, T), T, lambda a, b: np.trunc(a / b)),
         const("trunc_div", ("a", "b"), (T, F), T, lambda a, b: np.trunc(a / b)),
         const("trunc_div", ("a", "b"), (F, T), T, lambda a, b: np.trunc(a / b)),
-        P("where", ("c", "a", "b"), (T, T, T), T, impl=np.where, jvp="where(c, a_dot, b_dot)",
+        P("where", ("c", "a", "b"), (T, T, T), T, impl=np.where, elementwise=True, jvp="where(c, a_dot, b_dot)",
           vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)")),
-        P("where", ("c", "a", "b"), (T, T, F), T, impl=np.where, jvp="where(c, a_dot, b_dot)",
+        P("where", ("c", "a", "b"), (T, T, F), T, impl=np.where, elementwise=True, jvp="where(c, a_dot, b_dot)",
           vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)")),
-        P("where", ("c", "a", "b"), (T, F, T), T, impl=np.where, jvp="where(c, a_dot, b_dot)",
+        P("where", ("c", "a", "b"), (T, F, T), T, impl=np.where, elementwise=True, jvp="where(c, a_dot, b_dot)",
           vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)")),
-        P("where", ("c", "a", "b"), (T, F, F), T, impl=np.where, jvp="where(c, a_dot, b_dot)",
+        P("where", ("c", "a", "b"), (T, F, F), T, impl=np.where, elementwise=True, jvp="where(c, a_dot, b_dot)",
           vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)")),
         # reductions
         P("sum", ("t",), (T,), F, impl=lambda t: float(np.sum(t)), jvp="sum(t_dot)", vjp=("broadcast_like(y_bar, t)",)),
         P("sum", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.sum(t, axis=axis), jvp="sum(t_dot, axis)",
           vjp=("expand_like(y_bar, t, axis)", "0")),
         P("mean", ("t",), (T,), F, impl=lambda t: float(np.mean(t)), jvp="mean(t_dot)",
-          vjp=("broadcast_like(y_bar, t) / float(size(t))",)),
+          vjp=("broadcast_like(y_bar / float(size(t)), t)",)),
         P("mean", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.mean(t, axis=axis), jvp="mean(t_dot, axis)",
           vjp=("expand_like(y_bar, t, axis) / float(dim(t, axis))", "0")),
         P("max", ("t",), (T,), F, impl=lambda t: float(np.max(t)), jvp="sum(max_mask(t) * t_dot)", vjp=("y_bar * max_mask(t)",)),
@@ -241,13 +245,15 @@ def tensor_primitives():
         P("min", ("t",), (T,), F, impl=lambda t: float(np.min(t)), jvp="sum(min_mask(t) * t_dot)", vjp=("y_bar * min_mask(t)",)),
         P("min", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.min(t, axis=axis), jvp="sum(min_mask(t, axis) * t_dot, axis)",
           vjp=("expand_like(y_bar, t, axis) * min_mask(t, axis)", "0")),
-        const("max_mask", ("t",), (T,), T, max_mask),
-        const("max_mask", ("t", "axis"), (T, I), T, max_mask),
-        const("min_mask", ("t",), (T,), T, min_mask),
-        const("min_mask", ("t", "axis"), (T, I), T, min_mask),
+        const("max_mask", ("t",), (T,), T, max_mask, elementwise=False),
+        const("max_mask", ("t", "axis"), (T, I), T, max_mask, elementwise=False),
+        const("min_mask", ("t",), (T,), T, min_mask, elementwise=False),
+        const("min_mask", ("t", "axis"), (T, I), T, min_mask, elementwise=False),
         # the reverse of broadcasting and reducing
         P("unbroadcast", ("g", "like"), (T, T), T, impl=unbroadcast, jvp="unbroadcast(g_dot, like)",
           vjp=("broadcast_like(y_bar, g)", "zeros_like(like)"), view=True),
+        P("unbroadcast", ("g", "like"), (T, LI), T, impl=unbroadcast, jvp="unbroadcast(g_dot, like)",
+          vjp=("broadcast_like(y_bar, g)", "0"), view=True),
         P("unbroadcast", ("g", "like"), (T, F), F, impl=unbroadcast, jvp="unbroadcast(g_dot, like)",
           vjp=("broadcast_like(y_bar, g)", "0.0")),
         P("broadcast_like", ("x", "t"), (T, T), T, impl=broadcast_like, jvp="broadcast_like(x_dot, t)",

@@ -31,8 +31,52 @@ def field(obj: S.Expr, f: str) -> S.Field:
     return S.Field(obj, f)
 
 
-def index(obj: S.Expr, i: S.Expr) -> S.Index:
+def index(obj: S.Expr, i: S.Expr) -> S.Expr:
+    """obj[i]; the k-th piece of `split_like(g, [a, b, …], axis)` (concat's cotangent)
+    is a slice of g, read without building the other pieces."""
+    if isinstance(obj, S.Call) and isinstance(obj.func, S.Name) and obj.func.id == "split_like" \
+            and isinstance(obj.args[1], S.ListLit) and is_const(obj.args[2]) and obj.args[2].value >= 0 \
+            and is_const(i):
+        return _piece(obj.args[0], obj.args[1].items, obj.args[2].value, i.value)
     return S.Index(obj, i)
+
+
+def _piece(g, parts, axis, k):
+    """g[lo:hi] along axis, where parts[k] lay in concat(parts, axis). Sizes known
+    from the code (`zeros(1)`) are folded; the last pieces count from the end, so
+    the parts themselves need not be kept for their sizes."""
+    def size(p):
+        n = _static_dim(p, axis)
+        return inum(n) if n is not None else call("dim", copy_expr(p), inum(axis))
+
+    def total(ps):
+        out = inum(0)
+        for p in ps:
+            s = size(p)
+            out = inum(out.value + s.value) if is_const(out) and is_const(s) else \
+                (s if is_zero(out) else S.Binary("+", out, s))
+        return out
+    lo = total(parts[:k])
+    after = total(parts[k + 1:])
+    if not parts[k + 1:]:
+        hi = None
+    elif is_const(after):
+        hi = S.Unary("-", after)
+    else:
+        hi = S.Binary("+", copy_expr(lo), size(parts[k]))
+    piece = S.Slice(None if is_zero(lo) else lo, hi)
+    return S.Index(g, piece if axis == 0 else S.Subscripts([S.Slice(None, None)] * axis + [piece]))
+
+
+def _static_dim(e, axis):
+    """The size along axis of `zeros(n)`, `ones(n)`, `zeros([n, m])`, … when it is a literal."""
+    if isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id in ("zeros", "ones") and len(e.args) == 1:
+        a = e.args[0]
+        if axis == 0 and is_const(a) and isinstance(a.value, int):
+            return a.value
+        if isinstance(a, S.ListLit) and axis < len(a.items) and is_const(a.items[axis]):
+            return a.items[axis].value
+    return None
 
 
 def tindex(obj: S.Expr, i: int) -> S.TupleIndex:

@@ -19,6 +19,7 @@ from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, StructT, TupleT
 from . import build as B
 from .normalize import is_path
 from .rules import instantiate
+from .shapes import Shapes
 
 
 def root_of(e) -> S.Name | None:
@@ -113,6 +114,8 @@ class Reverse(Sweep):
         self.in_loop_assigned: set[str] = set()
         self._scan(self.main, False)
         self.loop_depth = 0
+        self.shapes = Shapes().run({p: self.vars[p] for p in self.params}, self.main)
+        self.before_fwd: list[S.Stmt] = []      # shape snapshots the current statement's reverse reads
 
     # ------------------------------------------------------------ analysis
     def _scan(self, body, in_loop):
@@ -214,12 +217,6 @@ class Reverse(Sweep):
         if mode != "rev":
             self.varied = _varied(self.main, {self.params[i] for i in wrt})
         fwd, rev = self.block(self.main)
-        # pushes of variables the reverse sweep never reads are dropped
-        needed = names_in([s for s in _walk(rev) if getattr(s, "tape_var", None) is None], set())
-        fwd = _drop_tapes(fwd, needed)
-        rev = _peephole(_drop_tapes(rev, needed))
-        live_tapes = names_in(fwd, set())
-        extra = [d for d in self.extra if d.name in live_tapes or not d.name.endswith("_tape")]
         ret_t = self.nf.ty.ret
         active_params = [p for p in self.params if self.active(p)]
         seed_name = self.fresh("y_bar") if mode == "rev" else None
@@ -236,8 +233,16 @@ class Reverse(Sweep):
             adj_decls.insert(0, S.Let(self.barname(self.result), None, seed, True))
         for d in adj_decls:
             d.comment = None
-        if adj_decls:
-            adj_decls[0].comment = "reverse sweep: adjoints, seeded with the result's"
+        rev = _zero_at_loop_heads(adj_decls + rev, {self.barname(p) for p in active_params})
+        # pushes of variables the reverse sweep never reads are dropped (the adjoints'
+        # declarations come before any value is restored: they read final values)
+        needed = names_in([s for s in _walk(rev[len(adj_decls):]) if getattr(s, "tape_var", None) is None], set())
+        fwd = _drop_tapes(fwd, needed)
+        rev = _peephole(_drop_tapes(rev, needed))
+        live_tapes = names_in(fwd, set())
+        extra = [d for d in self.extra if d.name in live_tapes or not d.name.endswith("_tape")]
+        if rev:
+            rev[0].comment = "reverse sweep: adjoints, seeded with the result's"
         params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.nf.params]
         grads = [B.name(self.barname(p)) for p in active_params]
         if mode == "rev":
@@ -256,7 +261,7 @@ class Reverse(Sweep):
         if fwd:
             fwd[0].comment = "forward sweep: the primal, saving what it overwrites"
         structs = {self.bar[v]: t for v, t in self.vars.items() if v in self.bar and isinstance(t, StructT)}
-        rev = _fresh_parts(_peephole(adj_decls + rev), structs)
+        rev = _fresh_parts(rev, structs)
         body = _dead_code(self.decls + extra + fwd + rev, ret_val) + [S.Return(ret_val)]
         return S.FnDef(out_name, params, B.type_expr(ret_ty), body, span=self.nf.span)
 
@@ -266,6 +271,7 @@ class Reverse(Sweep):
         from . import _stamp
         for s in body:
             f, r = self.stmt(s)
+            f, self.before_fwd = self.before_fwd + f, []
             _stamp(f, s.span)                    # errors in derived code point at the source line
             _stamp(r, s.span)
             fwd += f
@@ -706,11 +712,27 @@ class Reverse(Sweep):
             g = B.name(self._bind_bar(g, pre))
         env["y_bar"] = g
         for k in active:
-            contribution = instantiate(prim.vjp[k], env)
+            contribution = self._unbroadcast(instantiate(prim.vjp[k], env), prim, args[k], e)
             if args[k].ty in (FLOAT, TENSOR):
                 self._fc(args[k], contribution, out, pre)
             else:                              # a list of tensors (concat, stack)
                 self.aggregate_contribs(args[k], contribution, out)
+
+    def _unbroadcast(self, c, prim, arg, op):
+        """`unbroadcast(v, a)` is v itself where a provably has op's shape; elsewhere,
+        outside loops, it reads a's shape saved in the forward sweep instead of a, so
+        the forward sweep need not keep a temporary alive for its shape."""
+        if not (isinstance(c, S.Call) and isinstance(c.func, S.Name) and c.func.id == "unbroadcast"):
+            return c
+        if prim.elementwise and self.shapes.same(arg, op):
+            return c.args[0]
+        like = c.args[1]
+        if self.loop_depth == 0 and isinstance(like, S.Name) and isinstance(arg, S.Name) and like.id == arg.id \
+                and arg.ty == TENSOR and like.id not in self.params:
+            snap = self.bookkeeping(f"{like.id}_shape", ListT(INT), S.ListLit([]))
+            self.before_fwd.append(B.assign(snap, B.call("shape", B.name(like.id))))
+            return B.call("unbroadcast", c.args[0], B.name(snap))
+        return c
 
     def _bind_bar(self, g, pre):
         n = self.temp("g")
@@ -1011,6 +1033,78 @@ def _peephole(stmts):
         if not merged:
             out.append(s)
     return out
+
+
+def _zero_at_loop_heads(stmts, returned: set):
+    """An adjoint that is zero on entering a loop and reset to zero at the end of
+    each trip (its variable is overwritten in the loop) is zero at the head of every
+    trip: its first `v_bar = accumulate(v_bar, x)` in the body becomes `v_bar = x`
+    and the reset goes, when nothing after the loop reads it (`returned` are read at
+    the end). Top-level loops only."""
+    out = list(stmts)
+    for i, loop in enumerate(out):
+        if not isinstance(loop, (S.ForRange, S.While)):
+            continue
+        body = loop.body
+        for v in _zeroed_at_end(body):
+            first = next(j for j, s in enumerate(body) if _touches(s, v))
+            added = _accumulates_into(body[first], v)
+            if added is None or v in names_in(added, set()) or not _zero_before(out[:i], v) \
+                    or _read_later(out[i + 1:], v, returned):
+                continue
+            last = max(j for j, s in enumerate(body) if _touches(s, v))
+            body[first] = S.Assign(S.Name(v), added, span=body[first].span)
+            del body[last]
+    return out
+
+
+def _read_later(stmts, v, returned) -> bool:
+    """Whether v's value is read by stmts before they overwrite it. `let g = v` with g
+    never read does not count: dead code removal takes it later."""
+    for j, s in enumerate(stmts):
+        if isinstance(s, S.Let) and isinstance(s.value, S.Name) and s.value.id == v and s.names is None \
+                and not any(_touches(t, s.name) for t in stmts[j + 1:]) and s.name not in returned:
+            continue
+        if isinstance(s, S.Assign) and isinstance(s.target, S.Name) and s.target.id == v \
+                and v not in names_in(s.value, set()):
+            return False
+        if _touches(s, v):
+            return True
+    return v in returned
+
+
+def _zeroed_at_end(body) -> list[str]:
+    """Variables whose last mention in body is a top-level `v = zeros_like(…)`."""
+    out = []
+    for j, s in enumerate(body):
+        if isinstance(s, S.Assign) and isinstance(s.target, S.Name) and _is_zero_of(s.value):
+            v = s.target.id
+            if v not in out and not any(_touches(t, v) for t in body[j + 1:]):
+                out.append(v)
+    return out
+
+
+def _zero_before(stmts, v) -> bool:
+    """Whether the last of stmts that mentions v sets it to zero."""
+    for s in reversed(stmts):
+        if not _touches(s, v):
+            continue
+        if isinstance(s, S.Let) and s.name == v and s.names is None:
+            return _is_zero_of(s.value)
+        return isinstance(s, S.Assign) and isinstance(s.target, S.Name) and s.target.id == v and _is_zero_of(s.value)
+    return False
+
+
+def _touches(s, v) -> bool:
+    """Whether statement s reads or writes variable v anywhere inside it."""
+    if v in names_in(s, set()):
+        return True
+    for x in _walk([s]):
+        if isinstance(x, S.Assign) and isinstance(x.target, S.Name) and x.target.id == v:
+            return True
+        if isinstance(x, S.Let) and x.name == v:
+            return True
+    return False
 
 
 _PURE_CALLS = P.CALLABLE | {"zeros_like", "accumulate", "float", "int", "len", "str", "stop_gradient"}
