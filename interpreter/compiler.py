@@ -58,6 +58,9 @@ class Compiler:
         self.counter = 0
         self.transforms = transforms             # compiles grad(...) & co. (dsl.ad)
         self.code_nodes: dict = {}               # filled by the session: code name -> DP node
+        self.loop_depth = 0
+        self.locals: list[Symbol] = []           # the symbols the function being compiled declares
+        self.owning: set[Symbol] = set()         # … those of them that own their value (see s_Return)
 
     def fresh(self, base: str) -> str:
         self.counter += 1
@@ -69,6 +72,7 @@ class Compiler:
         # statement may call a function declared further down (the checker allows it)
         ordered = [s for s in prog.body if isinstance(s, S.FnDef)] + \
                   [s for s in prog.body if not isinstance(s, S.FnDef)]
+        outer, self.locals, self.owning = (self.locals, self.owning), [], set()    # top level: none kept
         try:
             body = self.stmts(ordered, span=prog.span)
             mod = py.Module(body=self.hoisted + body, type_ignores=[])
@@ -78,6 +82,7 @@ class Compiler:
                                      "split long expressions into several statements")) from None
         finally:
             self.hoisted = []
+            self.locals, self.owning = outer
 
     def finish(self, mod, span):
         fill_positions(mod, span)
@@ -116,11 +121,15 @@ class Compiler:
         return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()))
 
     def function(self, name, params, body, span, assigned_globals=()):
-        outer_depth, self.loop_depth = getattr(self, "loop_depth", 0), 0     # a new code object
+        outer = self.loop_depth, self.locals, self.owning
+        self.loop_depth, self.locals, self.owning = 0, [], set()          # a new code object
         try:
             stmts = self.block(body, span)
+            tensors = [s.py for s in self.locals
+                       if _holds_tensor(s.ty) and not s.is_global and s.py not in assigned_globals]
         finally:
-            self.loop_depth = outer_depth
+            self.loop_depth, self.locals, self.owning = outer
+        stmts = _release_after_last_use(stmts, tensors)
         if assigned_globals:
             stmts.insert(0, py.Global(names=sorted(assigned_globals)))
         args = py.arguments(posonlyargs=[], args=[py.arg(arg=p.sym.py) for p in params], kwonlyargs=[],
@@ -129,6 +138,7 @@ class Compiler:
                                    type_params=[]), span)
 
     def s_Let(self, s):
+        self.locals += s.syms if s.names is not None else [s.sym]
         if s.names is not None:
             target = py.Tuple(elts=[_store(sym.py) for sym in s.syms], ctx=py.Store())
             return py.Assign(targets=[target], value=self.escaping(s.value))
@@ -137,6 +147,8 @@ class Compiler:
             # derived code only: the transform guarantees the source is not mutated in
             # place while this binding lives, so it may share instead of copying
             return py.Assign(targets=[_store(s.sym.py)], value=self.expr(s.value))
+        if not getattr(s, "borrow", False):
+            self.owning.add(s.sym)           # owned() gives it a value of its own if it is mutated in place
         return py.Assign(targets=[_store(s.sym.py)], value=self.owned(s.value, s.sym))
 
     def s_Assign(self, s):
@@ -182,10 +194,12 @@ class Compiler:
         return py.While(test=self.expr(s.cond), body=self.loop_body(s), orelse=[])
 
     def s_ForRange(self, s):
+        self.locals.append(s.sym)
         it = _pos(_call(_load("rt·range"), self.expr(s.start), self.expr(s.stop)), s.span)
         return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
 
     def s_ForEach(self, s):
+        self.locals.append(s.sym)
         root = _root_sym(s.iterable)
         if needs_copy(s.iterable.ty) and root is not None and not root.is_global and not _mutates(s.body, root):
             # nothing in the body changes the list in place: iterate over it directly;
@@ -211,7 +225,13 @@ class Compiler:
             self.loop_depth -= 1
 
     def s_Return(self, s):
-        return py.Return(value=self.escaping(s.value) if s.value is not None else None)
+        if s.value is None:
+            return py.Return(value=None)
+        root = _root_sym(s.value)
+        if root in self.owning and not getattr(root, "borrowed", False):
+            # a local that owns its value dies here: no one else can see it, so no copy
+            return py.Return(value=self.expr(s.value))
+        return py.Return(value=self.escaping(s.value))
 
     def s_Break(self, s):
         return py.Break()
@@ -225,6 +245,7 @@ class Compiler:
         et = s.subject.ty
         chain: list[py.stmt] = []
         for arm in reversed(s.arms):
+            self.locals += arm.syms
             body = []
             for i, sym in enumerate(arm.syms):
                 body.append(_pos(py.Assign(targets=[_store(sym.py)], value=py.Subscript(
@@ -466,6 +487,30 @@ def _holds_tensor(t, seen=None) -> bool:
     if isinstance(t, TupleT):
         return any(_holds_tensor(x, seen) for x in t.items)
     return False
+
+
+def _release_after_last_use(stmts: list[py.stmt], names: list[str]) -> list[py.stmt]:
+    """Set each of names to None after the last top-level statement that reads or
+    writes it (unless that is the last one, or a return). A function keeps its locals
+    alive until it returns; freeing dead tensors early lets numpy reuse their memory."""
+    last: dict[str, int] = {}
+    wanted = set(names)
+    for i, st in enumerate(stmts):
+        for n in py.walk(st):
+            if isinstance(n, py.Name) and n.id in wanted:
+                last[n.id] = i
+    after: dict[int, list[str]] = {}
+    for name in names:
+        i = last.get(name)
+        if i is not None and i < len(stmts) - 1 and not isinstance(stmts[i], (py.Return, py.Raise)):
+            after.setdefault(i, []).append(name)
+    out = []
+    for i, st in enumerate(stmts):
+        out.append(st)
+        if i in after:          # `a = b = None`: assignment, not del, so a name bound in one branch is fine
+            release = py.Assign(targets=[_store(n) for n in after[i]], value=py.Constant(None))
+            out.append(py.copy_location(release, st))
+    return out
 
 
 def needs_copy(t) -> bool:
