@@ -142,10 +142,10 @@ class Compiler:
         if s.names is not None:
             target = py.Tuple(elts=[_store(sym.py) for sym in s.syms], ctx=py.Store())
             return py.Assign(targets=[target], value=self.escaping(s.value))
-        if getattr(s, "borrow", False) and not _holds_tensor(s.sym.ty):
-            # (a tensor read may be a numpy view of memory a later write changes: copy it)
+        if getattr(s, "borrow", False) and (isinstance(s.value, S.Name) or not _holds_tensor(s.sym.ty)):
             # derived code only: the transform guarantees the source is not mutated in
-            # place while this binding lives, so it may share instead of copying
+            # place while this binding lives, so it may share instead of copying (a part
+            # of a tensor is a numpy view of memory a later write changes: copied)
             return py.Assign(targets=[_store(s.sym.py)], value=self.expr(s.value))
         if not getattr(s, "borrow", False):
             self.owning.add(s.sym)           # owned() gives it a value of its own if it is mutated in place
@@ -155,6 +155,12 @@ class Compiler:
         t = s.target
         if isinstance(t, S.Name):
             return py.Assign(targets=[_store(t.sym.py)], value=self.owned(s.value, t.sym))
+        added = _added_to(t, s.value)
+        if added is not None:
+            # `a[1:n] = a[1:n] + v` on a tensor: numpy adds in place, no temporary
+            if isinstance(added, S.Unary) and added.op == "-":
+                return py.AugAssign(target=self.target(t), op=py.Sub(), value=self.expr(added.operand))
+            return py.AugAssign(target=self.target(t), op=py.Add(), value=self.expr(added))
         return py.Assign(targets=[self.target(t)], value=self.escaping(s.value))
 
     def s_AugAssign(self, s):
@@ -342,7 +348,14 @@ class Compiler:
             return _call(self.expr(e.func), *self.fn_args(e.args))
         if kind == "prim":
             prim = e.target[1]
-            return _call(_load(prim_py_name(prim)), *[self.expr(a) for a in e.args])
+            args = [self.expr(a) for a in e.args]
+            if prim.name == "unbroadcast" and prim.types[1] == TENSOR and all(isinstance(a, S.Name) for a in e.args):
+                # `g if g.shape == like.shape else unbroadcast(g, like)`: the common case,
+                # nothing was broadcast, costs no call (reverse sweeps run it every step)
+                same = py.Compare(left=py.Attribute(value=args[0], attr="shape", ctx=py.Load()), ops=[py.Eq()],
+                                  comparators=[py.Attribute(value=args[1], attr="shape", ctx=py.Load())])
+                return py.IfExp(test=same, body=self.expr(e.args[0]), orelse=_call(_load(prim_py_name(prim)), *args))
+            return _call(_load(prim_py_name(prim)), *args)
         if kind == "builtin":
             return self.builtin(e)
         if kind == "method":
@@ -546,11 +559,32 @@ def _sym_mutable(s: Symbol) -> bool:
 
 
 def _root_sym(e) -> Symbol | None:
-    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
-        e = e.obj
+    """The variable e is part of; a numpy view (reshape, transpose, …) is part of
+    what it views."""
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)) or _is_view(e):
+        e = e.args[0] if isinstance(e, S.Call) else e.obj
     if isinstance(e, S.Name) and isinstance(e.sym, Symbol):
         return e.sym
     return None
+
+
+def _is_view(e) -> bool:
+    return isinstance(e, S.Call) and e.target is not None and e.target[0] == "prim" and e.target[1].view and bool(e.args)
+
+
+def _added_to(target, value):
+    """v when value is `target + v` or `accumulate(target, v)` and target is part of a
+    tensor (so `target += v` updates it in place with numpy)."""
+    if not (isinstance(target, S.Index) and target.obj.ty == TENSOR):
+        return None
+    if isinstance(value, S.Binary) and value.op == "+":
+        first, added = value.left, value.right
+    elif isinstance(value, S.Call) and value.target == ("builtin", "accumulate"):
+        first, added = value.args
+    else:
+        return None
+    from dsl.printer import expr_src
+    return added if expr_src(first) == expr_src(target) else None
 
 
 _MUTATING = {"append", "pop", "insert", "extend", "reverse", "remove"}

@@ -295,3 +295,33 @@ def test_gradient_of_a_tensor_function_with_a_loop_and_a_closure():
     # f = 3 Σ sin(x²)·x²  →  f' = 3 (cos(x²)·2x·x² + sin(x²)·2x)
     a = x * x
     assert np.allclose(g, 3 * (np.cos(a) * 2 * x * a + np.sin(a) * 2 * x))
+
+
+# ---------------------------------------------------------------- views and in-place adds
+def test_a_view_of_a_variable_does_not_see_later_writes():
+    s = session("""
+fn f() -> tensor {
+    var t = ones([2, 2])
+    let v = reshape(t, [4])
+    let w = transpose(t)
+    t[0, 0] = 9.0
+    return v + reshape(w, [4])
+}""")
+    assert value(s, "f()").tolist() == [2.0, 2.0, 2.0, 2.0]
+
+
+def test_adding_into_a_slice_is_in_place_and_keeps_value_semantics():
+    src = """
+fn f(a: tensor, b: tensor) -> tensor {
+    var c = a
+    c[1:3] = c[1:3] + b
+    c[0:2] = c[0:2] + -b
+    return c
+}"""
+    code = python_of(src, "f")
+    assert "+= b" in code and "-= b" in code
+    s = session(src)
+    a = np.arange(4.0)
+    got = s.run("f").value(a, np.array([10.0, 20.0]))
+    assert got.tolist() == [-10.0, -9.0, 22.0, 3.0]
+    assert a.tolist() == [0.0, 1.0, 2.0, 3.0]          # the argument is untouched
