@@ -10,9 +10,11 @@ from __future__ import annotations
 from .. import syntax as S
 from ..types import FLOAT, ListT, TupleT
 from . import build as B
+from .adjoints import _binary_prim
 from .normalize import is_path
-from .reverse import Reverse, Sweep, _binary_prim, _err, root_of
+from .reverse import Reverse, Sweep
 from .rules import instantiate
+from .trees import _err, root_of
 
 
 class Forward(Sweep):
