@@ -127,3 +127,111 @@ def test_spring_chain_gradient_matches_hand_written():
         return sum(x * x)
     }"""
     check(src, np.arange(6.0) * 1.1, np.linspace(-0.1, 0.1, 6), 4.0, name="chain")
+
+
+# ---------------------------------------------------------------- specialised to shapes
+CHAIN = """fn chain(x0: tensor, v0: tensor, k: float) -> float {
+    var x = x0
+    var v = v0
+    let n = len(x0)
+    for i in 0..30 {
+        let s = k * (x[1:n] - x[0:n - 1] - 1.0)
+        v = v + 0.01 * (concat([s, zeros(1)], 0) - concat([zeros(1), s], 0))
+        x = x + 0.01 * v
+    }
+    return sum(x * x)
+}"""
+
+
+def chain_grad_by_hand(x0, v0, k, steps=30):
+    x, v, xs = x0, v0, []
+    for _ in range(steps):
+        xs.append(x)
+        s = k * (x[1:] - x[:-1] - 1.0)
+        v = v + 0.01 * (np.concatenate([s, [0.0]]) - np.concatenate([[0.0], s]))
+        x = x + 0.01 * v
+    xb, vb = 2.0 * x, np.zeros_like(v0)
+    for _ in range(steps):
+        vb = vb + 0.01 * xb
+        fb = 0.01 * vb
+        sb = fb[:-1] - fb[1:]
+        xb = xb.copy()
+        xb[1:] += k * sb
+        xb[:-1] -= k * sb
+    return xb, vb
+
+
+def variant_sources(s, f):
+    from dsl.printer import stmt_src
+    return [stmt_src(s.ad.by_code[v.__code__]) for v in f.variants.values()]
+
+
+def test_a_loop_specialised_to_its_shapes_has_no_tapes_and_no_unbroadcast():
+    s, _ = session()
+    s.run(CHAIN, "chain.dp")
+    g = s.run("grad(chain, (0, 1))").value
+    for n in (6, 11):
+        x0, v0 = np.arange(float(n)) * 1.1, np.linspace(-0.1, 0.1, n)
+        gx, gv = g(x0, v0, 4.0)
+        want_x, want_v = chain_grad_by_hand(x0, v0, 4.0)
+        assert np.allclose(gx, want_x) and np.allclose(gv, want_v)
+    assert sorted(g.variants) == [((6,), (6,)), ((11,), (11,))]
+    for src in variant_sources(s, g):
+        assert "_tape" not in src and "unbroadcast" not in src
+    generic = s.run("source(grad(chain, (0, 1)))").value      # what users read: the generic one
+    assert "unbroadcast" in generic and "x_tape" in generic
+
+
+def test_specialised_loops_that_do_broadcast_keep_literal_shapes():
+    src = """fn f(h0: tensor, r: tensor, m: tensor) -> float {
+        var h = h0
+        for i in 0..3 { h = tanh(h * r + h) @ m }
+        return sum(h)
+    }"""
+    m = rng.uniform(-1, 1, (4, 4))
+    g = check(src, ONE, ROW, m)          # h is (1,) on the first trip, then (4,)
+    assert len(g[0]) == 1
+    check(src, ROW, ROW, m)
+    check(src, A, ROW, m)
+
+
+def test_specialised_slices_reductions_and_reshapes():
+    src = """fn f(a: tensor, w: tensor) -> float {
+        var h = a
+        var acc = 0.0
+        let n = dim(a, 0)
+        for i in 0..3 {
+            let top = h[0:n - 1, :]
+            let rows = sum(top * w[1:n, 1:], 1)
+            acc = acc + sum(rows * mean(h, 0)[0])
+            h = transpose(reshape(h, [dim(h, 1), n])) * 0.5 + h[:, 0:1]
+        }
+        return acc + sum(h * h)
+    }"""
+    check(src, A, rng.uniform(-1, 1, (3, 5)))
+
+
+def test_more_shapes_than_the_limit_use_the_generic_derivative():
+    from dsl.ad.specialise import LIMIT
+    s, _ = session()
+    s.run(CHAIN, "chain.dp")
+    g = s.run("grad(chain, 1)").value
+    for n in range(3, 3 + LIMIT + 3):
+        x0, v0 = np.arange(float(n)), np.linspace(-0.1, 0.1, n)
+        assert np.allclose(g(x0, v0, 2.0), chain_grad_by_hand(x0, v0, 2.0)[1])
+    assert len(g.variants) == LIMIT
+
+
+def test_an_error_inside_a_specialised_derivative_is_a_dp_error():
+    s, _ = session()
+    s.run(CHAIN, "chain.dp")
+    s.run("let g = grad(chain, 1)\nlet ok = g(arange(5), zeros(5), 1.0)", "use.dp")
+    assert len(s.run("g").value.variants) == 1
+    from dsl.diagnostics import DPError
+    try:
+        s.run("g(arange(5), zeros(4), 1.0)", "use.dp")        # v0 does not match x0
+    except DPError as e:
+        text = str(e)
+        assert "chain.dp:7" in text and "(4,)" in text and "(5,)" in text
+    else:
+        raise AssertionError("expected a shape error")

@@ -18,6 +18,7 @@ from . import build as B
 from .forward import Forward
 from .normalize import normalize
 from .reverse import Reverse
+from .specialise import specialise
 from .typing import TransformTyping
 
 
@@ -82,18 +83,13 @@ class Transforms(TransformTyping):
         self.cache[key] = d
         self.syms[out_name] = _placeholder(fn, kind, out_name, active_idx)
         try:
-            reserved = self.reserved()
-            nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved, self)
-            nf = self.check_fn(nf, register=False)
-            if kind == "jvp":
-                derived = Forward(nf, self, reserved | {out_name}).run(out_name)
-            else:
-                rev = Reverse(nf, self, reserved | {out_name})
-                rev.tuple_wrt = tuple_wrt
-                derived = rev.run(out_name, kind if kind != "vg" else "value_and_grad", list(wrt) if wrt else None)
-            _stamp(derived, fn.span)
+            derived, rev = self.make(fn, source, kind, wrt, tuple_wrt, out_name)
             d.fn = self.check_fn(derived, register=True)
             self.compile_fn(d.fn, fn.span.file)
+            if rev is not None and rev.unbroadcasts_in_loops:
+                # broadcasting undone at run time every trip of a loop: derive again for
+                # the shapes a call brings, where they decide it (specialise.py)
+                specialise(self, d, lambda seeds, name: self.make(fn, source, kind, wrt, tuple_wrt, name, seeds)[0])
         except DPError:
             del self.cache[key]
             self.syms.pop(out_name, None)
@@ -106,6 +102,21 @@ class Transforms(TransformTyping):
                                      "this construct is not differentiable yet; please report it")) from None
         self.by_name[out_name] = d
         return d
+
+    def make(self, fn, source, kind, wrt, tuple_wrt, out_name, seeds=None):
+        """The derived FnDef, unchecked, and the Reverse that made it (None for jvp)."""
+        reserved = self.reserved()
+        nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved, self)
+        nf = self.check_fn(nf, register=False)
+        rev = None
+        if kind == "jvp":
+            derived = Forward(nf, self, reserved | {out_name}).run(out_name)
+        else:
+            rev = Reverse(nf, self, reserved | {out_name}, seeds)
+            rev.tuple_wrt = tuple_wrt
+            derived = rev.run(out_name, kind if kind != "vg" else "value_and_grad", list(wrt) if wrt else None)
+        _stamp(derived, fn.span)
+        return derived, rev
 
     def rule_wrapper(self, fn: S.FnDef) -> S.FnDef:
         """`fn f_with_rule(x) { return f(x) }`: transforming it uses f's declared rule."""

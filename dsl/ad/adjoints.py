@@ -187,13 +187,19 @@ class Adjoints:
                 self.aggregate_contribs(args[k], contribution, out)
 
     def _unbroadcast(self, c, prim, arg, op):
-        """`unbroadcast(v, a)` is v itself where a provably has op's shape; elsewhere,
-        outside loops, it reads a's shape saved in the forward sweep instead of a, so
-        the forward sweep need not keep a temporary alive for its shape."""
+        """`unbroadcast(v, a)` is v itself where a provably has op's shape, and sums to a
+        literal shape where a's is known; elsewhere, outside loops, it reads a's shape
+        saved in the forward sweep instead of a, so the forward sweep need not keep a
+        temporary alive for its shape."""
         if not (isinstance(c, S.Call) and isinstance(c.func, S.Name) and c.func.id == "unbroadcast"):
             return c
         if prim.elementwise and self.shapes.same(arg, op):
             return c.args[0]
+        known = self.shapes.shape_of(arg) if arg.ty == TENSOR else None
+        if known:
+            return B.call("unbroadcast", c.args[0], S.ListLit([B.inum(d) for d in known]))
+        if self.loop_depth > 0 and arg.ty == TENSOR:
+            self.unbroadcasts_in_loops += 1
         like = c.args[1]
         if self.loop_depth == 0 and isinstance(like, S.Name) and isinstance(arg, S.Name) and like.id == arg.id \
                 and arg.ty == TENSOR and like.id not in self.params:

@@ -257,6 +257,19 @@ def _dead_code(body, ret_val):
     return [s for s in kept if not (isinstance(s, S.Let) and s.names is None and s.name not in mentioned and _pure(s.value))]
 
 
+def _restored_values_read(rev) -> set[str]:
+    """The variables whose values popped off a tape the reverse sweep reads. A read
+    before the first statement that restores the variable reads its final value,
+    which needs no tape; inside a loop that restores it, every read counts."""
+    needed, restored = set(), set()
+    for s in rev:
+        here = {x.tape_var for x in _walk([s]) if getattr(x, "tape_var", None) is not None}
+        reads = names_in([x for x in _walk([s]) if getattr(x, "tape_var", None) is None], set())
+        needed |= reads & (restored | here)
+        restored |= here
+    return needed
+
+
 def _drop_tapes(stmts, needed):
     out = []
     for s in stmts:

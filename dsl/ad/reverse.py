@@ -16,7 +16,7 @@ from .. import syntax as S
 from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, StructT, TupleT
 from . import build as B
 from .adjoints import Adjoints, _binary_prim, _uses
-from .cleanup import _dead_code, _drop_tapes, _fresh_parts, _peephole, _zero_at_loop_heads
+from .cleanup import _dead_code, _drop_tapes, _restored_values_read, _fresh_parts, _peephole, _zero_at_loop_heads
 from .normalize import is_path
 from .shapes import Shapes
 from .trees import _declared, _err, _walk, names_in, root_of
@@ -67,7 +67,7 @@ class Reverse(Adjoints, Sweep):
     sweeps here, the adjoints of the values they assign in `Adjoints`
     (adjoints.py), and the clean-up of the result in cleanup.py."""
 
-    def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
+    def __init__(self, nf: S.FnDef, tx, reserved: set[str], seeds: dict | None = None):
         super().__init__(nf, tx, reserved)
         self.bar: dict[str, str] = {}
         self.extra: list[S.Stmt] = []                  # tapes and bookkeeping declarations
@@ -78,8 +78,10 @@ class Reverse(Adjoints, Sweep):
         self.in_loop_assigned: set[str] = set()
         self._scan(self.main, False)
         self.loop_depth = 0
-        self.shapes = Shapes().run({p: self.vars[p] for p in self.params}, self.main)
+        # seeds: the arguments' shapes, when specialising to them (specialise.py)
+        self.shapes = Shapes().run({p: self.vars[p] for p in self.params}, self.main, seeds)
         self.before_fwd: list[S.Stmt] = []      # shape snapshots the current statement's reverse reads
+        self.unbroadcasts_in_loops = 0          # left to run time, each trip: specialising would help
 
     # ------------------------------------------------------------ analysis
     def _scan(self, body, in_loop):
@@ -197,10 +199,11 @@ class Reverse(Adjoints, Sweep):
             adj_decls.insert(0, S.Let(self.barname(self.result), None, seed, True))
         for d in adj_decls:
             d.comment = None
-        rev = _zero_at_loop_heads(adj_decls + rev, {self.barname(p) for p in active_params})
-        # pushes of variables the reverse sweep never reads are dropped (the adjoints'
-        # declarations come before any value is restored: they read final values)
-        needed = names_in([s for s in _walk(rev[len(adj_decls):]) if getattr(s, "tape_var", None) is None], set())
+        returned = {self.barname(p) for p in active_params} | ({self.result} if self.result else set())
+        rev = _peephole(_zero_at_loop_heads(adj_decls + rev, returned))
+        rev = _dead_code(rev, S.TupleLit([B.name(n) for n in sorted(returned)]))
+        # pushes of variables the reverse sweep never reads back are dropped
+        needed = _restored_values_read(rev)
         fwd = _drop_tapes(fwd, needed)
         rev = _peephole(_drop_tapes(rev, needed))
         live_tapes = names_in(fwd, set())

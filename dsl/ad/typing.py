@@ -347,6 +347,7 @@ class TransformTyping:
         if isinstance(f, functools.partial):
             fn, caps = self.node_of(f.func)
             return fn, list(f.args) + caps
+        f = getattr(f, "generic", f)           # a derivative specialised per shape (specialise.py)
         code = getattr(f, "__code__", None)
         node = self.by_code.get(code) if code is not None else None
         if node is None and code is not None:
