@@ -101,15 +101,16 @@ class Checker:
                 self._declare_fn(d)
 
     def _declare_fn(self, d: S.FnDef):
-        params = tuple(self.resolve_type(p.annot) for p in d.params)
-        ret = self.resolve_type(d.ret) if d.ret is not None else UNIT
+        params = tuple(self.resolve_type(p.annot, sizes_ok=True) for p in d.params)
+        ret = self.resolve_type(d.ret, sizes_ok=True) if d.ret is not None else UNIT
         d.ty = FnT(params, ret)
         if d.name in RESERVED_NAMES:
             self.error(d.span, f"`{d.name}` is a built-in function", "choose another name")
         d.sym = Symbol(d.name, d.ty, "fn", self.py_prefix + py_name(d.name), is_global=True, decl=d)
         self.env.values[d.name] = d.sym
 
-    def resolve_type(self, t: S.TypeExpr | None) -> Type:
+    def resolve_type(self, t: S.TypeExpr | None, sizes_ok: bool = False) -> Type:
+        """sizes_ok: a tensor's sizes may be written here (a parameter, a result, a `let`)."""
         if t is None:
             return ERROR
         n = t.name
@@ -130,6 +131,18 @@ class Checker:
             if not self._hashable(k):
                 self.error(t.args[0].span, f"`{k}` cannot be a dict key", "keys are int, string, bool or enum values")
             return DictT(k, self.resolve_type(t.args[1]))
+        if n == "tensor" and t.args:
+            if not sizes_ok:
+                return self.error(t.span, "a tensor's sizes can be written only for a parameter, a result or a `let`",
+                                  "write `tensor` here; the functions that take it can give its sizes")
+            for d in t.args:
+                if d.args or d.ret is not None or not (d.name.isdigit() or d.name.isidentifier()) \
+                        or d.name in PRIM_TYPES or d.name in self.env.structs or d.name in self.env.enums:
+                    self.error(d.span, "a tensor's sizes are int literals, names or `_`",
+                               "write `tensor[n, 3]`: a name is bound where a function is called")
+            return TENSOR
+        if n.isdigit():
+            return self.error(t.span, f"`{n}` is a size, not a type", "sizes go in a tensor's type: `tensor[3]`")
         if t.args:
             return self.error(t.span, f"`{n}` takes no type arguments")
         if n in PRIM_TYPES:
@@ -230,6 +243,12 @@ class Checker:
         self.scope = Scope(outer_scope if isinstance(node, S.Lambda) else None, owner=node)
         for p, t in zip(params, ptypes):
             p.sym = self.declare_local(p.name, t, "param", p, p.span)
+        node.dim_syms = self.declare_sizes(params)
+        bound = {s.name for s in node.dim_syms}
+        for d in tensor_sizes(node.ret):
+            if d.name.isidentifier() and d.name != "_" and d.name not in bound:
+                self.error(d.span, f"`{d.name}` is not a size of a parameter",
+                           "a returned tensor's sizes are literals, `_`, or names from the parameters' types")
         for st in body:
             self.stmt(st)
         if ret != UNIT and not isinstance(ret, ErrorT) and not always_returns(body):
@@ -240,8 +259,29 @@ class Checker:
         node.py_assigned_globals = self.ctx.assigned_globals
         self.ctx, self.scope = outer_ctx, outer_scope
 
+    def declare_sizes(self, params) -> list:
+        """The names in the parameters' tensor types (`x: tensor[n]`) are ints the body can
+        read, bound when the function is called."""
+        syms, seen = [], set()
+        for p in params:
+            for d in tensor_sizes(p.annot):
+                if d.name in seen or d.name == "_" or d.name.isdigit():
+                    continue
+                seen.add(d.name)
+                if any(q.name == d.name for q in params):
+                    self.error(d.span, f"`{d.name}` names both a parameter and a size", "rename one of them")
+                    continue
+                syms.append(self.declare_local(d.name, INT, "let", p, d.span))
+        return syms
+
     def s_Let(self, s, top):
-        expected = self.resolve_type(s.annot) if s.annot is not None else None
+        expected = self.resolve_type(s.annot, sizes_ok=True) if s.annot is not None else None
+        s.size_syms = []
+        for d in tensor_sizes(s.annot):            # `let h: tensor[n, 3]`: n is an int in scope
+            sym = self.lookup(d.name) if d.name.isidentifier() and d.name != "_" else None
+            if d.name.isidentifier() and d.name != "_" and (sym is None or sym.ty not in (INT, INT_LIT)):
+                self.error(d.span, f"`{d.name}` is not an int in scope", "a size is an int literal, `_`, or an int variable")
+            s.size_syms.append(sym)
         t = self.expr(s.value, expected)
         if expected is not None:
             self.expect(s.value, t, expected)
@@ -679,8 +719,8 @@ class Checker:
         return st
 
     def e_Lambda(self, e, expected):
-        ptypes = tuple(self.resolve_type(p.annot) for p in e.params)
-        ret = self.resolve_type(e.ret)
+        ptypes = tuple(self.resolve_type(p.annot, sizes_ok=True) for p in e.params)
+        ret = self.resolve_type(e.ret, sizes_ok=True)
         e.captures = []                      # checking again (derived code) starts afresh
         self.function_body(e, e.params, ptypes, ret, e.body)
         # a capture of a capture: the enclosing lambda captures it too
@@ -1097,3 +1137,10 @@ def check(prog: S.Program, env: GlobalEnv, transform_typer=None) -> GlobalEnv:
         raise DPError(Diagnostic("syntax error", "this program is nested too deeply", prog.span,
                                  "split long expressions into several statements")) from None
     return work
+
+
+def tensor_sizes(t) -> list:
+    """The sizes written in a tensor type: `tensor[n, 3]` gives the TypeExprs n and 3."""
+    if t is None or t.name != "tensor":
+        return []
+    return list(t.args)

@@ -282,6 +282,9 @@ class _Build(Transformer):
     def unit_type(self, meta, c):
         return S.TypeExpr("unit", span=self.sp(meta))
 
+    def dim_type(self, meta, c):
+        return S.TypeExpr(str(c[0]), span=self.sp(meta))
+
     def fn_type(self, meta, c):
         *params, ret = c
         return S.TypeExpr("fn", [p for p in params if p is not None], ret, span=self.sp(meta))

@@ -59,6 +59,8 @@ class Compiler:
         self.transforms = transforms             # compiles grad(...) & co. (dsl.ad)
         self.code_nodes: dict = {}               # filled by the session: code name -> DP node
         self.loop_depth = 0
+        self.returned_sizes = None            # `-> tensor[n]` of the function being compiled
+        self.returned_type = None
         self.locals: list[Symbol] = []           # the symbols the function being compiled declares
         self.owning: set[Symbol] = set()         # … those of them that own their value (see s_Return)
 
@@ -118,17 +120,19 @@ class Compiler:
         return None
 
     def s_FnDef(self, s):
-        return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()))
+        return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()), s)
 
-    def function(self, name, params, body, span, assigned_globals=()):
-        outer = self.loop_depth, self.locals, self.owning
+    def function(self, name, params, body, span, assigned_globals=(), node=None):
+        outer = self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type
         self.loop_depth, self.locals, self.owning = 0, [], set()          # a new code object
+        self.returned_type = node.ret if node is not None else None
+        self.returned_sizes = _sizes_of(self.returned_type)
         try:
-            stmts = self.block(body, span)
+            stmts = self.size_checks(params, node) + self.block(body, span)
             tensors = [s.py for s in self.locals
                        if _holds_tensor(s.ty) and not s.is_global and s.py not in assigned_globals]
         finally:
-            self.loop_depth, self.locals, self.owning = outer
+            self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type = outer
         stmts = _release_after_last_use(stmts, tensors)
         if assigned_globals:
             stmts.insert(0, py.Global(names=sorted(assigned_globals)))
@@ -137,8 +141,34 @@ class Compiler:
         return _pos(py.FunctionDef(name=name, args=args, body=stmts, decorator_list=[], returns=None,
                                    type_params=[]), span)
 
+    def size_checks(self, params, node) -> list[py.stmt]:
+        """`x: tensor[n, 3]`: each such parameter's shape is checked as the function is
+        entered, and the names in the sizes are bound (read by the body as ints)."""
+        out = []
+        checked = [p for p in params if _sizes_of(p.annot)]
+        if not checked and self.returned_sizes is None:
+            return out
+        out.append(py.Assign(targets=[_store("sizes·")], value=py.Dict(keys=[], values=[])))
+        for p in checked:
+            call = _call(_load("rt·check_sizes"), _load(p.sym.py), py.Constant(f"`{p.name}`"),
+                         py.Constant(_written(p.annot)), _sizes_of(p.annot), _load("sizes·"))
+            out.append(_pos(py.Expr(value=call), p.annot.span))
+        for sym in getattr(node, "dim_syms", []):
+            self.locals.append(sym)
+            index = py.Subscript(value=_load("sizes·"), slice=py.Constant(sym.name), ctx=py.Load())
+            out.append(py.Assign(targets=[_store(sym.py)], value=index))
+        return out
+
     def s_Let(self, s):
         self.locals += s.syms if s.names is not None else [s.sym]
+        if getattr(s, "size_syms", None) and s.names is None:
+            # `let h: tensor[n, 3] = …`: checked as it is bound, against the ints in scope
+            sizes = py.Tuple(elts=[_load(sym.py) if sym is not None else
+                                   (py.Constant(int(d.name)) if d.name.isdigit() else py.Constant(None))
+                                   for sym, d in zip(s.size_syms, s.annot.args)], ctx=py.Load())
+            value = _call(_load("rt·check_sizes"), self.owned(s.value, s.sym), py.Constant(f"`{s.name}`"),
+                          py.Constant(_written(s.annot)), sizes, py.Dict(keys=[], values=[]))
+            return py.Assign(targets=[_store(s.sym.py)], value=_pos(value, s.annot.span))
         if s.names is not None:
             target = py.Tuple(elts=[_store(sym.py) for sym in s.syms], ctx=py.Store())
             return py.Assign(targets=[target], value=self.escaping(s.value))
@@ -233,6 +263,11 @@ class Compiler:
     def s_Return(self, s):
         if s.value is None:
             return py.Return(value=None)
+        if self.returned_sizes is not None:
+            # `-> tensor[n]`: the result is checked against the sizes bound on entry
+            value = _call(_load("rt·check_sizes"), self.escaping(s.value), py.Constant("the result"),
+                          py.Constant(_written(self.returned_type)), self.returned_sizes, _load("sizes·"))
+            return py.Return(value=value)
         root = _root_sym(s.value)
         if root in self.owning and not getattr(root, "borrowed", False):
             # a local that owns its value dies here: no one else can see it, so no copy
@@ -467,7 +502,7 @@ class Compiler:
         """A lambda is a closure over the *values* of what it captures: a factory at
         module level takes them as arguments and returns the inner function."""
         factory = self.fresh("lambda")
-        inner = self.function("lambda", e.params, e.body, e.span)
+        inner = self.function("lambda", e.params, e.body, e.span, node=e)
         cap_args = py.arguments(posonlyargs=[], args=[py.arg(arg=sym.py) for sym in e.captures], kwonlyargs=[],
                                 kw_defaults=[], defaults=[])
         fdef = _pos(py.FunctionDef(name=factory, args=cap_args, body=[inner, _pos(py.Return(value=_load("lambda")), e.span)],
@@ -482,6 +517,18 @@ class Compiler:
                 v = self.copy(v, sym.ty, e.span)
             args.append(v)
         return _call(_load(factory), *args)
+
+
+def _sizes_of(t):
+    """`tensor[n, 3, _]` as the Python tuple ("n", 3, None); None for any other type."""
+    if t is None or t.name != "tensor" or not t.args:
+        return None
+    return py.Tuple(elts=[py.Constant(int(d.name) if d.name.isdigit() else None if d.name == "_" else d.name)
+                          for d in t.args], ctx=py.Load())
+
+
+def _written(t) -> str:
+    return f"tensor[{', '.join(d.name for d in t.args)}]"
 
 
 def _holds_tensor(t, seen=None) -> bool:

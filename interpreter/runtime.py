@@ -87,6 +87,33 @@ def _matmul(a, b):
                              "the last axis of the left must match the first (or only) axis of the right") from None
 
 
+def check_sizes(value, what: str, written: str, sizes: tuple, bound: dict):
+    """value against its type `tensor[n, 3, _]`: sizes holds ints, names and None
+    for `_`. A name bound earlier in this call (in bound) must agree; a new one is
+    bound here. Returns value."""
+    shape = np.shape(value)
+    if len(shape) != len(sizes):
+        raise DPRuntimeError(f"{what} has shape {shape}, but its type `{written}` has {len(sizes)} "
+                             f"dimension{'s' if len(sizes) != 1 else ''}",
+                             "pass a tensor of that shape, or change the type")
+    for axis, (got, want) in enumerate(zip(shape, sizes)):
+        if want is None:
+            continue
+        if isinstance(want, str):
+            if want not in bound:
+                bound[want] = got
+                bound[want + "·from"] = what
+                continue
+            expected, source = bound[want], f"{want} = {bound[want]} from {bound[want + '·from']}"
+        else:
+            expected, source = want, None
+        if got != expected:
+            why = f" ({source})" if source else ""
+            raise DPRuntimeError(f"{what} has shape {shape}, but its type `{written}` wants size {expected} "
+                                 f"on axis {axis}{why}", "pass a tensor of that shape, or change the type")
+    return value
+
+
 def _sublist(xs: list, lo: int, hi: int) -> list:
     if not (0 <= lo <= hi <= len(xs)):
         raise DPRuntimeError(f"sublist({lo}, {hi}) is out of range for a list of {len(xs)}")
@@ -123,7 +150,7 @@ def base_namespace(output: Output) -> dict:
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
         "rt·tensor_fmod": np.fmod,
         "rt·sublist": _sublist,
-        "rt·matmul": _matmul,
+        "rt·matmul": _matmul, "rt·check_sizes": check_sizes,
         "rt·zeros_like": zeros_like, "rt·accumulate": accumulate, "rt·stop_gradient": lambda x: x,
     })
     for name, prims in P.BY_NAME.items():

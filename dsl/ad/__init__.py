@@ -122,7 +122,7 @@ class Transforms(TransformTyping):
         """`fn f_with_rule(x) { return f(x) }`: transforming it uses f's declared rule."""
         w = self.wrappers.get(id(fn))
         if w is None:
-            params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in fn.params]
+            params = [S.Param(p.name, B.param_type(p)) for p in fn.params]
             call = S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params])
             w = S.FnDef(self.unique(fn.name + "_ruled"), params, B.type_expr(fn.ty.ret), [S.Return(call)], span=fn.span)
             w = self.check_fn(w, register=True)

@@ -179,6 +179,19 @@ def div(a: S.Expr, b: S.Expr) -> S.Expr:
     return S.Binary("/", a, b)
 
 
+def sizes_of(t) -> list:
+    """The sizes of a tensor type written with them (`tensor[n, 3]`), else []."""
+    return list(t.args) if t is not None and t.name == "tensor" else []
+
+
+def param_type(p) -> S.TypeExpr:
+    """A parameter's type for derived code: as written when it gives a tensor's sizes,
+    so the derived function checks them and binds their names too."""
+    if sizes_of(p.annot):
+        return S.TypeExpr("tensor", [S.TypeExpr(d.name, span=d.span) for d in p.annot.args], span=p.annot.span)
+    return type_expr(p.sym.ty)
+
+
 def type_expr(t: Type) -> S.TypeExpr:
     """The TypeExpr that names t in source."""
     if isinstance(t, Prim):

@@ -32,10 +32,10 @@ class Forward(Sweep):
         return t is not None and t.active
 
     def run(self, out_name: str) -> S.FnDef:
-        params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.nf.params]
+        params = [S.Param(p.name, B.param_type(p)) for p in self.nf.params]
         for p in self.nf.params:
             if p.sym.ty.active:
-                params.append(S.Param(self.dotname(p.name), B.type_expr(p.sym.ty)))
+                params.append(S.Param(self.dotname(p.name), B.param_type(p)))
         body = self.block(self.main)
         decls = list(self.decls)
         for d in self.decls:

@@ -116,7 +116,7 @@ class Normalizer:
                                          self.fn.span, "declare it at the top of the function with `let`"))
             decls.append(S.Let(n, B.type_expr(t), z, True))
         tail = [S.Return(B.name(self.ret_name))] if self.ret_name else []
-        params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.fn.params]
+        params = [S.Param(p.name, B.param_type(p)) for p in self.fn.params]
         ret = B.type_expr(self.ret_type) if self.ret_type != UNIT else None
         return S.FnDef(new_name, params, ret, decls + out + tail, span=self.fn.span)
 
@@ -394,7 +394,7 @@ class Normalizer:
             lets.append(S.Let(F.params[k].name, None, copy, False))
         if spec is None:
             plain = _BodyCopier(_plain_copier())
-            params = [S.Param(p.name, B.type_expr(p.sym.ty)) for i, p in enumerate(F.params)
+            params = [S.Param(p.name, B.param_type(p)) for i, p in enumerate(F.params)
                       if i not in dict(closures)] + cap_params
             fn = S.FnDef(self.tx.unique(f"{F.name}_with_closure"), params, B.type_expr(F.ty.ret),
                          lets + plain.block(F.body), span=F.span)
@@ -567,7 +567,7 @@ class Normalizer:
 
     def rn_lambda(self, e: S.Lambda) -> S.Lambda:
         sub = _BodyCopier(self)
-        return S.Lambda([S.Param(p.name, B.type_expr(p.sym.ty)) for p in e.params], B.type_expr(e.ty.ret),
+        return S.Lambda([S.Param(p.name, B.param_type(p)) for p in e.params], B.type_expr(e.ty.ret),
                         sub.block(e.body))
 
 
@@ -656,7 +656,7 @@ def _spec_source(lam) -> str:
 
 def _calling(fn: S.FnDef) -> S.Lambda:
     """`fn(x: float) -> float { return f(x) }`: a lambda that calls a named function."""
-    params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in fn.params]
+    params = [S.Param(p.name, B.param_type(p)) for p in fn.params]
     body = [S.Return(S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params]))]
     return S.Lambda(params, B.type_expr(fn.ty.ret), body)
 
@@ -715,6 +715,8 @@ def _inlinable(fn) -> bool:
     """Small, straight-line, calling nothing but primitives: `let`s then `return`."""
     if not isinstance(fn, S.FnDef) or not getattr(fn, "checked", False) or getattr(fn, "rule", None) is not None:
         return False
+    if any(B.sizes_of(p.annot) for p in fn.params) or B.sizes_of(fn.ret):
+        return False                      # its shapes are checked, and its sizes bound, on entry
     body = fn.body
     if not body or len(body) > 12 or not isinstance(body[-1], S.Return) or body[-1].value is None:
         return False

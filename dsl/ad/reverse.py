@@ -79,7 +79,9 @@ class Reverse(Adjoints, Sweep):
         self._scan(self.main, False)
         self.loop_depth = 0
         # seeds: the arguments' shapes, when specialising to them (specialise.py)
-        self.shapes = Shapes().run({p: self.vars[p] for p in self.params}, self.main, seeds)
+        written = {p.name: tuple(int(d.name) if d.name.isdigit() else None if d.name == "_" else d.name
+                                 for d in B.sizes_of(p.annot)) for p in self.nf.params if B.sizes_of(p.annot)}
+        self.shapes = Shapes().run({p: self.vars[p] for p in self.params}, self.main, seeds, written)
         self.before_fwd: list[S.Stmt] = []      # shape snapshots the current statement's reverse reads
         self.unbroadcasts_in_loops = 0          # left to run time, each trip: specialising would help
 
@@ -210,7 +212,7 @@ class Reverse(Adjoints, Sweep):
         extra = [d for d in self.extra if d.name in live_tapes or not d.name.endswith("_tape")]
         if rev:
             rev[0].comment = "reverse sweep: adjoints, seeded with the result's"
-        params = [S.Param(p.name, B.type_expr(p.sym.ty)) for p in self.nf.params]
+        params = [S.Param(p.name, B.param_type(p)) for p in self.nf.params]
         grads = [B.name(self.barname(p)) for p in active_params]
         if mode == "rev":
             # the pullback: callers have the value already, so only cotangents come back

@@ -45,9 +45,16 @@ class Shapes:
         c = self.at.get(id(e))
         return c if isinstance(c, tuple) else None
 
-    def run(self, params: dict, body, seeds: dict | None = None) -> "Shapes":
-        """params: name → type; seeds: path (`x`, `p.w1`) → the concrete shape it has."""
+    def run(self, params: dict, body, seeds: dict | None = None, written: dict | None = None) -> "Shapes":
+        """params: name → type; seeds: path (`x`, `p.w1`) → the concrete shape it has;
+        written: parameter → its sizes as written (`x: tensor[n, 3]` gives ("n", 3)),
+        so parameters written with the same sizes share a class."""
         env = {name: self._fresh() for name, ty in params.items() if ty == TENSOR}
+        for name, sizes in (written or {}).items():
+            if all(isinstance(d, int) for d in sizes):
+                env[name] = tuple(sizes)
+            elif None not in sizes:
+                env[name] = self._keyed(("sizes", tuple(sizes)))
         env.update(seeds or {})
         self._block(body, env)
         return self

@@ -189,7 +189,7 @@ class TransformTyping:
         fn = getattr(lam, "as_fn", None)
         if fn is None:
             params = [S.Param(s.name, B.type_expr(s.ty)) for s in lam.captures]
-            params += [S.Param(p.name, B.type_expr(p.sym.ty)) for p in lam.params]
+            params += [S.Param(p.name, B.param_type(p)) for p in lam.params]
             name = self.unique(f"lambda_line{lam.span.line}")
             fn = S.FnDef(name, params, B.type_expr(lam.ty.ret), _copy_body(lam.body), span=lam.span)
             fn = self.check_fn(fn, register=True)
