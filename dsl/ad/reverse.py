@@ -18,6 +18,7 @@ from . import build as B
 from .adjoints import Adjoints, _binary_prim, _uses
 from .cleanup import _dead_code, _drop_tapes, _restored_values_read, _fresh_parts, _peephole, _zero_at_loop_heads
 from .normalize import is_path
+from .scalars import scalarise
 from .shapes import Shapes
 from .trees import _declared, _err, _walk, names_in, root_of
 
@@ -231,7 +232,8 @@ class Reverse(Adjoints, Sweep):
             fwd[0].comment = "forward sweep: the primal, saving what it overwrites"
         structs = {self.bar[v]: t for v, t in self.vars.items() if v in self.bar and isinstance(t, StructT)}
         rev = _fresh_parts(rev, structs)
-        body = _dead_code(self.decls + extra + fwd + rev, ret_val) + [S.Return(ret_val)]
+        body, ret_val = scalarise(self.decls + extra + fwd + rev, ret_val, structs, self.fresh)
+        body = _dead_code(body, ret_val) + [S.Return(ret_val)]
         return S.FnDef(out_name, params, B.type_expr(ret_ty), body, span=self.nf.span)
 
     # ------------------------------------------------------------ statements
