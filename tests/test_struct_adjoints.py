@@ -90,3 +90,4 @@ fn f(o: Outer) -> float {
     Inner = s.runtime.struct_class(s.env.structs["Inner"])
     Outer = s.runtime.struct_class(s.env.structs["Outer"])
     check(src, Outer(Inner(0.3, 0.8), 1.2))
+

@@ -238,11 +238,20 @@ def _pure(e) -> bool:
 def _dead_code(body, ret_val):
     """Drop top-level assignments whose value nobody reads afterwards (the primal's
     result in a gradient, an adjoint zeroed after its last use), then declarations
-    of names nothing mentions."""
+    of names nothing mentions. Of a dropped primal step, the parts that may fail
+    (`log(x)`, `a / b`, an index) are still evaluated: a derivative fails where its
+    function does."""
     live = names_in(ret_val, set())
     kept = []
     for s in reversed(body):
         if isinstance(s, S.Assign) and isinstance(s.target, S.Name) and s.target.id not in live and _pure(s.value):
+            if getattr(s, "primal", False):
+                checks = [S.ExprStmt(e, span=s.span) for e in _failing_parts(s.value)]
+                if checks:
+                    checks[0].comment = "evaluated for its errors only: the derivative fails where the function does"
+                for c in reversed(checks):
+                    names_in(c, live)
+                    kept.append(c)
             continue
         names_in(s, live)
         if isinstance(s, S.Assign):
@@ -255,6 +264,26 @@ def _dead_code(body, ret_val):
         for n in names_in(s, set()) | targets:
             mentioned[n] = mentioned.get(n, 0) + 1
     return [s for s in kept if not (isinstance(s, S.Let) and s.names is None and s.name not in mentioned and _pure(s.value))]
+
+
+
+
+# defined everywhere, or (sin, cos) failing only at ±inf, where their derivatives fail too
+_TOTAL_CALLS = {"zeros_like", "stop_gradient", "len", "tanh", "sigmoid", "abs", "relu", "max", "min", "sin", "cos"}
+
+
+def _failing_parts(e) -> list:
+    """The largest parts of e that may fail, left to right."""
+    if _may_fail_here(e):
+        return [B.copy_expr(e)]
+    return [p for c in B.children(e) for p in _failing_parts(c)]
+
+
+def _may_fail_here(e) -> bool:
+    """Whether e itself may raise (a domain error, division by zero, an index out of
+    range, overflow)."""
+    return (isinstance(e, S.Binary) and e.op in ("/", "%", "**", "@")) or isinstance(e, S.Index) \
+        or (isinstance(e, S.Call) and not (isinstance(e.func, S.Name) and e.func.id in _TOTAL_CALLS))
 
 
 def _restored_values_read(rev) -> set[str]:

@@ -186,6 +186,8 @@ class Reverse(Adjoints, Sweep):
         if mode != "rev":
             self.varied = _varied(self.main, {self.params[i] for i in wrt})
         fwd, rev = self.block(self.main)
+        for s in fwd:
+            s.primal = True                      # kept by _dead_code if it may fail (cleanup.py)
         ret_t = self.nf.ty.ret
         active_params = [p for p in self.params if self.active(p)]
         seed_name = self.fresh("y_bar") if mode == "rev" else None
