@@ -750,6 +750,12 @@ class Checker:
                 return et
             if e.obj.id in self.env.modules:
                 return self.module_member(e)
+        et = self.module_enum(e.obj)
+        if et is not None:                                              # a module's enum: geom.Color.Red
+            if e.name not in et.variants:
+                return self.error(e.span, f"`{et.name}` has no variant `{e.name}`", did_you_mean(e.name, et.variants))
+            e.target = ("variant", et)
+            return FnT(et.variants[e.name], et) if et.variants[e.name] else et
         t = self.expr(e.obj)
         if isinstance(t, ErrorT):
             return ERROR
@@ -764,6 +770,13 @@ class Checker:
             return self.error(e.span, f"`{e.name}` is not a method of `{t}`" if e.name not in methods else f"call the method: `.{e.name}(...)`", hint)
         return self.error(e.span, f"`{t}` has no field `{e.name}`",
                           "tuples use `.0`, `.1`, …" if isinstance(t, TupleT) else None)
+
+    def module_enum(self, e):
+        """The enum `geom.Color` names, when e is that (module geom not shadowed)."""
+        if isinstance(e, S.Field) and isinstance(e.obj, S.Name) and e.obj.id in self.env.modules \
+                and self.lookup(e.obj.id) is None:
+            return self.env.enums.get(f"{e.obj.id}.{e.name}")
+        return None
 
     def module_member(self, e):
         mod = self.env.modules[e.obj.id]
@@ -831,7 +844,8 @@ class Checker:
             if f.id in P.CALLABLE:
                 return self.prim_call(e, expected)
         if isinstance(f, S.Field) and not (isinstance(f.obj, S.Name) and self.lookup(f.obj.id) is None
-                                           and (f.obj.id in self.env.enums or f.obj.id in self.env.modules)):
+                                           and (f.obj.id in self.env.enums or f.obj.id in self.env.modules)) \
+                and self.module_enum(f.obj) is None:
             ot = self.expr(f.obj)
             if isinstance(ot, (ListT, DictT)):
                 return self.method_call(e, ot)

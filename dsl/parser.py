@@ -39,6 +39,8 @@ class _PostLexer:
         headers: list[int] = []          # bracket depth at each open if/while/for/match
         prev: Token | None = None
         prev2: Token | None = None
+        prev3: Token | None = None
+        prev4: Token | None = None        # `-> ode.State {`: the brace opens the function's body
         pending_nl: Token | None = None
         for tok in stream:
             if tok.type == "_NL":
@@ -62,7 +64,8 @@ class _PostLexer:
                 if headers and headers[-1] == len(brackets):
                     headers.pop()
                 elif prev is not None and prev.type == "NAME" and not (
-                        prev2 is not None and prev2.value in ("->", "struct", "enum")):
+                        prev2 is not None and prev2.value in ("->", "struct", "enum")) and not (
+                        prev2 is not None and prev2.value == "." and prev4 is not None and prev4.value == "->"):
                     tok = Token.new_borrow_pos("STRUCT_LBRACE", value, tok)
                 brackets.append("{")
             elif value in ("(", "[") and tok.type in ("LPAR", "LSQB"):
@@ -70,7 +73,7 @@ class _PostLexer:
             elif value in (")", "]", "}") and tok.type in ("RPAR", "RSQB", "RBRACE"):
                 if brackets:
                     brackets.pop()
-            prev2, prev = prev, tok
+            prev4, prev3, prev2, prev = prev3, prev2, prev, tok
             yield tok
         if pending_nl is not None:
             yield pending_nl
@@ -254,10 +257,12 @@ class _Build(Transformer):
         return S.MatchArm(enum, variant, binds, c[1], span=self.sp(meta))
 
     def pattern(self, meta, c):
-        first, second, *binds = c
+        first, second, third, *binds = c
         binds = [str(b) for b in binds if b is not None]
         if second is None:
             return (None, str(first), binds)
+        if third is not None:                        # a module's enum: geom.Color.Red
+            return (f"{first}.{second}", str(third), binds)
         return (str(first), str(second), binds)
 
     def rule_def(self, meta, c):
@@ -278,6 +283,9 @@ class _Build(Transformer):
 
     def tuple_type(self, meta, c):
         return S.TypeExpr("tuple", list(c), span=self.sp(meta))
+
+    def qualified_type(self, meta, c):
+        return S.TypeExpr(f"{c[0]}.{c[1]}", span=self.sp(meta))
 
     def unit_type(self, meta, c):
         return S.TypeExpr("unit", span=self.sp(meta))
@@ -364,6 +372,14 @@ class _Build(Transformer):
     def struct_lit(self, meta, c):
         name, _brace, *fields = c
         return S.StructLit(str(name), [f for f in fields if f is not None], span=self.sp(meta))
+
+    def qualified_struct_lit(self, meta, c):
+        """`optim.Adam { … }`: a struct a module declares, named as its values print."""
+        module, name, _brace, *fields = c
+        if not isinstance(module, S.Name):
+            raise DPError(Diagnostic("syntax error", "a struct literal is named by a struct or `module.Struct`",
+                                     module.span, "write `optim.Adam { … }`"))
+        return S.StructLit(f"{module.id}.{name}", [f for f in fields if f is not None], span=self.sp(meta))
 
     def field_init(self, meta, c):
         return (str(c[0]), c[1])

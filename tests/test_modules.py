@@ -350,3 +350,38 @@ def test_cli_runs_and_checks_a_script_with_imports(tmp_path, capsys):
     assert capsys.readouterr().out == f"{path}: ok\n"
     assert main(["run", path]) == 0
     assert capsys.readouterr().out == "util loaded\n2.0\n"
+
+
+# ---------------------------------------------------------------- a module's types by name
+
+def test_a_module_type_named_in_annotations_literals_and_patterns(tmp_path):
+    out = run_in(tmp_path, """\
+        import util
+        fn scaled(p: util.Pt, k: float) -> util.Pt {
+            return util.Pt { x: p.x * k, y: p.y * k }
+        }
+        fn tone(c: util.Color) -> float {
+            match c {
+                util.Color.Red => { return 1.0 }
+                util.Color.Green(v) => { return v }
+            }
+        }
+        let q: util.Pt = scaled(util.Pt { x: 1.0, y: 2.0 }, 3.0)
+        print(q, util.norm2(q), tone(util.Color.Red), tone(util.Color.Green(0.25)))
+        print(grad(fn(p: util.Pt) -> float { return util.norm2(scaled(p, 2.0)) })(q))
+        """, util=UTIL)
+    # d/dp |2p|^2 = 8p
+    assert out == "util.Pt { x: 3.0, y: 6.0 } 45.0 1.0 0.25\nutil.Pt { x: 24.0, y: 48.0 }\n"
+
+
+@pytest.mark.parametrize("line,message,hint", [
+    ("let p = util.Ptt { x: 1.0, y: 2.0 }", "unknown struct `util.Ptt`", "did you mean `util.Pt`?"),
+    ("fn f(p: util.Pnt) -> float { return p.x }", "unknown type `util.Pnt`", "did you mean `util.Pt`?"),
+    ("let c = util.Color.Blue", "`util.Color` has no variant `Blue`", None),
+])
+def test_a_misspelt_module_type_is_a_type_error(tmp_path, line, message, hint):
+    e = error_in(tmp_path, "import util\n" + line + "\n", util=UTIL)
+    d = e.first
+    assert d.kind == "type error" and message in d.message and d.line == 2
+    if hint:
+        assert hint in d.hint
