@@ -75,6 +75,15 @@ def test_grad_of_an_unknown_name_is_an_error(tmp_path):
     assert "no function named `cub`" in r.stderr and "cube" in r.stderr
 
 
+def test_grad_names_a_module_function(tmp_path):
+    p = script(tmp_path, "import stats\nfn f(x: float) -> float { return x }\n")
+    r = dp("grad", p, "stats.mse")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("fn stats__mse_grad(xs: list[float], ys: list[float]) -> list[float] {")
+    r = dp("grad", p, "stats.msee")
+    assert r.returncode == 1 and "did you mean `stats.mse`?" in r.stderr
+
+
 def test_usage_errors_exit_2():
     r = dp("run")
     assert r.returncode == 2 and "usage: dp run" in r.stderr

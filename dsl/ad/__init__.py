@@ -208,11 +208,15 @@ class Transforms(TransformTyping):
 
     # ------------------------------------------------------------ printing
     def derived_source(self, name: str, mode: str = "reverse") -> str:
-        sym = self.session.env.values.get(name)
+        """The derivative of function `name` (`f`, or `optim.adam` from a module) as DP source."""
+        env = self.session.env
+        mod, _, member = name.rpartition(".")
+        sym = env.modules[mod].values.get(member) if mod in env.modules else env.values.get(name)
         if sym is None or sym.kind != "fn":
             from ..diagnostics import did_you_mean
-            raise DPError(Diagnostic("error", f"no function named `{name}`", None,
-                                     did_you_mean(name, [n for n, s in self.session.env.values.items() if s.kind == "fn"])))
+            known = [n for n, s in env.values.items() if s.kind == "fn" and "__" not in n]
+            known += [f"{m}.{n}" for m, e in env.modules.items() for n, s in e.values.items() if s.kind == "fn"]
+            raise DPError(Diagnostic("error", f"no function named `{name}`", None, did_you_mean(name, known)))
         fn = sym.decl
         kind = "jvp" if mode == "forward" else ("grad" if fn.ty.ret == _float() else "rev")
         d = self.derive(fn, kind, (0,) if kind == "grad" else None)
