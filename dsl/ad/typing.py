@@ -137,23 +137,48 @@ class TransformTyping:
         return TupleT((ft.ret, FnT((ft.ret,), cot)))
 
     def type_jacobian(self, checker, e, ft, info, kind):
-        if len(e.args) != 1:
-            for a in e.args[1:]:
-                checker.expr(a)
-            return checker.error(e.span, f"`{kind}` takes one function", f"write `{kind}(f)`")
+        wrt = self._jacobian_selector(checker, e, ft, kind)
+        if wrt is None:
+            return ERROR
         ok = {FLOAT, ListT(FLOAT), TENSOR}
-        if len(ft.params) != 1 or ft.params[0] not in ok or ft.ret not in ok or (kind == "hessian" and ft.ret != FLOAT):
-            want = "fn(float) -> float or fn(list[float]) -> float" if kind == "hessian" else \
-                "one `float`, `list[float]` or `tensor` parameter and such a result"
-            return checker.error(e.args[0].span, f"`{kind}` needs a function with {want}, not `{ft}`")
-        if TENSOR in (ft.params[0], ft.ret) and ListT(FLOAT) in (ft.params[0], ft.ret):
+        a, ret = ft.params[wrt], ft.ret
+        if a not in ok or ret not in ok or (kind == "hessian" and ret != FLOAT):
+            want = "a `float`, `list[float]` or `tensor` parameter and a `float` result" if kind == "hessian" else \
+                "a `float`, `list[float]` or `tensor` parameter and such a result"
+            which = f"parameter {wrt}" if len(ft.params) > 1 else "its parameter"
+            return checker.error(e.args[0].span, f"`{kind}` needs a function with {want}, not `{ft}`",
+                                 f"{which} is `{a}`; for other types use `grad`, `jvp` or `vjp`")
+        if TENSOR in (a, ret) and ListT(FLOAT) in (a, ret):
             return checker.error(e.args[0].span, f"`{kind}` takes lists or tensors, not both: `{ft}`",
                                  "convert with `tensor(xs)`")
-        a, b = ft.params[0], (ft.params[0] if kind == "hessian" else ft.ret)
-        j = _jac_type(a, b)
+        info["wrt"] = wrt
         if info["static"] is not None:
-            info["derived"] = self.derive_jacobian(info["static"][0], kind, a, ft.ret)
-        return FnT((a,), j)
+            fn, caps = info["static"]
+            info["derived"] = self.derive_jacobian(fn, kind, wrt + len(caps))
+        return FnT(ft.params, _jac_type(a, a if kind == "hessian" else ret))
+
+    def _jacobian_selector(self, checker, e, ft, kind):
+        """Which parameter a Jacobian is taken with respect to: `jacrev(f)` is the
+        first, `jacrev(f, 1)` the second (one parameter at a time, as JAX's argnums=int)."""
+        if not ft.params:
+            for a in e.args[1:]:
+                checker.expr(a)
+            checker.error(e.span, f"`{kind}` needs a function with parameters")
+            return None
+        if len(e.args) == 1:
+            return 0
+        for a in e.args[1:]:
+            checker.expr(a)
+        sel = e.args[1]
+        if len(e.args) > 2 or not (isinstance(sel, S.Num) and isinstance(sel.value, int)):
+            checker.error(e.args[1].span if len(e.args) == 2 else e.span,
+                          f"`{kind}` takes a function and an optional parameter number",
+                          f"write `{kind}(f)` or `{kind}(f, 1)`; a Jacobian is taken with respect to one parameter")
+            return None
+        if not 0 <= sel.value < len(ft.params):
+            checker.error(sel.span, f"the function has {len(ft.params)} parameter(s); there is no parameter {sel.value}")
+            return None
+        return sel.value
 
     # ------------------------------------------------------------ static functions
     def static_fn_of_expr(self, e):
@@ -215,75 +240,37 @@ class TransformTyping:
         return fn
 
     # ------------------------------------------------------------ jacobians, as DP source
-    def derive_jacobian(self, fn: S.FnDef, kind: str, a, b):
-        key = (id(fn), kind)
+    def derive_jacobian(self, fn: S.FnDef, kind: str, wrt: int = 0):
+        """The Jacobian of fn with respect to parameter wrt, as a DP function taking
+        all of fn's parameters. Forward mode pushes one basis tangent per input
+        element; reverse mode pulls one basis cotangent per output element."""
+        key = (id(fn), kind, wrt)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         if kind == "hessian":
-            g = self.derive(fn, "grad", (0,))
-            d = self.derive_jacobian(g.fn, "jacfwd", a, a)
+            g = self.derive(fn, "grad", (wrt,))
+            d = self.derive_jacobian(g.fn, "jacfwd", wrt)
             self.cache[key] = d
             return d
         from ..parser import parse
         from . import Derived
         name = self.unique(f"{fn.name}_{kind}")
-        A, Bt, J = _src_type(a), _src_type(b), _src_type(_jac_type(a, b))
+        call = _JacobianCalls(self, fn, kind, wrt)
+        a, b = fn.ty.params[wrt], fn.ty.ret
         if TENSOR in (a, b):
-            body = self._tensor_jacobian_body(fn, kind, a, b)
-        elif kind == "jacfwd":
-            jvp = self.derive(fn, "jvp").name
-            if a == FLOAT:
-                body = f"    return {jvp}(x, 1.0).1\n"
-            elif b == FLOAT:
-                body = (f"    var jac: list[float] = []\n    for i in 0..len(x) {{\n        var e = zeros_like(x)\n"
-                        f"        e[i] = 1.0\n        jac.append({jvp}(x, e).1)\n    }}\n    return jac\n")
-            else:
-                body = (f"    var cols: list[list[float]] = []\n    for i in 0..len(x) {{\n        var e = zeros_like(x)\n"
-                        f"        e[i] = 1.0\n        cols.append({jvp}(x, e).1)\n    }}\n"
-                        f"    var jac: list[list[float]] = []\n    let m = len({fn.name}(x))\n"
-                        f"    for r in 0..m {{\n        var row: list[float] = []\n        for c in 0..len(x) {{\n"
-                        f"            row.append(cols[c][r])\n        }}\n        jac.append(row)\n    }}\n    return jac\n")
+            body = _tensor_jacobian_body(call, kind, a, b)
         else:
-            rev = self.derive(fn, "rev").name
-            if b == FLOAT:
-                body = f"    return {rev}(x, 1.0).0\n"
-            else:
-                body = (f"    let y = {fn.name}(x)\n    var jac: {J} = []\n    for j in 0..len(y) {{\n"
-                        f"        var e = zeros_like(y)\n        e[j] = 1.0\n        jac.append({rev}(x, e).0)\n    }}\n    return jac\n")
-        src = f"fn {name}(x: {A}) -> {J} {{\n{body}}}\n"
+            body = _list_jacobian_body(call, kind, a, b)
+        params = ", ".join(f"{n}: {_src_type(t)}" for n, t in zip(call.names, fn.ty.params))
+        src = f"fn {name}({params}) -> {_src_type(_jac_type(a, b))} {{\n{body}}}\n"
         prog = parse(src, "<derived>")
         out = self.check_fn(prog.body[0], register=True)
         self.compile_fn(out, "<derived>")
         d = Derived(out, kind, fn)
         self.cache[key] = d
         self.by_name[out.name] = d
-        _ = Bt
         return d
-
-    def _tensor_jacobian_body(self, fn, kind, a, b) -> str:
-        """A tensor function's Jacobian, shaped (output shape + input shape)."""
-        if kind == "jacfwd":
-            jvp = self.derive(fn, "jvp").name
-            if a == FLOAT:
-                return f"    return {jvp}(x, 1.0).1\n"
-            collect = "cols.append" if b == TENSOR else "vals.append"
-            out = (f"    var cols: list[tensor] = []\n    var vals: list[float] = []\n    let n = size(x)\n"
-                   f"    for i in 0..n {{\n        var e = zeros(n)\n        e[i] = 1.0\n"
-                   f"        {collect}({jvp}(x, reshape(e, shape(x))).1)\n    }}\n")
-            if b == FLOAT:
-                return out + "    return reshape(tensor(vals), shape(x))\n"
-            return out + (f"    let y = {fn.name}(x)\n"
-                          f"    return reshape(stack(cols, len(shape(y))), shape(y) + shape(x))\n")
-        rev = self.derive(fn, "rev").name
-        if b == FLOAT:
-            return f"    return {rev}(x, 1.0).0\n"
-        collect = "rows.append" if a == TENSOR else "vals.append"
-        return (f"    let y = {fn.name}(x)\n    var rows: list[tensor] = []\n    var vals: list[float] = []\n"
-                f"    let n = size(y)\n    for j in 0..n {{\n        var e = zeros(n)\n        e[j] = 1.0\n"
-                f"        {collect}({rev}(x, reshape(e, shape(y))).0)\n    }}\n"
-                + ("    return reshape(stack(rows, 0), shape(y) + shape(x))\n" if a == TENSOR
-                   else "    return reshape(tensor(vals), shape(y))\n"))
 
     # ------------------------------------------------------------ compiling calls
     def compile_call(self, compiler, e: S.Call):
@@ -305,7 +292,7 @@ class TransformTyping:
                 fv = load(d.py)
                 return call(load("rt·partial"), fv, *caps) if caps else fv
             if kind in JAC_KINDS:
-                return call(load("rt·jacobian"), py.Constant(kind), f)
+                return call(load("rt·jacobian"), py.Constant(kind), f, py.Constant(info["wrt"]))
             return call(load("rt·transform"), py.Constant(kind), f, py.Constant(info["wrt"]), py.Constant(info["tuple_wrt"]))
         if kind == "jvp":
             primals, tangents = e.args[1], e.args[2]
@@ -425,14 +412,11 @@ class TransformTyping:
             return cot[0] if len(args) == 1 else tuple(cot)
         return (y, pullback)
 
-    def rt_jacobian(self, kind, f):
+    def rt_jacobian(self, kind, f, wrt):
         fn, caps = self.node_of(f)
-        if caps:
-            from interpreter.runtime import DPRuntimeError
-            raise DPRuntimeError(f"`{kind}` of a closure is not supported yet", "define the function with `fn`")
-        ft = fn.ty
-        d = self.derive_jacobian(fn, kind, ft.params[0], ft.ret)
-        return self.session.runtime.ns[d.py]
+        d = self.derive_jacobian(fn, kind, wrt + len(caps))
+        g = self.session.runtime.ns[d.py]
+        return functools.partial(g, *caps) if caps else g
 
 
 def _jvp_static(derived, mask, caps, primals, tangents):
@@ -458,3 +442,74 @@ def _src_type(t) -> str:
     from ..printer import type_src
     return type_src(B.type_expr(t))
 
+
+
+# the locals a Jacobian's body declares; a parameter with one of these names is renamed
+_JACOBIAN_LOCALS = {"cols", "vals", "parts", "jac", "row", "n", "m", "i", "j", "r", "c", "e", "y"}
+
+
+class _JacobianCalls:
+    """Source text for the calls a Jacobian body makes: the function, its jvp with a
+    tangent for one parameter (zero for the others), its pullback picking one cotangent."""
+
+    def __init__(self, ad, fn, kind, wrt):
+        self.names = [p.name + "_" if p.name in _JACOBIAN_LOCALS else p.name for p in fn.params]
+        self.x = self.names[wrt]
+        self.fn, self.ad, self.kind, self.wrt = fn, ad, kind, wrt
+
+    def primal(self) -> str:
+        return f"{self.fn.name}({', '.join(self.names)})"
+
+    def jvp(self, tangent: str) -> str:
+        """The tangent of the result when parameter wrt moves by `tangent`."""
+        d = self.ad.derive(self.fn, "jvp")
+        dots = [tangent if k == self.wrt else f"zeros_like({self.names[k]})" for k in d.active_idx]
+        return f"{d.name}({', '.join(self.names + dots)}).1"
+
+    def vjp(self, seed: str) -> str:
+        """Parameter wrt's cotangent for the result's cotangent `seed`."""
+        d = self.ad.derive(self.fn, "rev")
+        return f"{d.name}({', '.join(self.names)}, {seed}).{d.active_idx.index(self.wrt)}"
+
+
+def _list_jacobian_body(call, kind, a, b) -> str:
+    """float and list[float] functions: rows of the Jacobian are outputs."""
+    x = call.x
+    if kind == "jacfwd":
+        if a == FLOAT:
+            return f"    return {call.jvp('1.0')}\n"
+        if b == FLOAT:
+            return (f"    var jac: list[float] = []\n    for i in 0..len({x}) {{\n        var e = zeros_like({x})\n"
+                    f"        e[i] = 1.0\n        jac.append({call.jvp('e')})\n    }}\n    return jac\n")
+        return (f"    var cols: list[list[float]] = []\n    for i in 0..len({x}) {{\n        var e = zeros_like({x})\n"
+                f"        e[i] = 1.0\n        cols.append({call.jvp('e')})\n    }}\n"
+                f"    var jac: list[list[float]] = []\n    let m = len({call.primal()})\n"
+                f"    for r in 0..m {{\n        var row: list[float] = []\n        for c in 0..len({x}) {{\n"
+                f"            row.append(cols[c][r])\n        }}\n        jac.append(row)\n    }}\n    return jac\n")
+    if b == FLOAT:
+        return f"    return {call.vjp('1.0')}\n"
+    J = _src_type(_jac_type(a, b))
+    return (f"    let y = {call.primal()}\n    var jac: {J} = []\n    for j in 0..len(y) {{\n"
+            f"        var e = zeros_like(y)\n        e[j] = 1.0\n        jac.append({call.vjp('e')})\n    }}\n    return jac\n")
+
+
+def _tensor_jacobian_body(call, kind, a, b) -> str:
+    """A tensor function's Jacobian, shaped (output shape + input shape): the tangents
+    (or cotangents) of the basis vectors, stacked, or gathered into a tensor when
+    each is a float."""
+    x = call.x
+    if b == FLOAT and kind == "jacrev" or a == FLOAT and kind == "jacfwd":
+        return f"    return {call.jvp('1.0') if kind == 'jacfwd' else call.vjp('1.0')}\n"
+    each_float = (b if kind == "jacfwd" else a) == FLOAT
+    pieces = "vals: list[float]" if each_float else "parts: list[tensor]"
+    if kind == "jacfwd":
+        n, piece = f"size({x})", call.jvp(f"reshape(e, shape({x}))")
+    else:
+        n, piece = "size(y)", call.vjp("reshape(e, shape(y))")
+    out = f"    let y = {call.primal()}\n" if kind == "jacrev" or not each_float else ""
+    out += (f"    var {pieces} = []\n    let n = {n}\n    for i in 0..n {{\n        var e = zeros(n)\n"
+            f"        e[i] = 1.0\n        {pieces.split(':')[0]}.append({piece})\n    }}\n")
+    if each_float:
+        return out + f"    return reshape(tensor(vals), shape({x if kind == 'jacfwd' else 'y'}))\n"
+    axis = "len(shape(y))" if kind == "jacfwd" else "0"
+    return out + f"    return reshape(stack(parts, {axis}), shape(y) + shape({x}))\n"
