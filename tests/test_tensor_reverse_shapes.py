@@ -5,6 +5,9 @@ adjoints at a loop head. Each case is checked by value (finite differences, forw
 vs reverse) and by the derived source it must (not) contain, with loops in which a
 shape changes between trips, where leaving `unbroadcast` out would be wrong."""
 import numpy as np
+import pytest
+
+from dsl.diagnostics import DPError
 
 from gradcheck import check
 from helpers import session
@@ -235,3 +238,23 @@ def test_an_error_inside_a_specialised_derivative_is_a_dp_error():
         assert "chain.dp:7" in text and "(4,)" in text and "(5,)" in text
     else:
         raise AssertionError("expected a shape error")
+
+
+def test_a_square_is_one_product_and_a_total_reduction_is_not_rerun():
+    # d * d contributes g * d twice: folded to 2.0 * (g * d); mean of a tensor cannot
+    # fail (nan for an empty one), so the derivative does not evaluate it for its errors
+    src = "fn f(a: tensor, y: tensor) -> float {\n let d = a - y\n return mean(d * d) }"
+    check(src, A, A[::-1, ::-1].copy())
+    code = derived(src, "grad(f)")
+    assert "2.0 * (t_bar * d)" in code and "accumulate" not in code
+    assert "errors only" not in code
+
+
+def test_a_reduction_that_can_fail_is_still_evaluated_for_its_errors():
+    src = "fn f(a: tensor) -> float {\n let s = sum(a, 1)\n return sum(a * a) }"
+    check(src, A)
+    s, _ = session()
+    s.run(src, "shapes.dp")
+    for call in ("f(ones(3))", "grad(f)(ones(3))"):
+        with pytest.raises(DPError, match="axis 1"):
+            s.run(call)

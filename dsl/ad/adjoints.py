@@ -227,7 +227,7 @@ class Adjoints:
                 order.append(leaf)
                 total[key] = c
             else:
-                total[key] = B.add(total[key], c) if leaf.ty == FLOAT else B.call("accumulate", total[key], c)
+                total[key] = B.accumulate(total[key], c, leaf.ty)
         out = list(pre)
         # parts of one variable together (p_bar.x, p_bar.v, then a_bar), so a struct
         # adjoint built field by field can become one literal

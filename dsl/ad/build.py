@@ -113,16 +113,34 @@ def add(a: S.Expr, b: S.Expr) -> S.Expr:
         return a
     if is_const(a) and is_const(b):
         return S.Num(a.value + b.value)
-    (ca, ta), (cb, tb) = _term(a), _term(b)
-    if not isinstance(ta, S.Num) and _same(ta, tb):
-        return mul(num(ca + cb), ta)              # x * x + x * x + x * x is 3.0 * (x * x)
+    folded = like_terms(a, b)
+    if folded is not None:
+        return folded
     if isinstance(b, S.Unary) and b.op == "-":
         return S.Binary("-", a, b.operand)
     return S.Binary("+", a, b)
 
 
+def like_terms(a: S.Expr, b: S.Expr) -> S.Expr | None:
+    """a + b as one term when they differ only in coefficient: `x * x + x * x + x * x`
+    is `3.0 * (x * x)`, and `g * d + d * g` is `2.0 * (g * d)` (elementwise `*`
+    commutes, for floats and tensors alike). None when they are not like terms."""
+    (ca, ta), (cb, tb) = _term(a), _term(b)
+    if not isinstance(ta, S.Num) and (_same(ta, tb) or _same(ta, _commuted(tb))):
+        return mul(num(ca + cb), ta)
+    return None
+
+
+def _commuted(e):
+    if isinstance(e, S.Binary) and e.op == "*":
+        return S.Binary("*", e.right, e.left)
+    return None
+
+
 def _same(a, b) -> bool:
     from ..printer import expr_src
+    if b is None:
+        return False
     try:
         return expr_src(a) == expr_src(b)
     except TypeError:
@@ -254,6 +272,10 @@ def zeros_like(e: S.Expr, t: Type) -> S.Expr:
 def accumulate(target: S.Expr, value: S.Expr, t: Type) -> S.Expr:
     if t == FLOAT:
         return add(target, value)
+    if t == TENSOR:
+        folded = like_terms(target, value)
+        if folded is not None:
+            return folded
     return call("accumulate", target, value)
 
 

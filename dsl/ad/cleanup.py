@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import primitives as P
 from .. import syntax as S
+from ..types import TENSOR
 from . import build as B
 from .trees import _walk, names_in, root_of
 
@@ -270,6 +271,8 @@ def _dead_code(body, ret_val):
 
 # defined everywhere, or (sin, cos) failing only at ±inf, where their derivatives fail too
 _TOTAL_CALLS = {"zeros_like", "stop_gradient", "len", "tanh", "sigmoid", "abs", "relu", "max", "min", "sin", "cos"}
+# on one tensor these follow IEEE arithmetic (nan, inf) and cannot raise
+_TOTAL_ON_A_TENSOR = {"sum", "mean", "exp", "log", "sqrt", "tan", "sign", "floor", "size", "shape"}
 
 
 def _failing_parts(e) -> list:
@@ -283,7 +286,15 @@ def _may_fail_here(e) -> bool:
     """Whether e itself may raise (a domain error, division by zero, an index out of
     range, overflow)."""
     return (isinstance(e, S.Binary) and e.op in ("/", "%", "**", "@")) or isinstance(e, S.Index) \
-        or (isinstance(e, S.Call) and not (isinstance(e.func, S.Name) and e.func.id in _TOTAL_CALLS))
+        or (isinstance(e, S.Call) and not _total_call(e))
+
+
+def _total_call(e: S.Call) -> bool:
+    if not isinstance(e.func, S.Name):
+        return False
+    if e.func.id in _TOTAL_CALLS:
+        return True
+    return e.func.id in _TOTAL_ON_A_TENSOR and len(e.args) == 1 and e.args[0].ty == TENSOR
 
 
 def _restored_values_read(rev) -> set[str]:
