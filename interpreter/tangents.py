@@ -30,7 +30,8 @@ def zeros_like(v):
             object.__setattr__(new, f, zeros_like(getattr(v, f)))
         return new
     if isinstance(v, np.ndarray):
-        return np.zeros_like(v)
+        # np.zeros takes zeroed pages from the system untouched; zeros_like writes them
+        return np.zeros(v.shape) if v.dtype == np.float64 else np.zeros_like(v)
     return v                              # enums, functions, unit: inactive, kept as they are
 
 
