@@ -137,6 +137,21 @@ def _uniform(key, shape):
     return np.random.default_rng(key).uniform(0.0, 1.0, _shape_arg(shape))
 
 
+def _softmax(t, axis=None):
+    e = np.exp(t - np.max(t, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _logsumexp(t, axis=None):
+    """log(sum(exp(t))) without overflow; -inf for an empty reduction."""
+    t = np.asarray(t)
+    if t.size == 0:
+        return np.log(np.sum(np.exp(t), axis=axis))
+    m = np.max(t, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(t - m), axis=axis))
+
+
 def _dim(t, axis):
     return int(np.shape(t)[axis])
 
@@ -175,6 +190,8 @@ def tensor_primitives():
     table += binary("**", np.power, "pow_dbase(a, b) * a_dot + pow_dexp(a, y) * b_dot",
                     "y_bar * pow_dbase(a, b)", "y_bar * pow_dexp(a, y)", py_op="**")
     table += binary("%", np.fmod, "a_dot - trunc_div(a, b) * b_dot", "y_bar", "-(y_bar * trunc_div(a, b))")
+    table += binary("atan2", np.arctan2, "(b * a_dot - a * b_dot) / (a * a + b * b)",
+                    "y_bar * b / (a * a + b * b)", "-(y_bar * a / (a * a + b * b))")
     table += binary("maximum", np.maximum, "tie_share(a, b) * a_dot + tie_share(b, a) * b_dot",
                     "y_bar * tie_share(a, b)", "y_bar * tie_share(b, a)")
     table += binary("minimum", np.minimum, "tie_share(b, a) * a_dot + tie_share(a, b) * b_dot",
@@ -205,6 +222,29 @@ def tensor_primitives():
         unary("sigmoid", _sigmoid, "y * (1.0 - y) * x_dot", "y_bar * y * (1.0 - y)"),
         unary("abs", np.abs, "sign(x) * x_dot", "y_bar * sign(x)"),
         unary("relu", lambda x: np.maximum(x, 0.0), "heaviside(x) * x_dot", "y_bar * heaviside(x)"),
+        unary("log1p", np.log1p, "x_dot / (1.0 + x)", "y_bar / (1.0 + x)"),
+        unary("expm1", np.expm1, "(y + 1.0) * x_dot", "y_bar * (y + 1.0)"),
+        unary("sinh", np.sinh, "cosh(x) * x_dot", "y_bar * cosh(x)"),
+        unary("cosh", np.cosh, "sinh(x) * x_dot", "y_bar * sinh(x)"),
+        unary("asin", np.arcsin, "x_dot / sqrt(1.0 - x * x)", "y_bar / sqrt(1.0 - x * x)"),
+        unary("acos", np.arccos, "-(x_dot / sqrt(1.0 - x * x))", "-(y_bar / sqrt(1.0 - x * x))"),
+        unary("atan", np.arctan, "x_dot / (1.0 + x * x)", "y_bar / (1.0 + x * x)"),
+        P("clip", ("x", "lo", "hi"), (T, F, F), T, impl=np.clip, elementwise=True,
+          jvp="clip_inside(x, lo, hi) * x_dot + heaviside(lo - x) * lo_dot + heaviside(x - hi) * hi_dot",
+          vjp=("y_bar * clip_inside(x, lo, hi)", "sum(y_bar * heaviside(lo - x))", "sum(y_bar * heaviside(x - hi))")),
+        const("clip_inside", ("x", "lo", "hi"), (T, F, F), T, lambda x, lo, hi: ((x >= lo) & (x <= hi)).astype(float)),
+        # softmax and logsumexp, computed stably (shifted by the maximum)
+        P("softmax", ("t",), (T,), T, impl=_softmax, jvp="y * (t_dot - sum(y * t_dot))", vjp=("y * (y_bar - sum(y_bar * y))",)),
+        P("softmax", ("t", "axis"), (T, I), T, impl=_softmax,
+          jvp="y * (t_dot - expand_like(sum(y * t_dot, axis), t, axis))",
+          vjp=("y * (y_bar - expand_like(sum(y_bar * y, axis), t, axis))", "0")),
+        P("logsumexp", ("t",), (T,), F, impl=lambda t: float(_logsumexp(t)), jvp="sum(exp(t - y) * t_dot)",
+          vjp=("y_bar * exp(t - y)",)),
+        P("logsumexp", ("t", "axis"), (T, I), T, impl=_logsumexp,
+          jvp="sum(exp(t - expand_like(y, t, axis)) * t_dot, axis)",
+          vjp=("expand_like(y_bar, t, axis) * exp(t - expand_like(y, t, axis))", "0")),
+        P("argmax", ("t",), (T,), I, impl=lambda t: int(np.argmax(t))),
+        P("argmin", ("t",), (T,), I, impl=lambda t: int(np.argmin(t))),
         P("transpose", ("x",), (T,), T, impl=lambda x: np.swapaxes(x, -1, -2) if np.ndim(x) >= 2 else x,
           jvp="transpose(x_dot)", vjp=("transpose(y_bar)",), view=True),
         P("relu", ("x",), (F,), F, impl=lambda x: x if x > 0.0 else 0.0, jvp="heaviside(x) * x_dot", vjp=("y_bar * heaviside(x)",)),

@@ -10,6 +10,9 @@ PRIMITIVES = [
     ("abs(x)", 2.0), ("max(x, 0.5)", 0.9), ("min(x, 0.5)", 0.9), ("max(x, 0.5)", 0.1), ("pow(x, 2.5)", 1.3),
     ("pow(2.0, x)", 0.6), ("x ** 3", 1.1), ("x ** 2.5", 1.3), ("x % 0.3", 1.0), ("-x", 0.4),
     ("x + 2.0", 1.0), ("x - 2.0", 1.0), ("3.0 * x", 1.0), ("x / 3.0", 1.0), ("3.0 / x", 1.5),
+    ("log1p(x)", 0.3), ("expm1(x)", -0.4), ("sinh(x)", 0.8), ("cosh(x)", -0.8), ("asin(x)", 0.6),
+    ("acos(x)", -0.3), ("atan(x)", 2.0), ("clip(x, -1.0, 1.0)", 0.4), ("clip(x, -1.0, 1.0)", 1.5),
+    ("clip(0.5, x, 1.0)", 0.7), ("clip(2.0, -1.0, x)", 0.9),
 ]
 
 
@@ -18,7 +21,8 @@ def test_primitive(expr, x):
     check(f"fn f(x: float) -> float {{ return {expr} }}", x)
 
 
-@pytest.mark.parametrize("expr", ["x * y", "x / y", "pow(x, y)", "x ** y", "max(x, y)", "min(x, y)", "x % y", "atan_like(x, y)"])
+@pytest.mark.parametrize("expr", ["x * y", "x / y", "pow(x, y)", "x ** y", "max(x, y)", "min(x, y)", "x % y", "atan_like(x, y)",
+                                  "atan2(x, y)", "atan2(-y, x)"])
 def test_binary_primitives(expr):
     helper = "fn atan_like(a: float, b: float) -> float { return a / sqrt(a * a + b * b) }\n"
     check(helper + f"fn f(x: float, y: float) -> float {{ return {expr} }}", 1.3, 0.7)

@@ -53,6 +53,7 @@ BODIES = {
         y[1, 0:2] = y[0, 1:3] * x[1, 0:2]
         y[0, 2] = float(y[1, 1]) * 3.0
         return y * y""",
+    "softmax_logsumexp_clip": "return softmax(x, 1) * clip(x, 0.7, 1.2) + logsumexp(x, 0) + atan2(x, col) * softmax(x)",
     "loop": """var h = x
         for i in 0..3 { h = tanh(h @ m @ transpose(m) + row) }
         return h""",

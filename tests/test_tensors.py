@@ -43,6 +43,15 @@ VALUES = [
     ("stack([row, row], 1)", lambda: np.stack([ROW, ROW], 1)), ("a[1]", lambda: A[1]),
     ("a[1:3]", lambda: A[1:3]), ("a[:, 0]", lambda: A[:, 0]), ("a[0, 1:3]", lambda: A[0, 1:3]),
     ("float(a[2, 3])", lambda: float(A[2, 3])),
+    ("log1p(a)", lambda: np.log1p(A)), ("expm1(a)", lambda: np.expm1(A)), ("sinh(a)", lambda: np.sinh(A)),
+    ("cosh(a)", lambda: np.cosh(A)), ("asin(v)", lambda: np.arcsin(V)), ("acos(v)", lambda: np.arccos(V)),
+    ("atan(a)", lambda: np.arctan(A)), ("atan2(v, row)", lambda: np.arctan2(V, ROW)),
+    ("clip(v, -0.2, 0.3)", lambda: np.clip(V, -0.2, 0.3)),
+    ("softmax(a)", lambda: np.exp(A) / np.exp(A).sum()), ("softmax(a, 1)", lambda: np.exp(A) / np.exp(A).sum(1, keepdims=True)),
+    ("softmax(a * 1000.0, 0)", lambda: np.exp(1000 * A - (1000 * A).max(0)) / np.exp(1000 * A - (1000 * A).max(0)).sum(0)),
+    ("logsumexp(a)", lambda: float(np.log(np.exp(A).sum()))), ("logsumexp(a, 0)", lambda: np.log(np.exp(A).sum(0))),
+    ("logsumexp(a * 1000.0, 1)", lambda: 1000 * A.max(1) + np.log(np.exp(1000 * A - 1000 * A.max(1, keepdims=True)).sum(1))),
+    ("argmax(a)", lambda: int(np.argmax(A))), ("argmin(v)", lambda: int(np.argmin(V))),
 ]
 
 
@@ -121,6 +130,11 @@ GRADS = {
     }""", ([A, B],)),
     "list_from_tensor": ("fn f(a: tensor) -> float { let xs = to_list(a); return xs[0] * xs[1] + xs[2] }", (V,)),
     "tensor_from_list": ("fn f(xs: list[float]) -> float { let t = tensor(xs); return sum(t * t * t) }", ([0.3, 0.7, 1.1],)),
+    "more_elementwise": ("fn f(a: tensor, v: tensor) -> float { return sum(log1p(a) * expm1(a) + sinh(a) / cosh(a) + atan(a)) + sum(asin(v) * acos(v * 0.5)) }", (A, V)),
+    "atan2_broadcast": ("fn f(a: tensor, r: tensor, s: float) -> float { return sum(atan2(a, r) * atan2(s, a) + atan2(r, s)) }", (A, ROW, 0.7)),
+    "clip_and_bounds": ("fn f(v: tensor, lo: float, hi: float) -> float { return sum(clip(v, lo, hi) * v) }", (V, -0.3, 0.4)),
+    "softmax_logsumexp": ("fn f(a: tensor, y: tensor) -> float { return sum(softmax(a, 1) * y) - sum(logsumexp(a, 0)) + logsumexp(a) * sum(softmax(a) * a) }", (A, B)),
+    "cross_entropy": ("fn f(a: tensor, y: tensor) -> float { return -mean(sum(y * (a - reshape(logsumexp(a, 1), [3, 1])), 1)) }", (A, B)),
     "float_of_tensor": ("fn f(a: tensor) -> float { return float(sum(a, 0)[1]) * 2.0 }", (A,)),
 }
 
@@ -176,7 +190,8 @@ fn f(v: tensor) -> float {{ return {expr} }}""")
 # rule helpers: they appear in derived code, and users need not call them
 _RULE_HELPERS = {"broadcast_like", "expand_like", "max_mask", "min_mask", "mm_grad_a", "mm_grad_b",
                  "mm_grad_b_wrt_a", "pow_dbase", "pow_dexp", "sqrt_deriv", "split_like", "unstack",
-                 "tie_share", "trunc_div", "shape_of", "heaviside", "unbroadcast", "item", "to_list2", "neg"}
+                 "tie_share", "trunc_div", "shape_of", "heaviside", "unbroadcast", "item", "to_list2", "neg",
+                 "clip_inside"}
 
 
 def test_every_tensor_operation_is_in_the_reference():

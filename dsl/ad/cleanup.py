@@ -270,9 +270,11 @@ def _dead_code(body, ret_val):
 
 
 # defined everywhere, or (sin, cos) failing only at ±inf, where their derivatives fail too
-_TOTAL_CALLS = {"zeros_like", "stop_gradient", "len", "tanh", "sigmoid", "abs", "relu", "max", "min", "sin", "cos"}
+_TOTAL_CALLS = {"zeros_like", "stop_gradient", "len", "tanh", "sigmoid", "abs", "relu", "max", "min", "sin", "cos",
+                "atan", "clip"}
 # on one tensor these follow IEEE arithmetic (nan, inf) and cannot raise
-_TOTAL_ON_A_TENSOR = {"sum", "mean", "exp", "log", "sqrt", "tan", "sign", "floor", "size", "shape"}
+_TOTAL_ON_A_TENSOR = {"sum", "mean", "exp", "log", "sqrt", "tan", "sign", "floor", "size", "shape", "log1p", "expm1",
+                      "sinh", "cosh", "asin", "acos", "softmax", "logsumexp"}
 
 
 def _failing_parts(e) -> list:
