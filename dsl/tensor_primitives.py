@@ -137,6 +137,16 @@ def _uniform(key, shape):
     return np.random.default_rng(key).uniform(0.0, 1.0, _shape_arg(shape))
 
 
+def _mean(t, axis=None):
+    """numpy's mean, but an empty one is nan without numpy's warning on stderr."""
+    t = np.asarray(t)
+    total = np.sum(t, axis=axis)                     # first: a bad axis fails here, as in numpy
+    n = t.size if axis is None else t.shape[axis]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / n if n else total * np.nan
+    return float(out) if axis is None else out
+
+
 def _softmax(t, axis=None):
     e = np.exp(t - np.max(t, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -277,9 +287,9 @@ def tensor_primitives():
         P("sum", ("t",), (T,), F, impl=lambda t: float(np.sum(t)), jvp="sum(t_dot)", vjp=("broadcast_like(y_bar, t)",)),
         P("sum", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.sum(t, axis=axis), jvp="sum(t_dot, axis)",
           vjp=("expand_like(y_bar, t, axis)", "0")),
-        P("mean", ("t",), (T,), F, impl=lambda t: float(np.mean(t)), jvp="mean(t_dot)",
+        P("mean", ("t",), (T,), F, impl=_mean, jvp="mean(t_dot)",
           vjp=("broadcast_like(y_bar / float(size(t)), t)",)),
-        P("mean", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.mean(t, axis=axis), jvp="mean(t_dot, axis)",
+        P("mean", ("t", "axis"), (T, I), T, impl=_mean, jvp="mean(t_dot, axis)",
           vjp=("expand_like(y_bar, t, axis) / float(dim(t, axis))", "0")),
         P("max", ("t",), (T,), F, impl=lambda t: float(np.max(t)), jvp="sum(max_mask(t) * t_dot)", vjp=("y_bar * max_mask(t)",)),
         P("max", ("t", "axis"), (T, I), T, impl=lambda t, axis: np.max(t, axis=axis), jvp="sum(max_mask(t, axis) * t_dot, axis)",

@@ -203,3 +203,13 @@ def test_every_tensor_operation_is_in_the_reference():
     names = {p.name for p in P.TABLE if (TENSOR in p.types or p.ret == TENSOR) and p.name.isidentifier()}
     missing = sorted(n for n in names - _RULE_HELPERS if not re.search(rf"\b{n}\b", doc))
     assert not missing, f"docs/tensors.md does not mention {missing}"
+
+
+def test_an_empty_mean_is_nan_without_a_python_warning():
+    import warnings
+    s, _ = session()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(s.run("mean(zeros(0))").value)
+        assert np.isnan(s.run("mean(zeros([0, 3]), 0)").value).all()
+        assert s.run("mean(zeros([2, 0]), 0)").value.shape == (0,)
