@@ -65,18 +65,35 @@ def min_mask(t, axis=None):
 
 
 def mm_grad_a(g, b):
-    """The cotangent of a in a @ b, for 1-D and 2-D b."""
-    return np.outer(g, b) if np.ndim(b) == 1 else g @ np.swapaxes(b, -1, -2)
+    """The cotangent of a in a @ b, for 1-D and 2-D operands (a vector · vector
+    product has a 0-d cotangent g)."""
+    if np.ndim(b) > 2 or np.ndim(g) > 2:
+        _no_batched_matmul()
+    if np.ndim(b) == 1:
+        return g * b if np.ndim(g) == 0 else np.outer(g, b)
+    return g @ np.swapaxes(b, -1, -2)
 
 
 def mm_grad_b(a, g):
-    """The cotangent of b in a @ b, for 1-D and 2-D a."""
-    return np.outer(a, g) if np.ndim(a) == 1 else np.swapaxes(a, -1, -2) @ g
+    """The cotangent of b in a @ b, for 1-D and 2-D operands."""
+    if np.ndim(a) > 2 or np.ndim(g) > 2:
+        _no_batched_matmul()
+    if np.ndim(a) == 1:
+        return a * g if np.ndim(g) == 0 else np.outer(a, g)
+    return np.swapaxes(a, -1, -2) @ g
+
+
+def _no_batched_matmul():
+    from interpreter.runtime import DPRuntimeError
+    raise DPRuntimeError("derivatives of `@` with more than two axes (batched matmul) are not supported yet",
+                         "loop over the batch, or reshape the batch into the rows of a 2-D tensor")
 
 
 def mm_grad_b_wrt_a(h, a, g):
     """The cotangent of a in mm_grad_b(a, g), given the cotangent h of its result."""
-    return h @ g if np.ndim(a) == 1 else mm_grad_a(g, h)
+    if np.ndim(a) == 1:
+        return h * g if np.ndim(g) == 0 else h @ g
+    return mm_grad_a(g, h)
 
 
 def split_like(g, ts, axis):
@@ -135,6 +152,14 @@ def _normal(key, shape):
 
 def _uniform(key, shape):
     return np.random.default_rng(key).uniform(0.0, 1.0, _shape_arg(shape))
+
+
+def _dot(a, b):
+    if np.ndim(a) != 1 or np.ndim(b) != 1:
+        from interpreter.runtime import DPRuntimeError
+        raise DPRuntimeError(f"`dot` takes two vectors, not tensors of shapes {np.shape(a)} and {np.shape(b)}",
+                             "use `@` for matrices, or `sum(a * b)`")
+    return float(np.dot(a, b))
 
 
 def _mean(t, axis=None):
@@ -212,12 +237,12 @@ def tensor_primitives():
         P("matmul", ("a", "b"), (T, T), T, impl=np.matmul, jvp="a_dot @ b + a @ b_dot",
           vjp=("mm_grad_a(y_bar, b)", "mm_grad_b(a, y_bar)")),
         P("mm_grad_a", ("g", "b"), (T, T), T, impl=mm_grad_a, jvp="mm_grad_a(g_dot, b) + mm_grad_a(g, b_dot)",
-          vjp=("y_bar @ b", "transpose(y_bar) @ g")),
+          vjp=("y_bar @ b", "mm_grad_b(y_bar, g)")),
         P("mm_grad_b", ("a", "g"), (T, T), T, impl=mm_grad_b, jvp="mm_grad_b(a_dot, g) + mm_grad_b(a, g_dot)",
           vjp=("mm_grad_b_wrt_a(y_bar, a, g)", "a @ y_bar")),
         P("mm_grad_b_wrt_a", ("h", "a", "g"), (T, T, T), T, impl=mm_grad_b_wrt_a,
           jvp="mm_grad_b_wrt_a(h_dot, a, g) + mm_grad_b_wrt_a(h, a, g_dot)"),
-        P("dot", ("a", "b"), (T, T), F, impl=lambda a, b: float(np.dot(a, b)), jvp="dot(a_dot, b) + dot(a, b_dot)",
+        P("dot", ("a", "b"), (T, T), F, impl=_dot, jvp="dot(a_dot, b) + dot(a, b_dot)",
           vjp=("y_bar * b", "y_bar * a")),
         P("outer", ("a", "b"), (T, T), T, impl=np.outer, jvp="outer(a_dot, b) + outer(a, b_dot)",
           vjp=("y_bar @ b", "transpose(y_bar) @ a")),
@@ -329,7 +354,8 @@ def tensor_primitives():
         P("tensor", ("xs",), (LF,), T, impl=_tensor, jvp="tensor(xs_dot)", vjp=("to_list(y_bar)",)),
         P("tensor", ("xs",), (LLF,), T, impl=_tensor, jvp="tensor(xs_dot)", vjp=("to_list2(y_bar)",)),
         P("tensor", ("xs",), (LLLF,), T, impl=_tensor),
-        P("to_list", ("t",), (T,), LF, impl=lambda t: [float(v) for v in np.ravel(t)], jvp="to_list(t_dot)", vjp=("tensor(y_bar)",)),
+        P("to_list", ("t",), (T,), LF, impl=lambda t: [float(v) for v in np.ravel(t)], jvp="to_list(t_dot)",
+          vjp=("reshape(tensor(y_bar), shape(t))",)),
         P("to_list2", ("t",), (T,), LLF, impl=lambda t: [[float(v) for v in row] for row in np.asarray(t)],
           jvp="to_list2(t_dot)", vjp=("tensor(y_bar)",)),
         P("full", ("shape", "v"), (LI, F), T, impl=lambda shape, v: np.full(tuple(shape), v, dtype=float),

@@ -353,7 +353,9 @@ class Compiler:
         if op in ("&&", "||"):
             return py.BoolOp(op=py.And() if op == "&&" else py.Or(), values=[self.expr(e.left), self.expr(e.right)])
         if op in _CMPOPS:
-            return py.Compare(left=self.expr(e.left), ops=[_CMPOPS[op]()], comparators=[self.expr(e.right)])
+            cmp = py.Compare(left=self.expr(e.left), ops=[_CMPOPS[op]()], comparators=[self.expr(e.right)])
+            # a tensor is float64 throughout: a comparison gives 1.0 where it holds, else 0.0
+            return _call(_load("rt·tensor_truth"), cmp) if e.ty == TENSOR else cmp
         lt = e.left.ty
         if isinstance(e.ty, ListT) and needs_copy(e.ty.elem):
             # `xs + ys` makes a new list, but of the same elements: copy those that are shared

@@ -82,7 +82,10 @@ def _remove(d: dict, k) -> None:
 def _matmul(a, b):
     try:
         return a @ b
-    except ValueError:
+    except (ValueError, TypeError):
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
+            raise DPRuntimeError(f"`@` needs tensors with at least one axis, not shapes {np.shape(a)} and {np.shape(b)}",
+                                 "a tensor with no axes is a single number: multiply it with `*`") from None
         raise DPRuntimeError(f"cannot multiply a tensor of shape {np.shape(a)} by one of shape {np.shape(b)}",
                              "the last axis of the left must match the first (or only) axis of the right") from None
 
@@ -149,6 +152,7 @@ def base_namespace(output: Output) -> dict:
         "rt·pop": _pop, "rt·insert": _insert, "rt·remove": _remove, "rt·list": list,
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
         "rt·tensor_fmod": np.fmod,
+        "rt·tensor_truth": lambda c: np.asarray(c, dtype=np.float64),   # comparisons: 1.0 / 0.0
         "rt·sublist": _sublist,
         "rt·matmul": _matmul, "rt·check_sizes": check_sizes,
         "rt·zeros_like": zeros_like, "rt·accumulate": accumulate, "rt·stop_gradient": lambda x: x,

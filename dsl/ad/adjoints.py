@@ -223,6 +223,12 @@ class Adjoints:
                 pre += c
                 continue
             key = expr_src(leaf)
+            if B.is_zero(c) and leaf.ty != FLOAT:
+                # a literal zero (`x * 0.0`) for a tensor or aggregate: adds nothing, but
+                # a step's cotangent must still exist, with its value's type
+                if key in total or not (isinstance(leaf, S.Name) and leaf.id in self.temps):
+                    continue
+                c = B.zeros_like(B.copy_expr(leaf), leaf.ty)
             if key not in total:
                 order.append(leaf)
                 total[key] = c
@@ -309,6 +315,12 @@ class Adjoints:
         pre.append(S.Let(y, None, S.Call(B.copy_expr(v.func), [B.copy_expr(env[p]) for p in rule.params])))
         env[rule.result] = B.name(y)
         env[rule.result + "_bar"] = g
+        given = {c.target[:-4] for c in rule.clauses if c.target.endswith("_bar")}
+        for p, a in zip(rule.params, v.args):
+            if p not in given and a.ty is not None and a.ty.active and self.depends(a):
+                where = v.span if getattr(v.span, "line", 0) else rule.span
+                raise _err(where, f"the derivative rule for `{rule.fn}` gives no `{p}_bar`, which reverse mode needs here",
+                           f"add `{p}_bar = …` (in terms of `{rule.result}_bar`) to the rule at line {rule.span.line}")
         contribs = []
         for c in rule.clauses:
             if not c.target.endswith("_bar"):

@@ -270,7 +270,7 @@ def zeros_like(e: S.Expr, t: Type) -> S.Expr:
 
 
 def accumulate(target: S.Expr, value: S.Expr, t: Type) -> S.Expr:
-    if t == FLOAT:
+    if t == FLOAT or is_zero(value):
         return add(target, value)
     if t == TENSOR:
         folded = like_terms(target, value)

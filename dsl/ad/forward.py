@@ -195,5 +195,8 @@ class Forward(Sweep):
         env["y"] = e
         if prim.jvp is None:
             raise _err(e.span, f"`{prim.name}` has no derivative rule")
-        return instantiate(prim.jvp, env)
+        t = instantiate(prim.jvp, env)
+        if B.is_zero(t) and e.ty != FLOAT:
+            return B.zeros_like(B.copy_expr(e), e.ty)   # `x * 0.0`: the zero has the value's shape
+        return t
 

@@ -132,6 +132,11 @@ class Reverse(Adjoints, Sweep):
         if isinstance(e, S.Call) and e.target and e.target[0] == "prim" and e.target[1].vjp is None \
                 and e.target[1].jvp is None:
             return False                       # constructors and shapes
+        if isinstance(e, S.Call) and e.target and e.target[0] in ("value", "transform"):
+            # a closure depends on what it captured, even when called on constants
+            st = self.tx.static_callee(e)
+            if st is not None and any(self.depends(c) for c in st[1]):
+                return True
         return any(self.depends(c) for c in B.children(e))
 
     def root_active(self, e) -> bool:
@@ -184,7 +189,7 @@ class Reverse(Adjoints, Sweep):
     # ------------------------------------------------------------ driver
     def run(self, out_name: str, mode: str, wrt: list[int] | None = None) -> S.FnDef:
         if mode != "rev":
-            self.varied = _varied(self.main, {self.params[i] for i in wrt})
+            self.varied = _varied(self.decls + self.main, {self.params[i] for i in wrt})
         fwd, rev = self.block(self.main)
         for s in fwd:
             s.primal = True                      # kept by _dead_code if it may fail (cleanup.py)
@@ -426,7 +431,18 @@ class Reverse(Adjoints, Sweep):
         if not active:
             return fwd, [S.Assign(B.copy_expr(t), self.pop(tape))]
         g = self.temp("g")
-        rev = [_borrow(g, self.bar_path(t)), S.Assign(B.copy_expr(t), self.pop(tape)),
+        place_bar = self.bar_path(t)
+        if ty == TENSOR and v.ty == FLOAT:
+            place_bar = B.call("sum", place_bar)     # a float written into every element of the place
+        elif ty == TENSOR and v.ty == TENSOR and self.depends(v):
+            # the value may have been broadcast into the place: its cotangent is summed
+            # back to the value's own shape, saved as the write happens
+            value, shapes = self.temp("value"), self.tape(f"{root.id}_value_shape", ListT(INT))
+            fwd[-1:] = [S.Let(value, None, v), self.push(shapes, B.call("shape", B.name(value))),
+                        S.Assign(s.target, B.name(value), span=s.span)]
+            place_bar = B.call("unbroadcast", place_bar, self.pop(shapes))
+        rev = [_borrow(g, place_bar) if place_bar.__class__ is not S.Call else S.Let(g, None, place_bar),
+               S.Assign(B.copy_expr(t), self.pop(tape)),
                S.Assign(self.bar_path(t), B.zeros_like(B.copy_expr(t), ty))]
         rev += self.value_adjoint(v, B.name(g))
         return fwd, rev

@@ -1,0 +1,123 @@
+"""Derivatives a reviewer found wrong or failing, each now checked by value: closures
+called on constants, vector · vector products, values broadcast into a written
+place, literal zeros, `to_list` of a matrix, rules without a reverse clause, and
+comparisons as float tensors."""
+import math
+
+import numpy as np
+import pytest
+
+from dsl.diagnostics import DPError
+from gradcheck import check
+from helpers import error_of, session
+
+
+def test_a_closure_called_on_a_constant_still_carries_its_captures_derivative():
+    s, _ = session()
+    s.run("""fn f(w: float) -> float {
+  let g = fn(y: float) -> float { return y * w }
+  return g(2.0)
+}
+fn h(w: tensor) -> float {
+  let g = fn(y: tensor) -> tensor { return y * w }
+  return sum(g(ones(3)))
+}
+fn k(x: float, w: float) -> float {
+  let g = fn(y: float) -> float { return y * w + x }
+  return g(x) * g(w)
+}""")
+    assert s.run("grad(f)(0.7)").value == 2.0
+    assert np.array_equal(s.run("grad(h)(tensor([1.0, 2.0, 3.0]))").value, np.ones(3))
+    # k = (x w + x)(w w + x): each selector alone must agree with both together
+    x, w = 0.3, 0.7
+    dx = (w + 1) * (w * w + x) + (x * w + x)
+    dw = x * (w * w + x) + (x * w + x) * 2 * w
+    assert s.run("grad(k)(0.3, 0.7)").value == pytest.approx(dx)
+    assert s.run("grad(k, 1)(0.3, 0.7)").value == pytest.approx(dw)
+    assert s.run("grad(k, (0, 1))(0.3, 0.7)").value == pytest.approx((dx, dw))
+
+
+def test_vector_times_vector_and_quadratic_forms():
+    s, _ = session()
+    s.run("""fn f(x: tensor, w: tensor) -> float { return sum(x @ w @ x) }
+fn h(x: tensor, y: tensor) -> float { return sum(sin(x @ y)) }""")
+    w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    x, y = np.array([1.0, -1.0]), np.array([0.5, 2.0])
+    f = s.run("f").value
+    assert np.allclose(s.run("grad(f)").value(x, w), (w + w.T) @ x)
+    assert np.allclose(s.run("grad(f, 1)").value(x, w), np.outer(x, x))
+    assert np.allclose(s.run("hessian(f)").value(x, w), w + w.T)
+    xy = x @ y
+    assert np.allclose(s.run("grad(h, (0, 1))").value(x, y)[0], math.cos(xy) * y)
+    assert np.allclose(s.run("hessian(h, 1)").value(x, y), -math.sin(xy) * np.outer(x, x))
+    cross = -math.sin(xy) * np.outer(x, y) + math.cos(xy) * np.eye(2)   # d(grad_y h)/dx
+    assert np.allclose(s.run("jacrev(grad(h, 1), 0)").value(x, y), cross)
+    assert np.allclose(s.run("jacfwd(grad(h, 1), 0)").value(x, y), cross)
+    _ = f
+
+
+def test_batched_matmul_derivative_is_refused_not_wrong():
+    s, _ = session()
+    s.run("fn f(v: tensor, a: tensor) -> float { return sum(v @ a) }")
+    assert s.run("f(ones(4), ones([2, 4, 3]))").value == 24.0          # the primal is fine
+    with pytest.raises(DPError, match="batched matmul"):
+        s.run("grad(f)(ones(4), ones([2, 4, 3]))")
+
+
+@pytest.mark.parametrize("src,args", [
+    ("""fn f(a: tensor, b: tensor) -> float { var h = a
+        h[0] = b
+        return sum(h * a) }""", (np.full((3, 2), 2.0), np.array([2.0]))),
+    ("""fn f(a: tensor, c: float) -> float { var h = a
+        h[0] = c * 2.0
+        h[1:3] = sin(c)
+        return sum(h * a) }""", (np.array([1.0, 2.0, 3.0]), 0.5)),
+    ("""fn f(a: tensor, c: float) -> float { var h = a
+        h[0, 1] = c * float(h[1, 0])
+        h[1] = tanh(h[0] * c)
+        return sum(h * h) }""", (np.array([[1.0, 2.0], [0.5, -1.0]]), 0.8)),
+])
+def test_a_value_broadcast_into_a_written_place(src, args):
+    check(src, *args)
+
+
+def test_literal_zero_factors_keep_tensor_types_in_both_modes():
+    check("fn f(x: tensor) -> float { return sum(x * 0.0 + x * x) }", np.array([1.0, 2.0]))
+    check("fn f(x: tensor) -> float { return sum(x * 0.0) + 1.0 }", np.array([1.0, 2.0]))
+    s, _ = session()
+    s.run("fn h(x: tensor) -> tensor { return x * x * 0.0 + x }")
+    assert np.array_equal(s.run("jacfwd(h)(ones(2))").value, np.eye(2))
+    assert np.array_equal(s.run("jacrev(h)(ones(2))").value, np.eye(2))
+
+
+def test_to_list_of_a_matrix_gives_a_matrix_gradient():
+    g = check("fn f(x: tensor) -> float { let l = to_list(x)\n return l[0] * l[3] + sum(x) }",
+              np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert np.asarray(g[0]).shape == (2, 2)
+
+
+def test_a_rule_without_a_reverse_clause_is_an_error_in_reverse_mode():
+    src = """fn sq(x: float) -> float { return x * x }
+derivative sq(x) -> y { y_dot = 2.0 * x * x_dot }
+fn k(x: float) -> float { return sq(x) * x }
+let d = grad(k)
+"""
+    e = error_of(src)
+    assert "gives no `x_bar`" in e.message and e.first.line == 2 and "x_bar = " in e.first.hint
+    s, _ = session()
+    s.run(src.replace("let d = grad(k)\n", ""))
+    assert s.run("jvp(k, 3.0, 1.0)").value == (27.0, 27.0)        # forward mode uses the rule
+
+
+def test_comparisons_give_float_tensors():
+    s, _ = session()
+    s.run("""var b = tensor([1.0, 2.0, 3.0]) > 1.5
+b[0] = 0.25""")
+    assert np.array_equal(s.run("b").value, [0.25, 1.0, 1.0]) and s.run("b").value.dtype == np.float64
+    assert s.run("sum(exp(tensor([1.0, 0.0]) > 0.5))").value == pytest.approx(math.e + 1.0, rel=1e-15)
+    assert np.array_equal(s.run("where(tensor([1.0, 2.0]) > 1.5, 10.0, 20.0)").value, [20.0, 10.0])
+
+
+def test_dot_of_non_vectors_is_a_dp_error():
+    e = error_of("print(dot(ones(2), ones([2, 2])))\n")
+    assert "`dot` takes two vectors" in e.message and "(2, 2)" in e.message and e.first.hint
