@@ -326,6 +326,13 @@ class Interpreter:
                 raise bad()
             return None
         if t == TENSOR:
+            # numbers only: numpy would also take None (nan), "3" (3.0) and complex
+            # values (dropping the imaginary part)
+            if v is None or isinstance(v, (str, bytes)):
+                raise bad()
+            src = v if isinstance(v, np.ndarray) else np.asarray(v) if not isinstance(v, (int, float)) else None
+            if src is not None and src.dtype.kind not in "biuf":
+                raise bad()
             try:
                 a = np.array(v, dtype=np.float64)
             except (TypeError, ValueError):

@@ -120,14 +120,17 @@ def test_function_values_cross_both_ways(dp):
 
 
 def test_numpy_arrays_and_tensors(dp):
-    try:
-        dp.load("fn double(t: tensor) -> tensor { return t + t }")
-    except DPError as e:
-        pytest.skip(f"tensor arithmetic is not in the language yet: {e.message}")
+    dp.load("fn double(t: tensor) -> tensor { return t + t }")
     arr = np.array([1.0, 2.0])
-    out = dp.function("double")(arr)
+    double = dp.function("double")
+    out = double(arr)
     assert isinstance(out, np.ndarray) and out.tolist() == [2.0, 4.0]
     assert arr.tolist() == [1.0, 2.0]
+    assert double(np.array([1, 2], dtype=np.int32)).tolist() == [2.0, 4.0]     # ints and bools convert
+    assert double([[1.0], [2.0]]).shape == (2, 1)
+    for bad in (None, "3", b"3", np.array([1 + 2j]), np.array([None, 1.0], dtype=object)):
+        with pytest.raises(DPError, match="expected `tensor`"):
+            double(bad)
 
 
 def test_eval_returns_python_values(dp):
