@@ -128,6 +128,8 @@ def format_value(v, top: bool = True) -> str:
 
 def format_tensor(a: np.ndarray) -> str:
     a = np.asarray(a)
+    if a.size == 0 and a.ndim > 1:
+        return f"zeros({list(a.shape)})"          # `tensor([])` would lose the shape
     if a.dtype == bool:
         fmt = {"bool": lambda b: "true" if b else "false"}
     else:

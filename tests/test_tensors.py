@@ -213,3 +213,9 @@ def test_an_empty_mean_is_nan_without_a_python_warning():
         assert math.isnan(s.run("mean(zeros(0))").value)
         assert np.isnan(s.run("mean(zeros([0, 3]), 0)").value).all()
         assert s.run("mean(zeros([2, 0]), 0)").value.shape == (0,)
+
+
+def test_an_empty_tensor_prints_its_shape():
+    s, out = session()
+    s.run("print(eye(0), ones([0, 3]), zeros(0))")
+    assert out.text == "zeros([0, 0]) zeros([0, 3]) tensor([])\n"
