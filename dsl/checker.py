@@ -275,6 +275,10 @@ class Checker:
         return syms
 
     def s_Let(self, s, top):
+        if s.mutable and tensor_sizes(s.annot):     # a `var` is rebound later; sizes are checked once
+            self.error(s.annot.span, "a `var` cannot give a tensor's sizes",
+                       f"sizes are checked where a value is bound once: use `let`, or write "
+                       f"`var {s.name or '…'}: tensor`")
         expected = self.resolve_type(s.annot, sizes_ok=True) if s.annot is not None else None
         s.size_syms = []
         for d in tensor_sizes(s.annot):            # `let h: tensor[n, 3]`: n is an int in scope

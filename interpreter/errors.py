@@ -5,6 +5,11 @@ current instruction position is the failing DP expression, and the outer DP fram
 positions are their call sites. No bookkeeping runs while the program runs."""
 from __future__ import annotations
 
+import dis
+import re
+
+import numpy as np
+
 from dsl.diagnostics import SOURCES, Diagnostic
 from dsl.span import Span
 
@@ -18,6 +23,147 @@ _MESSAGES = {
     OverflowError: ("numeric overflow", "a value grew beyond the float range"),
     ValueError: ("math domain error", "the argument is outside the function's domain (log of a negative, sqrt of a negative, …)"),
 }
+
+
+def tb_last(exc: BaseException):
+    """The traceback entry of the innermost DP frame (where the failing expression is)."""
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in SOURCES._texts:
+            last = tb
+        tb = tb.tb_next
+    return last
+
+
+def _axes(n: int) -> str:
+    return f"{n}-D tensor" if n else "tensor with no axes"
+
+
+def _numpy_diagnostic(exc: BaseException, tb) -> tuple[str, str | None] | None:
+    """numpy's and the tensor primitives' exceptions that a DP program can cause, as a
+    message and a hint; None for anything else."""
+    text = str(exc).strip()
+    if isinstance(exc, np.exceptions.AxisError):
+        m = re.match(r"axis (-?\d+) is out of bounds for array of dimension (\d+)", text)
+        if m:
+            axis, n = int(m[1]), int(m[2])
+            if n == 0:
+                return (f"axis {axis} is out of range: the tensor has no axes",
+                        "a tensor with no axes is a single number; it has no axis to reduce or join along")
+            return (f"axis {axis} is out of range for a {n}-D tensor",
+                    f"an axis of a {n}-D tensor is -{n} … {n - 1} (negative axes count from the end)")
+        return text, "`shape(t)` shows a tensor's shape; its length is the number of axes"
+    if isinstance(exc, MemoryError):
+        m = re.search(r"(\d+(?:\.\d+)? [KMGTPE]?i?B) for an array with shape (\([\d, ]*\))", text)
+        what = f"a tensor of shape {m[2]} ({m[1]})" if m else "this tensor"
+        return (f"not enough memory for {what}",
+                "make the tensor smaller: a tensor of floats takes 8 bytes per element")
+    if isinstance(exc, IndexError):
+        return _index_diagnostic(text, tb)
+    if isinstance(exc, TypeError):
+        if text.startswith("object of type 'numpy.") and text.endswith("has no len()"):
+            return ("len of a tensor with no axes",
+                    "a tensor with no axes (such as `a[i]` of a 1-D `a`) is a single number; "
+                    "`shape(t)` shows a tensor's shape")
+        return None
+    if not isinstance(exc, ValueError):
+        return None
+    if text.startswith("need at least one array to "):
+        what = "concat" if text.endswith("concatenate") else "stack"
+        return (f"`{what}` of an empty list", f"`{what}` needs at least one tensor to know the result's shape")
+    m = re.match(r"zero-size array to reduction operation (maximum|minimum) which has no identity", text)
+    if m:
+        what = "max" if m[1] == "maximum" else "min"
+        return (f"`{what}` of an empty tensor",
+                f"an empty tensor has no {'largest' if what == 'max' else 'smallest'} element; "
+                "check its size with `shape(t)` first")
+    m = re.match(r"attempt to get (argmax|argmin) of an empty sequence", text)
+    if m:
+        return (f"`{m[1]}` of an empty tensor",
+                "an empty tensor has no element to point at; check its size with `shape(t)` first")
+    m = re.match(r"Number of samples, (-?\d+), must be non-negative", text)
+    if m:
+        return (f"`linspace` cannot make {m[1]} points", "the number of points must be 0 or more")
+    if text == "expected non-negative integer":
+        return ("a random seed must be 0 or more",
+                "the first argument of `normal` and `uniform` is the seed (key): pass an int ≥ 0")
+    if text == "negative dimensions are not allowed":
+        return ("a tensor's size cannot be negative", "every size in a shape must be 0 or more")
+    if text.startswith("array is too big"):
+        return ("this tensor is too big to make", "make the tensor smaller: its number of elements is the "
+                "product of its sizes")
+    if "inhomogeneous shape" in text:
+        return ("the rows of this tensor have different lengths",
+                "a tensor is rectangular: every row must have the same number of elements")
+    return None
+
+
+def _index_diagnostic(text: str, tb) -> tuple[str, str | None] | None:
+    m = re.match(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
+    if m:
+        index, axis, size = int(m[1]), int(m[2]), int(m[3])
+        shape = _indexed_shape(tb, lambda s: len(s) > axis and s[axis] == size)
+        of = f"a tensor of shape {shape}" if shape is not None else f"a tensor (axis {axis} has size {size})"
+        if size == 0:
+            return (f"index {index} is out of range for axis {axis} of {of}", "that axis is empty: it has no elements")
+        return (f"index {index} is out of range for axis {axis} of {of}",
+                f"valid indices on an axis of size {size} are 0 … {size - 1} (and -{size} … -1 from the end)")
+    m = re.match(r"too many indices for array: array is (\d+)-dimensional, but (\d+) were indexed", text)
+    if m:
+        n, given = int(m[1]), int(m[2])
+        shape = _indexed_shape(tb, lambda s: len(s) == n)
+        of = f"a tensor of shape {shape}" if shape is not None else f"a {_axes(n)}"
+        return (f"too many indices for {of}",
+                f"{given} indices were given, but the tensor has {n} ax{'i' if n == 1 else 'e'}s; "
+                "`shape(t)` shows a tensor's shape")
+    if text.startswith("invalid index to scalar variable"):
+        return ("cannot index a tensor with no axes",
+                "a tensor with no axes (such as `a[i]` of a 1-D `a`) is a single number")
+    return None
+
+
+_LOADS = {"LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLASSDEREF"}
+
+
+def _indexed_shape(tb, fits):
+    """The shape of the tensor that the failing `t[...]` indexed, if t was a variable
+    (or a field of one), found from the bytecode before the subscript; None if not
+    found. fits checks the shape against numpy's message."""
+    if tb is None:
+        return None
+    try:
+        frame = tb.tb_frame
+        ins = list(dis.get_instructions(frame.f_code))
+        at = next(i for i, x in enumerate(ins) if x.offset == tb.tb_lasti)
+        if ins[at].opname not in ("BINARY_SUBSCR", "STORE_SUBSCR"):
+            return None
+        depth, k = 0, at - 1
+        while k >= 0:                       # the index expression: the code that leaves one value
+            x = ins[k]
+            if x.opcode in dis.hasjrel or x.opcode in dis.hasjabs:
+                return None
+            depth += dis.stack_effect(x.opcode, x.arg if x.opcode >= dis.HAVE_ARGUMENT else None)
+            if depth == 1:
+                break
+            k -= 1
+        k -= 1
+        attrs = []
+        while k >= 0 and ins[k].opname == "LOAD_ATTR":
+            attrs.append(ins[k].argval)
+            k -= 1
+        if k < 0 or ins[k].opname not in _LOADS or (ins[k].opname == "LOAD_GLOBAL" and ins[k].arg & 1):
+            return None
+        name = ins[k].argval
+        scope = frame.f_locals
+        value = scope[name] if name in scope else frame.f_globals[name]
+        for a in reversed(attrs):
+            value = getattr(value, a)
+        if not isinstance(value, np.ndarray):
+            return None
+        shape = tuple(int(s) for s in value.shape)
+        return shape if fits(shape) else None
+    except Exception:                       # noqa: BLE001 — only a nicer message is lost
+        return None
 
 
 def frame_span(code, lasti: int) -> Span | None:
@@ -63,6 +209,8 @@ def runtime_diagnostic(exc: BaseException) -> Diagnostic:
         message, hint = "pop from an empty list", "check `len(xs) > 0` before popping"
     elif isinstance(exc, KeyboardInterrupt):
         message, hint = "interrupted", None
+    elif (known := _numpy_diagnostic(exc, tb_last(exc))) is not None:
+        message, hint = known
     else:
         message, hint = None, None
         for cls, (m, h) in _MESSAGES.items():
@@ -70,7 +218,7 @@ def runtime_diagnostic(exc: BaseException) -> Diagnostic:
                 message, hint = m, h
                 break
         if isinstance(exc, ValueError) and str(exc) and "domain" not in str(exc):
-            message = str(exc)
+            message = str(exc).strip()
             if any(w in message for w in ("shape", "broadcast", "dimension", "matmul", "reshape")):
                 hint = "the tensors' shapes do not fit together here; `shape(t)` shows a tensor's shape"
             else:

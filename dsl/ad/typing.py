@@ -6,8 +6,12 @@ from __future__ import annotations
 import ast as py
 import functools
 
+import numpy as np
+
 from .. import primitives as P
 from .. import syntax as S
+
+from interpreter.values import DPStruct
 
 from ..types import ERROR, FLOAT, TENSOR, ErrorT, FnT, ListT, TupleT
 from . import build as B
@@ -404,6 +408,7 @@ class TransformTyping:
         n = len(caps)
 
         def pullback(y_bar):
+            _check_like(y_bar, y, "the cotangent", "the result", "")
             r = rev(*caps, *args, y_bar)
             cot = [zeros_like(a) for a in args]
             for rank, k in enumerate(d.active_idx):
@@ -423,9 +428,55 @@ def _jvp_static(derived, mask, caps, primals, tangents):
     """Call a derived jvp: the captures' tangents are zero; inactive tangents are dropped."""
     from interpreter.tangents import zeros_like
     n = len(caps)
+    for i, (p, t, m) in enumerate(zip(primals, tangents, mask[n:])):
+        if m:
+            c = p.__class__
+            if c is t.__class__ and (c is float or c is _NDARRAY and p.shape == t.shape):
+                continue                                        # the common cases, cheaply
+            _check_like(t, p, f"the tangent of parameter {i}", "the primal", "")
     dots = [zeros_like(c) for c, m in zip(caps, mask) if m]
     dots += [t for t, m in zip(tangents, mask[n:]) if m]
     return derived(*caps, *primals, *dots)
+
+
+_NDARRAY = np.ndarray
+
+
+def _check_like(v, like, what: str, of: str, path: str):
+    """A (co)tangent v must have the shape of the value `like` it belongs to: walk
+    both together; tensors compare shapes, lists lengths. Raises a DP runtime error."""
+    if isinstance(v, (np.ndarray, np.generic)) or isinstance(like, (np.ndarray, np.generic)):
+        got, want = np.shape(v), np.shape(like)
+        if got != want:
+            _mismatch(f"{what}{_at(path)} has shape {got}, but {of} has shape {want}")
+    elif isinstance(like, list):
+        if not isinstance(v, list):
+            return
+        if len(v) != len(like):
+            _mismatch(f"{what}{_at(path)} is a list of {len(v)}, but {of} is a list of {len(like)}")
+        for k, (a, b) in enumerate(zip(v, like)):
+            if not isinstance(b, (float, int, str)):
+                _check_like(a, b, what, of, f"{path}[{k}]")
+    elif isinstance(like, tuple) and isinstance(v, tuple):
+        for k, (a, b) in enumerate(zip(v, like)):
+            _check_like(a, b, what, of, f"{path}.{k}")
+    elif isinstance(like, DPStruct) and type(v) is type(like):
+        for f in like._fields:
+            _check_like(getattr(v, f), getattr(like, f), what, of, f"{path}.{f}")
+    elif isinstance(like, dict) and isinstance(v, dict):
+        for k, b in like.items():
+            if k in v:
+                _check_like(v[k], b, what, of, f"{path}[{k!r}]")
+
+
+def _at(path: str) -> str:
+    return f" (at `{path}`)" if path else ""
+
+
+def _mismatch(message: str):
+    from interpreter.runtime import DPRuntimeError
+    raise DPRuntimeError(message, "a tangent or cotangent has the shape of the value it belongs to; "
+                                  "`shape(x)` shows a tensor's shape, `zeros_like(x)` makes a fitting zero")
 
 
 def _jac_type(a, b):
