@@ -148,3 +148,16 @@ def test_gradient_of_a_dict_of_tensors():
     dpre = 1 - np.tanh(x @ w + b) ** 2
     assert set(g) == {"w", "b"}
     assert np.allclose(g["w"], x.T @ dpre) and np.allclose(g["b"], dpre.sum(0))
+
+
+def test_source_of_a_hessian_includes_the_derivatives_it_calls_and_runs_as_written():
+    s, _ = session()
+    s.run("fn f(x: tensor) -> float { return sum(x * x * x) + dot(x, x) }")
+    text = s.run("source(hessian(f))").value
+    assert text.startswith("fn f_grad_jacfwd(x: tensor) -> tensor {")
+    assert "\nfn f_grad(" in text and "\nfn f_grad_jvp(" in text
+    fresh, _ = session()
+    fresh.run("fn f(x: tensor) -> float { return sum(x * x * x) + dot(x, x) }\n" + text, "printed.dp")
+    x = np.array([0.5, -1.0, 2.0])
+    assert np.allclose(fresh.run("f_grad_jacfwd").value(x), np.diag(6 * x) + 2 * np.eye(3))
+    assert np.allclose(fresh.run("f_grad_jacfwd").value(x), s.run("hessian(f)").value(x))
