@@ -443,7 +443,7 @@ class Checker:
             if root is None:
                 return self.error(e.span, "cannot assign into a temporary value", "assign to a `var` variable or its parts")
             t = self.expr(e, lvalue=True)
-            if _through_tuple(e.obj):
+            if S.through_tuple(e.obj):
                 return self.error(e.span, "tuples are immutable, and so are the values in them",
                                   "build a new tuple: `t = (a, t.1)`")
             if isinstance(e, S.Field) and e.target and e.target[0] != "field":
@@ -1013,7 +1013,7 @@ class Checker:
             root = root_name(f.obj)
             if root is None:
                 self.error(f.obj.span, f"`.{name}` changes its list, so it needs a variable", "store the value in a `var` first")
-            elif _through_tuple(f.obj):
+            elif S.through_tuple(f.obj):
                 self.error(f.span, "tuples are immutable, and so are the values in them", "build a new tuple: `t = (a, t.1)`")
             elif root.sym is not None:
                 self.check_assignable_root(root, root.sym)
@@ -1060,15 +1060,6 @@ def coerce(e, t: Type):
 
 def _literal_fits(e, got, want) -> bool:
     """A list/dict/tuple literal of int literals fits a float container it is checked against."""
-    return False
-
-
-def _through_tuple(e) -> bool:
-    """Whether the place e is reached through a tuple's item (`t.1[0]`)."""
-    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
-        if isinstance(e, S.TupleIndex):
-            return True
-        e = e.obj
     return False
 
 

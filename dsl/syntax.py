@@ -295,3 +295,12 @@ class RuleDef(Stmt):
 @dataclass(eq=False)
 class Program(Node):
     body: list[Stmt]
+
+
+def through_tuple(place: Expr) -> bool:
+    """Whether the place (`t.1[0]`, `p.xs[2]`) is reached through a tuple's item."""
+    while isinstance(place, (Field, Index, TupleIndex)):
+        if isinstance(place, TupleIndex):
+            return True
+        place = place.obj
+    return False

@@ -260,7 +260,7 @@ class Adjoints:
                 tt = path.obj.ty
                 items = [new if j == path.index else B.tindex(self.bar_path(path.obj), j) for j in range(len(tt.items))]
                 return set_(path.obj, S.TupleLit(items))
-            if _has_tuple(path.obj):
+            if S.through_tuple(path.obj):
                 if isinstance(path, S.Field):
                     st = path.obj.ty
                     fields = [(n, new if n == path.name else B.field(self.bar_path(path.obj), n)) for n in st.fields]
@@ -366,14 +366,6 @@ def _depth(e) -> int:
     while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
         e, d = e.obj, d + 1
     return d
-
-
-def _has_tuple(e) -> bool:
-    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
-        if isinstance(e, S.TupleIndex):
-            return True
-        e = e.obj
-    return False
 
 
 def _uses(templates) -> dict:
