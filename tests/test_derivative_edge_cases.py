@@ -121,3 +121,11 @@ b[0] = 0.25""")
 def test_dot_of_non_vectors_is_a_dp_error():
     e = error_of("print(dot(ones(2), ones([2, 2])))\n")
     assert "`dot` takes two vectors" in e.message and "(2, 2)" in e.message and e.first.hint
+
+
+def test_a_user_rule_for_same_shaped_tensors_serves_a_broadcast_argument():
+    src = """fn mul(a: tensor, b: tensor) -> tensor { return a * b }
+derivative mul(a, b) -> y { a_bar = y_bar * b; b_bar = y_bar * a; y_dot = a_dot * b + a * b_dot }
+fn f(a: tensor, b: tensor) -> float { return sum(mul(a, b) * a) }"""
+    g = check(src, np.arange(1.0, 10.0).reshape(3, 3), np.array([[1.0], [2.0], [3.0]]))
+    assert np.asarray(g[1]).shape == (3, 1)

@@ -330,6 +330,10 @@ class Adjoints:
             a = v.args[k]
             if a.ty is not None and a.ty.active:
                 val = instantiate(c.value, env)
+                if a.ty == TENSOR:
+                    # a rule written for same-shaped arguments still gives a broadcast
+                    # argument a cotangent of its own shape
+                    val = B.call("unbroadcast", val, B.copy_expr(env[p]))
                 if a.ty == FLOAT:
                     self._fc(a, val, contribs, pre)
                 else:
