@@ -441,7 +441,8 @@ class Reverse(Adjoints, Sweep):
             fwd[-1:] = [S.Let(value, None, v), self.push(shapes, B.call("shape", B.name(value))),
                         S.Assign(s.target, B.name(value), span=s.span)]
             place_bar = B.call("unbroadcast", place_bar, self.pop(shapes))
-        rev = [_borrow(g, place_bar) if place_bar.__class__ is not S.Call else S.Let(g, None, place_bar),
+        # the place's cotangent itself is only borrowed; a sum or unbroadcast of it is new
+        rev = [S.Let(g, None, place_bar) if isinstance(place_bar, S.Call) else _borrow(g, place_bar),
                S.Assign(B.copy_expr(t), self.pop(tape)),
                S.Assign(self.bar_path(t), B.zeros_like(B.copy_expr(t), ty))]
         rev += self.value_adjoint(v, B.name(g))
