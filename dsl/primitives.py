@@ -102,6 +102,8 @@ TABLE: list[Primitive] = [
     Primitive("exp", ("x",), F, FLOAT, impl=math.exp, jvp="y * x_dot", vjp=("y_bar * y",)),
     Primitive("log", ("x",), F, FLOAT, impl=math.log, jvp="x_dot / x", vjp=("y_bar / x",)),
     Primitive("sqrt", ("x",), F, FLOAT, impl=math.sqrt, jvp="sqrt_deriv(y) * x_dot", vjp=("y_bar * sqrt_deriv(y)",)),
+    Primitive("relu", ("x",), F, FLOAT, impl=lambda x: x if x > 0.0 else 0.0, jvp="heaviside(x) * x_dot",
+              vjp=("y_bar * heaviside(x)",)),
     Primitive("log1p", ("x",), F, FLOAT, impl=math.log1p, jvp="x_dot / (1.0 + x)", vjp=("y_bar / (1.0 + x)",)),
     Primitive("expm1", ("x",), F, FLOAT, impl=math.expm1, jvp="(y + 1.0) * x_dot", vjp=("y_bar * (y + 1.0)",)),
     Primitive("sinh", ("x",), F, FLOAT, impl=math.sinh, jvp="cosh(x) * x_dot", vjp=("y_bar * cosh(x)",)),
@@ -150,7 +152,7 @@ TABLE: list[Primitive] = [
 # Derivatives of pow_dbase need more care than a one-line rule at x = 0; it appears only
 # in third and higher derivatives of `**`, where the rule above holds for x != 0.
 
-TABLE += tensor_primitives()
+TABLE += tensor_primitives(TABLE)
 
 BY_NAME: dict[str, list[Primitive]] = {}
 for _p in TABLE:

@@ -193,8 +193,11 @@ def _dim(t, axis):
 
 # ---------------------------------------------------------------- the table
 
-def tensor_primitives():
+def tensor_primitives(scalar_table):
+    """The tensor entries; scalar_table holds the float ones, whose rules an
+    elementwise function on tensors shares word for word."""
     from .primitives import Primitive as P
+    scalar = {p.name: p for p in scalar_table if p.types == (F,)}
 
     def binary(op, impl, jvp, vjp_a, vjp_b, py_op=None):
         """An elementwise binary operator on tensors and floats, broadcasting. A float
@@ -207,8 +210,10 @@ def tensor_primitives():
                 P(op, ("a", "b"), (F, T), T, impl=impl, py_op=py_op, jvp=jvp, elementwise=True,
                   vjp=(f"unbroadcast({vjp_a}, a)", vjp_b))]
 
-    def unary(name, impl, jvp, vjp):
-        return P(name, ("x",), (T,), T, impl=impl, jvp=jvp, vjp=(vjp,), elementwise=True)
+    def unary(name, impl):
+        """An elementwise function: the float version's rules, read on tensors."""
+        f = scalar[name]
+        return P(name, ("x",), (T,), T, impl=impl, jvp=f.jvp, vjp=f.vjp, elementwise=True)
 
     def const(name, params, types, ret, impl, elementwise=True):
         """Piecewise constant, or not differentiable at all (ints, shapes, constructors)."""
@@ -247,23 +252,23 @@ def tensor_primitives():
         P("outer", ("a", "b"), (T, T), T, impl=np.outer, jvp="outer(a_dot, b) + outer(a, b_dot)",
           vjp=("y_bar @ b", "transpose(y_bar) @ a")),
         P("neg", ("x",), (T,), T, py_op="neg", jvp="-x_dot", vjp=("-y_bar",), elementwise=True),
-        unary("sin", np.sin, "cos(x) * x_dot", "y_bar * cos(x)"),
-        unary("cos", np.cos, "-(sin(x) * x_dot)", "-(y_bar * sin(x))"),
-        unary("tan", np.tan, "(1.0 + y * y) * x_dot", "y_bar * (1.0 + y * y)"),
-        unary("exp", np.exp, "y * x_dot", "y_bar * y"),
-        unary("log", np.log, "x_dot / x", "y_bar / x"),
-        unary("sqrt", np.sqrt, "sqrt_deriv(y) * x_dot", "y_bar * sqrt_deriv(y)"),
-        unary("tanh", np.tanh, "(1.0 - y * y) * x_dot", "y_bar * (1.0 - y * y)"),
-        unary("sigmoid", _sigmoid, "y * (1.0 - y) * x_dot", "y_bar * y * (1.0 - y)"),
-        unary("abs", np.abs, "sign(x) * x_dot", "y_bar * sign(x)"),
-        unary("relu", lambda x: np.maximum(x, 0.0), "heaviside(x) * x_dot", "y_bar * heaviside(x)"),
-        unary("log1p", np.log1p, "x_dot / (1.0 + x)", "y_bar / (1.0 + x)"),
-        unary("expm1", np.expm1, "(y + 1.0) * x_dot", "y_bar * (y + 1.0)"),
-        unary("sinh", np.sinh, "cosh(x) * x_dot", "y_bar * cosh(x)"),
-        unary("cosh", np.cosh, "sinh(x) * x_dot", "y_bar * sinh(x)"),
-        unary("asin", np.arcsin, "x_dot / sqrt(1.0 - x * x)", "y_bar / sqrt(1.0 - x * x)"),
-        unary("acos", np.arccos, "-(x_dot / sqrt(1.0 - x * x))", "-(y_bar / sqrt(1.0 - x * x))"),
-        unary("atan", np.arctan, "x_dot / (1.0 + x * x)", "y_bar / (1.0 + x * x)"),
+        unary("sin", np.sin),
+        unary("cos", np.cos),
+        unary("tan", np.tan),
+        unary("exp", np.exp),
+        unary("log", np.log),
+        unary("sqrt", np.sqrt),
+        unary("tanh", np.tanh),
+        unary("sigmoid", _sigmoid),
+        unary("abs", np.abs),
+        unary("relu", lambda x: np.maximum(x, 0.0)),
+        unary("log1p", np.log1p),
+        unary("expm1", np.expm1),
+        unary("sinh", np.sinh),
+        unary("cosh", np.cosh),
+        unary("asin", np.arcsin),
+        unary("acos", np.arccos),
+        unary("atan", np.arctan),
         P("clip", ("x", "lo", "hi"), (T, F, F), T, impl=np.clip, elementwise=True,
           jvp="clip_inside(x, lo, hi) * x_dot + heaviside(lo - x) * lo_dot + heaviside(x - hi) * hi_dot",
           vjp=("y_bar * clip_inside(x, lo, hi)", "sum(y_bar * heaviside(lo - x))", "sum(y_bar * heaviside(x - hi))")),
@@ -282,7 +287,6 @@ def tensor_primitives():
         P("argmin", ("t",), (T,), I, impl=lambda t: int(np.argmin(t))),
         P("transpose", ("x",), (T,), T, impl=lambda x: np.swapaxes(x, -1, -2) if np.ndim(x) >= 2 else x,
           jvp="transpose(x_dot)", vjp=("transpose(y_bar)",), view=True),
-        P("relu", ("x",), (F,), F, impl=lambda x: x if x > 0.0 else 0.0, jvp="heaviside(x) * x_dot", vjp=("y_bar * heaviside(x)",)),
         const("sign", ("x",), (T,), T, np.sign),
         const("floor", ("x",), (T,), T, np.floor),
         const("heaviside", ("x",), (T,), T, lambda x: (np.asarray(x) > 0.0).astype(float)),
