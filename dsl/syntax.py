@@ -1,11 +1,25 @@
 """DP's syntax tree. Every node has a span; the checker fills in `ty` on expressions
-and `sym` on names. Transforms build new trees out of these same classes."""
+and `sym` on names. Transforms build new trees out of these same classes.
+
+A node's fields are of three sorts: its children (nodes, lists of nodes), its data
+(names, operators, literal values), and notes — facts a pass attaches (a type, a
+symbol, what a call resolves to, a tape fact), declared with `note()`. The one
+traversal at the end of this file (`children`, `rebuild`, `copy`, `walk`) is
+generated from these declarations, so every pass sees every child of every node."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from .span import NOWHERE, Span
 from .types import Type
+
+
+def note(default=None, factory=None):
+    """A fact a pass attaches to a node. Notes are not children: traversal skips them,
+    and a copy or rebuild of the node starts without them."""
+    if factory is not None:
+        return field(default_factory=factory, kw_only=True, metadata={"note": True})
+    return field(default=default, kw_only=True, metadata={"note": True})
 
 
 @dataclass(eq=False)
@@ -26,7 +40,7 @@ class TypeExpr(Node):
 
 @dataclass(eq=False)
 class Expr(Node):
-    ty: Type | None = field(default=None, kw_only=True)
+    ty: Type | None = note()
 
 
 @dataclass(eq=False)
@@ -47,7 +61,7 @@ class Bool(Expr):
 @dataclass(eq=False)
 class Name(Expr):
     id: str
-    sym: object = field(default=None, kw_only=True)      # checker.Symbol
+    sym: object = note()                     # checker.Symbol, or ("prim", Primitive)
 
 
 @dataclass(eq=False)
@@ -67,9 +81,13 @@ class Unary(Expr):
 class Call(Expr):
     func: Expr
     args: list[Expr]
-    # What the checker found the callee to be: ("fn", FnDef) | ("prim", name) | ("method", name)
-    # | ("struct", StructT) | ("variant", EnumT, name) | ("value", None) | ("transform", name)
-    target: tuple | None = field(default=None, kw_only=True)
+    # made by a transform from a rule: the primitive itself, even where a user's
+    # function shadows its name
+    primitive: bool = field(default=False, kw_only=True)
+    # What the checker found the callee to be: ("fn", FnDef) | ("prim", Primitive) | ("method", name)
+    # | ("builtin", name) | ("variant", EnumT, name) | ("value", None) | ("transform", kind, info)
+    target: tuple | None = note()
+    inside_derivative: bool = note(False)    # a run-time jvp/vjp a transform emitted
 
 
 @dataclass(eq=False)
@@ -95,8 +113,8 @@ class Subscripts(Expr):
 class Field(Expr):
     obj: Expr
     name: str
-    # ("field",) | ("variant", EnumT) | ("module", module name)
-    target: tuple | None = field(default=None, kw_only=True)
+    # ("field",) | ("variant", EnumT) | ("module", module name, Symbol)
+    target: tuple | None = note()
 
 
 @dataclass(eq=False)
@@ -132,14 +150,18 @@ class Lambda(Expr):
     params: list["Param"]
     ret: TypeExpr
     body: list["Stmt"]
-    captures: list = field(default_factory=list, kw_only=True)     # Symbols, set by the checker
+    captures: list = note(factory=list)      # Symbols, set by the checker
+    as_fn: object = note()                   # the FnDef taking its captures first (dsl/ad/typing.py)
+    spec_source: str | None = note()         # the source it was specialised from (normalize.py)
 
 
 # ---------------------------------------------------------------- statements
 
 @dataclass(eq=False)
 class Stmt(Node):
-    pass
+    comment: str | None = field(default=None, kw_only=True)   # printed above the statement
+    primal: bool = note(False)               # a derivative's forward sweep: the primal's own step
+    tape_var: str | None = note()            # saves or restores this variable on a tape
 
 
 @dataclass(eq=False)
@@ -149,14 +171,19 @@ class Let(Stmt):
     value: Expr
     mutable: bool = False
     names: list[str] | None = None           # let (a, b) = ...
-    sym: object = field(default=None, kw_only=True)
-    syms: list | None = field(default=None, kw_only=True)
+    sym: object = note()
+    syms: list | None = note()
+    size_syms: list | None = note()          # `let h: tensor[n, 3]`: the symbols of its sizes
+    borrow: bool = note(False)               # derived code: shares its value, never copies
 
 
 @dataclass(eq=False)
 class Assign(Stmt):
     target: Expr
     value: Expr
+    is_decl: bool = note(False)              # normal form: overwrites only the declared zero
+    once: bool = note(False)                 # normal form: the result, written once per call
+    temp: bool = note(False)                 # normal form: one step of a tensor value, read once
 
 
 @dataclass(eq=False)
@@ -190,7 +217,7 @@ class ForRange(Stmt):
     start: Expr
     stop: Expr
     body: list[Stmt]
-    sym: object = field(default=None, kw_only=True)
+    sym: object = note()
 
 
 @dataclass(eq=False)
@@ -198,7 +225,7 @@ class ForEach(Stmt):
     var: str
     iterable: Expr
     body: list[Stmt]
-    sym: object = field(default=None, kw_only=True)
+    sym: object = note()
 
 
 @dataclass(eq=False)
@@ -220,7 +247,7 @@ class Continue(Stmt):
 class Param(Node):
     name: str
     annot: TypeExpr
-    sym: object = field(default=None, kw_only=True)
+    sym: object = note()
 
 
 @dataclass(eq=False)
@@ -229,8 +256,13 @@ class FnDef(Stmt):
     params: list[Param]
     ret: TypeExpr | None
     body: list[Stmt]
-    ty: Type | None = field(default=None, kw_only=True)
-    sym: object = field(default=None, kw_only=True)
+    ty: Type | None = note()
+    sym: object = note()
+    checked: bool = note(False)              # checked whole: the transforms may read it
+    rule: object = note()                    # the user's `derivative` rule for it (RuleDef)
+    specialises: object = note()             # the function this one is a specialised copy of
+    dim_syms: list = note(factory=list)      # the size names its tensor parameters bind
+    py_assigned_globals: set = note(factory=set)
 
 
 @dataclass(eq=False)
@@ -263,7 +295,7 @@ class MatchArm(Node):
     variant: str                             # "_" for the wildcard
     binds: list[str]
     body: list[Stmt]
-    syms: list = field(default_factory=list, kw_only=True)
+    syms: list = note(factory=list)
 
 
 @dataclass(eq=False)
@@ -304,3 +336,186 @@ def through_tuple(place: Expr) -> bool:
             return True
         place = place.obj
     return False
+
+
+# ---------------------------------------------------------------- the one traversal
+#
+# Generated from the declarations above: a field is a child when its declared type
+# names a node class (one, optional, a list, or a list of (name, node) pairs), a note
+# when declared with `note()`, and data otherwise.
+
+def _node_classes():
+    out, todo = {}, [Node]
+    while todo:
+        c = todo.pop()
+        out[c.__name__] = c
+        todo += c.__subclasses__()
+    return out
+
+
+NODE_CLASSES = _node_classes()
+EXPRS = (Num, Str, Bool, Name, Binary, Unary, Call, Index, Slice, Subscripts, Field, TupleIndex, TupleLit,
+         ListLit, DictLit, StructLit, Lambda)
+STMTS = (Let, Assign, AugAssign, ExprStmt, If, While, ForRange, ForEach, Return, Break, Continue, FnDef,
+         StructDef, EnumDef, Match, Import, RuleDef)
+
+
+def _shape(annotation: str) -> str | None:
+    """How a field holds nodes: "one", "opt", "list", "pairs", or None (data)."""
+    t = annotation.replace('"', "").replace("'", "").strip()
+    if t.startswith("list[tuple[str, ") and t.endswith("]]"):
+        inner, shape = t[len("list[tuple[str, "):-2], "pairs"
+    elif t.startswith("list[") and t.endswith("]"):
+        inner, shape = t[5:-1], "list"
+    elif t.endswith("| None"):
+        inner, shape = t[:-len("| None")].strip(), "opt"
+    else:
+        inner, shape = t, "one"
+    return shape if inner in NODE_CLASSES else None
+
+
+def _layout(cls):
+    kids, data, notes = [], [], []
+    for f in fields(cls):
+        if f.name == "span":
+            continue
+        if f.metadata.get("note"):
+            notes.append(f.name)
+            continue
+        shape = _shape(f.type) if isinstance(f.type, str) else None
+        (kids.append((f.name, shape)) if shape else data.append(f.name))
+    return tuple(kids), tuple(data), tuple(notes)
+
+
+LAYOUT = {c: _layout(c) for c in NODE_CLASSES.values() if c not in (Node, Expr, Stmt)}
+
+
+def children(node: Node) -> list[Node]:
+    """The node's children, in source order."""
+    out = []
+    for name, shape in LAYOUT[type(node)][0]:
+        v = getattr(node, name)
+        if shape == "one":
+            out.append(v)
+        elif shape == "opt":
+            if v is not None:
+                out.append(v)
+        elif shape == "list":
+            out.extend(v)
+        else:
+            out.extend(x for _, x in v)
+    return out
+
+
+def rebuild(node: Node, f, keep_notes: bool = False) -> Node:
+    """A node of the same kind and data with each child c replaced by f(c). The span
+    is kept; notes only with keep_notes."""
+    kids, data, notes = LAYOUT[type(node)]
+    kw = {}
+    for n in data:
+        v = getattr(node, n)
+        kw[n] = list(v) if isinstance(v, list) else v
+    for name, shape in kids:
+        v = getattr(node, name)
+        if shape == "one":
+            kw[name] = f(v)
+        elif shape == "opt":
+            kw[name] = f(v) if v is not None else None
+        elif shape == "list":
+            kw[name] = [f(x) for x in v]
+        else:
+            kw[name] = [(k, f(x)) for k, x in v]
+    out = type(node)(**kw, span=node.span)
+    if keep_notes:
+        for n in notes:
+            setattr(out, n, getattr(node, n))
+    return out
+
+
+def copy(node: Node) -> Node:
+    """A deep copy without notes: what a transform splices into new code, to be checked
+    again."""
+    return rebuild(node, copy)
+
+
+def walk(node):
+    """The node and every node below it, parents first, in source order."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        todo.extend(reversed(children(n)))
+
+
+class UnhandledNode(Exception):
+    """A pass met a node kind it has no case for: a bug in DP, never skipped silently."""
+
+
+class Dispatch:
+    """`stmt = Dispatch("s_", STMTS)` in a pass: `self.stmt(node, …)` runs the pass's
+    `s_<Kind>` method. The table is made on first use and must cover every kind; a
+    pass without a case for one fails there and then, whatever node it was given
+    (as jlox's Visitor makes every pass handle every node)."""
+
+    def __init__(self, prefix: str, kinds: tuple):
+        self.prefix, self.kinds = prefix, kinds
+        self.tables: dict = {}
+        self.name = prefix
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def table(self, cls) -> dict:
+        t = self.tables.get(cls)
+        if t is None:
+            missing = [k.__name__ for k in self.kinds if not hasattr(cls, self.prefix + k.__name__)]
+            if missing:
+                raise UnhandledNode(f"{cls.__name__}.{self.name} has no case for {', '.join(missing)}")
+            t = self.tables[cls] = {k: getattr(cls, self.prefix + k.__name__) for k in self.kinds}
+        return t
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        table = self.table(type(obj))
+
+        def dispatch(node, *args, **kw):
+            m = table.get(type(node))
+            if m is None:
+                raise UnhandledNode(f"{type(obj).__name__}.{self.name}: unexpected {type(node).__name__}")
+            return m(obj, node, *args, **kw)
+        return dispatch
+
+
+def subexpressions(e: Expr) -> list[Expr]:
+    """The expressions an expression is made of; a lambda is a value, so its body is
+    not among them."""
+    if isinstance(e, Lambda):
+        return []
+    return [c for c in children(e) if isinstance(c, Expr)]
+
+
+def statements(stmts):
+    """Every statement of a block and of the blocks nested in it, in order (a lambda's
+    body is inside an expression, not among them)."""
+    todo = list(reversed(stmts))
+    while todo:
+        s = todo.pop()
+        if isinstance(s, Stmt):
+            yield s
+        todo.extend(reversed([c for c in children(s) if isinstance(c, (Stmt, MatchArm))]))
+
+
+def blocks(s: Stmt) -> list[list[Stmt]]:
+    """The statement lists directly inside s (an if's two branches, a loop's body, each
+    match arm's body)."""
+    out = []
+    for name, shape in LAYOUT[type(s)][0]:
+        v = getattr(s, name)
+        if shape == "list" and v and all(isinstance(x, Stmt) for x in v):
+            out.append(v)
+        elif shape == "list" and isinstance(s, Match) and name == "arms":
+            out.extend(a.body for a in v)
+        elif shape == "list" and not v and name in ("body", "then", "orelse"):
+            out.append(v)
+    return out

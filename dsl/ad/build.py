@@ -284,63 +284,7 @@ def accumulate(target: S.Expr, value: S.Expr, t: Type) -> S.Expr:
 
 def copy_expr(e):
     """A structural copy of an expression tree without checker annotations."""
-    if isinstance(e, S.Num):
-        return S.Num(e.value)
-    if isinstance(e, S.Str):
-        return S.Str(e.value)
-    if isinstance(e, S.Bool):
-        return S.Bool(e.value)
-    if isinstance(e, S.Name):
-        return S.Name(e.id)
-    if isinstance(e, S.Binary):
-        return S.Binary(e.op, copy_expr(e.left), copy_expr(e.right))
-    if isinstance(e, S.Unary):
-        return S.Unary(e.op, copy_expr(e.operand))
-    if isinstance(e, S.Call):
-        c = S.Call(copy_expr(e.func), [copy_expr(a) for a in e.args])
-        c.primitive = getattr(e, "primitive", False)
-        return c
-    if isinstance(e, S.Slice):
-        return S.Slice(copy_expr(e.lo) if e.lo is not None else None, copy_expr(e.hi) if e.hi is not None else None)
-    if isinstance(e, S.Subscripts):
-        return S.Subscripts([copy_expr(p) for p in e.parts])
-    if isinstance(e, S.Index):
-        return S.Index(copy_expr(e.obj), copy_expr(e.index))
-    if isinstance(e, S.Field):
-        return S.Field(copy_expr(e.obj), e.name)
-    if isinstance(e, S.TupleIndex):
-        return S.TupleIndex(copy_expr(e.obj), e.index)
-    if isinstance(e, S.TupleLit):
-        return S.TupleLit([copy_expr(x) for x in e.items])
-    if isinstance(e, S.ListLit):
-        return S.ListLit([copy_expr(x) for x in e.items])
-    if isinstance(e, S.DictLit):
-        return S.DictLit([copy_expr(k) for k in e.keys], [copy_expr(v) for v in e.values])
-    if isinstance(e, S.StructLit):
-        return S.StructLit(e.name, [(n, copy_expr(v)) for n, v in e.fields])
-    if isinstance(e, S.Lambda):
-        from .normalize import _BodyCopier, Normalizer
-        n = Normalizer.__new__(Normalizer)
-        n.names, n.used, n.hoisted = {}, set(), []
-        params = [S.Param(p.name, p.annot) for p in e.params]
-        return S.Lambda(params, e.ret, _BodyCopier(n).block(e.body))
-    raise TypeError(f"cannot copy {type(e).__name__}")
+    return S.copy(e)
 
 
-def children(e):
-    """The subexpressions of e."""
-    if isinstance(e, S.Binary):
-        return [e.left, e.right]
-    if isinstance(e, S.Unary):
-        return [e.operand]
-    if isinstance(e, S.Call):
-        return list(e.args)
-    if isinstance(e, (S.TupleLit, S.ListLit)):
-        return list(e.items)
-    if isinstance(e, S.DictLit):
-        return list(e.values)
-    if isinstance(e, S.StructLit):
-        return [v for _, v in e.fields]
-    if isinstance(e, (S.Field, S.Index, S.TupleIndex)):
-        return [e.obj]
-    return []
+children = S.subexpressions

@@ -15,6 +15,7 @@ from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
 from ..types import BOOL, INT, TENSOR, UNIT, DictT, FnT, ListT
 from . import build as B
+from .trees import renamed
 
 TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
 
@@ -365,7 +366,7 @@ class Normalizer:
         F = call.target[1]
         closures = _closure_args(call)
         # a specialised function passing its closure on to itself reuses itself
-        key = (id(getattr(F, "specialises", F)), tuple((k, _spec_source(lam)) for k, lam in closures))
+        key = (id(F.specialises or F), tuple((k, _spec_source(lam)) for k, lam in closures))
         spec = self.tx.specialized.get(key)
         taken = {p.name for p in F.params} | _names_declared(F.body)
         cap_params, cap_args, lets = [], [], []
@@ -387,18 +388,15 @@ class Normalizer:
                 arg = S.Name(sym.name)
                 arg.sym, arg.ty = sym, sym.ty
                 cap_args.append(arg)
-            copier = Normalizer.__new__(Normalizer)
-            copier.names, copier.used, copier.hoisted = renames, set(), []
-            copy = copier.rn_lambda(lam)
+            copy = renamed(lam, renames)
             copy.spec_source = _spec_source(lam)
             lets.append(S.Let(F.params[k].name, None, copy, False))
         if spec is None:
-            plain = _BodyCopier(_plain_copier())
             params = [S.Param(p.name, B.param_type(p)) for i, p in enumerate(F.params)
                       if i not in dict(closures)] + cap_params
             fn = S.FnDef(self.tx.unique(f"{F.name}_with_closure"), params, B.type_expr(F.ty.ret),
-                         lets + plain.block(F.body), span=F.span)
-            fn.specialises = getattr(F, "specialises", F)
+                         lets + [S.copy(s) for s in F.body], span=F.span)
+            fn.specialises = F.specialises or F
             self.tx.specialized[key] = fn                 # before checking: it may call itself
             spec = self.tx.check_fn(fn, register=True)
             self.tx.compile_fn(spec, F.span.file)
@@ -566,47 +564,8 @@ class Normalizer:
             self._fn_position = saved
 
     def rn_lambda(self, e: S.Lambda) -> S.Lambda:
-        sub = _BodyCopier(self)
-        return S.Lambda([S.Param(p.name, B.param_type(p)) for p in e.params], B.type_expr(e.ty.ret),
-                        sub.block(e.body))
-
-
-class _BodyCopier:
-    """Copies a lambda's body as it is, renaming only what it captures."""
-
-    def __init__(self, norm: Normalizer):
-        self.norm = norm
-
-    def block(self, body):
-        return [self.stmt(s) for s in body]
-
-    def e(self, x):
-        return self.norm.rn(x)
-
-    def stmt(self, s):
-        if isinstance(s, S.Let):
-            return S.Let(s.name, s.annot, self.e(s.value), s.mutable, names=s.names)
-        if isinstance(s, S.Assign):
-            return S.Assign(self.e(s.target), self.e(s.value))
-        if isinstance(s, S.AugAssign):
-            return S.AugAssign(self.e(s.target), s.op, self.e(s.value))
-        if isinstance(s, S.ExprStmt):
-            return S.ExprStmt(self.e(s.expr))
-        if isinstance(s, S.If):
-            return S.If(self.e(s.cond), self.block(s.then), self.block(s.orelse))
-        if isinstance(s, S.While):
-            return S.While(self.e(s.cond), self.block(s.body))
-        if isinstance(s, S.ForRange):
-            return S.ForRange(s.var, self.e(s.start), self.e(s.stop), self.block(s.body))
-        if isinstance(s, S.ForEach):
-            return S.ForEach(s.var, self.e(s.iterable), self.block(s.body))
-        if isinstance(s, S.Return):
-            return S.Return(self.e(s.value) if s.value is not None else None)
-        if isinstance(s, (S.Break, S.Continue)):
-            return type(s)()
-        if isinstance(s, S.Match):
-            return S.Match(self.e(s.subject), [S.MatchArm(a.enum, a.variant, list(a.binds), self.block(a.body)) for a in s.arms])
-        raise TypeError(type(s).__name__)
+        """The lambda as it is, but for the names of what it captures."""
+        return renamed(e, self.names)
 
 
 def _active_captures(lam):
@@ -675,12 +634,6 @@ def _names_declared(body) -> set:
     return out
 
 
-def _plain_copier():
-    n = Normalizer.__new__(Normalizer)
-    n.names, n.used, n.hoisted = {}, set(), []
-    return n
-
-
 def _has_tensor_op(e) -> bool:
     if isinstance(e, (S.Binary, S.Unary, S.Call)) and e.ty == TENSOR:
         return True
@@ -688,8 +641,11 @@ def _has_tensor_op(e) -> bool:
 
 
 def _reads_variables(e) -> bool:
+    """Whether e reads a variable (a function's name, called, is not one)."""
     if isinstance(e, S.Name):
         return True
+    if isinstance(e, S.Call) and isinstance(e.func, S.Name):
+        return any(_reads_variables(a) for a in e.args)
     return any(_reads_variables(c) for c in B.children(e))
 
 
@@ -698,22 +654,12 @@ def _calls_user_code(e) -> bool:
         return True
     if isinstance(e, S.Lambda):
         return True
-    for f in getattr(e, "__dataclass_fields__", {}):
-        if f in ("span", "ty", "sym", "target", "captures"):
-            continue
-        v = getattr(e, f)
-        kids = v if isinstance(v, list) else [v]
-        for k in kids:
-            if isinstance(k, tuple):
-                k = k[1]
-            if isinstance(k, S.Expr) and _calls_user_code(k):
-                return True
-    return False
+    return any(_calls_user_code(c) for c in S.subexpressions(e))
 
 
 def _inlinable(fn) -> bool:
     """Small, straight-line, calling nothing but primitives: `let`s then `return`."""
-    if not isinstance(fn, S.FnDef) or not getattr(fn, "checked", False) or getattr(fn, "rule", None) is not None:
+    if not isinstance(fn, S.FnDef) or not fn.checked or fn.rule is not None:
         return False
     if any(B.sizes_of(p.annot) for p in fn.params) or B.sizes_of(fn.ret):
         return False                      # its shapes are checked, and its sizes bound, on entry

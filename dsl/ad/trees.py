@@ -14,32 +14,20 @@ def root_of(e) -> S.Name | None:
 
 
 def names_in(node, acc: set) -> set:
-    """Every identifier read anywhere in a statement or expression tree."""
-    if isinstance(node, (list, tuple)):          # tuples: a struct literal's (name, value) fields
-        for n in node:
-            names_in(n, acc)
-        return acc
-    if isinstance(node, S.Name):
-        acc.add(node.id)
-        return acc
-    if isinstance(node, S.Assign):
-        if not isinstance(node.target, S.Name):
-            names_in(node.target, acc)
-        names_in(node.value, acc)
-        return acc
-    if isinstance(node, S.Let):
-        names_in(node.value, acc)
-        return acc
-    for f in getattr(node, "__dataclass_fields__", {}):
-        if f in ("span", "ty", "sym", "target", "syms", "captures"):
+    """Every identifier read anywhere in a tree (or a list of trees); the bare name an
+    assignment writes is not read."""
+    todo = list(node) if isinstance(node, (list, tuple)) else [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, tuple):                      # a struct literal's (name, value)
+            todo.append(n[1])
             continue
-        v = getattr(node, f)
-        if isinstance(v, (S.Node, list)):
-            names_in(v, acc)
-        elif isinstance(v, tuple):
-            for x in v:
-                if isinstance(x, (S.Node, list)):
-                    names_in(x, acc)
+        if isinstance(n, S.Name):
+            acc.add(n.id)
+        elif isinstance(n, S.Assign) and isinstance(n.target, S.Name):
+            todo.append(n.value)
+        elif isinstance(n, S.Node):
+            todo.extend(S.children(n))
     return acc
 
 
@@ -57,16 +45,17 @@ def _declared(stmts) -> set[str]:
     return out
 
 
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        for f in ("then", "orelse", "body"):
-            inner = getattr(s, f, None)
-            if isinstance(inner, list):
-                yield from _walk(inner)
-        if isinstance(s, S.Match):
-            for a in s.arms:
-                yield from _walk(a.body)
+_walk = S.statements
+
+
+def renamed(node, names: dict):
+    """A copy of node (without notes) in which each name whose symbol is a key of names
+    is renamed to its value."""
+    def f(n):
+        if isinstance(n, S.Name) and not isinstance(n.sym, tuple) and n.sym in names:
+            return S.Name(names[n.sym], span=n.span)
+        return S.rebuild(n, f)
+    return f(node)
 
 
 def _err(span, msg, hint=None):

@@ -15,15 +15,8 @@ from interpreter.values import DPStruct
 
 from ..types import ERROR, FLOAT, TENSOR, ErrorT, FnT, ListT, TupleT
 from . import build as B
-from .normalize import _BodyCopier, Normalizer
 
 JAC_KINDS = ("jacfwd", "jacrev", "hessian")
-
-
-def _copy_body(body):
-    n = Normalizer.__new__(Normalizer)
-    n.names, n.used, n.hoisted = {}, set(), []
-    return _BodyCopier(n).block(body)
 
 
 class TransformTyping:
@@ -220,7 +213,7 @@ class TransformTyping:
             params = [S.Param(s.name, B.type_expr(s.ty)) for s in lam.captures]
             params += [S.Param(p.name, B.param_type(p)) for p in lam.params]
             name = self.unique(f"lambda_line{lam.span.line}")
-            fn = S.FnDef(name, params, B.type_expr(lam.ty.ret), _copy_body(lam.body), span=lam.span)
+            fn = S.FnDef(name, params, B.type_expr(lam.ty.ret), [S.copy(s) for s in lam.body], span=lam.span)
             fn = self.check_fn(fn, register=True)
             self.compile_fn(fn, lam.span.file)
             lam.as_fn = fn
