@@ -507,15 +507,26 @@ def statements(stmts):
 
 
 def blocks(s: Stmt) -> list[list[Stmt]]:
-    """The statement lists directly inside s (an if's two branches, a loop's body, each
-    match arm's body)."""
+    """The statement lists directly inside s: an if's two branches, a loop's body, each
+    match arm's body (a function's body too, for a nested definition)."""
     out = []
     for name, shape in LAYOUT[type(s)][0]:
         v = getattr(s, name)
-        if shape == "list" and v and all(isinstance(x, Stmt) for x in v):
+        if name in _BLOCK_FIELDS:
             out.append(v)
-        elif shape == "list" and isinstance(s, Match) and name == "arms":
+        elif name == "arms":
             out.extend(a.body for a in v)
-        elif shape == "list" and not v and name in ("body", "then", "orelse"):
-            out.append(v)
     return out
+
+
+def replace_blocks(s: Stmt, f) -> None:
+    """Replace each statement list directly inside s by f(list), in place."""
+    for name, shape in LAYOUT[type(s)][0]:
+        if name in _BLOCK_FIELDS:
+            setattr(s, name, f(getattr(s, name)))
+        elif name == "arms":
+            for a in s.arms:
+                a.body = f(a.body)
+
+
+_BLOCK_FIELDS = ("then", "orelse", "body")

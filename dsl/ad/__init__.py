@@ -72,7 +72,7 @@ class Transforms(TransformTyping):
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        source = self.rule_wrapper(fn) if getattr(fn, "rule", None) is not None else fn
+        source = self.rule_wrapper(fn) if fn.rule is not None else fn
         suffix = {"rev": "rev", "grad": "grad", "vg": "value_and_grad", "jvp": "jvp"}[kind]
         if wrt and kind in ("grad", "vg") and (len(wrt) > 1 or wrt[0] != 0):
             suffix += "_" + "_".join(map(str, wrt))
@@ -174,7 +174,7 @@ class Transforms(TransformTyping):
         fn = self.static_callee(call)
         if fn is None:
             return None
-        return getattr(fn[0], "rule", None)
+        return fn[0].rule
 
     def static_callee(self, call: S.Call):
         """(FnDef, capture args) for a call whose function is known statically."""

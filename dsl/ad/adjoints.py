@@ -171,7 +171,7 @@ class Adjoints:
             n_uses = uses.get(name_, 0)
             env[name_] = self._bind(a, pre) if n_uses > 0 and not _simple(a) and (n_uses > 1 or _costly(a)) else a
         if uses.get("y", 0):
-            root = getattr(self, "root_value", None)
+            root = self.root_value
             if root is not None and root[0] is e:
                 env["y"] = root[1]
             else:
@@ -318,7 +318,7 @@ class Adjoints:
         given = {c.target[:-4] for c in rule.clauses if c.target.endswith("_bar")}
         for p, a in zip(rule.params, v.args):
             if p not in given and a.ty is not None and a.ty.active and self.depends(a):
-                where = v.span if getattr(v.span, "line", 0) else rule.span
+                where = v.span if v.span.line else rule.span
                 raise _err(where, f"the derivative rule for `{rule.fn}` gives no `{p}_bar`, which reverse mode needs here",
                            f"add `{p}_bar = …` (in terms of `{rule.result}_bar`) to the rule at line {rule.span.line}")
         contribs = []

@@ -38,10 +38,7 @@ def _fresh_parts(stmts, structs=None):
     fresh: dict[str, set] = {}                 # root -> parts already written
     out = []
     for s in stmts:
-        for f in ("then", "orelse", "body"):
-            inner = getattr(s, f, None)
-            if isinstance(inner, list):
-                setattr(s, f, _fresh_parts(inner, structs))
+        S.replace_blocks(s, lambda b: _fresh_parts(b, structs))
         target = s.name if isinstance(s, S.Let) else (s.target.id if isinstance(s, S.Assign) and isinstance(s.target, S.Name) else None)
         if target is not None and _is_zero_of(s.value):
             fresh[target] = set()
@@ -54,7 +51,7 @@ def _fresh_parts(stmts, structs=None):
             if added is not None and root not in names_in(added, set()):
                 fresh[root].add(part)
                 new = S.Assign(s.target, added, span=s.span)
-                new.comment = getattr(s, "comment", None)
+                new.comment = s.comment
                 out.append(new)
                 _build_whole(out, root, structs.get(root))
                 continue
@@ -85,7 +82,7 @@ def _build_whole(out, root, st):
         new = S.Let(zero.name, zero.annot, lit, True, span=zero.span)
     else:
         new = S.Assign(zero.target, lit, span=zero.span)
-    new.comment = getattr(zero, "comment", None)
+    new.comment = zero.comment
     del out[j:]
     out.append(new)
 
@@ -117,10 +114,7 @@ def _peephole(stmts):
     `x_bar = x_bar` goes."""
     out = []
     for s in stmts:
-        for f in ("then", "orelse", "body"):
-            inner = getattr(s, f, None)
-            if isinstance(inner, list):
-                setattr(s, f, _peephole(inner))
+        S.replace_blocks(s, lambda b: _peephole(b))
         if isinstance(s, S.Assign) and isinstance(s.target, S.Name) and isinstance(s.value, S.Name) and s.value.id == s.target.id:
             continue
         merged = False
@@ -132,7 +126,7 @@ def _peephole(stmts):
                 added = _accumulates_into(s, prev.name)
                 if added is not None and prev.name not in names_in(added, set()):
                     new = S.Let(prev.name, prev.annot, added, True, span=prev.span)
-                    new.comment = getattr(prev, "comment", None) or getattr(s, "comment", None)
+                    new.comment = prev.comment or s.comment
                     del out[j]
                     out.append(new)
                     merged = True
@@ -143,7 +137,7 @@ def _peephole(stmts):
                 added = _accumulates_into(s, prev.target.id)
                 if added is not None and prev.target.id not in names_in(added, set()):
                     new = S.Assign(prev.target, added, span=s.span)
-                    new.comment = getattr(prev, "comment", None) or getattr(s, "comment", None)
+                    new.comment = prev.comment or s.comment
                     del out[j]
                     out.append(new)
                     merged = True
@@ -246,7 +240,7 @@ def _dead_code(body, ret_val):
     kept = []
     for s in reversed(body):
         if isinstance(s, S.Assign) and isinstance(s.target, S.Name) and s.target.id not in live and _pure(s.value):
-            if getattr(s, "primal", False):
+            if s.primal:
                 checks = [S.ExprStmt(e, span=s.span) for e in _failing_parts(s.value)]
                 if checks:
                     checks[0].comment = "evaluated for its errors only: the derivative fails where the function does"
@@ -305,8 +299,8 @@ def _restored_values_read(rev) -> set[str]:
     which needs no tape; inside a loop that restores it, every read counts."""
     needed, restored = set(), set()
     for s in rev:
-        here = {x.tape_var for x in _walk([s]) if getattr(x, "tape_var", None) is not None}
-        reads = names_in([x for x in _walk([s]) if getattr(x, "tape_var", None) is None], set())
+        here = {x.tape_var for x in _walk([s]) if x.tape_var is not None}
+        reads = names_in([x for x in _walk([s]) if x.tape_var is None], set())
         needed |= reads & (restored | here)
         restored |= here
     return needed
@@ -315,15 +309,9 @@ def _restored_values_read(rev) -> set[str]:
 def _drop_tapes(stmts, needed):
     out = []
     for s in stmts:
-        tv = getattr(s, "tape_var", None)
+        tv = s.tape_var
         if tv is not None and tv not in needed:
             continue
-        for f in ("then", "orelse", "body"):
-            inner = getattr(s, f, None)
-            if isinstance(inner, list):
-                setattr(s, f, _drop_tapes(inner, needed))
-        if isinstance(s, S.Match):
-            for a in s.arms:
-                a.body = _drop_tapes(a.body, needed)
+        S.replace_blocks(s, lambda b: _drop_tapes(b, needed))
         out.append(s)
     return out

@@ -15,7 +15,8 @@ from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
 from ..types import BOOL, INT, TENSOR, UNIT, DictT, FnT, ListT
 from . import build as B
-from .trees import renamed
+from ..symbols import Symbol
+from .trees import _declared, renamed
 
 TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
 
@@ -81,6 +82,8 @@ class Normalizer:
         self.ret_name = None
         self.ret_flag = None
         self.tx = None                          # the Transforms registry, to specialise calls
+        self.inlined: dict = {}                 # a parameter of a function being inlined -> its argument
+        self.fn_position = False                # renaming a function that is called, bound or transformed
         for p in fn.params:
             self.names[p.sym] = p.name
             self.used.add(p.name)
@@ -173,7 +176,7 @@ class Normalizer:
         m = getattr(self, "s_" + type(s).__name__)
         main = m(s, pre)
         for st in main:
-            if getattr(st, "span", None) is None or st.span.line == 0:
+            if st.span.line == 0:
                 st.span = s.span
         for st in pre:
             if st.span.line == 0:
@@ -368,7 +371,7 @@ class Normalizer:
         # a specialised function passing its closure on to itself reuses itself
         key = (id(F.specialises or F), tuple((k, _spec_source(lam)) for k, lam in closures))
         spec = self.tx.specialized.get(key)
-        taken = {p.name for p in F.params} | _names_declared(F.body)
+        taken = {p.name for p in F.params} | _declared(F.body)
         cap_params, cap_args, lets = [], [], []
         for k, lam in closures:
             if isinstance(lam, S.FnDef):
@@ -415,7 +418,6 @@ class Normalizer:
         for p, a in zip(fn.params, call.args):
             subst[p.sym] = self.atom(a, pre) if a.ty is not None and a.ty.active else self.rn(a, pre)
         saved = dict(self.names)
-        self.inlined = getattr(self, "inlined", {})
         self.inlined.update(subst)
         for st in fn.body[:-1]:
             local = self.fresh(st.sym.name, st.sym.ty)
@@ -453,11 +455,10 @@ class Normalizer:
             return S.Bool(e.value)
         if isinstance(e, S.Name):
             sym = e.sym
-            if not getattr(self, "_fn_position", False) and _closure_let(sym) is not None:
+            if not self.fn_position and _closure_let(sym) is not None:
                 raise _closure_error(e, _active_captures(_closure_let(sym)))
-            inlined = getattr(self, "inlined", None)
-            if inlined and sym in inlined:
-                return B.copy_expr(inlined[sym])
+            if isinstance(sym, Symbol) and sym in self.inlined:
+                return B.copy_expr(self.inlined[sym])
             if sym is not None and not isinstance(sym, tuple) and sym in self.names:
                 return S.Name(self.names[sym])
             return S.Name(e.id)
@@ -489,12 +490,12 @@ class Normalizer:
         if isinstance(e, S.StructLit):
             return S.StructLit(e.name, [(n, self.rn(v, pre, lift)) for n, v in e.fields])
         if isinstance(e, S.Lambda):
-            if not getattr(self, "_fn_position", False) and _active_captures(e):
+            if not self.fn_position and _active_captures(e):
                 raise _closure_error(e, _active_captures(e))
             return self.rn_lambda(e)
         if isinstance(e, S.Call):
             kind = e.target[0] if e.target else "value"
-            if kind == "fn" and getattr(self, "tx", None) is not None and _closure_args(e):
+            if kind == "fn" and self.tx is not None and _closure_args(e):
                 return self.rn(self.specialize(e), pre, lift)
             if kind == "transform" and e.target[1] == "jvp" and e.target[2].get("derived") is not None:
                 return self.rn(self.jvp_as_call(e), pre, lift)
@@ -556,12 +557,11 @@ class Normalizer:
     def rn_fn(self, e, pre=None):
         """A function in a place derivatives can follow it into: called, bound with
         `let`, or given to a transform."""
-        saved = getattr(self, "_fn_position", False)
-        self._fn_position = True
+        saved, self.fn_position = self.fn_position, True
         try:
             return self.rn(e, pre)
         finally:
-            self._fn_position = saved
+            self.fn_position = saved
 
     def rn_lambda(self, e: S.Lambda) -> S.Lambda:
         """The lambda as it is, but for the names of what it captures."""
@@ -569,7 +569,7 @@ class Normalizer:
 
 
 def _active_captures(lam):
-    return [c for c in getattr(lam, "captures", []) if c.ty.active]
+    return [c for c in lam.captures if c.ty.active]
 
 
 def _closure_let(sym):
@@ -594,14 +594,14 @@ def _closure_args(call):
     out = []
     for k, a in enumerate(call.args):
         lam = a if isinstance(a, S.Lambda) else None
-        sym = getattr(a, "sym", None) if isinstance(a, S.Name) else None
+        sym = a.sym if isinstance(a, S.Name) else None
         if sym is not None and not isinstance(sym, tuple) and sym.kind == "let" and isinstance(sym.decl, S.Let) \
                 and isinstance(sym.decl.value, S.Lambda) and sym.decl.names is None:
             lam = sym.decl.value
-        if lam is not None and (any(c.ty.active for c in lam.captures) or getattr(lam, "spec_source", None)):
+        if lam is not None and (any(c.ty.active for c in lam.captures) or lam.spec_source):
             out.append((k, lam))
         elif sym is not None and not isinstance(sym, tuple) and sym.kind == "fn" and isinstance(sym.decl, S.FnDef) \
-                and getattr(sym.decl, "checked", False) and isinstance(a.ty, FnT):
+                and sym.decl.checked and isinstance(a.ty, FnT):
             out.append((k, sym.decl))
     return out
 
@@ -610,7 +610,7 @@ def _spec_source(lam) -> str:
     from ..printer import expr_src
     if isinstance(lam, S.FnDef):
         return f"fn {lam.name}"
-    return getattr(lam, "spec_source", None) or expr_src(lam)
+    return lam.spec_source or expr_src(lam)
 
 
 def _calling(fn: S.FnDef) -> S.Lambda:
@@ -618,20 +618,6 @@ def _calling(fn: S.FnDef) -> S.Lambda:
     params = [S.Param(p.name, B.param_type(p)) for p in fn.params]
     body = [S.Return(S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params]))]
     return S.Lambda(params, B.type_expr(fn.ty.ret), body)
-
-
-def _names_declared(body) -> set:
-    out = set()
-    for s in body:
-        if isinstance(s, S.Let):
-            out |= set(s.names) if s.names else {s.name}
-        for f in ("then", "orelse", "body"):
-            inner = getattr(s, f, None)
-            if isinstance(inner, list):
-                out |= _names_declared(inner)
-        if isinstance(s, (S.ForRange, S.ForEach)):
-            out.add(s.var)
-    return out
 
 
 def _has_tensor_op(e) -> bool:

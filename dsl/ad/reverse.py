@@ -85,15 +85,17 @@ class Reverse(Adjoints, Sweep):
         self.shapes = Shapes().run({p: self.vars[p] for p in self.params}, self.main, seeds, written)
         self.before_fwd: list[S.Stmt] = []      # shape snapshots the current statement's reverse reads
         self.unbroadcasts_in_loops = 0          # left to run time, each trip: specialising would help
+        self.tuple_wrt = False                  # grad(f, (0, 1)): the gradient is a tuple
+        self.root_value = None                  # (value, name holding it) a rule may read as `y`
 
     # ------------------------------------------------------------ analysis
     def _scan(self, body, in_loop):
         for s in body:
             if isinstance(s, S.Assign) and isinstance(s.target, S.Name):
-                if getattr(s, "temp", False):
+                if s.temp:
                     self.temps.add(s.target.id)
                 self.sites[s.target.id] = self.sites.get(s.target.id, 0) + 1
-                if in_loop and not getattr(s, "once", False):
+                if in_loop and not s.once:
                     self.in_loop_assigned.add(s.target.id)
             elif isinstance(s, S.If):
                 self._scan(s.then, in_loop)
@@ -229,8 +231,8 @@ class Reverse(Adjoints, Sweep):
             ret_ty = TupleT(tuple(self.vars[p] for p in active_params))
         else:
             chosen = [B.name(self.barname(self.params[i])) for i in wrt]
-            g = chosen[0] if len(chosen) == 1 and not getattr(self, "tuple_wrt", False) else S.TupleLit(chosen)
-            gt = self.vars[self.params[wrt[0]]] if len(chosen) == 1 and not getattr(self, "tuple_wrt", False) else TupleT(tuple(self.vars[self.params[i]] for i in wrt))
+            g = chosen[0] if len(chosen) == 1 and not self.tuple_wrt else S.TupleLit(chosen)
+            gt = self.vars[self.params[wrt[0]]] if len(chosen) == 1 and not self.tuple_wrt else TupleT(tuple(self.vars[self.params[i]] for i in wrt))
             if mode == "grad":
                 ret_val, ret_ty = g, gt
             else:
@@ -256,7 +258,7 @@ class Reverse(Adjoints, Sweep):
             if r:
                 src = s.span
                 if src.line > 0 and r:
-                    r[0].comment = getattr(r[0], "comment", None) or f"line {src.line}: {_describe(s)}"
+                    r[0].comment = r[0].comment or f"line {src.line}: {_describe(s)}"
             rev = r + rev
         return fwd, rev
 
@@ -315,8 +317,8 @@ class Reverse(Adjoints, Sweep):
         ty = self.vars[name]
         # a declaration outside loops, or the function's result, overwrites only the
         # zero the variable was declared with
-        pushed = self.overwritable(name) and not (getattr(s, "is_decl", False) and self.loop_depth == 0) \
-            and not getattr(s, "once", False)
+        pushed = self.overwritable(name) and not (s.is_decl and self.loop_depth == 0) \
+            and not s.once
         fwd, rev = [], []
         if pushed:
             tape = self.tape(name, ty)

@@ -9,8 +9,6 @@ field, `q_bar_x`, `q_bar_v`, `q_bar_m`, and a struct is built only where the who
 value leaves (stored in a list, passed, returned)."""
 from __future__ import annotations
 
-import dataclasses
-
 from .. import syntax as S
 from ..types import FLOAT, StructT
 from . import build as B
@@ -69,13 +67,7 @@ class _Rewriter:
                     and s.target.obj.id in self.split:
                 new = S.Assign(S.Name(self.fields[s.target.obj.id][s.target.name]), self.expr(s.value), span=s.span)
                 return [_keep_comment(s, new)]
-        for f in ("then", "orelse", "body"):
-            inner = getattr(s, f, None)
-            if isinstance(inner, list) and not isinstance(s, S.FnDef):
-                setattr(s, f, self.block(inner))
-        if isinstance(s, S.Match):
-            for arm in s.arms:
-                arm.body = self.block(arm.body)
+        S.replace_blocks(s, self.block)
         self.children(s)
         return [s]
 
@@ -133,16 +125,15 @@ class _Rewriter:
         return out
 
     def children(self, node):
-        for f in dataclasses.fields(node):
-            if f.name in ("span", "ty", "sym", "target", "syms", "captures", "then", "orelse", "body", "arms"):
-                if not (f.name == "target" and isinstance(node, (S.Assign, S.AugAssign))):
-                    continue
-            v = getattr(node, f.name)
-            if isinstance(v, S.Expr):
-                setattr(node, f.name, self.expr(v))
-            elif isinstance(v, list):
-                setattr(node, f.name, [self.expr(x) if isinstance(x, S.Expr) else
-                                       (x[0], self.expr(x[1])) if isinstance(x, tuple) else x for x in v])
+        """Rewrite node's expressions in place (its blocks are done by `block`)."""
+        for name, shape in S.LAYOUT[type(node)][0]:
+            v = getattr(node, name)
+            if shape in ("one", "opt") and isinstance(v, S.Expr):
+                setattr(node, name, self.expr(v))
+            elif shape == "list" and v and isinstance(v[0], S.Expr):
+                setattr(node, name, [self.expr(x) for x in v])
+            elif shape == "pairs":
+                setattr(node, name, [(k, self.expr(x)) for k, x in v])
 
     def expr(self, e):
         if isinstance(e, S.Field) and isinstance(e.obj, S.Name) and e.obj.id in self.split:
@@ -167,7 +158,6 @@ def _names(e) -> set:
 
 
 def _keep_comment(old, new):
-    c = getattr(old, "comment", None)
-    if c:
-        new.comment = c
+    if old.comment:
+        new.comment = old.comment
     return new

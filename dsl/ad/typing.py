@@ -186,7 +186,7 @@ class TransformTyping:
                 return (self.prim_fn(sym[1]), [])
             if sym is not None and not isinstance(sym, tuple) and sym.kind == "fn":
                 fn = sym.decl
-                if isinstance(fn, S.FnDef) and getattr(fn, "checked", False):
+                if isinstance(fn, S.FnDef) and fn.checked:
                     return (fn, [])
                 return None
             # a `let` bound to a lambda: its captures are known here, so derivatives
@@ -208,7 +208,7 @@ class TransformTyping:
 
     def lambda_fn(self, lam: S.Lambda):
         """A lambda as a top-level function whose first parameters are its captures."""
-        fn = getattr(lam, "as_fn", None)
+        fn = lam.as_fn
         if fn is None:
             params = [S.Param(s.name, B.type_expr(s.ty)) for s in lam.captures]
             params += [S.Param(p.name, B.param_type(p)) for p in lam.params]
@@ -302,12 +302,12 @@ class TransformTyping:
             if d is not None:
                 mask = tuple(p.sym.ty.active for p in d.source.params)
                 return call(load("rt·jvp_static"), load(d.py), py.Constant(mask), tup(caps), tup(ps), tup(ts))
-            inside = py.Constant(getattr(e, "inside_derivative", False))
+            inside = py.Constant(e.inside_derivative)
             return call(load("rt·jvp"), f, tup(ps), tup(ts), inside)
         if kind == "vjp":
             args = [compiler.escaping(a) for a in e.args[1:]]
             fv = compiler.expr(e.args[0])
-            if getattr(e, "inside_derivative", False):
+            if e.inside_derivative:
                 return call(load("rt·vjp_inside"), fv, *args)
             return call(load("rt·vjp"), fv, *args)
         raise AssertionError(kind)
