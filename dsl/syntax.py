@@ -184,6 +184,7 @@ class Assign(Stmt):
     is_decl: bool = note(False)              # normal form: overwrites only the declared zero
     once: bool = note(False)                 # normal form: the result, written once per call
     temp: bool = note(False)                 # normal form: one step of a tensor value, read once
+    payload: int | None = note()             # normal form: a match arm copies payload k of the subject
 
 
 @dataclass(eq=False)

@@ -128,6 +128,18 @@ class EnumT(Type):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def active(self) -> bool:
+        """A float in a payload carries derivatives: the cotangent of an enum value is
+        the same variant with the payload's cotangents (its tag is inactive)."""
+        if _IN_PROGRESS.get(id(self)):
+            return False
+        _IN_PROGRESS[id(self)] = True
+        try:
+            return any(t.active for payload in self.variants.values() for t in payload)
+        finally:
+            del _IN_PROGRESS[id(self)]
+
     def __hash__(self) -> int:
         return id(self)
 

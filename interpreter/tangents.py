@@ -32,11 +32,15 @@ def zeros_like(v):
     if isinstance(v, np.ndarray):
         # np.zeros takes zeroed pages from the system untouched; zeros_like writes them
         return np.zeros(v.shape) if v.dtype == np.float64 else np.zeros_like(v)
-    return v                              # enums, functions, unit: inactive, kept as they are
+    if isinstance(v, DPEnum) and v.vals:
+        return DPEnum(v.enum, v.tag, v.name, tuple(zeros_like(x) for x in v.vals))
+    return v                              # plain enum values, functions, unit: inactive
 
 
 def accumulate(a, b):
-    if isinstance(a, bool) or isinstance(a, (str, DPEnum)) or a is None or callable(a) and not isinstance(a, DPStruct):
+    if isinstance(a, DPEnum):
+        return _accumulate_enum(a, b)
+    if isinstance(a, bool) or isinstance(a, str) or a is None or callable(a) and not isinstance(a, DPStruct):
         return a
     if isinstance(a, (float, int, np.ndarray)):
         return a + b
@@ -58,6 +62,37 @@ def accumulate(a, b):
             object.__setattr__(new, f, accumulate(getattr(a, f), getattr(b, f)))
         return new
     return a
+
+
+def _accumulate_enum(a, b):
+    """The cotangent of an enum value is of the value's variant; a zero of another
+    variant (where a variable held another variant before) adds nothing."""
+    if a.tag == b.tag:
+        if not a.vals:
+            return a
+        return DPEnum(a.enum, a.tag, a.name, tuple(accumulate(x, y) for x, y in zip(a.vals, b.vals)))
+    if _is_zero(b):
+        return a
+    if _is_zero(a):
+        return b
+    from .runtime import DPRuntimeError
+    raise DPRuntimeError(f"cannot add gradients of the variants `{a.name}` and `{b.name}`")
+
+
+def _is_zero(v) -> bool:
+    if isinstance(v, (float, int)):
+        return v == 0
+    if isinstance(v, np.ndarray):
+        return not v.any()
+    if isinstance(v, (list, tuple)):
+        return all(_is_zero(x) for x in v)
+    if isinstance(v, dict):
+        return all(_is_zero(x) for x in v.values())
+    if isinstance(v, DPStruct):
+        return all(_is_zero(getattr(v, f)) for f in v._fields)
+    if isinstance(v, DPEnum):
+        return all(_is_zero(x) for x in v.vals)
+    return True
 
 
 def make_tangent_op(runtime, t, kind):

@@ -35,7 +35,7 @@ class Adjoints:
         return self.accumulate_all(contribs)
 
     def aggregate_contribs(self, e, g, out):
-        if e.ty is None or not e.ty.active:
+        if not self.depends(e):
             return
         if is_path(e):
             if self.root_active(e):
@@ -63,6 +63,9 @@ class Adjoints:
             for k, it in zip(e.keys, e.values):
                 self.aggregate_contribs(it, B.index(B.copy_expr(g), B.copy_expr(k)), out)
             return
+        if isinstance(e, S.Call) and e.target and e.target[0] == "variant":
+            out.append(("pre", self.payload_adjoints(e, g)))
+            return
         if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
             # a primitive with an aggregate result (to_list, split_like, …)
             pre: list = []
@@ -86,6 +89,20 @@ class Adjoints:
                     self.aggregate_contribs(a, g, out)
                 return
         raise _err(e.span, "cannot differentiate this expression yet", "bind its parts to variables first")
+
+    def payload_adjoints(self, e: S.Call, g) -> list[S.Stmt]:
+        """`E.V(a, b)` with cotangent g, itself a `V`: its payload's cotangents go to
+        a and b, read by matching g."""
+        _, et, variant = e.target
+        names = [self.temp("c") for _ in e.args]
+        inner: list = []
+        for a, n in zip(e.args, names):
+            self.aggregate_contribs(a, B.name(n), inner)
+        if not inner:
+            return []
+        arm = S.MatchArm(et.name, variant, names, self.accumulate_all(inner))
+        return [S.Match(B.copy_expr(g), [arm, S.MatchArm(None, "_", [], [])])] if len(et.variants) > 1 else \
+            [S.Match(B.copy_expr(g), [arm])]
 
     def float_contribs(self, e, g):
         """(leaf, contribution) pairs for a float expression, and the statements that
@@ -129,7 +146,7 @@ class Adjoints:
         return B.name(n)
 
     def _fc(self, e, g, out, pre):
-        if e.ty is None or not e.ty.active:
+        if not self.depends(e):
             return
         if isinstance(e, S.Num):
             return

@@ -84,10 +84,26 @@ class Forward(Sweep):
         if isinstance(s, S.ForRange):
             return [S.ForRange(s.var, s.start, s.stop, self.block(s.body))]
         if isinstance(s, S.Match):
-            return [S.Match(s.subject, [S.MatchArm(a.enum, a.variant, list(a.binds), self.block(a.body)) for a in s.arms])]
+            return [S.Match(s.subject, [self.arm(s.subject, a) for a in s.arms])]
         if isinstance(s, S.Let):
             return [s]
         raise _err(s.span, f"cannot differentiate a `{type(s).__name__}` statement yet")
+
+    def arm(self, subject, a: S.MatchArm) -> S.MatchArm:
+        """A match arm whose payload copies take their tangents from the subject's:
+        `match e_dot { V(d) => { r_dot = d } }`."""
+        copies = [c for c in a.body if isinstance(c, S.Assign) and c.payload is not None]
+        rest = self.block(a.body[len(copies):])
+        tangents = []
+        if copies and subject.ty.active and self.root_active(subject):
+            names = [self.fresh(f"{b}_dot") for b in a.binds]
+            sets = [S.Assign(self.dot_path(c.target), B.name(names[c.payload])) for c in copies
+                    if self.root_active(c.target)]
+            arms = [S.MatchArm(subject.ty.name, a.variant, names, sets)]
+            if len(subject.ty.variants) > 1:
+                arms.append(S.MatchArm(None, "_", [], []))
+            tangents = [S.Match(self.dot_path(subject), arms)] if sets else []
+        return S.MatchArm(a.enum, a.variant, list(a.binds), copies + tangents + rest)
 
     def assign(self, s):
         t, v = s.target, s.value
@@ -177,6 +193,8 @@ class Forward(Sweep):
                 return B.accumulate(self.tan(e.args[0]), self.tan(e.args[1]), e.ty)
         if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] == "sublist":
             return B.call("sublist", self.tan(e.args[0]), B.copy_expr(e.args[1]), B.copy_expr(e.args[2]))
+        if isinstance(e, S.Call) and e.target and e.target[0] == "variant":
+            return S.Call(B.copy_expr(e.func), [self.tan(a) if a.ty.active else B.copy_expr(a) for a in e.args])
         if isinstance(e, S.StructLit):
             return S.StructLit(e.name, [(n, self.tan(v)) for n, v in e.fields])
         if isinstance(e, S.TupleLit):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import BOOL, INT, TENSOR, UNIT, DictT, FnT, ListT
+from ..types import BOOL, FLOAT, INT, TENSOR, UNIT, DictT, FnT, ListT
 from . import build as B
 from ..symbols import Symbol
 from .trees import _declared, renamed
@@ -285,15 +285,20 @@ class Normalizer:
     def s_Match(self, s, pre):
         # payload names are bound inside the arm; copy them to hoisted variables so a
         # reverse sweep elsewhere can read them
+        # (a subject that carries derivatives is a variable, whose cotangent the copies
+        # of its payload send theirs to)
+        subject = self.atom(s.subject, pre) if s.subject.ty.active else self.rn(s.subject, pre)
         arms = []
         for arm in s.arms:
             binds, copies = [], []
-            for sym in arm.syms:
+            for k, sym in enumerate(arm.syms):
                 inner = self.fresh(sym.name + "_bound", hoist=False)
                 binds.append(inner)
-                copies.append(B.assign(self.local(sym), B.name(inner)))
+                copy = B.assign(self.local(sym), B.name(inner))
+                copy.payload = k
+                copies.append(copy)
             arms.append(S.MatchArm(arm.enum, arm.variant, binds, copies + self.block(arm.body)))
-        return [S.Match(self.rn(s.subject, pre), arms)]
+        return [S.Match(subject, arms)]
 
     def s_Return(self, s, pre):
         out = []
@@ -501,8 +506,12 @@ class Normalizer:
                 return self.rn(self.jvp_as_call(e), pre, lift)
             if kind == "transform" and not lift:
                 return S.Call(self.rn(e.func, pre), [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre, lift) for a in e.args[1:]])
+            if kind == "builtin" and e.target[1] == "float" and e.args[0].ty == FLOAT:
+                return self.rn(e.args[0], pre, lift)          # float(x) of a float is x
             if kind in ("prim", "builtin", "variant"):
                 return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
+            if kind == "method" and e.ty.active and e.func.name in ("get", "values") and pre is not None:
+                return self.dict_read(e, pre)
             if kind == "method":
                 obj = self.rn(e.func.obj, pre)
                 return S.Call(S.Field(obj, e.func.name), [self.rn(a, pre) for a in e.args])
@@ -518,6 +527,25 @@ class Normalizer:
                 return B.name(t)
             return S.Call(self.rn_fn(e.func, pre), args)
         raise TypeError(f"normalize: {type(e).__name__}")
+
+    def dict_read(self, e: S.Call, pre) -> S.Expr:
+        """`d.get(k, v)` and `d.values()` as the reads of elements they are, so
+        derivatives follow each element: `got = v; if d.contains(k) { got = d[k] }`."""
+        obj = self.atom(e.func.obj, pre)
+        if e.func.name == "get":
+            key = self.atom(e.args[0], pre)
+            got = self.fresh("got", e.ty)
+            pre.append(B.assign(got, self.value(e.args[1], pre)))
+            pre.append(S.If(B.method(B.copy_expr(obj), "contains", B.copy_expr(key)),
+                            [B.assign(got, S.Index(B.copy_expr(obj), B.copy_expr(key)))], []))
+            return B.name(got)
+        keys = self.fresh("keys", ListT(e.func.obj.ty.key))
+        vals, k = self.fresh("vals", e.ty), self.fresh("k", INT)
+        pre += [B.assign(keys, B.method(B.copy_expr(obj), "keys")), B.assign(vals, S.ListLit([])),
+                S.ForRange(k, B.inum(0), B.call("len", B.name(keys)),
+                           [S.ExprStmt(B.method(B.name(vals), "append",
+                                                S.Index(B.copy_expr(obj), B.index(B.name(keys), B.name(k)))))])]
+        return B.name(vals)
 
     def jvp_as_call(self, e: S.Call) -> S.Call:
         """`jvp(f, primals, tangents)` with f known: a call of f's derived jvp function,

@@ -87,6 +87,7 @@ class Reverse(Adjoints, Sweep):
         self.unbroadcasts_in_loops = 0          # left to run time, each trip: specialising would help
         self.tuple_wrt = False                  # grad(f, (0, 1)): the gradient is a tuple
         self.root_value = None                  # (value, name holding it) a rule may read as `y`
+        self.payload_cotangents: dict = {}      # in a match arm: payload index -> its cotangent's name
 
     # ------------------------------------------------------------ analysis
     def _scan(self, body, in_loop):
@@ -315,6 +316,8 @@ class Reverse(Adjoints, Sweep):
 
     def assign_name(self, s, name, v):
         ty = self.vars[name]
+        if s.payload is not None:
+            return self.payload_copy(s, name, ty)
         # a declaration outside loops, or the function's result, overwrites only the
         # zero the variable was declared with
         pushed = self.overwritable(name) and not (s.is_decl and self.loop_depth == 0) \
@@ -360,6 +363,19 @@ class Reverse(Adjoints, Sweep):
         rev = [_borrow(g, B.name(self.barname(name)))] + _unless_unused(keep_y, adj) + restore + [
             B.assign(self.barname(name), B.zeros_like(B.name(name), ty))] + adj
         self.root_value = None
+        return fwd, rev
+
+    def payload_copy(self, s, name, ty):
+        """`r = r_bound` at the head of a match arm: r's cotangent is held for the
+        subject's (see s_Match), and r is restored if it was saved."""
+        pushed = self.overwritable(name)
+        fwd = ([self.push(self.tape(name, ty), B.name(name), name)] if pushed else []) + [s]
+        rev = [self.restore(B.name(name), self.tape(name, ty), name)] if pushed else []
+        if self.active(name):
+            g = self.temp("g")
+            self.payload_cotangents[s.payload] = g
+            rev = [_borrow(g, B.name(self.barname(name)))] + rev + [
+                B.assign(self.barname(name), B.zeros_like(B.name(name), ty))]
         return fwd, rev
 
     def keep_result(self, v, name, pushed) -> list[S.Stmt]:
@@ -522,9 +538,13 @@ class Reverse(Adjoints, Sweep):
         in_loop = self.loop_depth > 0
         arm = self.bookkeeping("arm", INT, B.inum(0))
         arms, revs = [], []
+        active = self.root_active(s.subject) if s.subject.ty.active else False
         for k, a in enumerate(s.arms):
+            self.payload_cotangents = {}
             f, r = self.block(a.body)
             arms.append(S.MatchArm(a.enum, a.variant, list(a.binds), [B.assign(arm, B.inum(k))] + f))
+            if active and self.payload_cotangents:
+                r = r + self.subject_adjoint(s.subject, a, self.payload_cotangents)
             revs.append(r)
         fwd = [S.Match(B.copy_expr(s.subject), arms)]
         rev = []
@@ -537,6 +557,20 @@ class Reverse(Adjoints, Sweep):
             if revs[k]:
                 chain = [S.If(S.Binary("==", B.name(arm), B.inum(k)), revs[k], chain)]
         return fwd, rev + chain
+
+    def subject_adjoint(self, subject, arm, cotangents) -> list[S.Stmt]:
+        """After arm `V(b0, b1)` ran backwards, the cotangents of its payload (held by
+        payload_copy) are the subject's: `e_bar = accumulate(e_bar, E.V(g1, b1))`,
+        with the primal's own value where a payload carries no derivative."""
+        et = subject.ty
+        binds = [self.fresh(f"{b}_again") for b in arm.binds]
+        payload = [B.name(cotangents[k]) if k in cotangents else B.name(binds[k]) for k in range(len(binds))]
+        value = S.Call(S.Field(S.Name(et.name), arm.variant), payload)
+        add = S.Assign(self.bar_path(subject), B.call("accumulate", self.bar_path(subject), value))
+        arms = [S.MatchArm(et.name, arm.variant, binds, [add])]
+        if len(et.variants) > 1:
+            arms.append(S.MatchArm(None, "_", [], []))
+        return [S.Match(B.copy_expr(subject), arms)]
 
     def s_Return(self, s):
         raise _err(s.span, "internal: return inside normal form")
@@ -553,12 +587,19 @@ def _unless_unused(lets, later):
 def _varied(stmts, seeds: set[str]) -> set[str]:
     """The variables that depend on the seeds (activity analysis, flow-insensitive)."""
     varied = set(seeds)
+    subject_of = {}                            # a match arm's payload copy -> what the match reads
+    for s in _walk(stmts):
+        if isinstance(s, S.Match):
+            for a in s.arms:
+                for c in a.body:
+                    if isinstance(c, S.Assign) and c.payload is not None:
+                        subject_of[id(c)] = names_in(s.subject, set())
     changed = True
     while changed:
         changed = False
         for s in _walk(stmts):
             if isinstance(s, S.Assign):
-                r, reads = root_of(s.target), names_in(s.value, set())
+                r, reads = root_of(s.target), names_in(s.value, set()) | subject_of.get(id(s), set())
             elif isinstance(s, S.ExprStmt) and isinstance(s.expr, S.Call) and isinstance(s.expr.func, S.Field):
                 r, reads = root_of(s.expr.func.obj), names_in(s.expr.args, set())
             elif isinstance(s, S.Let) and isinstance(s.value, S.Lambda):
