@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import syntax as S
 from ..types import FLOAT, ListT, TupleT
 from . import build as B
+from .activity import Activity
 from .adjoints import _binary_prim
 from .normalize import is_path
 from .reverse import Reverse, Sweep
@@ -17,7 +18,7 @@ from .rules import instantiate
 from .trees import _err, root_of
 
 
-class Forward(Sweep):
+class Forward(Activity, Sweep):
     def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
         super().__init__(nf, tx, reserved)
         self.dot: dict[str, str] = {}
@@ -163,9 +164,6 @@ class Forward(Sweep):
         return out + [S.Assign(dt, tangent), S.Assign(B.copy_expr(s.target), B.name(y))]
 
     # ---------------------------------------------------------- tangents of values
-    def depends(self, e) -> bool:
-        return Reverse.depends(self, e)
-
     def tan(self, e) -> S.Expr:
         if e.ty is None or not e.ty.active:
             return B.zero_of_type(e.ty) if e.ty is not None and B.zero_of_type(e.ty) is not None else B.num(0.0)

@@ -84,6 +84,7 @@ class Normalizer:
         self.tx = None                          # the Transforms registry, to specialise calls
         self.inlined: dict = {}                 # a parameter of a function being inlined -> its argument
         self.fn_position = False                # renaming a function that is called, bound or transformed
+        self.captured: dict = {}                # id(lambda) -> {captured symbol: the copy made with it}
         for p in fn.params:
             self.names[p.sym] = p.name
             self.used.add(p.name)
@@ -192,11 +193,45 @@ class Normalizer:
             return out
         if isinstance(s.sym.ty, FnT):
             n = self.fresh(s.sym.name, hoist=False)
+            value = s.value
+            if isinstance(value, S.Call) and value.target and value.target[0] == "fn" and _factory(value.target[1]):
+                value = self.made_by(value, pre)
+            value = self.captured_now(value, pre) if isinstance(value, S.Lambda) else self.rn_fn(value, pre)
             self.names[s.sym] = n
-            return [S.Let(n, None, self.rn_fn(s.value, pre), False)]
+            return [S.Let(n, None, value, False)]
         decl = B.assign(self.local(s.sym), self.value(s.value, pre))
         decl.is_decl = True                   # overwrites only the zero it was declared with
         return [decl]
+
+    def captured_now(self, lam: S.Lambda, pre) -> S.Lambda:
+        """A lambda captures values, not variables: a variable it captured that may change
+        later is copied where the lambda is made (`k_captured = k`), and the lambda, and
+        the calls derivatives make of it, read the copy."""
+        names, copies = dict(self.names), {}
+        for sym in lam.captures:
+            if sym.kind in ("var", "loop") and not sym.is_global:
+                n = self.fresh(f"{sym.name}_captured", sym.ty)
+                read = S.Name(sym.name, span=lam.span)
+                read.sym, read.ty = sym, sym.ty
+                pre.append(B.assign(n, self.rn(read, pre)))
+                names[sym] = copies[sym] = n
+        self.captured[id(lam)] = copies
+        return renamed(lam, names)
+
+    def made_by(self, call: S.Call, pre) -> S.Lambda:
+        """`let g = make(a)` where make only computes some values and returns a lambda:
+        its body here, so derivatives follow what the lambda captures. The lambda is
+        returned as it is; captured_now renames what it captures."""
+        fn = call.target[1]
+        for p, a in zip(fn.params, call.args):
+            local = self.fresh(p.name, p.sym.ty)
+            pre.append(B.assign(local, self.value(a, pre)))
+            self.names[p.sym] = local
+        for st in fn.body[:-1]:
+            local = self.fresh(st.sym.name, st.sym.ty)
+            pre.append(B.assign(local, self.value(st.value, pre)))
+            self.names[st.sym] = local
+        return fn.body[-1].value
 
     def s_Assign(self, s, pre):
         return [S.Assign(self.rn(s.target, pre), self.value(s.value, pre))]
@@ -393,8 +428,10 @@ class Normalizer:
                 taken.add(n)
                 renames[sym] = n
                 cap_params.append(S.Param(n, B.type_expr(sym.ty)))
-                arg = S.Name(sym.name)
-                arg.sym, arg.ty = sym, sym.ty
+                copy_name = self.captured.get(id(lam), {}).get(sym)
+                arg = S.Name(copy_name or sym.name)
+                if copy_name is None:
+                    arg.sym, arg.ty = sym, sym.ty
                 cap_args.append(arg)
             copy = renamed(lam, renames)
             copy.spec_source = _spec_source(lam)
@@ -669,6 +706,19 @@ def _calls_user_code(e) -> bool:
     if isinstance(e, S.Lambda):
         return True
     return any(_calls_user_code(c) for c in S.subexpressions(e))
+
+
+def _factory(fn) -> bool:
+    """Lets of values that call nothing but primitives, then `return fn(…) { … }`."""
+    if not isinstance(fn, S.FnDef) or not fn.checked or fn.rule is not None:
+        return False
+    if any(B.sizes_of(p.annot) for p in fn.params):
+        return False
+    body = fn.body
+    if not body or not isinstance(body[-1], S.Return) or not isinstance(body[-1].value, S.Lambda):
+        return False
+    return all(isinstance(s, S.Let) and s.names is None and not isinstance(s.sym.ty, FnT)
+               and not _calls_user_code(s.value) for s in body[:-1])
 
 
 def _inlinable(fn) -> bool:

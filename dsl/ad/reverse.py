@@ -15,6 +15,7 @@ from __future__ import annotations
 from .. import syntax as S
 from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, StructT, TupleT
 from . import build as B
+from .activity import Activity, varied
 from .adjoints import Adjoints, _binary_prim, _uses
 from .cleanup import _dead_code, _drop_tapes, _restored_values_read, _fresh_parts, _peephole, _zero_at_loop_heads
 from .normalize import is_path
@@ -63,7 +64,7 @@ class Sweep:
         raise AssertionError(e)
 
 
-class Reverse(Adjoints, Sweep):
+class Reverse(Adjoints, Activity, Sweep):
     """The reverse transform of one function: the statements' forward and reverse
     sweeps here, the adjoints of the values they assign in `Adjoints`
     (adjoints.py), and the clean-up of the result in cleanup.py."""
@@ -118,30 +119,6 @@ class Reverse(Adjoints, Sweep):
         t = self.vars.get(v)
         return t is not None and t.active and (self.varied is None or v in self.varied)
 
-    def depends(self, e) -> bool:
-        """Whether e reads a differentiable variable (so has a nonzero derivative)."""
-        if e.ty is None or not e.ty.active:
-            return False
-        if is_path(e):
-            return self.root_active(e)
-        if isinstance(e, (S.Num, S.Str, S.Bool)):
-            return False
-        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] in ("stop_gradient", "zeros_like", "float"):
-            return False
-        if isinstance(e, S.Binary) and e.op in ("==", "!=", "<", "<=", ">", ">="):
-            return False                       # a bool tensor: no derivative
-        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] == "sublist":
-            return self.depends(e.args[0])
-        if isinstance(e, S.Call) and e.target and e.target[0] == "prim" and e.target[1].vjp is None \
-                and e.target[1].jvp is None:
-            return False                       # constructors and shapes
-        if isinstance(e, S.Call) and e.target and e.target[0] in ("value", "transform"):
-            # a closure depends on what it captured, even when called on constants
-            st = self.tx.static_callee(e)
-            if st is not None and any(self.depends(c) for c in st[1]):
-                return True
-        return any(self.depends(c) for c in B.children(e))
-
     def root_active(self, e) -> bool:
         r = root_of(e)
         return r is not None and self.active(r.id) and e.ty is not None and e.ty.active
@@ -192,7 +169,7 @@ class Reverse(Adjoints, Sweep):
     # ------------------------------------------------------------ driver
     def run(self, out_name: str, mode: str, wrt: list[int] | None = None) -> S.FnDef:
         if mode != "rev":
-            self.varied = _varied(self.decls + self.main, {self.params[i] for i in wrt})
+            self.varied = varied(self.decls + self.main, {self.params[i] for i in wrt})
         fwd, rev = self.block(self.main)
         for s in fwd:
             s.primal = True                      # kept by _dead_code if it may fail (cleanup.py)
@@ -582,34 +559,6 @@ def _unless_unused(lets, later):
     """The `let`s among these that a later statement reads."""
     used = names_in(later, set())
     return [s for s in lets if s.name in used]
-
-
-def _varied(stmts, seeds: set[str]) -> set[str]:
-    """The variables that depend on the seeds (activity analysis, flow-insensitive)."""
-    varied = set(seeds)
-    subject_of = {}                            # a match arm's payload copy -> what the match reads
-    for s in _walk(stmts):
-        if isinstance(s, S.Match):
-            for a in s.arms:
-                for c in a.body:
-                    if isinstance(c, S.Assign) and c.payload is not None:
-                        subject_of[id(c)] = names_in(s.subject, set())
-    changed = True
-    while changed:
-        changed = False
-        for s in _walk(stmts):
-            if isinstance(s, S.Assign):
-                r, reads = root_of(s.target), names_in(s.value, set()) | subject_of.get(id(s), set())
-            elif isinstance(s, S.ExprStmt) and isinstance(s.expr, S.Call) and isinstance(s.expr.func, S.Field):
-                r, reads = root_of(s.expr.func.obj), names_in(s.expr.args, set())
-            elif isinstance(s, S.Let) and isinstance(s.value, S.Lambda):
-                r, reads = S.Name(s.name), names_in(s.value, set())
-            else:
-                continue
-            if r is not None and r.id not in varied and reads & varied:
-                varied.add(r.id)
-                changed = True
-    return varied
 
 
 def _borrow(name, value):

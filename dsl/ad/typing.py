@@ -192,8 +192,12 @@ class TransformTyping:
             # a `let` bound to a lambda: its captures are known here, so derivatives
             # flow into them too
             if sym is not None and not isinstance(sym, tuple) and sym.kind == "let" and \
-                    isinstance(sym.decl, S.Let) and isinstance(sym.decl.value, S.Lambda) and sym.decl.names is None:
-                return self.lambda_fn(sym.decl.value)
+                    isinstance(sym.decl, S.Let) and sym.decl.names is None:
+                value = sym.decl.value
+                if isinstance(value, S.Lambda):
+                    return self.lambda_fn(value)
+                if isinstance(value, S.Call) and value.target and value.target[0] == "transform":
+                    return self.static_fn_of_expr(value)      # `let g = grad(lam)`: as grad(lam)
             return None
         if isinstance(e, S.Call) and e.target and e.target[0] == "transform":
             info = e.target[2]
