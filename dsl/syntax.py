@@ -264,6 +264,7 @@ class FnDef(Stmt):
     specialises: object = note()             # the function this one is a specialised copy of
     dim_syms: list = note(factory=list)      # the size names its tensor parameters bind
     py_assigned_globals: set = note(factory=set)
+    quiet: bool = note(False)                # a pullback: it recomputes the primal, whose effects happened
 
 
 @dataclass(eq=False)

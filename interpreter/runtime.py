@@ -129,6 +129,7 @@ def _range(a: int, b: int | None = None) -> list[int]:
 
 class Output:
     """Where `print` writes; the REPL and embedders swap the sink."""
+    muted = 0           # > 0 while a derivative recomputes the primal: its effects happened already
 
     def __init__(self):
         import sys
@@ -143,6 +144,8 @@ def base_namespace(output: Output) -> dict:
     ns: dict = {"__builtins__": {}}
 
     def dp_print(*args):
+        if output.muted:
+            return
         output.write(" ".join(format_value(a) for a in args) + "\n")
 
     ns.update({

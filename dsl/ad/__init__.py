@@ -67,13 +67,14 @@ class Transforms(TransformTyping):
     # ------------------------------------------------------------ deriving
     def derive(self, fn: S.FnDef, kind: str, wrt: tuple | None = None, tuple_wrt: bool = False) -> Derived:
         """kind: "rev" (the pullback: all cotangents for a given seed), "grad", "vg" (value_and_grad),
-        or "jvp"."""
+        "jvp", or "jvp_quiet" (a jvp that runs with effects muted: a Jacobian's second and later
+        columns recompute a primal whose output was written already)."""
         key = (id(fn), kind, wrt, tuple_wrt)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         source = self.rule_wrapper(fn) if fn.rule is not None else fn
-        suffix = {"rev": "rev", "grad": "grad", "vg": "value_and_grad", "jvp": "jvp"}[kind]
+        suffix = {"rev": "rev", "grad": "grad", "vg": "value_and_grad", "jvp": "jvp", "jvp_quiet": "jvp_quiet"}[kind]
         if wrt and kind in ("grad", "vg") and (len(wrt) > 1 or wrt[0] != 0):
             suffix += "_" + "_".join(map(str, wrt))
         out_name = self.unique(f"{fn.name}_{suffix}")
@@ -109,13 +110,14 @@ class Transforms(TransformTyping):
         nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved, self)
         nf = self.check_fn(nf, register=False)
         rev = None
-        if kind == "jvp":
+        if kind in ("jvp", "jvp_quiet"):
             derived = Forward(nf, self, reserved | {out_name}).run(out_name)
         else:
             rev = Reverse(nf, self, reserved | {out_name}, seeds)
             rev.tuple_wrt = tuple_wrt
             derived = rev.run(out_name, kind if kind != "vg" else "value_and_grad", list(wrt) if wrt else None)
         _stamp(derived, fn.span)
+        derived.quiet = kind in ("rev", "jvp_quiet") or fn.quiet       # a derivative of a recomputation is one
         return derived, rev
 
     def rule_wrapper(self, fn: S.FnDef) -> S.FnDef:
@@ -153,6 +155,8 @@ class Transforms(TransformTyping):
         ns = self.session.runtime.ns
         exec(code, ns)
         self.by_code[ns[fn.sym.py].__code__] = fn
+        if fn.quiet:
+            ns[fn.sym.py] = _muted(ns[fn.sym.py], self.session.runtime.output)
         self.register_lambdas(compiler)
         _ = py
 
@@ -223,6 +227,19 @@ class Transforms(TransformTyping):
         return stmt_src(d.fn)
 
 
+def _muted(f, output):
+    """f, run with the program's effects (print) muted: a pullback recomputes a primal
+    whose output was written when it first ran."""
+    def quiet(*args):
+        output.muted += 1
+        try:
+            return f(*args)
+        finally:
+            output.muted -= 1
+    quiet.wrapped = f
+    return quiet
+
+
 def _placeholder(fn, kind, name, active_idx):
     """The symbol of a derivative being made, typed in advance, so mutually recursive
     functions' derivatives can name each other."""
@@ -232,7 +249,7 @@ def _placeholder(fn, kind, name, active_idx):
     ret = fn.ty.ret
     if kind == "rev":
         ty = FnT(params + (ret,), TupleT(tuple(params[i] for i in active_idx)))
-    elif kind == "jvp":
+    elif kind in ("jvp", "jvp_quiet"):
         ty = FnT(params + tuple(params[i] for i in active_idx), TupleT((ret, ret)))
     else:
         return None

@@ -266,6 +266,10 @@ def zeros_like(e: S.Expr, t: Type) -> S.Expr:
         return num(0.0)
     if isinstance(e, (S.ListLit, S.DictLit)) and not (e.items if isinstance(e, S.ListLit) else e.keys):
         return copy_expr(e)                  # an empty literal is its own zero
+    if isinstance(e, S.TupleLit) and isinstance(t, TupleT) and len(t.items) == len(e.items):
+        return S.TupleLit([zeros_like(x, xt) for x, xt in zip(e.items, t.items)])
+    if isinstance(e, S.StructLit) and isinstance(t, StructT):
+        return S.StructLit(e.name, [(n, zeros_like(x, t.fields[n])) for n, x in e.fields])
     if isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id in ("zeros", "ones", "full") \
             and t == TENSOR and e.args:
         return call("zeros", copy_expr(e.args[0]))   # zeros_like(zeros(0)) reads as zeros(0)

@@ -336,6 +336,7 @@ class TransformTyping:
             fn, caps = self.node_of(f.func)
             return fn, list(f.args) + caps
         f = getattr(f, "generic", f)           # a derivative specialised per shape (specialise.py)
+        f = getattr(f, "wrapped", f)           # a pullback run with effects muted (__init__.py)
         code = getattr(f, "__code__", None)
         node = self.by_code.get(code) if code is not None else None
         if node is None and code is not None:
@@ -413,7 +414,14 @@ class TransformTyping:
             self._no_active_captures(fn, caps)
         d = self.derive(fn, "rev")
         rev = self.session.runtime.ns[d.py]
-        y = f(*args)
+        output = self.session.runtime.output
+        if inside:                             # a derivative recomputing: the effects happened
+            output.muted += 1
+        try:
+            y = f(*args)
+        finally:
+            if inside:
+                output.muted -= 1
         n = len(caps)
 
         def pullback(y_bar):
@@ -539,14 +547,21 @@ class _JacobianCalls:
     def primal(self) -> str:
         return f"{self.fn.name}({', '.join(self.names)})"
 
-    def jvp(self, tangent: str) -> str:
-        """The tangent of the result when parameter wrt moves by `tangent`."""
-        d = self.ad.derive(self.fn, "jvp")
+    def jvp(self, tangent: str, quiet: bool = True) -> str:
+        """The tangent of the result when parameter wrt moves by `tangent`; quiet: with
+        effects muted, the primal having run already."""
+        d = self.ad.derive(self.fn, "jvp_quiet" if quiet else "jvp")
         dots = [tangent if k == self.wrt else f"zeros_like({self.names[k]})" for k in d.active_idx]
         return f"{d.name}({', '.join(self.names + dots)}).1"
 
+    def grad(self) -> str:
+        """The gradient with respect to parameter wrt, of a function with a float result."""
+        d = self.ad.derive(self.fn, "grad", (self.wrt,))
+        return f"{d.name}({', '.join(self.names)})"
+
     def vjp(self, seed: str) -> str:
-        """Parameter wrt's cotangent for the result's cotangent `seed`."""
+        """Parameter wrt's cotangent for the result's cotangent `seed` (a pullback: the
+        primal ran already)."""
         d = self.ad.derive(self.fn, "rev")
         return f"{d.name}({', '.join(self.names)}, {seed}).{d.active_idx.index(self.wrt)}"
 
@@ -556,9 +571,10 @@ def _list_jacobian_body(call, kind, a, b) -> str:
     x = call.x
     if kind == "jacfwd":
         if a == FLOAT:
-            return f"    return {call.jvp('1.0')}\n"
+            return f"    return {call.jvp('1.0', quiet=False)}\n"
         if b == FLOAT:
-            return (f"    var jac: list[float] = []\n    for i in 0..len({x}) {{\n        var e = zeros_like({x})\n"
+            return (f"    {call.primal()}\n"
+                    f"    var jac: list[float] = []\n    for i in 0..len({x}) {{\n        var e = zeros_like({x})\n"
                     f"        e[i] = 1.0\n        jac.append({call.jvp('e')})\n    }}\n    return jac\n")
         return (f"    var cols: list[list[float]] = []\n    for i in 0..len({x}) {{\n        var e = zeros_like({x})\n"
                 f"        e[i] = 1.0\n        cols.append({call.jvp('e')})\n    }}\n"
@@ -566,7 +582,7 @@ def _list_jacobian_body(call, kind, a, b) -> str:
                 f"    for r in 0..m {{\n        var row: list[float] = []\n        for c in 0..len({x}) {{\n"
                 f"            row.append(cols[c][r])\n        }}\n        jac.append(row)\n    }}\n    return jac\n")
     if b == FLOAT:
-        return f"    return {call.vjp('1.0')}\n"
+        return f"    return {call.grad()}\n"
     J = _src_type(_jac_type(a, b))
     return (f"    let y = {call.primal()}\n    var jac: {J} = []\n    for j in 0..len(y) {{\n"
             f"        var e = zeros_like(y)\n        e[j] = 1.0\n        jac.append({call.vjp('e')})\n    }}\n    return jac\n")
@@ -577,15 +593,18 @@ def _tensor_jacobian_body(call, kind, a, b) -> str:
     (or cotangents) of the basis vectors, stacked, or gathered into a tensor when
     each is a float."""
     x = call.x
-    if b == FLOAT and kind == "jacrev" or a == FLOAT and kind == "jacfwd":
-        return f"    return {call.jvp('1.0') if kind == 'jacfwd' else call.vjp('1.0')}\n"
+    if b == FLOAT and kind == "jacrev":
+        return f"    return {call.grad()}\n"
+    if a == FLOAT and kind == "jacfwd":
+        return f"    return {call.jvp('1.0', quiet=False)}\n"
     each_float = (b if kind == "jacfwd" else a) == FLOAT
     pieces = "vals: list[float]" if each_float else "parts: list[tensor]"
     if kind == "jacfwd":
         n, piece = f"size({x})", call.jvp(f"reshape(e, shape({x}))")
     else:
         n, piece = "size(y)", call.vjp("reshape(e, shape(y))")
-    out = f"    let y = {call.primal()}\n" if kind == "jacrev" or not each_float else ""
+    # the primal runs once, for its effects (and the result's shape); the columns are quiet
+    out = f"    let y = {call.primal()}\n" if kind == "jacrev" or not each_float else f"    {call.primal()}\n"
     out += (f"    var {pieces} = []\n    let n = {n}\n    for i in 0..n {{\n        var e = zeros(n)\n"
             f"        e[i] = 1.0\n        {pieces.split(':')[0]}.append({piece})\n    }}\n")
     if each_float:
