@@ -33,6 +33,7 @@ def programs():
 
 
 def same(got: str, want: str) -> bool:
+    got = got.strip()
     g, w = NUMBER.split(got), NUMBER.split(want)
     gn, wn = NUMBER.findall(got), NUMBER.findall(want)
     if g != w or len(gn) != len(wn):

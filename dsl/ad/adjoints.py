@@ -88,6 +88,15 @@ class Adjoints:
                 for a in e.args:
                     self.aggregate_contribs(a, g, out)
                 return
+            if name == "sublist":
+                # xs[lo:hi]'s cotangent, in xs: zeros around g (a concatenation, whose own
+                # cotangent is sublists again, to every order)
+                xs, lo, hi = e.args
+                zero = B.zeros_like(B.copy_expr(xs), xs.ty)
+                padded = S.Binary("+", S.Binary("+", B.call("sublist", zero, B.inum(0), B.copy_expr(lo)), B.copy_expr(g)),
+                                  B.call("sublist", B.copy_expr(zero), B.copy_expr(hi), B.call("len", B.copy_expr(xs))))
+                self.aggregate_contribs(xs, padded, out)
+                return
         raise _err(e.span, "cannot differentiate this expression yet", "bind its parts to variables first")
 
     def payload_adjoints(self, e: S.Call, g) -> list[S.Stmt]:

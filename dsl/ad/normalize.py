@@ -238,8 +238,13 @@ class Normalizer:
 
     def s_AugAssign(self, s, pre):
         target = self.rn(s.target, pre)
-        value = S.Binary(s.op, B.copy_expr(target), self.value(s.value, pre))
-        return [S.Assign(target, value)]
+        value = self.value(s.value, pre)
+        v = s.value
+        if isinstance(v, S.Call) and v.target and v.target[0] in ("fn", "value", "transform") and v.ty.active:
+            t = self.fresh("t", v.ty)               # `w -= r(b)`: the call is a statement of its own
+            pre.append(B.assign(t, value))
+            value = B.name(t)
+        return [S.Assign(target, S.Binary(s.op, B.copy_expr(target), value))]
 
     def s_ExprStmt(self, s, pre):
         e = s.expr
@@ -365,7 +370,7 @@ class Normalizer:
         (a call that is the whole value is already a statement of its own)."""
         if e.ty is not None and e.ty.active:
             if isinstance(e, S.Call) and e.target and e.target[0] == "fn" and pre is not None and \
-                    self.tx is not None and _closure_args(e):
+                    self.tx is not None and _closure_args(e, self.tx):
                 return self.value(self.specialize(e), pre)
             if isinstance(e, S.Call) and e.target and e.target[0] == "fn" and pre is not None and _inlinable(e.target[1]):
                 return self.inline(e, pre)
@@ -407,7 +412,7 @@ class Normalizer:
         from its captured values passed as extra parameters, so derivatives reach them:
         `apply_with_closure(v, x)`."""
         F = call.target[1]
-        closures = _closure_args(call)
+        closures = _closure_args(call, self.tx)
         # a specialised function passing its closure on to itself reuses itself
         key = (id(F.specialises or F), tuple((k, _spec_source(lam)) for k, lam in closures))
         spec = self.tx.specialized.get(key)
@@ -537,7 +542,7 @@ class Normalizer:
             return self.rn_lambda(e)
         if isinstance(e, S.Call):
             kind = e.target[0] if e.target else "value"
-            if kind == "fn" and self.tx is not None and _closure_args(e):
+            if kind == "fn" and self.tx is not None and _closure_args(e, self.tx):
                 return self.rn(self.specialize(e), pre, lift)
             if kind == "transform" and e.target[1] == "jvp" and e.target[2].get("derived") is not None:
                 return self.rn(self.jvp_as_call(e), pre, lift)
@@ -652,10 +657,11 @@ def _closure_error(node, caps):
         node.span, "call it where it is made, bind it with `let` and call it, or pass it straight to a function"))
 
 
-def _closure_args(call):
+def _closure_args(call, tx=None):
     """(index, Lambda or FnDef) for each function argument the callee can be
-    specialised to: a lambda capturing a differentiable value (a literal, or a `let`
-    bound to one), or a named function."""
+    specialised to: a lambda (a literal, or a `let` bound to one), a named function,
+    or a primitive (with tx, which wraps it as a function). Specialised, the callee
+    calls a function known statically, so derivatives of every order follow it."""
     out = []
     for k, a in enumerate(call.args):
         lam = a if isinstance(a, S.Lambda) else None
@@ -663,11 +669,13 @@ def _closure_args(call):
         if sym is not None and not isinstance(sym, tuple) and sym.kind == "let" and isinstance(sym.decl, S.Let) \
                 and isinstance(sym.decl.value, S.Lambda) and sym.decl.names is None:
             lam = sym.decl.value
-        if lam is not None and (any(c.ty.active for c in lam.captures) or lam.spec_source):
+        if lam is not None:
             out.append((k, lam))
         elif sym is not None and not isinstance(sym, tuple) and sym.kind == "fn" and isinstance(sym.decl, S.FnDef) \
                 and sym.decl.checked and isinstance(a.ty, FnT):
             out.append((k, sym.decl))
+        elif isinstance(sym, tuple) and sym[0] == "prim" and tx is not None and sym[1].jvp is not None:
+            out.append((k, tx.prim_fn(sym[1])))
     return out
 
 

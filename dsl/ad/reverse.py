@@ -277,6 +277,8 @@ class Reverse(Adjoints, Activity, Sweep):
             if active:
                 rev.append(S.ExprStmt(B.method(self.bar_path(obj), "append", B.zeros_like(B.name(z), elem_t))))
             return fwd, rev
+        if name == "remove" and isinstance(obj.ty, DictT):
+            return self.remove_stmt(s, e, obj, active)
         if active:
             raise _err(s.span, f"cannot differentiate `.{name}` on a differentiable value yet",
                        "build the new value with `append`, or assign elements")
@@ -284,6 +286,20 @@ class Reverse(Adjoints, Activity, Sweep):
         root = root_of(obj)
         tape = self.tape(f"{root.id}_before", obj.ty)
         return [self.push(tape, B.copy_expr(obj)), s], [S.Assign(B.copy_expr(obj), self.pop(tape))]
+
+    def remove_stmt(self, s, e, obj, active):
+        """`d.remove(k)`: whether k was there and its value are saved, and put back in the
+        reverse sweep; the removed value's cotangent is zero (nothing read it after)."""
+        root, key, ty = root_of(obj), e.args[0], obj.ty.value
+        had_tape, old_tape = self.tape(f"{root.id}_had", BOOL), self.tape(f"{root.id}_removed", ty)
+        fwd = [self.push(had_tape, B.method(B.copy_expr(obj), "contains", B.copy_expr(key))),
+               self.push(old_tape, B.method(B.copy_expr(obj), "get", B.copy_expr(key), B.zero_of_type(ty))), s]
+        had, old = self.temp("had"), self.temp("old")
+        back = [S.Assign(S.Index(B.copy_expr(obj), B.copy_expr(key)), B.name(old))]
+        if active:
+            back.append(S.Assign(S.Index(self.bar_path(obj), B.copy_expr(key)), B.zeros_like(B.name(old), ty)))
+        rev = [S.Let(old, None, self.pop(old_tape)), S.Let(had, None, self.pop(had_tape)), S.If(B.name(had), back, [])]
+        return fwd, rev
 
     def s_Assign(self, s):
         t, v = s.target, s.value
