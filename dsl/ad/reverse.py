@@ -15,7 +15,7 @@ from __future__ import annotations
 from .. import syntax as S
 from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, StructT, TupleT
 from . import build as B
-from .activity import Activity, varied
+from .activity import Activity, useful, varied
 from .adjoints import Adjoints, _binary_prim, _uses
 from .cleanup import _dead_code, _drop_tapes, _restored_values_read, _fresh_parts, _peephole, _zero_at_loop_heads
 from .normalize import is_path
@@ -89,6 +89,7 @@ class Reverse(Adjoints, Activity, Sweep):
         self.tuple_wrt = False                  # grad(f, (0, 1)): the gradient is a tuple
         self.root_value = None                  # (value, name holding it) a rule may read as `y`
         self.payload_cotangents: dict = {}      # in a match arm: payload index -> its cotangent's name
+        self.useful: set = set(self.vars)      # what the result reads (set by run)
 
     # ------------------------------------------------------------ analysis
     def _scan(self, body, in_loop):
@@ -114,10 +115,12 @@ class Reverse(Adjoints, Activity, Sweep):
         return v in self.in_loop_assigned or self.sites.get(v, 0) > 1
 
     def active(self, v: str) -> bool:
-        """Differentiable, and (when differentiating with respect to some parameters
-        only) depending on one of them: the others are constants here."""
+        """Differentiable, depending on what is differentiated (when that is some
+        parameters only: the others are constants here), and read on the way to the
+        result (a value nothing reads has cotangent zero, and its adjoint, were it run,
+        could turn that zero into nan: 0 * inf)."""
         t = self.vars.get(v)
-        return t is not None and t.active and (self.varied is None or v in self.varied)
+        return t is not None and t.active and (self.varied is None or v in self.varied) and v in self.useful
 
     def root_active(self, e) -> bool:
         r = root_of(e)
@@ -170,6 +173,7 @@ class Reverse(Adjoints, Activity, Sweep):
     def run(self, out_name: str, mode: str, wrt: list[int] | None = None) -> S.FnDef:
         if mode != "rev":
             self.varied = varied(self.decls + self.main, {self.params[i] for i in wrt})
+        self.useful = useful(self.decls + self.main, {self.result} if self.result else set()) | set(self.params)
         fwd, rev = self.block(self.main)
         for s in fwd:
             s.primal = True                      # kept by _dead_code if it may fail (cleanup.py)
