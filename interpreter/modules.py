@@ -163,6 +163,7 @@ class ModuleLoader:
         checker.py_prefix = prefix + "."
         try:
             checker.check_program(prog)
+            ad.derive_program(prog.body, work)
         except RecursionError:
             raise DPError(Diagnostic("syntax error", "this program is nested too deeply", prog.span,
                                      "split long expressions into several statements")) from None

@@ -44,11 +44,9 @@ class Session:
 
     # -------------------------------------------------------------- front half
     def check_text(self, text: str, file: str = "<input>") -> tuple[S.Program, GlobalEnv]:
+        """Parse and check: nothing is derived, compiled or run."""
         prog = parse(text, file)
-        try:
-            env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
-        finally:
-            self.ad.current_env = None      # transforms at run time see the session's globals
+        env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
         return prog, env
 
     # -------------------------------------------------------------- running
@@ -59,6 +57,7 @@ class Session:
             self._counter += 1
             file = f"<input {self._counter}>"
         prog, env = self.check_text(text, file)
+        self.ad.derive_program(prog.body, env)
         result_type = None
         body = prog.body
         if body and isinstance(body[-1], S.ExprStmt) and body[-1].expr.ty not in (UNIT, None):

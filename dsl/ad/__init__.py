@@ -15,6 +15,7 @@ from ..printer import stmt_src
 from ..span import NOWHERE
 from ..types import FnT
 from . import build as B
+from .derive import derive_program
 from .forward import Forward
 from .normalize import normalize
 from .reverse import Reverse
@@ -132,10 +133,17 @@ class Transforms(TransformTyping):
             self.wrappers[id(fn)] = w
         return w
 
+    def derive_program(self, body: list[S.Stmt], env) -> None:
+        """The derive stage for a checked program (derive.py)."""
+        derive_program(self, body, env)
+
     def check_fn(self, fn: S.FnDef, register: bool) -> S.FnDef:
+        """Check a function DP made, then derive what it calls (derived code is complete
+        when it leaves here)."""
         env = self.env()
         try:
             Checker(env, self.typer).check_program(S.Program([fn]))
+            derive_program(self, [fn], env)
         except DPError as e:
             src = stmt_src(fn)
             raise DPError(Diagnostic("internal error", "DP made derived code that does not check: "

@@ -22,7 +22,8 @@ JAC_KINDS = ("jacfwd", "jacrev", "hessian")
 class TransformTyping:
     # ------------------------------------------------------------ typing
     def type_call(self, checker, e: S.Call, expected):
-        self.current_env = checker.env
+        """The type of `grad(f)` & co. from f's type alone; the derive stage makes the
+        function it names (derive.py)."""
         kind = e.func.id
         args = e.args
 
@@ -40,8 +41,7 @@ class TransformTyping:
         if not isinstance(ft, FnT):
             rest()
             return checker.error(args[0].span, f"`{kind}` needs a function, not `{ft}`")
-        static = self.static_fn_of_expr(args[0])
-        info = {"static": static}
+        info = {}
         e.target = ("transform", kind, info)
         if kind in ("grad", "value_and_grad"):
             return self.type_grad(checker, e, ft, info, kind)
@@ -84,10 +84,6 @@ class TransformTyping:
                                      "only float, tensor, and structs, lists, tuples and dicts of them have gradients")
         g = TupleT(tuple(ft.params[i] for i in wrt)) if tuple_wrt else ft.params[wrt[0]]
         info.update(wrt=wrt, tuple_wrt=tuple_wrt)
-        if info["static"] is not None:
-            fn, caps = info["static"]
-            shifted = tuple(i + len(caps) for i in wrt)
-            info["derived"] = self.derive(fn, "grad" if kind == "grad" else "vg", shifted, tuple_wrt)
         return FnT(ft.params, g if kind == "grad" else TupleT((FLOAT, g)))
 
     def _primals(self, checker, arg, params, what):
@@ -114,8 +110,6 @@ class TransformTyping:
         bare = self._primals(checker, e.args[1], ft.params, "primals")
         self._primals(checker, e.args[2], ft.params, "tangents")
         info["bare"] = bool(bare)
-        if info["static"] is not None:
-            info["derived"] = self.derive(info["static"][0], "jvp")
         return TupleT((ft.ret, ft.ret))
 
     def type_vjp(self, checker, e, ft, info):
@@ -128,8 +122,6 @@ class TransformTyping:
             checker.expect(a, checker.expr(a, p), p)
         if not ft.ret.active:
             return checker.error(e.args[0].span, f"`vjp` needs a function with a differentiable result, not `{ft.ret}`")
-        if info["static"] is not None:
-            info["derived"] = self.derive(info["static"][0], "rev")
         cot = ft.params[0] if len(ft.params) == 1 else TupleT(tuple(ft.params))
         return TupleT((ft.ret, FnT((ft.ret,), cot)))
 
@@ -149,9 +141,6 @@ class TransformTyping:
             return checker.error(e.args[0].span, f"`{kind}` takes lists or tensors, not both: `{ft}`",
                                  "convert with `tensor(xs)`")
         info["wrt"] = wrt
-        if info["static"] is not None:
-            fn, caps = info["static"]
-            info["derived"] = self.derive_jacobian(fn, kind, wrt + len(caps))
         return FnT(ft.params, _jac_type(a, a if kind == "hessian" else ret))
 
     def _jacobian_selector(self, checker, e, ft, kind):
@@ -176,6 +165,26 @@ class TransformTyping:
             checker.error(sel.span, f"the function has {len(ft.params)} parameter(s); there is no parameter {sel.value}")
             return None
         return sel.value
+
+    # ------------------------------------------------------------ the derive stage
+    def resolve(self, call: S.Call) -> None:
+        """A checked `grad(f)` & co.: where f is known now (a named function, a lambda, a
+        `let` bound to one, a derivative), the derived function the call names, made
+        now; otherwise it is made when the call runs."""
+        _, kind, info = call.target
+        static = info["static"] = self.static_fn_of_expr(call.args[0])
+        if static is None:
+            return
+        fn, caps = static
+        if kind in ("grad", "value_and_grad"):
+            shifted = tuple(i + len(caps) for i in info["wrt"])
+            info["derived"] = self.derive(fn, "grad" if kind == "grad" else "vg", shifted, info["tuple_wrt"])
+        elif kind == "jvp":
+            info["derived"] = self.derive(fn, "jvp")
+        elif kind == "vjp":
+            info["derived"] = self.derive(fn, "rev")
+        else:
+            info["derived"] = self.derive_jacobian(fn, kind, info["wrt"] + len(caps))
 
     # ------------------------------------------------------------ static functions
     def static_fn_of_expr(self, e):
