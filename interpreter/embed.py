@@ -27,14 +27,14 @@ from dsl import syntax as S
 from dsl.checker import Checker, check
 from dsl.diagnostics import Diagnostic, DPError, did_you_mean
 from dsl.parser import parse
-from dsl.symbols import Symbol
+from dsl.symbols import Symbol, py_name
 from dsl.types import (BOOL, FLOAT, INT, STRING, TENSOR, UNIT, DictT, EnumT, FnT, IntLit, ListT, StructT,
                        TupleT, Type)
 
 from .limits import Guard
 from .runtime import DPRuntimeError, Output
 from .session import Session
-from .values import DPEnum, DPStruct, format_value
+from .values import DPEnum, DPStruct, fn_name, format_value
 
 __all__ = ["Interpreter", "DPError", "DPFunction", "DPStruct"]
 
@@ -201,7 +201,7 @@ class Interpreter:
         """`fn(params) -> R { return body }` as a callable, R found by the checker."""
         env = self.session.env.copy()
         for p, t in params:
-            env.values[p] = Symbol(p, t, "let", p, is_global=True)
+            env.values[p] = Symbol(p, t, "let", py_name(p), is_global=True)
         prog = parse(body, f"<{label} {next(self._names)}>")
         check(prog, env, self.session.ad.typer)
         ret = prog.body[0].expr.ty
@@ -273,7 +273,9 @@ class Interpreter:
         self.load(src, f"<register {name}>")
 
     def _define_host(self, name: str, fn, ft: FnT) -> None:
-        sym = Symbol(name, ft, "let", name + "·py", is_global=True)
+        # a Python name of its own each time: a function registered again, with another
+        # type, never reaches code compiled to call the one registered before
+        sym = Symbol(name, ft, "let", f"{name}·py{next(self._names)}", is_global=True)
         self.session.runtime.ns[sym.py] = fn
         self.session.env.values[name] = sym
 
@@ -361,8 +363,8 @@ class Interpreter:
                 return ec.members[v]
             raise bad()
         if isinstance(t, FnT):
-            if isinstance(v, DPFunction) and v._interp is self:
-                return v._value
+            if isinstance(v, DPFunction) and v._interp is self and v.type == t:
+                return v._value                    # of this very type: DP calls it directly
             if callable(v):
                 return self._host_callable(getattr(v, "__name__", "a function"), v, t)
             raise bad()
@@ -409,9 +411,9 @@ class Interpreter:
             return tuple(self._to_py(x, it) for x, it in zip(v, t.items))
         if isinstance(t, StructT):
             cls = self.session.runtime.struct_class(t)
-            return cls(*(self._to_py(getattr(v, f), ft) for f, ft in t.fields.items()))
+            return cls(*(self._to_py(getattr(v, a), ft) for a, ft in zip(cls.__slots__, t.fields.values())))
         if isinstance(t, FnT):
-            return DPFunction(self, v, t, getattr(v, "__name__", "fn").split("·")[0])
+            return DPFunction(self, v, t, fn_name(v))
         return v                                   # enums: immutable
 
 
@@ -442,9 +444,11 @@ def _bool_in(v, where):
 
 
 def _str_in(v, where):
+    if type(v) is str:
+        return v
     if not isinstance(v, str):
         raise _mismatch(v, where, STRING)
-    return v
+    return str.__str__(v)                      # a plain str: a subclass's methods stay outside
 
 
 _SCALAR_IN = {FLOAT: _float_in, INT: _int_in, BOOL: _bool_in, STRING: _str_in}
