@@ -508,6 +508,11 @@ class Compiler:
         module level takes them as arguments and returns the inner function."""
         factory = self.fresh("lambda")
         inner = self.function("lambda", e.params, e.body, e.span, node=e)
+        # Two lambdas alike but for their types compile to equal code objects, and the
+        # transforms find a lambda's DP node by its code: a local of each one's own
+        # keeps them apart. It follows a return, so no instruction is emitted for it.
+        inner.body += [_pos(py.Return(value=None), e.span),
+                       _pos(py.Assign(targets=[_store(factory)], value=py.Constant(None)), e.span)]
         cap_args = py.arguments(posonlyargs=[], args=[py.arg(arg=sym.py) for sym in e.captures], kwonlyargs=[],
                                 kw_defaults=[], defaults=[])
         fdef = _pos(py.FunctionDef(name=factory, args=cap_args, body=[inner, _pos(py.Return(value=_load("lambda")), e.span)],
