@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -75,13 +76,18 @@ class Interpreter:
     max_steps: stop a program after this many steps (instructions of its compiled code);
     timeout:   stop it after this many seconds of wall-clock time;
     max_depth: stop it when DP calls nest deeper than this;
-    stdout:    a callable that receives what `print` writes (default: sys.stdout).
+    stdout:    a callable that receives what `print` writes (default: sys.stdout);
+    module_path: directories `import name` may read `name.dp` from, in order. By
+               default none: DP code imports only the standard library and reads no
+               file of the host's (docs/security.md).
     Each limit ends the program with a DPError; None means no limit. The limits
     can be changed between calls through the attributes of the same names."""
 
     def __init__(self, *, max_steps: int | None = None, timeout: float | None = None,
-                 max_depth: int | None = None, stdout=None):
+                 max_depth: int | None = None, stdout=None, module_path=None):
         self.session = Session(_Sink(stdout) if stdout is not None else None)
+        loader = self.session.modules
+        loader.allow_files, loader.directories = module_path is not None, _directories(module_path)
         self._guard = Guard()
         self.max_steps, self.timeout, self.max_depth = max_steps, timeout, max_depth
         self._names = itertools.count()
@@ -452,6 +458,17 @@ def _str_in(v, where):
 
 
 _SCALAR_IN = {FLOAT: _float_in, INT: _int_in, BOOL: _bool_in, STRING: _str_in}
+
+
+def _directories(paths) -> list[str]:
+    if paths is None:
+        return []
+    if isinstance(paths, (str, bytes, os.PathLike)) or not hasattr(paths, "__iter__"):
+        raise ValueError(f"module_path must be a list of directories, not {paths!r}")
+    paths = list(paths)
+    if not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise ValueError(f"module_path must be a list of directories, not {paths!r}")
+    return [os.path.abspath(os.fspath(p)) for p in paths]     # fixed now: a later chdir changes nothing
 
 
 def _positive(x, what: str):
