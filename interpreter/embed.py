@@ -17,9 +17,11 @@ out is a copy: changing it never changes a DP value (DP has value semantics).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
+import types
 from collections.abc import Mapping
 
 import numpy as np
@@ -363,8 +365,16 @@ class Interpreter:
             return self._struct_to_dp(v, t, where)
         if isinstance(t, EnumT):
             ec = self.session.runtime.enum_class(t)
-            if isinstance(v, DPEnum) and v.enum.type is t:
-                return v
+            if isinstance(v, DPEnum) and v.enum.type is t and ec.tags.get(v.name) == v.tag:
+                payload = t.variants[v.name]
+                if not payload:
+                    return ec.members[v.name]
+                if not isinstance(v.vals, tuple) or len(v.vals) != len(payload):
+                    raise bad()
+                # rebuilt from its payload, each value checked: a DPEnum is an object
+                # Python can change, and DP trusts a value's type
+                return ec.members[v.name](*(self._to_dp(x, pt, f"{where}.{v.name}({i})")
+                                            for i, (x, pt) in enumerate(zip(v.vals, payload))))
             if isinstance(v, str) and isinstance(ec.members.get(v), DPEnum):
                 return ec.members[v]
             raise bad()
@@ -372,7 +382,8 @@ class Interpreter:
             if isinstance(v, DPFunction) and v._interp is self and v.type == t:
                 return v._value                    # of this very type: DP calls it directly
             if callable(v):
-                return self._host_callable(getattr(v, "__name__", "a function"), v, t)
+                name = getattr(v, "__name__", None)
+                return self._host_callable(name if isinstance(name, str) else "a function", v, t)
             raise bad()
         raise _argument_error(f"{where}: values of type `{t}` cannot come from Python")
 
@@ -381,6 +392,9 @@ class Interpreter:
         names = list(st.fields)
         if isinstance(v, DPStruct) and type(v).__name__ != st.name:
             raise _argument_error(f"{where}: expected `{st.name}`, got a `{type(v).__name__}`")
+        if not isinstance(v, (DPStruct, Mapping)) and not _may_hold_fields(v):
+            # a string's `format`, a list's `pop`, a module's functions: never DP fields
+            raise _mismatch(v, where, st)
         if isinstance(v, Mapping):
             get, have = v.__getitem__, set(v)
             extra = have - set(names)
@@ -400,7 +414,9 @@ class Interpreter:
     # ------------------------------------------------------------------ DP → Python
     def _exporter(self, t: Type):
         """A function DP value of type t -> Python value, or None when it is the value itself."""
-        if t in (FLOAT, INT, BOOL, STRING, UNIT) or isinstance(t, (IntLit, EnumT)):
+        if t in (FLOAT, INT, BOOL, STRING, UNIT) or isinstance(t, IntLit):
+            return None
+        if isinstance(t, EnumT) and not any(t.variants.values()):
             return None
         return lambda v: self._to_py(v, t)
 
@@ -420,7 +436,26 @@ class Interpreter:
             return cls(*(self._to_py(getattr(v, a), ft) for a, ft in zip(cls.__slots__, t.fields.values())))
         if isinstance(t, FnT):
             return DPFunction(self, v, t, fn_name(v))
-        return v                                   # enums: immutable
+        if isinstance(t, EnumT) and v.vals:        # a copy of the payload, as for every aggregate
+            payload = t.variants[v.name]
+            return DPEnum(v.enum, v.tag, v.name, tuple(self._to_py(x, pt) for x, pt in zip(v.vals, payload)))
+        return v                                   # a plain variant: one immutable value
+
+
+_NOT_STRUCTS = (str, bytes, bytearray, memoryview, int, float, complex, list, tuple, set, frozenset, range, slice,
+                np.ndarray, np.generic, type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+                types.MethodType, functools.partial)
+
+
+def _may_hold_fields(v) -> bool:
+    """Whether a struct may be read from v's attributes: an object of a class of the
+    embedder's (a dataclass, a namedtuple, a SimpleNamespace, …), never a value of
+    Python's own types or DP's runtime objects, whose attributes are their methods."""
+    if isinstance(v, tuple) and hasattr(type(v), "_fields"):
+        return True                                       # a namedtuple
+    if isinstance(v, _NOT_STRUCTS) or isinstance(v, (DPFunction, DPEnum, Interpreter)):
+        return False
+    return type(v).__module__ != "builtins"
 
 
 def _mismatch(v, where: str, t: Type) -> DPError:
@@ -482,6 +517,6 @@ def _positive(x, what: str):
 def _short(v) -> str:
     try:
         s = format_value(v, False) if not isinstance(v, np.ndarray) else repr(v)
-    except Exception:                                # noqa: BLE001
-        s = repr(v)
+    except Exception:                                # noqa: BLE001 — never the host object's own repr
+        s = "<value>"
     return s if len(s) <= 40 else s[:37] + "..."
