@@ -1,7 +1,9 @@
 """`import name`: DP modules.
 
 `import optim` at the top of a file loads `optim.dp` from the importing file's
-directory or, failing that, from the standard library (stdlib/*.dp). The module is
+directory (`dp run`, the REPL; an embedder grants directories of its own, or none:
+see ModuleLoader.__init__ and docs/security.md) or, failing that, from the standard
+library (stdlib/*.dp), whose files diagnostics name `<stdlib>/optim.dp`. The module is
 parsed, checked against an environment of its own (it sees only what it imports
 itself), compiled into the session's runtime namespace, and bound in the importer
 under its name, so `optim.adam(...)` reaches its functions. A module is loaded once
