@@ -55,7 +55,7 @@ def make_struct_class(st) -> type:
     exec(compile(mod, f"<struct {st.name}>", "exec"), ns)
     members = {"__slots__": attrs, "_fields": fields, "_type": st, "__init__": ns["__init__"]}
     for f, a in zip(fields, attrs):
-        if not hasattr(DPStruct, f):         # the checker refuses such field names anyway
+        if not any(f in vars(k) for k in DPStruct.__mro__):      # the checker refuses these anyway
             members[f] = property(operator.attrgetter(a), _setter(a))
     return type(st.name, (DPStruct,), members)
 

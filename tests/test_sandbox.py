@@ -237,10 +237,11 @@ print(s.format, s.ctypes, s.shape, s.get, total(s), grad(total)(s).format)
 
 def test_a_struct_keeps_its_fields_in_attributes_no_python_object_has():
     dp = Interpreter()
-    dp.load("struct S { format: float, ctypes: float }\nlet s = S { format: 1.0, ctypes: 2.0 }")
+    dp.load("struct S { format: float, ctypes: float, mro: float }\nlet s = S { format: 1.0, ctypes: 2.0, mro: 3.0 }")
     s = dp.eval("s")
-    assert isinstance(s, DPStruct) and type(s).__slots__ == ("format·", "ctypes·")
-    assert (s.format, s.ctypes, s.to_dict()) == (1.0, 2.0, {"format": 1.0, "ctypes": 2.0})   # for Python
+    assert isinstance(s, DPStruct) and type(s).__slots__ == ("format·", "ctypes·", "mro·")
+    assert (s.format, s.ctypes, s.mro) == (1.0, 2.0, 3.0)                  # for Python, by their DP names
+    assert s.to_dict() == {"format": 1.0, "ctypes": 2.0, "mro": 3.0}
     for probe in ("", 1, 1.0, [], {}, (), np.zeros(1), print, types, object(), type, None):
         assert not any(hasattr(probe, a) for a in type(s).__slots__)
 
