@@ -106,7 +106,7 @@ class Checker:
         d.ty = FnT(params, ret)
         if d.name in RESERVED_NAMES:
             self.error(d.span, f"`{d.name}` is a built-in function", "choose another name")
-        d.sym = Symbol(d.name, d.ty, "fn", self.py_prefix + py_name(d.name), is_global=True, decl=d)
+        d.sym = Symbol(d.name, d.ty, "fn", self.env.global_py(d.name, d.ty, self.py_prefix), is_global=True, decl=d)
         self.env.values[d.name] = d.sym
 
     def resolve_type(self, t: S.TypeExpr | None, sizes_ok: bool = False) -> Type:
@@ -191,7 +191,7 @@ class Checker:
             self.error(span, f"`{name}` is already a function")
         if name in RESERVED_NAMES:
             self.error(span, f"`{name}` is a built-in function", "choose another name")
-        sym = Symbol(name, ty, kind, self.py_prefix + py_name(name), is_global=True, decl=node)
+        sym = Symbol(name, ty, kind, self.env.global_py(name, ty, self.py_prefix), is_global=True, decl=node)
         self.env.values[name] = sym
         return sym
 

@@ -1,7 +1,6 @@
 """Symbols, scopes and the global environment the checker works in."""
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 
 from .types import Type
@@ -23,9 +22,29 @@ class Symbol:
         return self.kind == "var"
 
 
+# How DP names become Python names (docs/security.md). DP identifiers are ASCII, so
+# a Python name that ends in `·` is never one Python gives a meaning (`__builtins__`,
+# `__class__`, a keyword, a builtin) nor an attribute any Python object has:
+#
+#   X·        a DP global, function, parameter or local X; a struct field X (attribute)
+#   X·vN      a later global X of another type than the first (see GlobalEnv.global_py)
+#   X·t, X·N  a block's local at the top level, a shadowing local in a function
+#   M.X·      global X of module M (interpreter/modules.py)
+#   X·d       a derived function (dsl/ad), X·pyN a Python function registered as DP's
+#   rt·…      the runtime's helpers, classes and constants (interpreter/runtime.py)
+#
+# Nothing of the runtime is spelled `rt·`, `rt·N`, `rt·t…` or `rt·v…`, so `rt` as a
+# DP name meets none of its helpers either.
+
 def py_name(name: str) -> str:
-    """DP identifiers are ASCII; the runtime's names contain `·`, so they never meet."""
-    return name + "·" if keyword.iskeyword(name) or keyword.issoftkeyword(name) else name
+    """The Python identifier of DP identifier name."""
+    return name + "·"
+
+
+def field_attr(name: str) -> str:
+    """The Python attribute a struct field is stored in: no Python object but a DP
+    struct has it, so a field access can only ever read a DP field."""
+    return name + "·"
 
 
 class Scope:
@@ -58,7 +77,29 @@ class GlobalEnv:
     values: dict = field(default_factory=dict)       # name -> Symbol (globals and fns)
     rules: dict = field(default_factory=dict)        # fn name -> RuleDef
     modules: dict = field(default_factory=dict)      # name -> GlobalEnv
+    # Python global name -> the DP type of every value it is ever bound to. Shared by
+    # copies: one per session (modules are checked with their session's).
+    py_types: dict = field(default_factory=dict)
 
     def copy(self) -> "GlobalEnv":
         return GlobalEnv(dict(self.structs), dict(self.enums), dict(self.values),
-                         dict(self.rules), dict(self.modules))
+                         dict(self.rules), dict(self.modules), self.py_types)
+
+    def global_py(self, name: str, ty: Type, prefix: str = "") -> str:
+        """The Python name of a global `name` of type ty. A Python global holds values of
+        one DP type for the whole session: redefining `x` (at the REPL, or by reloading a
+        module) with another type binds another Python name, so code compiled against
+        the old `x` keeps reading a value of the type it was checked for."""
+        base = py = prefix + py_name(name)
+        if "<error>" in str(ty):                 # a program that failed to check never runs
+            return py
+        k = 1
+        while True:
+            have = self.py_types.get(py)
+            if have is None:
+                self.py_types[py] = ty
+                return py
+            if have == ty:
+                return py
+            k += 1
+            py = f"{base}v{k}"

@@ -20,7 +20,7 @@ import ast as py
 from dsl import syntax as S
 from dsl.diagnostics import Diagnostic, DPError
 from dsl.span import NOWHERE, Span
-from dsl.symbols import Symbol
+from dsl.symbols import Symbol, field_attr
 from dsl.types import (FLOAT, INT, STRING, TENSOR, DictT, EnumT, FnT, IntLit, ListT, StructT,
                        TupleT, Prim)
 
@@ -47,6 +47,7 @@ def _call(f: py.expr, *args: py.expr) -> py.Call:
     return py.Call(func=f, args=list(args), keywords=[])
 
 
+_PY_METHODS = {"append", "extend", "reverse", "get"}       # called as Python's own list and dict methods
 _BINOPS = {"+": py.Add, "-": py.Sub, "*": py.Mult, "/": py.Div, "**": py.Pow, "%": py.Mod, "@": py.MatMult}
 _CMPOPS = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
 
@@ -148,14 +149,14 @@ class Compiler:
         checked = [p for p in params if _sizes_of(p.annot)]
         if not checked and self.returned_sizes is None:
             return out
-        out.append(py.Assign(targets=[_store("sizes·")], value=py.Dict(keys=[], values=[])))
+        out.append(py.Assign(targets=[_store("rt·sizes")], value=py.Dict(keys=[], values=[])))
         for p in checked:
             call = _call(_load("rt·check_sizes"), _load(p.sym.py), py.Constant(f"`{p.name}`"),
-                         py.Constant(_written(p.annot)), _sizes_of(p.annot), _load("sizes·"))
+                         py.Constant(_written(p.annot)), _sizes_of(p.annot), _load("rt·sizes"))
             out.append(_pos(py.Expr(value=call), p.annot.span))
         for sym in getattr(node, "dim_syms", []):
             self.locals.append(sym)
-            index = py.Subscript(value=_load("sizes·"), slice=py.Constant(sym.name), ctx=py.Load())
+            index = py.Subscript(value=_load("rt·sizes"), slice=py.Constant(sym.name), ctx=py.Load())
             out.append(py.Assign(targets=[_store(sym.py)], value=index))
         return out
 
@@ -205,7 +206,7 @@ class Compiler:
         if isinstance(t, S.Name):
             return _store(t.sym.py)
         if isinstance(t, S.Field):
-            return _pos(py.Attribute(value=self.place(t.obj), attr=t.name, ctx=py.Store()), t.span)
+            return _pos(py.Attribute(value=self.place(t.obj), attr=field_attr(t.name), ctx=py.Store()), t.span)
         if isinstance(t, S.Index):
             return _pos(py.Subscript(value=self.place(t.obj), slice=self.expr(t.index), ctx=py.Store()), t.span)
         raise AssertionError(t)
@@ -215,7 +216,7 @@ class Compiler:
         if isinstance(e, S.Name):
             return _pos(_load(e.sym.py), e.span)
         if isinstance(e, S.Field):
-            return _pos(py.Attribute(value=self.place(e.obj), attr=e.name, ctx=py.Load()), e.span)
+            return _pos(py.Attribute(value=self.place(e.obj), attr=field_attr(e.name), ctx=py.Load()), e.span)
         if isinstance(e, S.Index):
             return _pos(py.Subscript(value=self.place(e.obj), slice=self.expr(e.index), ctx=py.Load()), e.span)
         return self.expr(e)
@@ -266,7 +267,7 @@ class Compiler:
         if self.returned_sizes is not None:
             # `-> tensor[n]`: the result is checked against the sizes bound on entry
             value = _call(_load("rt·check_sizes"), self.escaping(s.value), py.Constant("the result"),
-                          py.Constant(_written(self.returned_type)), self.returned_sizes, _load("sizes·"))
+                          py.Constant(_written(self.returned_type)), self.returned_sizes, _load("rt·sizes"))
             return py.Return(value=value)
         root = _root_sym(s.value)
         if root in self.owning and not getattr(root, "borrowed", False):
@@ -461,6 +462,8 @@ class Compiler:
             return self.copy(got, e.ty, e.span)
         if name == "contains":
             return py.Compare(left=args[0], ops=[py.In()], comparators=[obj])
+        if name not in _PY_METHODS:                # only ever a list's or a dict's own method
+            raise AssertionError(name)
         return _call(py.Attribute(value=obj, attr=name, ctx=py.Load()), *args)
 
     def e_Index(self, e):
@@ -473,7 +476,7 @@ class Compiler:
             return _load(self.rt.name(member, f"{et.name}·{e.name}"))
         if e.target[0] == "module":
             return _load(e.target[2].py)
-        return py.Attribute(value=self.expr(e.obj), attr=e.name, ctx=py.Load())
+        return py.Attribute(value=self.expr(e.obj), attr=field_attr(e.name), ctx=py.Load())
 
     def e_Slice(self, e):
         return py.Slice(lower=self.expr(e.lo) if e.lo is not None else None,
@@ -505,6 +508,11 @@ class Compiler:
         module level takes them as arguments and returns the inner function."""
         factory = self.fresh("lambda")
         inner = self.function("lambda", e.params, e.body, e.span, node=e)
+        # Two lambdas alike but for their types compile to equal code objects, and the
+        # transforms find a lambda's DP node by its code: a local of each one's own
+        # keeps them apart. It follows a return, so no instruction is emitted for it.
+        inner.body += [_pos(py.Return(value=None), e.span),
+                       _pos(py.Assign(targets=[_store(factory)], value=py.Constant(None)), e.span)]
         cap_args = py.arguments(posonlyargs=[], args=[py.arg(arg=sym.py) for sym in e.captures], kwonlyargs=[],
                                 kw_defaults=[], defaults=[])
         fdef = _pos(py.FunctionDef(name=factory, args=cap_args, body=[inner, _pos(py.Return(value=_load("lambda")), e.span)],

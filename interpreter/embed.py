@@ -17,8 +17,11 @@ out is a copy: changing it never changes a DP value (DP has value semantics).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import os
+import types
 from collections.abc import Mapping
 
 import numpy as np
@@ -27,14 +30,14 @@ from dsl import syntax as S
 from dsl.checker import Checker, check
 from dsl.diagnostics import Diagnostic, DPError, did_you_mean
 from dsl.parser import parse
-from dsl.symbols import Symbol
+from dsl.symbols import Symbol, py_name
 from dsl.types import (BOOL, FLOAT, INT, STRING, TENSOR, UNIT, DictT, EnumT, FnT, IntLit, ListT, StructT,
                        TupleT, Type)
 
 from .limits import Guard
 from .runtime import DPRuntimeError, Output
 from .session import Session
-from .values import DPEnum, DPStruct, format_value
+from .values import DPEnum, DPStruct, fn_name, format_value
 
 __all__ = ["Interpreter", "DPError", "DPFunction", "DPStruct"]
 
@@ -75,13 +78,18 @@ class Interpreter:
     max_steps: stop a program after this many steps (instructions of its compiled code);
     timeout:   stop it after this many seconds of wall-clock time;
     max_depth: stop it when DP calls nest deeper than this;
-    stdout:    a callable that receives what `print` writes (default: sys.stdout).
+    stdout:    a callable that receives what `print` writes (default: sys.stdout);
+    module_path: directories `import name` may read `name.dp` from, in order. By
+               default none: DP code imports only the standard library and reads no
+               file of the host's (docs/security.md).
     Each limit ends the program with a DPError; None means no limit. The limits
     can be changed between calls through the attributes of the same names."""
 
     def __init__(self, *, max_steps: int | None = None, timeout: float | None = None,
-                 max_depth: int | None = None, stdout=None):
+                 max_depth: int | None = None, stdout=None, module_path=None):
         self.session = Session(_Sink(stdout) if stdout is not None else None)
+        loader = self.session.modules
+        loader.allow_files, loader.directories = module_path is not None, _directories(module_path)
         self._guard = Guard()
         self.max_steps, self.timeout, self.max_depth = max_steps, timeout, max_depth
         self._names = itertools.count()
@@ -201,7 +209,7 @@ class Interpreter:
         """`fn(params) -> R { return body }` as a callable, R found by the checker."""
         env = self.session.env.copy()
         for p, t in params:
-            env.values[p] = Symbol(p, t, "let", p, is_global=True)
+            env.values[p] = Symbol(p, t, "let", py_name(p), is_global=True)
         prog = parse(body, f"<{label} {next(self._names)}>")
         check(prog, env, self.session.ad.typer)
         ret = prog.body[0].expr.ty
@@ -273,7 +281,9 @@ class Interpreter:
         self.load(src, f"<register {name}>")
 
     def _define_host(self, name: str, fn, ft: FnT) -> None:
-        sym = Symbol(name, ft, "let", name + "·py", is_global=True)
+        # a Python name of its own each time: a function registered again, with another
+        # type, never reaches code compiled to call the one registered before
+        sym = Symbol(name, ft, "let", f"{name}·py{next(self._names)}", is_global=True)
         self.session.runtime.ns[sym.py] = fn
         self.session.env.values[name] = sym
 
@@ -355,16 +365,25 @@ class Interpreter:
             return self._struct_to_dp(v, t, where)
         if isinstance(t, EnumT):
             ec = self.session.runtime.enum_class(t)
-            if isinstance(v, DPEnum) and v.enum.type is t:
-                return v
+            if isinstance(v, DPEnum) and v.enum.type is t and ec.tags.get(v.name) == v.tag:
+                payload = t.variants[v.name]
+                if not payload:
+                    return ec.members[v.name]
+                if not isinstance(v.vals, tuple) or len(v.vals) != len(payload):
+                    raise bad()
+                # rebuilt from its payload, each value checked: a DPEnum is an object
+                # Python can change, and DP trusts a value's type
+                return ec.members[v.name](*(self._to_dp(x, pt, f"{where}.{v.name}({i})")
+                                            for i, (x, pt) in enumerate(zip(v.vals, payload))))
             if isinstance(v, str) and isinstance(ec.members.get(v), DPEnum):
                 return ec.members[v]
             raise bad()
         if isinstance(t, FnT):
-            if isinstance(v, DPFunction) and v._interp is self:
-                return v._value
+            if isinstance(v, DPFunction) and v._interp is self and v.type == t:
+                return v._value                    # of this very type: DP calls it directly
             if callable(v):
-                return self._host_callable(getattr(v, "__name__", "a function"), v, t)
+                name = getattr(v, "__name__", None)
+                return self._host_callable(name if isinstance(name, str) else "a function", v, t)
             raise bad()
         raise _argument_error(f"{where}: values of type `{t}` cannot come from Python")
 
@@ -373,6 +392,9 @@ class Interpreter:
         names = list(st.fields)
         if isinstance(v, DPStruct) and type(v).__name__ != st.name:
             raise _argument_error(f"{where}: expected `{st.name}`, got a `{type(v).__name__}`")
+        if not isinstance(v, (DPStruct, Mapping)) and not _may_hold_fields(v):
+            # a string's `format`, a list's `pop`, a module's functions: never DP fields
+            raise _mismatch(v, where, st)
         if isinstance(v, Mapping):
             get, have = v.__getitem__, set(v)
             extra = have - set(names)
@@ -392,7 +414,9 @@ class Interpreter:
     # ------------------------------------------------------------------ DP → Python
     def _exporter(self, t: Type):
         """A function DP value of type t -> Python value, or None when it is the value itself."""
-        if t in (FLOAT, INT, BOOL, STRING, UNIT) or isinstance(t, (IntLit, EnumT)):
+        if t in (FLOAT, INT, BOOL, STRING, UNIT) or isinstance(t, IntLit):
+            return None
+        if isinstance(t, EnumT) and not any(t.variants.values()):
             return None
         return lambda v: self._to_py(v, t)
 
@@ -409,10 +433,29 @@ class Interpreter:
             return tuple(self._to_py(x, it) for x, it in zip(v, t.items))
         if isinstance(t, StructT):
             cls = self.session.runtime.struct_class(t)
-            return cls(*(self._to_py(getattr(v, f), ft) for f, ft in t.fields.items()))
+            return cls(*(self._to_py(getattr(v, a), ft) for a, ft in zip(cls.__slots__, t.fields.values())))
         if isinstance(t, FnT):
-            return DPFunction(self, v, t, getattr(v, "__name__", "fn").split("·")[0])
-        return v                                   # enums: immutable
+            return DPFunction(self, v, t, fn_name(v))
+        if isinstance(t, EnumT) and v.vals:        # a copy of the payload, as for every aggregate
+            payload = t.variants[v.name]
+            return DPEnum(v.enum, v.tag, v.name, tuple(self._to_py(x, pt) for x, pt in zip(v.vals, payload)))
+        return v                                   # a plain variant: one immutable value
+
+
+_NOT_STRUCTS = (str, bytes, bytearray, memoryview, int, float, complex, list, tuple, set, frozenset, range, slice,
+                np.ndarray, np.generic, type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+                types.MethodType, functools.partial)
+
+
+def _may_hold_fields(v) -> bool:
+    """Whether a struct may be read from v's attributes: an object of a class of the
+    embedder's (a dataclass, a namedtuple, a SimpleNamespace, …), never a value of
+    Python's own types or DP's runtime objects, whose attributes are their methods."""
+    if isinstance(v, tuple) and hasattr(type(v), "_fields"):
+        return True                                       # a namedtuple
+    if isinstance(v, _NOT_STRUCTS) or isinstance(v, (DPFunction, DPEnum, Interpreter)):
+        return False
+    return type(v).__module__ != "builtins"
 
 
 def _mismatch(v, where: str, t: Type) -> DPError:
@@ -442,12 +485,25 @@ def _bool_in(v, where):
 
 
 def _str_in(v, where):
+    if type(v) is str:
+        return v
     if not isinstance(v, str):
         raise _mismatch(v, where, STRING)
-    return v
+    return str.__str__(v)                      # a plain str: a subclass's methods stay outside
 
 
 _SCALAR_IN = {FLOAT: _float_in, INT: _int_in, BOOL: _bool_in, STRING: _str_in}
+
+
+def _directories(paths) -> list[str]:
+    if paths is None:
+        return []
+    if isinstance(paths, (str, bytes, os.PathLike)) or not hasattr(paths, "__iter__"):
+        raise ValueError(f"module_path must be a list of directories, not {paths!r}")
+    paths = list(paths)
+    if not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise ValueError(f"module_path must be a list of directories, not {paths!r}")
+    return [os.path.abspath(os.fspath(p)) for p in paths]     # fixed now: a later chdir changes nothing
 
 
 def _positive(x, what: str):
@@ -461,6 +517,6 @@ def _positive(x, what: str):
 def _short(v) -> str:
     try:
         s = format_value(v, False) if not isinstance(v, np.ndarray) else repr(v)
-    except Exception:                                # noqa: BLE001
-        s = repr(v)
+    except Exception:                                # noqa: BLE001 — never the host object's own repr
+        s = "<value>"
     return s if len(s) <= 40 else s[:37] + "..."

@@ -1,7 +1,9 @@
 """`import name`: DP modules.
 
 `import optim` at the top of a file loads `optim.dp` from the importing file's
-directory or, failing that, from the standard library (stdlib/*.dp). The module is
+directory (`dp run`, the REPL; an embedder grants directories of its own, or none:
+see ModuleLoader.__init__ and docs/security.md) or, failing that, from the standard
+library (stdlib/*.dp), whose files diagnostics name `<stdlib>/optim.dp`. The module is
 parsed, checked against an environment of its own (it sees only what it imports
 itself), compiled into the session's runtime namespace, and bound in the importer
 under its name, so `optim.adam(...)` reaches its functions. A module is loaded once
@@ -53,9 +55,12 @@ class ModuleLoader:
         self.loading: list[tuple[str, str]] = []     # (path, name) of modules being loaded: cycles
         self.pending: list[tuple[Module, object]] = []   # compiled, top-level code not run yet
         self.prefixes: set[str] = set()
-        # False: only the standard library is found, never a file of the host's
-        # (for an embedder running code it does not trust)
+        # Which files `import` may read (docs/security.md). allow_files False: none, only
+        # the standard library (an embedder's default). directories None: `name.dp`
+        # beside the importing file (the working directory for REPL input), as `dp run`
+        # and the REPL do; a list: only in those directories (what an embedder granted).
         self.allow_files = True
+        self.directories: list[str] | None = None
 
     # ------------------------------------------------------------ importing
     def load_imports(self, prog: S.Program, env: GlobalEnv, file: str) -> GlobalEnv:
@@ -94,7 +99,7 @@ class ModuleLoader:
         try:
             mod = self._load(name, path, mod.prefix if mod is not None else None)
         except DPError as e:
-            note = Diagnostic("note", f"in module `{name}` ({path}), imported here", imp.span)
+            note = Diagnostic("note", f"in module `{name}` ({_shown(path)}), imported here", imp.span)
             raise DPError(e.diagnostics + [note]) from None
         finally:
             self.loading.pop()
@@ -102,14 +107,19 @@ class ModuleLoader:
         return mod
 
     def find(self, name: str, file: str) -> str | None:
-        """`name.dp` beside the importing file (the working directory for REPL and
-        embedded input), else the standard library's."""
-        here = os.path.join(self._directory(file), name + ".dp")
-        if self.allow_files and os.path.isfile(here):
-            return os.path.realpath(here)
+        """`name.dp` where files may be read (see __init__), else the standard
+        library's. A standard module imports only standard modules."""
+        if self.allow_files and not (file or "").startswith(STDLIB):
+            for d in self._search(file):
+                here = os.path.join(d, name + ".dp")
+                if os.path.isfile(here):
+                    return os.path.realpath(here)
         from stdlib import module_path
         p = module_path(name)
         return str(p) if p is not None else None
+
+    def _search(self, file: str) -> list[str]:
+        return [self._directory(file)] if self.directories is None else list(self.directories)
 
     @staticmethod
     def _directory(file: str) -> str:
@@ -120,8 +130,12 @@ class ModuleLoader:
     def _missing_hint(self, name: str, file: str) -> str:
         known = stdlib_names()
         close = did_you_mean(name, known)
-        where = (f"looked for `{name}.dp` in {self._directory(file)}, then in the standard library"
-                 if self.allow_files else "only the standard library can be imported here")
+        if not self.allow_files or (file or "").startswith(STDLIB) or self.directories == []:
+            where = "only the standard library can be imported here"
+        elif self.directories is None:
+            where = f"looked for `{name}.dp` in {self._directory(file)}, then in the standard library"
+        else:                         # an embedder's directories: not named to the program
+            where = f"looked for `{name}.dp` in the module path, then in the standard library"
         return (close + " " if close else "") + where + (f" ({', '.join(known)})" if known else "")
 
     @staticmethod
@@ -147,7 +161,8 @@ class ModuleLoader:
                 text = f.read()
         except OSError as e:
             raise DPError(Diagnostic(KIND, f"cannot read module `{name}`: {e.strerror}", None)) from None
-        prog = parse(text, path)
+        shown = _shown(path)                 # the standard library's files are `<stdlib>/name.dp`
+        prog = parse(text, shown)
         if prefix is None:
             prefix, k = name, 2
             while prefix in self.prefixes:
@@ -155,7 +170,7 @@ class ModuleLoader:
             self.prefixes.add(prefix)
         mod = Module(name, prefix, path)
         mod.mtime = _mtime(path) if not _in_stdlib(path) else None
-        base = self.load_imports(prog, GlobalEnv(), path)
+        base = self.load_imports(prog, GlobalEnv(py_types=self.session.env.py_types), shown)
         work = base.copy()
         ad = self.session.ad
         saved_env, syms_before = ad.current_env, set(ad.syms)
@@ -172,7 +187,7 @@ class ModuleLoader:
         derived = [ad.syms[n].decl for n in set(ad.syms) - syms_before
                    if ad.syms[n] is not None and isinstance(ad.syms[n].decl, S.FnDef)]
         self._rename(mod, prog, base, work, derived)
-        code = compile(self.session.compiler.program(prog), path, "exec")
+        code = compile(self.session.compiler.program(prog), shown, "exec")
         self.pending.append((mod, code))
         return mod
 
@@ -285,3 +300,12 @@ def _mtime(path: str) -> float | None:
 def _in_stdlib(path: str) -> bool:
     import stdlib
     return os.path.dirname(os.path.realpath(path)) == os.path.dirname(os.path.realpath(stdlib.__file__))
+
+
+STDLIB = "<stdlib>/"
+
+
+def _shown(path: str) -> str:
+    """How a module's file is named in diagnostics and call stacks: a standard module
+    as `<stdlib>/optim.dp`, so no error tells where the host installed DP."""
+    return STDLIB + os.path.basename(path) if _in_stdlib(path) else path

@@ -182,7 +182,7 @@ def _struct_copier(cls, names, inners):
     used = [f"c{i}" for i, c in enumerate(inners) if c is not None]
     make = py.FunctionDef(name="make", args=_args(["cls"] + used), body=[copy, py.Return(value=load("copy"))],
                           decorator_list=[], returns=None, type_params=[])
-    ns: dict = {}
+    ns: dict = {"__builtins__": {}}
     exec(compile(py.fix_missing_locations(py.Module(body=[make], type_ignores=[])), f"<copy {cls.__name__}>", "exec"), ns)
     return ns["make"](cls, *[c for c in inners if c is not None])
 
@@ -289,7 +289,7 @@ class Runtime:
         if isinstance(t, StructT):
             cls = self.struct_class(t)
             inners = [self.copier(ft) for ft in t.fields.values()]
-            return _struct_copier(cls, list(t.fields), inners)
+            return _struct_copier(cls, list(cls.__slots__), inners)
         return None                              # enums, functions, unit: immutable
 
     def zero(self, t):

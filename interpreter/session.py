@@ -91,12 +91,15 @@ class Session:
         sys.setrecursionlimit(self._recursion_limit(old))
         try:
             exec(code, ns)
-        except DPError:
-            raise
+            error = None
+        except DPError as e:
+            error = e
         except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001 — every error becomes a diagnostic
-            raise DPError(runtime_diagnostic(exc)) from None
+            error = DPError(runtime_diagnostic(exc))
         finally:
             sys.setrecursionlimit(old)
+        if error is not None:
+            raise _bare(error)
         return ns.get("rt·result")
 
     def call(self, name: str, *args):
@@ -109,10 +112,13 @@ class Session:
         sys.setrecursionlimit(self._recursion_limit(old))
         try:
             return fn(*args)
+        except DPError as e:
+            error = e
         except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001
-            raise DPError(runtime_diagnostic(exc)) from None
+            error = DPError(runtime_diagnostic(exc))
         finally:
             sys.setrecursionlimit(old)
+        raise _bare(error)
 
     def _recursion_limit(self, old: int) -> int:
         """Python's recursion limit while DP runs: raised to RECURSION_LIMIT, or, when
@@ -128,3 +134,13 @@ class Session:
         with open(path, encoding="utf-8") as f:
             text = f.read()
         return self.run(text, path)
+
+
+def _bare(error: DPError) -> DPError:
+    """error, raised outside the handler that caught the Python exception: it carries no
+    Python exception, traceback or frame of DP's code (whose globals are the runtime
+    namespace), only its diagnostics."""
+    error.__cause__ = error.__context__ = None
+    error.__suppress_context__ = True
+    error.__traceback__ = None
+    return error

@@ -6,6 +6,8 @@ import operator
 
 import numpy as np
 
+from dsl.symbols import field_attr
+
 from .values import DPEnum, DPStruct
 
 
@@ -26,8 +28,8 @@ def zeros_like(v):
         return {k: zeros_like(x) for k, x in v.items()}
     if isinstance(v, DPStruct):
         new = object.__new__(type(v))
-        for f in v._fields:
-            object.__setattr__(new, f, zeros_like(getattr(v, f)))
+        for a in v.__slots__:
+            object.__setattr__(new, a, zeros_like(getattr(v, a)))
         return new
     if isinstance(v, np.ndarray):
         # np.zeros takes zeroed pages from the system untouched; zeros_like writes them
@@ -58,7 +60,7 @@ def accumulate(a, b):
         return out
     if isinstance(a, DPStruct):
         new = object.__new__(type(a))
-        for f in a._fields:
+        for f in a.__slots__:
             object.__setattr__(new, f, accumulate(getattr(a, f), getattr(b, f)))
         return new
     return a
@@ -109,7 +111,7 @@ def make_tangent_op(runtime, t, kind):
         return _list_add
     if isinstance(t, StructT) and all(ft == FLOAT for ft in t.fields.values()):
         cls = runtime.struct_class(t)
-        fields = list(t.fields)
+        fields = [field_attr(f) for f in t.fields]
         n = len(fields)
         if kind == "zero":
             zeros = (0.0,) * n

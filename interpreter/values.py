@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import ast as py
 import math
+import operator
 
 import numpy as np
 
+from dsl.symbols import field_attr
+
 
 class DPStruct:
-    """Base of every struct class. Subclasses get `__slots__` = the fields."""
+    """Base of every struct class. A subclass stores field `x` in the slot `x·`
+    (dsl.symbols.field_attr), the only attributes compiled DP code reads or writes:
+    no other Python object has them, so no field access reaches anything but a DP
+    field. For Python (embedders, tests) each field is also a property of its DP name."""
     __slots__ = ()
-    _fields: tuple[str, ...] = ()
+    _fields: tuple[str, ...] = ()    # the DP names, in declaration order
     _type = None                     # the StructT
 
     def __eq__(self, other):
         return type(self) is type(other) and all(
-            _eq(getattr(self, f), getattr(other, f)) for f in self._fields)
+            _eq(getattr(self, a), getattr(other, a)) for a in self.__slots__)
 
     def __hash__(self):
-        return hash(tuple(getattr(self, f) for f in self._fields))
+        return hash(tuple(getattr(self, a) for a in self.__slots__))
 
     def __repr__(self):
         return format_value(self)
 
     def to_dict(self) -> dict:
-        return {f: getattr(self, f) for f in self._fields}
+        return {f: getattr(self, a) for f, a in zip(self._fields, self.__slots__)}
 
 
 def _eq(a, b):
@@ -37,17 +43,27 @@ def _eq(a, b):
 def make_struct_class(st) -> type:
     """A Python class for a DP struct type, with a positional __init__ built as an AST."""
     fields = tuple(st.fields)
+    attrs = tuple(field_attr(f) for f in fields)
     args = [py.arg(arg=f"a{i}") for i in range(len(fields))]
-    body = [py.Assign(targets=[py.Attribute(value=py.Name("self", py.Load()), attr=f, ctx=py.Store())],
-                      value=py.Name(f"a{i}", py.Load())) for i, f in enumerate(fields)] or [py.Pass()]
+    body = [py.Assign(targets=[py.Attribute(value=py.Name("self", py.Load()), attr=a, ctx=py.Store())],
+                      value=py.Name(f"a{i}", py.Load())) for i, a in enumerate(attrs)] or [py.Pass()]
     init = py.FunctionDef(name="__init__", args=py.arguments(posonlyargs=[], args=[py.arg(arg="self")] + args,
                           kwonlyargs=[], kw_defaults=[], defaults=[]), body=body, decorator_list=[], returns=None,
                           type_params=[])
     mod = py.fix_missing_locations(py.Module(body=[init], type_ignores=[]))
-    ns: dict = {}
+    ns: dict = {"__builtins__": {}}
     exec(compile(mod, f"<struct {st.name}>", "exec"), ns)
-    cls = type(st.name, (DPStruct,), {"__slots__": fields, "_fields": fields, "_type": st, "__init__": ns["__init__"]})
-    return cls
+    members = {"__slots__": attrs, "_fields": fields, "_type": st, "__init__": ns["__init__"]}
+    for f, a in zip(fields, attrs):
+        if not any(f in vars(k) for k in DPStruct.__mro__):      # the checker refuses these anyway
+            members[f] = property(operator.attrgetter(a), _setter(a))
+    return type(st.name, (DPStruct,), members)
+
+
+def _setter(attr):
+    def set_field(self, value):
+        setattr(self, attr, value)
+    return set_field
 
 
 class DPEnum:
@@ -113,17 +129,28 @@ def format_value(v, top: bool = True) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{format_value(k, False)}: {format_value(x, False)}" for k, x in v.items()) + "}"
     if isinstance(v, DPStruct):
-        inner = ", ".join(f"{f}: {format_value(getattr(v, f), False)}" for f in v._fields)
+        inner = ", ".join(f"{f}: {format_value(getattr(v, a), False)}" for f, a in zip(v._fields, v.__slots__))
         return f"{type(v).__name__} {{ {inner} }}" if inner else f"{type(v).__name__} {{}}"
     if isinstance(v, DPEnum):
         base = f"{v.enum.name}.{v.name}"
         return base + ("(" + ", ".join(format_value(x, False) for x in v.vals) + ")" if v.vals else "")
     if isinstance(v, np.ndarray):
         return format_tensor(v)
+    if isinstance(v, np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, np.integer):
+        return str(int(v))
+    if isinstance(v, np.floating):
+        return format_float(float(v))
     if callable(v):
-        name = getattr(v, "__name__", "fn").split("·")[0]
-        return f"<fn {name}>"
-    return repr(v)
+        return f"<fn {fn_name(v)}>"
+    return "<value>"                       # never a host object's repr (it may name paths, modules, …)
+
+
+def fn_name(f) -> str:
+    """The DP name of a function value: `f`, `optim.adam`, `f_grad`, `lambda`."""
+    name = getattr(f, "__name__", None)
+    return name.split("·")[0] if isinstance(name, str) and name else "fn"
 
 
 def format_tensor(a: np.ndarray) -> str:

@@ -6,6 +6,7 @@ import ast
 
 import numpy as np
 
+from dsl.symbols import py_name
 from interpreter.session import Session
 
 
@@ -20,12 +21,13 @@ def value(s, expr):
 
 
 def python_of(src, name):
-    """The generated Python of DP function `name` in src."""
+    """The generated Python of DP function `name` in src, with DP's names unmangled
+    (`t· = None` reads `t = None`)."""
     s = Session()
     prog, _ = s.check_text(src, "t.dp")
     mod = s.compiler.program(prog)
-    fn = next(n for n in mod.body if isinstance(n, ast.FunctionDef) and n.name == name)
-    return ast.unparse(fn)
+    fn = next(n for n in mod.body if isinstance(n, ast.FunctionDef) and n.name == py_name(name))
+    return ast.unparse(fn).replace("·", "")
 
 
 def lines_of(code):
@@ -79,7 +81,7 @@ def test_derived_gradient_code_releases_its_temporaries():
     program = s.compiler.program
     s.compiler.program = lambda prog: made.append(program(prog)) or made[-1]
     s.run("let g = grad(loss)")
-    code = "\n".join(ast.unparse(m) for m in made)
+    code = "\n".join(ast.unparse(m) for m in made).replace("·", "")
     assert "t = None" in lines_of(code)
 
 
