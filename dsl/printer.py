@@ -12,7 +12,8 @@ def type_src(t: S.TypeExpr) -> str:
     if t.name == "unit":
         return "()"
     if t.name == "tuple":
-        return "(" + ", ".join(type_src(a) for a in t.args) + ")"
+        inner = ", ".join(type_src(a) for a in t.args)
+        return f"({inner},)" if len(t.args) == 1 else f"({inner})"
     if t.name == "fn":
         return "fn(" + ", ".join(type_src(a) for a in t.args) + ") -> " + type_src(t.ret)
     if t.args:
@@ -21,9 +22,11 @@ def type_src(t: S.TypeExpr) -> str:
 
 
 def float_src(v: float) -> str:
+    """A float as a DP literal that reads back as the same value: `inf` and `nan` are
+    literals, and `-inf`, `-0.0` are the negation of one (docs/language.md)."""
     r = repr(float(v))
     if r in ("inf", "-inf", "nan"):
-        return {"inf": "(1.0 / 0.0)", "-inf": "(-1.0 / 0.0)", "nan": "(0.0 / 0.0)"}[r]
+        return r
     if "e" in r and "." not in r.split("e")[0]:
         m, ex = r.split("e")
         r = f"{m}.0e{ex}"
