@@ -11,11 +11,11 @@ from lark import Token, Transformer, v_args
 from grammar import grammar_text
 
 from . import syntax as S
-from .diagnostics import SOURCES, Diagnostic, DPError
+from .diagnostics import Diagnostic, DPError, SourceRegistry
 from .span import Span
 
 # Tokens after which a newline ends a statement (Go's rule).
-_ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE",
+_ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "INF", "NAN",
                    "RETURN", "BREAK", "CONTINUE"}
 _HEADER_KEYWORDS = {"if", "while", "for", "match"}
 # Tokens that may begin a statement right after a block's `}` on the same line
@@ -105,19 +105,24 @@ def _describe(term: str) -> str:
 
 
 def parse(text: str, file: str = "<input>") -> S.Program:
-    """Parse DP source text into a Program; syntax errors raise DPError."""
-    SOURCES.add(file, text)
+    """Parse DP source text into a Program; syntax errors raise DPError (quoting
+    text: the caller's session keeps the text for the diagnostics that come later)."""
+    here = SourceRegistry()
+    here.add(file, text)
     try:
         tree = _parser().parse(text if text.endswith("\n") else text + "\n")
     except lark.exceptions.UnexpectedInput as e:
-        raise DPError(_syntax_diagnostic(e, text, file)) from None
+        raise here.quote(DPError(_syntax_diagnostic(e, text, file))) from None
     try:
         return _Build(file).transform(tree)
     except (RecursionError, lark.exceptions.VisitError) as e:
-        if not isinstance(getattr(e, "orig_exc", e), RecursionError):
+        inner = getattr(e, "orig_exc", e)
+        if isinstance(inner, DPError):
+            raise here.quote(inner) from None
+        if not isinstance(inner, RecursionError):
             raise
-        raise DPError(Diagnostic("syntax error", "this program is nested too deeply",
-                                 Span(file, 1, 1, 1, 2), "split long expressions into several statements")) from None
+        raise here.quote(DPError(Diagnostic("syntax error", "this program is nested too deeply",
+                                            Span(file, 1, 1, 1, 2), "split long expressions into several statements"))) from None
 
 
 def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
@@ -352,6 +357,12 @@ class _Build(Transformer):
 
     def false_lit(self, meta, c):
         return S.Bool(False, span=self.sp(meta))
+
+    def inf_lit(self, meta, c):
+        return S.Num(float("inf"), span=self.sp(meta))
+
+    def nan_lit(self, meta, c):
+        return S.Num(float("nan"), span=self.sp(meta))
 
     def name(self, meta, c):
         return S.Name(str(c[0]), span=self.sp(meta))

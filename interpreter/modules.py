@@ -147,6 +147,7 @@ class ModuleLoader:
                 text = f.read()
         except OSError as e:
             raise DPError(Diagnostic(KIND, f"cannot read module `{name}`: {e.strerror}", None)) from None
+        self.session.sources.add(path, text)
         prog = parse(text, path)
         if prefix is None:
             prefix, k = name, 2
