@@ -8,7 +8,9 @@ from .span import Span
 
 
 class SourceRegistry:
-    """The text of every source DP has seen, so a diagnostic can quote its line."""
+    """The text of every source a session has seen, so its diagnostics can quote their
+    lines. Each session has its own (interpreter/session.py): two interpreters that
+    both call an input `<input 1>` quote their own."""
 
     def __init__(self) -> None:
         self._texts: dict[str, list[str]] = {}
@@ -16,14 +18,22 @@ class SourceRegistry:
     def add(self, file: str, text: str) -> None:
         self._texts[file] = text.splitlines()
 
+    def __contains__(self, file: str) -> bool:
+        return file in self._texts
+
     def line(self, file: str, line: int) -> str | None:
         lines = self._texts.get(file)
         if lines is None or not (1 <= line <= len(lines)):
             return None
         return lines[line - 1]
 
-
-SOURCES = SourceRegistry()
+    def quote(self, error: "DPError") -> "DPError":
+        """Give each of error's diagnostics the source line it points at, from here,
+        unless it has one already; returns error."""
+        for d in error.diagnostics:
+            if d.source_line is None and d.span is not None:
+                d.source_line = self.line(d.span.file, d.span.line)
+        return error
 
 
 @dataclass
@@ -33,6 +43,7 @@ class Diagnostic:
     span: Span | None
     hint: str | None = None
     stack: list[tuple[str, Span]] = field(default_factory=list)   # (function, call site)
+    source_line: str | None = None  # the text of the span's line, quoted under the message
 
     @property
     def file(self) -> str | None:
@@ -50,7 +61,7 @@ class Diagnostic:
         head = f"{self.span}: {self.kind}: {self.message}" if self.span else f"{self.kind}: {self.message}"
         out = [head]
         if self.span:
-            out += _quote(self.span)
+            out += _quote(self.span, self.source_line)
         if self.hint:
             out.append(f"  hint: {self.hint}")
         if self.stack:
@@ -63,8 +74,7 @@ class Diagnostic:
         return self.render()
 
 
-def _quote(span: Span) -> list[str]:
-    text = SOURCES.line(span.file, span.line)
+def _quote(span: Span, text: str | None) -> list[str]:
     if text is None:
         return []
     width = (span.end_col - span.col) if span.end_line == span.line else len(text) - span.col + 1
@@ -80,7 +90,10 @@ class DPError(Exception):
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics = diagnostics
-        super().__init__(self.render())
+        super().__init__(diagnostics)
+
+    def __str__(self) -> str:
+        return self.render()
 
     @property
     def first(self) -> Diagnostic:

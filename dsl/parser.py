@@ -11,11 +11,11 @@ from lark import Token, Transformer, v_args
 from grammar import grammar_text
 
 from . import syntax as S
-from .diagnostics import SOURCES, Diagnostic, DPError
+from .diagnostics import Diagnostic, DPError, SourceRegistry
 from .span import Span
 
 # Tokens after which a newline ends a statement (Go's rule).
-_ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE",
+_ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "INF", "NAN",
                    "RETURN", "BREAK", "CONTINUE"}
 _HEADER_KEYWORDS = {"if", "while", "for", "match"}
 # Tokens that may begin a statement right after a block's `}` on the same line
@@ -105,19 +105,69 @@ def _describe(term: str) -> str:
 
 
 def parse(text: str, file: str = "<input>") -> S.Program:
-    """Parse DP source text into a Program; syntax errors raise DPError."""
-    SOURCES.add(file, text)
+    """Parse DP source text into a Program; syntax errors raise DPError (quoting
+    text: the caller's session keeps the text for the diagnostics that come later)."""
+    here = SourceRegistry()
+    here.add(file, text)
     try:
         tree = _parser().parse(text if text.endswith("\n") else text + "\n")
     except lark.exceptions.UnexpectedInput as e:
-        raise DPError(_syntax_diagnostic(e, text, file)) from None
+        raise here.quote(DPError(_syntax_diagnostic(e, text, file))) from None
     try:
-        return _Build(file).transform(tree)
+        prog = _Build(file).transform(tree)
+        _attach_comments(prog, text)
+        return prog
     except (RecursionError, lark.exceptions.VisitError) as e:
-        if not isinstance(getattr(e, "orig_exc", e), RecursionError):
+        inner = getattr(e, "orig_exc", e)
+        if isinstance(inner, DPError):
+            raise here.quote(inner) from None
+        if not isinstance(inner, RecursionError):
             raise
-        raise DPError(Diagnostic("syntax error", "this program is nested too deeply",
-                                 Span(file, 1, 1, 1, 2), "split long expressions into several statements")) from None
+        raise here.quote(DPError(Diagnostic("syntax error", "this program is nested too deeply",
+                                            Span(file, 1, 1, 1, 2), "split long expressions into several statements"))) from None
+
+
+def _own_line_comments(text: str) -> dict[int, str]:
+    """The comments that have a line to themselves, by line number, without the `#`
+    and one space after it. (A `#` inside a string literal is not a comment; strings
+    end on their line.)"""
+    out = {}
+    for n, line in enumerate(text.split("\n"), 1):
+        stripped = line.lstrip(" \t")
+        if stripped.startswith("#"):
+            body = stripped[1:].rstrip("\r")
+            out[n] = body[1:] if body.startswith(" ") else body
+    return out
+
+
+def _attach_comments(prog: S.Program, text: str) -> None:
+    """A statement keeps the comment lines right above it as its `comment` (what the
+    printer writes above it, and what derived code explains itself with), so printing
+    then parsing keeps them. Other comments (at the end of a line, inside an
+    expression, before a blank line) are dropped."""
+    if "#" not in text:
+        return
+    comments = _own_line_comments(text)
+    if not comments:
+        return
+    todo: list = [prog]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo.extend(reversed(node))
+            continue
+        if isinstance(node, tuple):
+            todo.extend(reversed([x for x in node if isinstance(x, (S.Node, list, tuple))]))
+            continue
+        if not isinstance(node, S.Node):
+            continue
+        if isinstance(node, S.Stmt) and node.span.line - 1 in comments:
+            first = node.span.line - 1
+            while first - 1 in comments:
+                first -= 1
+            node.comment = "\n".join(comments.pop(k) for k in range(first, node.span.line))
+        kids = [getattr(node, f) for f in node.__dataclass_fields__ if f not in ("span", "ty", "sym", "syms", "target")]
+        todo.extend(reversed([k for k in kids if isinstance(k, (S.Node, list, tuple))]))
 
 
 def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
@@ -345,13 +395,25 @@ class _Build(Transformer):
         return S.Num(float(c[0]), span=self.sp(meta))
 
     def string_lit(self, meta, c):
-        return S.Str(pyast.literal_eval(str(c[0])), span=self.sp(meta))
+        try:
+            value = pyast.literal_eval(str(c[0]))
+        except (SyntaxError, ValueError) as e:         # a control character, a bad escape
+            raise DPError(Diagnostic("syntax error", "this string literal cannot be read", self.sp(meta),
+                                     f"{e.msg if isinstance(e, SyntaxError) else e}; write control characters "
+                                     "as escapes: \\n, \\t, \\r, \\x07")) from None
+        return S.Str(value, span=self.sp(meta))
 
     def true_lit(self, meta, c):
         return S.Bool(True, span=self.sp(meta))
 
     def false_lit(self, meta, c):
         return S.Bool(False, span=self.sp(meta))
+
+    def inf_lit(self, meta, c):
+        return S.Num(float("inf"), span=self.sp(meta))
+
+    def nan_lit(self, meta, c):
+        return S.Num(float("nan"), span=self.sp(meta))
 
     def name(self, meta, c):
         return S.Name(str(c[0]), span=self.sp(meta))

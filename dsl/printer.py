@@ -12,7 +12,8 @@ def type_src(t: S.TypeExpr) -> str:
     if t.name == "unit":
         return "()"
     if t.name == "tuple":
-        return "(" + ", ".join(type_src(a) for a in t.args) + ")"
+        inner = ", ".join(type_src(a) for a in t.args)
+        return f"({inner},)" if len(t.args) == 1 else f"({inner})"
     if t.name == "fn":
         return "fn(" + ", ".join(type_src(a) for a in t.args) + ") -> " + type_src(t.ret)
     if t.args:
@@ -21,23 +22,33 @@ def type_src(t: S.TypeExpr) -> str:
 
 
 def float_src(v: float) -> str:
+    """A float as a DP literal that reads back as the same value: `inf` and `nan` are
+    literals, and `-inf`, `-0.0` are the negation of one (docs/language.md)."""
     r = repr(float(v))
     if r in ("inf", "-inf", "nan"):
-        return {"inf": "(1.0 / 0.0)", "-inf": "(-1.0 / 0.0)", "nan": "(0.0 / 0.0)"}[r]
+        return r
     if "e" in r and "." not in r.split("e")[0]:
         m, ex = r.split("e")
         r = f"{m}.0e{ex}"
     return r
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def str_src(v: str) -> str:
+    """A string literal: quotes, backslashes and control characters escaped."""
+    return '"' + "".join(_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c)
+                         for c in v) + '"'
+
+
 def expr_src(e: S.Expr, prec: int = 0) -> str:
     if isinstance(e, S.Num):
-        if isinstance(e.value, float):
-            s = float_src(e.value)
-            return f"({s})" if s.startswith("-") and prec > 0 else s
-        return f"({e.value})" if e.value < 0 and prec > 0 else str(e.value)
+        s = float_src(e.value) if isinstance(e.value, float) else str(e.value)
+        # a negative number reads back as the negation of one: parenthesised where that is
+        return f"({s})" if s.startswith("-") and _PREC["unary"] < prec else s
     if isinstance(e, S.Str):
-        return '"' + e.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+        return str_src(e.value)
     if isinstance(e, S.Bool):
         return "true" if e.value else "false"
     if isinstance(e, S.Name):
@@ -92,7 +103,7 @@ def stmt_src(s: S.Stmt, depth: int = 0) -> str:
     ind = "    " * depth
     comment = ""
     if getattr(s, "comment", None):
-        comment = f"{ind}# {s.comment}\n"
+        comment = "".join(f"{ind}# {line}".rstrip(" ") + "\n" for line in s.comment.split("\n"))
     if isinstance(s, S.Let):
         kw = "var" if s.mutable else "let"
         name = f"({', '.join(s.names)})" if s.names else s.name

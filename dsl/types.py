@@ -74,7 +74,8 @@ class TupleT(Type):
     items: tuple[Type, ...]
 
     def __str__(self) -> str:
-        return "(" + ", ".join(map(str, self.items)) + ")"
+        inner = ", ".join(map(str, self.items))
+        return f"({inner},)" if len(self.items) == 1 else f"({inner})"
 
     @property
     def active(self) -> bool:

@@ -12,6 +12,7 @@ USAGE_EXAMPLES = """commands:
   dp run FILE [ARGS...]   run a DP script (its arguments are in `args()`)
   dp check FILE           type-check a script without running it
   dp grad FILE NAME       print the derivative of function NAME as DP source
+                          (--wrt N: with respect to parameter N; --mode forward|vjp)
   dp repl                 start the interactive prompt (also: `dp` alone)
 """
 
@@ -29,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grad", help="print a function's derivative as DP source")
     g.add_argument("file")
     g.add_argument("name")
-    g.add_argument("--mode", choices=["reverse", "forward"], default="reverse")
+    g.add_argument("--mode", choices=["reverse", "forward", "vjp"], default="reverse",
+                   help="reverse: the gradient, as grad(NAME) (the default); forward: the jvp; vjp: the pullback")
+    g.add_argument("--wrt", type=int, metavar="N", help="the gradient with respect to parameter N (0 is the first)")
     sub.add_parser("repl", help="start the interactive prompt")
     return p
 
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     try:
         ns = parser.parse_args(argv)
+        if ns.command == "grad" and ns.wrt is not None and ns.mode != "reverse":
+            parser.error(f"--wrt selects the parameter of a gradient; --mode {ns.mode} differentiates "
+                         "with respect to every parameter")
     except SystemExit as e:                        # usage errors: status 2, --help/--version: 0
         return int(e.code or 0)
     from interpreter.session import Session
@@ -74,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         elif ns.command == "grad":
             # the definitions are checked, the script is not run: only its source matters
             _, session.env = session.check_text(text, ns.file)
-            print(session.ad.derived_source(ns.name, mode=ns.mode).rstrip("\n"))
+            command, name_at, wrt_at = _grad_command(ns)
+            print(session.derived_source(ns.name, ns.mode, ns.wrt, ("<command line>", command),
+                                         name_at, wrt_at).rstrip("\n"))
     except DPError as e:
         sys.stdout.flush()
         print(e.render(), file=sys.stderr)
@@ -83,6 +91,21 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _grad_command(ns) -> tuple[str, int, int | None]:
+    """The `dp grad` command as typed (near enough), for diagnostics to quote, and the
+    columns of the function's name and of the parameter number in it."""
+    import shlex
+    words = ["dp", "grad", shlex.quote(ns.file), ns.name]
+    name_at = len(" ".join(words[:3])) + 1
+    wrt_at = None
+    if ns.wrt is not None:
+        words += ["--wrt", str(ns.wrt)]
+        wrt_at = len(" ".join(words[:-1])) + 1
+    if ns.mode != "reverse":
+        words += ["--mode", ns.mode]
+    return " ".join(words), name_at, wrt_at
 
 
 def _write_stdout(text: str) -> None:

@@ -90,7 +90,7 @@ class Interpreter:
         self.session = Session(_Sink(stdout) if stdout is not None else None)
         loader = self.session.modules
         loader.allow_files, loader.directories = module_path is not None, _directories(module_path)
-        self._guard = Guard()
+        self._guard = Guard(self.session.sources)
         self.max_steps, self.timeout, self.max_depth = max_steps, timeout, max_depth
         self._names = itertools.count()
 
@@ -210,8 +210,13 @@ class Interpreter:
         env = self.session.env.copy()
         for p, t in params:
             env.values[p] = Symbol(p, t, "let", py_name(p), is_global=True)
-        prog = parse(body, f"<{label} {next(self._names)}>")
-        check(prog, env, self.session.ad.typer)
+        file = f"<{label} {next(self._names)}>"
+        self.session.sources.add(file, body)
+        prog = parse(body, file)
+        try:
+            check(prog, env, self.session.ad.typer)
+        except DPError as e:
+            raise self.session.sources.quote(e) from None
         ret = prog.body[0].expr.ty
         src = (f"fn({', '.join(f'{p}: {t}' for p, t in params)}) -> {ret} {{\n"
                f"    return {body}\n}}")

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from dsl.diagnostics import SOURCES, Diagnostic
+from dsl.diagnostics import Diagnostic, SourceRegistry
 from dsl.span import Span
 
 from .runtime import DPRuntimeError
@@ -25,11 +25,12 @@ _MESSAGES = {
 }
 
 
-def tb_last(exc: BaseException):
-    """The traceback entry of the innermost DP frame (where the failing expression is)."""
+def tb_last(exc: BaseException, sources: SourceRegistry):
+    """The traceback entry of the innermost DP frame (where the failing expression is):
+    DP code is compiled from the files a session's sources hold."""
     tb, last = exc.__traceback__, None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename in SOURCES._texts:
+        if tb.tb_frame.f_code.co_filename in sources:
             last = tb
         tb = tb.tb_next
     return last
@@ -166,8 +167,8 @@ def _indexed_shape(tb, fits):
         return None
 
 
-def frame_span(code, lasti: int) -> Span | None:
-    if code.co_filename not in SOURCES._texts:
+def frame_span(code, lasti: int, sources: SourceRegistry) -> Span | None:
+    if code.co_filename not in sources:
         return None
     positions = list(code.co_positions())
     idx = lasti // 2
@@ -186,11 +187,13 @@ def dp_name(code) -> str:
     return name.split("·")[0]
 
 
-def runtime_diagnostic(exc: BaseException) -> Diagnostic:
+def runtime_diagnostic(exc: BaseException, sources: SourceRegistry) -> Diagnostic:
+    """The diagnostic for an exception raised while the DP code of the session whose
+    sources these are ran."""
     frames = []
     tb = exc.__traceback__
     while tb is not None:
-        span = frame_span(tb.tb_frame.f_code, tb.tb_lasti)
+        span = frame_span(tb.tb_frame.f_code, tb.tb_lasti, sources)
         if span is not None:
             frames.append((dp_name(tb.tb_frame.f_code), span))
         tb = tb.tb_next
@@ -209,7 +212,7 @@ def runtime_diagnostic(exc: BaseException) -> Diagnostic:
         message, hint = "pop from an empty list", "check `len(xs) > 0` before popping"
     elif isinstance(exc, KeyboardInterrupt):
         message, hint = "interrupted", None
-    elif (known := _numpy_diagnostic(exc, tb_last(exc))) is not None:
+    elif (known := _numpy_diagnostic(exc, tb_last(exc, sources))) is not None:
         message, hint = known
     else:
         message, hint = None, None

@@ -21,7 +21,7 @@ _PUNCTUATION = set("{}()[],.:;")
 #: Every operator the grammar spells out, longest first: `**`, `->`, `@`, …
 OPERATORS = sorted((w for w in _LITERALS if re.fullmatch(r"[-+*/%<>=!&|@.:~]+", w)
                     and w not in _PUNCTUATION and w != "{{"), key=lambda w: (-len(w), w))
-CONSTANTS = ["true", "false"]
+CONSTANTS = ["true", "false", "inf", "nan"]
 DECLARATIONS = ["let", "var", "fn", "struct", "enum", "derivative", "import"]
 TYPES = sorted(set(PRIM_TYPES) | {"list", "dict"})
 BUILTINS = sorted((set(BUILTIN_NAMES) | TRANSFORMS) - set(TYPES))

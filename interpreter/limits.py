@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-from dsl.diagnostics import SOURCES, Diagnostic, DPError
+from dsl.diagnostics import Diagnostic, DPError
 
 from .runtime import DPRuntimeError
 
@@ -50,16 +50,13 @@ _raise_in = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
     ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
 
 
-def _is_dp_code(code) -> bool:
-    return code.co_filename in SOURCES._texts
-
-
 class Guard:
     """Runs calls into DP one at a time, under the limits currently set."""
 
     IDLE_SECONDS = 5.0                        # the watchdog thread ends after this long unused
 
-    def __init__(self):
+    def __init__(self, sources=()):
+        self.sources = sources                # the files DP code is compiled from: its steps are counted
         self.max_steps: int | None = None
         self.timeout: float | None = None
         self._busy = threading.RLock()        # one program at a time; a host function may call back in
@@ -88,7 +85,7 @@ class Guard:
                         self._arm(self.timeout)
                 if traced:
                     old_trace = sys.gettrace()
-                    sys.settrace(self._step_tracer(self.max_steps))
+                    sys.settrace(self._step_tracer(self.max_steps, self.sources))
                 return fn()
             finally:
                 # At most one stop is sent per run, and it can arrive in any call:
@@ -162,7 +159,7 @@ class Guard:
 
     # ------------------------------------------------------------------ steps
     @staticmethod
-    def _step_tracer(limit: int):
+    def _step_tracer(limit: int, sources):
         """Counts the instructions DP's compiled code executes. (Lines would read
         better but do not do: a loop on one line, `while true {}`, has no line events.)"""
         left = limit
@@ -176,7 +173,7 @@ class Guard:
             return on_opcode
 
         def on_call(frame, event, arg):
-            if _is_dp_code(frame.f_code):
+            if frame.f_code.co_filename in sources:
                 frame.f_trace_opcodes = True
                 return on_opcode
             return None

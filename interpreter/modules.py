@@ -162,6 +162,7 @@ class ModuleLoader:
         except OSError as e:
             raise DPError(Diagnostic(KIND, f"cannot read module `{name}`: {e.strerror}", None)) from None
         shown = _shown(path)                 # the standard library's files are `<stdlib>/name.dp`
+        self.session.sources.add(shown, text)
         prog = parse(text, shown)
         if prefix is None:
             prefix, k = name, 2

@@ -32,7 +32,7 @@ COMMANDS = [
     ("help", "", "show this help"),
     ("type", "EXPR", "show the type of EXPR without running it"),
     ("time", "EXPR", "run EXPR and show how long it took"),
-    ("grad", "NAME [forward]", "show the derivative of function NAME as DP source"),
+    ("grad", "NAME [N] [forward|vjp]", "show the derivative of function NAME as DP source"),
     ("load", "FILE", "run a .dp file in this session"),
     ("reload", "", "start afresh and load the loaded files again"),
     ("quit", "", "leave (Ctrl-D does too)"),
@@ -131,6 +131,7 @@ class Repl:
         if needs and not needs.startswith("[") and not rest:
             self.complain(f"usage: :{name} {needs}")
             return True
+        self.line = line                    # as typed: `:grad` quotes it in its diagnostics
         getattr(self, "cmd_" + name)(rest)
         return True
 
@@ -160,27 +161,39 @@ class Repl:
         self.evaluate(rest, timed=True)
 
     def cmd_grad(self, rest: str) -> None:
-        name, _, mode = rest.partition(" ")
-        mode = mode.strip() or "reverse"
-        if mode not in ("reverse", "forward"):
-            self.complain(f"unknown mode `{mode}`: use `reverse` (the default) or `forward`")
+        """`:grad NAME [N] [forward|vjp]`: checked as `grad(NAME, N)` (or `jvp`, `vjp`)
+        would be in the session, so the errors are the same."""
+        line = getattr(self, "line", ":grad " + rest)
+        words = [(m.group(), m.start()) for m in re.finditer(r"\S+", line)][1:]
+        (name, name_at), options = words[0], words[1:]
+        mode, wrt, wrt_at = "reverse", None, None
+        for word, at in options:
+            if re.fullmatch(r"-?\d+", word) and wrt is None:
+                wrt, wrt_at = int(word), at
+            elif word in ("reverse", "forward", "vjp") and mode == "reverse":
+                mode = word
+            else:
+                self.complain(f"unknown mode `{word}`: write `:grad NAME`, `:grad NAME 1` (with respect to "
+                              "parameter 1), `:grad NAME forward` or `:grad NAME vjp`")
+                return
+        if wrt is not None and mode != "reverse":
+            self.complain(f"a parameter number selects a gradient's parameter; `{mode}` differentiates with "
+                          "respect to every parameter")
             return
-        sym = self.session.env.values.get(name)
-        if sym is None or sym.kind != "fn":
-            fns = [n for n, s in self.session.env.values.items() if s.kind == "fn"]
+        env = self.session.env
+        mod, _, member = name.rpartition(".")
+        if (env.modules[mod].values.get(member) if mod in env.modules else env.values.get(name)) is None:
+            fns = [n for n, s in env.values.items() if s.kind == "fn" and "__" not in n]
             hint = did_you_mean(name, fns)
             self.complain(f"`{name}` is not a function defined in this session" + (f"; {hint}" if hint else ""))
             return
-        derived = getattr(self.session.ad, "derived_source", None)
-        if derived is None:
-            self.complain("`:grad` is not available yet: this build of DP cannot print derivatives as source")
-            return
         try:
-            self.say(derived(name, mode).rstrip("\n"))
+            text = self.session.derived_source(name, mode, wrt, (self.session.next_input_name(), line),
+                                               name_at, wrt_at)
         except DPError as e:
             self.complain(e.render())
-        except NotImplementedError:
-            self.complain("`:grad` is not available yet: this build of DP cannot print derivatives as source")
+            return
+        self.say(text.rstrip("\n"))
 
     def cmd_load(self, rest: str) -> None:
         path = os.path.expanduser(rest)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from dsl import primitives as P
 from dsl import syntax as S
 from dsl.checker import check
-from dsl.diagnostics import DPError
+from dsl.diagnostics import DPError, SourceRegistry
 from dsl.parser import parse
 from dsl.symbols import GlobalEnv
 from dsl.types import UNIT, Type
@@ -30,6 +30,7 @@ class Result:
 
 class Session:
     def __init__(self, output: Output | None = None):
+        self.sources = SourceRegistry()          # the text of every input and module, for diagnostics
         self.env = GlobalEnv()
         self.runtime = Runtime(output)
         self.max_depth: int | None = None       # DP call depth limit an embedder may set
@@ -45,17 +46,46 @@ class Session:
     # -------------------------------------------------------------- front half
     def check_text(self, text: str, file: str = "<input>") -> tuple[S.Program, GlobalEnv]:
         """Parse and check: nothing is derived, compiled or run."""
-        prog = parse(text, file)
-        env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
+        self.sources.add(file, text)
+        try:
+            prog = parse(text, file)
+            env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
+        except DPError as e:
+            raise self.sources.quote(e) from None
         return prog, env
+
+    def next_input_name(self) -> str:
+        """`<input 1>`, `<input 2>`, …: the file name of the next unnamed input."""
+        self._counter += 1
+        return f"<input {self._counter}>"
+
+    def derived_source(self, name: str, mode: str = "reverse", wrt: int | None = None,
+                       command: tuple[str, str] | None = None, name_at: int | None = None,
+                       wrt_at: int | None = None) -> str:
+        """Function `name`'s derivative as DP source (`dp grad`, `:grad`), checked as
+        `grad(name, wrt)` (or `jvp`, `vjp`) in the session's globals. command is the
+        (file, text) the user typed, and name_at, wrt_at the 0-based columns of the
+        name and the parameter number in it: diagnostics point there."""
+        from dsl.span import NOWHERE, Span
+        name_span, wrt_span = NOWHERE, None
+        if command is not None:
+            file, text = command
+            self.sources.add(file, text)
+            if name_at is not None:
+                name_span = Span(file, 1, name_at + 1, 1, name_at + 1 + len(name))
+            if wrt_at is not None and wrt is not None:
+                wrt_span = Span(file, 1, wrt_at + 1, 1, wrt_at + 1 + len(str(wrt)))
+        try:
+            return self.ad.derived_source(name, mode, wrt, name_span, wrt_span)
+        except DPError as e:
+            raise self.sources.quote(e) from None
 
     # -------------------------------------------------------------- running
     def run(self, text: str, file: str | None = None) -> Result:
         """Parse, check, compile and run text. On any error raise DPError and leave
         the session exactly as it was before."""
         if file is None:
-            self._counter += 1
-            file = f"<input {self._counter}>"
+            file = self.next_input_name()
         prog, env = self.check_text(text, file)
         self.ad.derive_program(prog.body, env)
         result_type = None
@@ -68,13 +98,17 @@ class Session:
             target = py.copy_location(py.Name("rt·result", py.Store()), last)
             module.body[-1] = py.copy_location(py.Assign(targets=[target], value=last.value), last)
         code = compile(module, file, "exec")
-        self.modules.run_pending()          # imported modules' top-level code, once
+        try:
+            self.modules.run_pending()      # imported modules' top-level code, once
+        except DPError as e:
+            raise self.sources.quote(e) from None
         old_env, self.env = self.env, env   # definitions land only once they compile
         ns = self.runtime.ns
         saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
         try:
             value = self.execute(code)
-        except DPError:                     # a failed input leaves no half-made globals
+        except DPError as e:                # a failed input leaves no half-made globals
+            self.sources.quote(e)
             self.env = old_env
             for s in env.values.values():
                 if s.py in saved:
@@ -93,9 +127,9 @@ class Session:
             exec(code, ns)
             error = None
         except DPError as e:
-            error = e
+            error = self.sources.quote(e)
         except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001 — every error becomes a diagnostic
-            error = DPError(runtime_diagnostic(exc))
+            error = self.sources.quote(DPError(runtime_diagnostic(exc, self.sources)))
         finally:
             sys.setrecursionlimit(old)
         if error is not None:
@@ -113,9 +147,9 @@ class Session:
         try:
             return fn(*args)
         except DPError as e:
-            error = e
+            error = self.sources.quote(e)
         except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001
-            error = DPError(runtime_diagnostic(exc))
+            error = self.sources.quote(DPError(runtime_diagnostic(exc, self.sources)))
         finally:
             sys.setrecursionlimit(old)
         raise _bare(error)

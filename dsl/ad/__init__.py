@@ -219,20 +219,11 @@ class Transforms(TransformTyping):
         return S.Name(d.name), caps
 
     # ------------------------------------------------------------ printing
-    def derived_source(self, name: str, mode: str = "reverse") -> str:
-        """The derivative of function `name` (`f`, or `optim.adam` from a module) as DP source."""
-        env = self.session.env
-        mod, _, member = name.rpartition(".")
-        sym = env.modules[mod].values.get(member) if mod in env.modules else env.values.get(name)
-        if sym is None or sym.kind != "fn":
-            from ..diagnostics import did_you_mean
-            known = [n for n, s in env.values.items() if s.kind == "fn" and "__" not in n]
-            known += [f"{m}.{n}" for m, e in env.modules.items() for n, s in e.values.items() if s.kind == "fn"]
-            raise DPError(Diagnostic("error", f"no function named `{name}`", None, did_you_mean(name, known)))
-        fn = sym.decl
-        kind = "jvp" if mode == "forward" else ("grad" if fn.ty.ret == _float() else "rev")
-        d = self.derive(fn, kind, (0,) if kind == "grad" else None)
-        return stmt_src(d.fn)
+    def derived_source(self, name: str, mode: str = "reverse", wrt: int | None = None, name_span=NOWHERE,
+                       wrt_span=None) -> str:
+        """The derivative of function `name` (`f`, or `optim.adam` from a module) as DP source (source.py)."""
+        from .source import derived_source
+        return derived_source(self, name, mode, wrt, name_span, wrt_span)
 
 
 def _muted(f, output):
@@ -262,11 +253,6 @@ def _placeholder(fn, kind, name, active_idx):
     else:
         return None
     return Symbol(name, ty, "fn", name + "·d", is_global=True, decl=None)
-
-
-def _float():
-    from ..types import FLOAT
-    return FLOAT
 
 
 def _stamp(node, span):

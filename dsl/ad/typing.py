@@ -274,6 +274,7 @@ class TransformTyping:
             body = _list_jacobian_body(call, kind, a, b)
         params = ", ".join(f"{n}: {_src_type(t)}" for n, t in zip(call.names, fn.ty.params))
         src = f"fn {name}({params}) -> {_src_type(_jac_type(a, b))} {{\n{body}}}\n"
+        self.session.sources.add("<derived>", src)
         prog = parse(src, "<derived>")
         out = self.check_fn(prog.body[0], register=True)
         self.compile_fn(out, "<derived>")
@@ -373,22 +374,9 @@ class TransformTyping:
         return node, []
 
     def rt_source(self, f) -> str:
-        """`source(f)`: a function's DP source; for a derivative, the derived code."""
-        from ..printer import stmt_src
-        from .trees import _walk
-        fn, caps = self.node_of(f)
-        # then the derivatives it calls (a Jacobian calls a jvp or a pullback), so the
-        # text is whole: it re-parses and checks beside the program it came from
-        shown, order, k = {fn.name}, [fn], 0
-        while k < len(order):
-            for node in _walk(order[k].body):
-                for e in _calls_in(node):
-                    d = self.by_name.get(e.func.id)
-                    if d is not None and d.fn is not None and e.func.id not in shown:
-                        shown.add(e.func.id)
-                        order.append(d.fn)
-            k += 1
-        return "\n\n".join(stmt_src(g).rstrip("\n") for g in order)
+        """`source(f)`: a function's DP source; for a derivative, the derived code (source.py)."""
+        from .source import derivative_source
+        return derivative_source(self, self.node_of(f)[0])
 
     def rt_transform(self, kind, f, wrt, tuple_wrt):
         fn, caps = self.node_of(f)
@@ -448,25 +436,6 @@ class TransformTyping:
         d = self.derive_jacobian(fn, kind, wrt + len(caps))
         g = self.session.runtime.ns[d.py]
         return functools.partial(g, *caps) if caps else g
-
-
-def _calls_in(node):
-    """The calls of named functions anywhere in one statement's expressions."""
-    out, todo = [], [node]
-    while todo:
-        n = todo.pop()
-        if isinstance(n, S.Call) and isinstance(n.func, S.Name):
-            out.append(n)
-        for f in getattr(n, "__dataclass_fields__", {}):
-            if f in ("span", "ty", "sym", "target", "syms", "captures", "body", "then", "orelse", "arms"):
-                continue
-            v = getattr(n, f)
-            if isinstance(v, S.Node):
-                todo.append(v)
-            elif isinstance(v, list):
-                todo.extend(x for x in v if isinstance(x, S.Node))
-                todo.extend(x[1] for x in v if isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], S.Node))
-    return out
 
 
 def _jvp_static(derived, mask, caps, primals, tangents):
