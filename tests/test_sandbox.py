@@ -533,6 +533,18 @@ def test_a_dp_error_carries_no_python_exception_or_frame_of_dp_code(src):
     assert not any(isinstance(o, types.FrameType) and o.f_globals is ns for o in gc.get_objects())
 
 
+def test_an_error_in_a_call_from_python_carries_no_frame_of_dp_code():
+    dp = Interpreter()
+    ns = dp.session.runtime.ns
+    dp.load("fn f(x: float) -> float { return log(x) }\nfn g(x: float) -> float { return f(x) * 2.0 }")
+    for call in (lambda: dp.function("g")(-1.0), lambda: dp.grad("g")(0.0 - 1.0)):
+        with pytest.raises(DPError) as info:
+            call()
+        chained, frames = _frames(info.value)
+        assert chained == [info.value] and not any(f.f_globals is ns for f in frames)
+        assert "in g" in info.value.render()
+
+
 # ---------------------------------------------------------------------- what DP code can reach
 
 @pytest.mark.parametrize("src", [
