@@ -225,8 +225,50 @@ class Checker:
             self.error(s.span, f"no module named `{s.module}`")
 
     def s_RuleDef(self, s, top):
-        from .ad.rules import check_rule
-        check_rule(self, s)
+        """Type-check `derivative f(params) -> result { clauses }` and register it."""
+        sym = self.env.values.get(s.fn)
+        if sym is None or sym.kind != "fn":
+            self.error(s.span, f"`{s.fn}` is not a function defined before this rule", did_you_mean(s.fn, self.env.values))
+            return
+        ft: FnT = sym.ty
+        if len(s.params) != len(ft.params):
+            self.error(s.span, f"`{s.fn}` takes {len(ft.params)} parameter(s); the rule names {len(s.params)}")
+            return
+        if ft.ret == UNIT:
+            self.error(s.span, f"`{s.fn}` returns nothing, so it has no derivative")
+            return
+        names = {}
+        for n, t in zip(s.params, ft.params):
+            names[n] = t
+            names[n + "_dot"] = t
+        names[s.result] = ft.ret
+        names[s.result + "_bar"] = ft.ret
+        targets = {n + "_bar": t for n, t in zip(s.params, ft.params)} | {s.result + "_dot": ft.ret}
+        outer_scope = self.scope
+        self.scope = Scope(outer_scope, owner=s)
+        outer_ctx = self.ctx
+        self.ctx = FnCtx(s, UNIT)
+        for n, t in names.items():
+            self.declare_local(n, t, "let", s, s.span)
+        seen = set()
+        for c in s.clauses:
+            if c.target not in targets:
+                self.error(c.span, f"`{c.target}` is not something this rule can define",
+                           f"define {', '.join('`' + t + '`' for t in targets)}")
+                self.expr(c.value)
+                continue
+            if c.target in seen:
+                self.error(c.span, f"`{c.target}` is defined twice")
+            seen.add(c.target)
+            want = targets[c.target]
+            self.expect(c.value, self.expr(c.value, want), want)
+        self.ctx, self.scope = outer_ctx, outer_scope
+        if not any(c.target.endswith("_bar") for c in s.clauses) and not any(c.target.endswith("_dot") for c in s.clauses):
+            self.error(s.span, "a derivative rule needs at least one clause")
+            return
+        self.env.rules[s.fn] = s
+        if isinstance(sym.decl, S.FnDef):
+            sym.decl.rule = s                    # the transforms use the rule, not the body
 
     def s_FnDef(self, s, top):
         if not top:

@@ -122,3 +122,13 @@ class DPError(Exception):
 def did_you_mean(name: str, candidates) -> str | None:
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
+
+
+class DPRuntimeError(Exception):
+    """Raised by runtime helpers (the primitives' implementations among them); the
+    session turns it into a diagnostic with the span of the DP expression that was
+    running."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint

@@ -84,7 +84,7 @@ def mm_grad_b(a, g):
 
 
 def _no_batched_matmul():
-    from interpreter.runtime import DPRuntimeError
+    from .diagnostics import DPRuntimeError
     raise DPRuntimeError("derivatives of `@` with more than two axes (batched matmul) are not supported yet",
                          "loop over the batch, or reshape the batch into the rows of a 2-D tensor")
 
@@ -132,7 +132,7 @@ def _pow_dexp(x, y):
 def _item(t):
     a = np.asarray(t)
     if a.size != 1:
-        from interpreter.runtime import DPRuntimeError
+        from .diagnostics import DPRuntimeError
         raise DPRuntimeError(f"cannot make a float of a tensor of shape {a.shape}", "index one element first, or reduce it with sum")
     return float(a.reshape(()))
 
@@ -156,7 +156,7 @@ def _uniform(key, shape):
 
 def _dot(a, b):
     if np.ndim(a) != 1 or np.ndim(b) != 1:
-        from interpreter.runtime import DPRuntimeError
+        from .diagnostics import DPRuntimeError
         raise DPRuntimeError(f"`dot` takes two vectors, not tensors of shapes {np.shape(a)} and {np.shape(b)}",
                              "use `@` for matrices, or `sum(a * b)`")
     return float(np.dot(a, b))

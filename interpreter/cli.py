@@ -6,7 +6,7 @@ import sys
 
 from dsl.diagnostics import DPError
 
-VERSION = "0.1.0"
+from . import VERSION
 
 USAGE_EXAMPLES = """commands:
   dp run FILE [ARGS...]   run a DP script (its arguments are in `args()`)

@@ -368,7 +368,7 @@ def _interactive(repl: Repl) -> int:
     from prompt_toolkit.key_binding import KeyBindings
     from prompt_toolkit.lexers import PygmentsLexer
 
-    from .cli import VERSION
+    from . import VERSION
 
     completions = Completions(repl)
     paths = PathCompleter(expanduser=True)

@@ -16,6 +16,7 @@ from dsl.symbols import GlobalEnv
 from dsl.types import UNIT, Type
 
 from .compiler import Compiler
+from .transforms import TransformRuntime
 from .errors import runtime_diagnostic
 from .runtime import Output, Runtime, prim_py_name
 
@@ -39,7 +40,8 @@ class Session:
         self._counter = 0
         from dsl import ad
         self.ad = ad.Transforms(self)
-        self.compiler = Compiler(self.runtime, self.ad)
+        self.transforms = TransformRuntime(self)        # grad(f) & co. compiled and at run time
+        self.compiler = Compiler(self.runtime, self.transforms)
         from .modules import ModuleLoader
         self.modules = ModuleLoader(self)       # `import name` (interpreter/modules.py)
 

@@ -48,7 +48,7 @@ def accumulate(a, b):
         return a + b
     if isinstance(a, list):
         if len(a) != len(b):
-            from .runtime import DPRuntimeError
+            from dsl.diagnostics import DPRuntimeError
             raise DPRuntimeError(f"cannot add gradients of lists of different lengths ({len(a)} and {len(b)})")
         return [accumulate(x, y) for x, y in zip(a, b)]
     if isinstance(a, tuple):
@@ -77,7 +77,7 @@ def _accumulate_enum(a, b):
         return a
     if _is_zero(a):
         return b
-    from .runtime import DPRuntimeError
+    from dsl.diagnostics import DPRuntimeError
     raise DPRuntimeError(f"cannot add gradients of the variants `{a.name}` and `{b.name}`")
 
 
@@ -123,6 +123,6 @@ def make_tangent_op(runtime, t, kind):
 
 def _list_add(a, b):
     if len(a) != len(b):
-        from .runtime import DPRuntimeError
+        from dsl.diagnostics import DPRuntimeError
         raise DPRuntimeError(f"cannot add gradients of lists of different lengths ({len(a)} and {len(b)})")
     return [x + y for x, y in zip(a, b)]

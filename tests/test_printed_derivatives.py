@@ -195,7 +195,7 @@ def _fn_sources(ex: Example, fn: S.FnDef, args) -> list[str | None]:
         if args is not None:
             v = args[fn.params.index(p)]
             try:
-                node, caps = ex.a.ad.node_of(v)
+                node, caps = ex.a.transforms.node_of(v)
             except Exception:                    # noqa: BLE001 — a builtin: use a stand-in
                 node, caps = None, [1]
             if not caps and isinstance(node, S.FnDef) and ex.a.env.values.get(node.name) is not None \

@@ -15,28 +15,17 @@ from ..printer import stmt_src
 from ..span import NOWHERE
 from ..types import FnT
 from . import build as B
-from .derive import derive_program
+from .derive import StaticFunctions, derive_program
+from .derived import Derived, stamp as _stamp
 from .forward import Forward
 from .normalize import normalize
 from .reverse import Reverse
 from .specialise import specialise
+from .jacobians import JacobianMaker
 from .typing import TransformTyping
 
 
-class Derived:
-    def __init__(self, fn: S.FnDef | None, kind: str, source: S.FnDef, active_idx=None, name=None):
-        self.fn = fn                         # the checked derived FnDef (None while being made)
-        self.kind = kind
-        self.source = source                 # what it was derived from
-        self.active_idx = active_idx or []   # for "rev": which parameters get cotangents
-        self.name = name if name is not None else fn.name
-
-    @property
-    def py(self) -> str:
-        return self.name + "·d"
-
-
-class Transforms(TransformTyping):
+class Transforms(TransformTyping, StaticFunctions, JacobianMaker):
     def __init__(self, session):
         self.session = session
         self.cache: dict = {}
@@ -47,7 +36,6 @@ class Transforms(TransformTyping):
         self.specialized: dict = {}          # (function, closure source) -> FnDef
         self.current_env = None              # the env of the program being checked, if any
         self.typer = self.type_call
-        self.install_runtime()
 
     # ------------------------------------------------------------ environments
     def env(self):
@@ -253,29 +241,3 @@ def _placeholder(fn, kind, name, active_idx):
     else:
         return None
     return Symbol(name, ty, "fn", name + "·d", is_global=True, decl=None)
-
-
-def _stamp(node, span):
-    """Give generated nodes the span of the source they come from."""
-    if isinstance(node, list):
-        for n in node:
-            _stamp(n, span)
-        return
-    if not isinstance(node, S.Node):
-        return
-    if node.span is NOWHERE or node.span.line == 0:
-        node.span = span
-    else:
-        span = node.span
-    for f in node.__dataclass_fields__:
-        if f in ("span", "ty", "sym", "target", "syms", "captures"):
-            continue
-        v = getattr(node, f)
-        if isinstance(v, (list, S.Node)):
-            _stamp(v, span)
-        elif isinstance(v, tuple):
-            for x in v:
-                if isinstance(x, (S.Node, list)):
-                    _stamp(x, span)
-
-

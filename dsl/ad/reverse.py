@@ -17,6 +17,7 @@ from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, StructT, TupleT
 from . import build as B
 from .activity import Activity, useful, varied
 from .adjoints import Adjoints, _binary_prim, _uses
+from .derived import stamp as _stamp
 from .cleanup import _dead_code, _drop_tapes, _restored_values_read, _fresh_parts, _peephole, _zero_at_loop_heads
 from .normalize import is_path
 from .scalars import scalarise
@@ -230,7 +231,6 @@ class Reverse(Adjoints, Activity, Sweep):
     # ------------------------------------------------------------ statements
     def block(self, body):
         fwd, rev = [], []
-        from . import _stamp
         for s in body:
             f, r = self.stmt(s)
             f, self.before_fwd = self.before_fwd + f, []

@@ -1,0 +1,166 @@
+"""The shape of the code that DESIGN.md asks for, checked: the import graph of the
+packages has no cycle and no edge from the language (dsl/) to running it
+(interpreter/); every pass that dispatches on node kind has a case for every kind;
+notes passes attach to nodes are declared fields; `dp check` derives nothing."""
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+from dsl import syntax as S
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGES = ("dsl", "interpreter", "grammar", "stdlib")
+
+
+def _modules() -> dict[str, pathlib.Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for p in (ROOT / pkg).rglob("*.py"):
+            parts = p.relative_to(ROOT).with_suffix("").parts
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the project modules it imports, anywhere in it (a function's local
+    import counts: it is a dependency all the same)."""
+    mods = _modules()
+    graph = {}
+    for name, path in mods.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        out = set()
+        for n in ast.walk(ast.parse(path.read_text())):
+            if isinstance(n, ast.Import):
+                out.update(a.name for a in n.names)
+            elif isinstance(n, ast.ImportFrom):
+                if n.level:
+                    base = package.split(".")[:len(package.split(".")) - n.level + 1]
+                    m = ".".join(base + ([n.module] if n.module else []))
+                else:
+                    m = n.module
+                subs = [f"{m}.{a.name}" for a in n.names if f"{m}.{a.name}" in mods]
+                out.update(subs)
+                if len(subs) < len(n.names):          # names from the module itself
+                    out.add(m)
+        graph[name] = {m for m in out if m in mods and m != name}
+    return graph
+
+
+def cycles(graph) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan's, without
+    recursion)."""
+    index, low, on, stack, out, counter = {}, {}, set(), [], [], [0]
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = counter[0]
+                    counter[0] += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    out.append(sorted(comp))
+    return out
+
+
+def test_the_import_graph_has_no_cycle():
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_language_does_not_import_running_it():
+    edges = [(m, d) for m, deps in import_graph().items() if m.startswith("dsl")
+             for d in deps if d.startswith("interpreter")]
+    assert edges == []
+
+
+def test_every_node_class_has_a_layout():
+    for cls in S.NODE_CLASSES.values():
+        if cls in (S.Node, S.Expr, S.Stmt):
+            continue
+        kids, data, notes = S.LAYOUT[cls]
+        assert {f for f, _ in kids} | set(data) | set(notes) == set(cls.__dataclass_fields__) - {"span"}
+
+
+def test_copy_keeps_children_and_data_and_drops_notes():
+    from dsl.parser import parse
+    prog = parse("fn f(x: float) -> float {\n    let p = P { a: [x, 2.0], b: {\"k\": x} }\n    return p.a[0]\n}\n", "t.dp")
+    fn = prog.body[0]
+    fn.ty = "a note"
+    twin = S.copy(fn)
+    from dsl.printer import stmt_src
+    assert stmt_src(twin) == stmt_src(fn) and twin.ty is None
+    assert [type(n).__name__ for n in S.walk(twin)] == [type(n).__name__ for n in S.walk(fn)]
+
+
+def _passes():
+    """Every Dispatch table in the project's modules, with the class it belongs to."""
+    import importlib
+    out = []
+    for name in _modules():
+        if name.endswith("__main__"):
+            continue
+        mod = importlib.import_module(name)
+        for obj in vars(mod).values():
+            if isinstance(obj, type) and obj.__module__ == name:
+                for attr, d in vars(obj).items():
+                    if isinstance(d, S.Dispatch):
+                        out.append(pytest.param(obj, d, id=f"{name}.{obj.__name__}.{attr}"))
+    return out
+
+
+@pytest.mark.parametrize("cls,dispatch", _passes())
+def test_every_pass_has_a_case_for_every_node_kind(cls, dispatch):
+    dispatch.table(cls)            # raises UnhandledNode naming the kinds without a case
+
+
+def test_a_pass_without_a_case_fails_loudly():
+    class Partial:
+        visit = S.Dispatch("v_", S.EXPRS)
+
+        def v_Num(self, e):
+            return e.value
+    with pytest.raises(S.UnhandledNode, match="no case for Str"):
+        Partial().visit(S.Num(1.0))
+
+
+def test_dp_check_derives_and_compiles_nothing(tmp_path):
+    from interpreter.session import Session
+    f = tmp_path / "p.dp"
+    f.write_text("fn f(x: float) -> float { return x * x }\nprint(grad(f)(3.0))\n")
+    s = Session()
+    compiled = []
+    s.ad.derive = lambda *a, **k: compiled.append(a)
+    s.compiler.program = lambda *a, **k: compiled.append(a)
+    prog, _ = s.check_text(f.read_text(), str(f))
+    assert compiled == [] and not s.ad.syms
