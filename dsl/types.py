@@ -91,9 +91,6 @@ class FnT(Type):
         return "fn(" + ", ".join(map(str, self.params)) + f") -> {self.ret}"
 
 
-_IN_PROGRESS: dict[int, bool] = {}
-
-
 @dataclass(frozen=True, eq=False, slots=True)
 class StructT(Type):
     """A struct type; identity is the declaration (two structs named alike differ)."""
@@ -108,13 +105,7 @@ class StructT(Type):
     def active(self) -> bool:
         # a struct may hold itself through a list (a tree); it is active if any field
         # that is not itself again holds a float
-        if _IN_PROGRESS.get(id(self)):
-            return False
-        _IN_PROGRESS[id(self)] = True
-        try:
-            return any(t.active for t in self.fields.values())
-        finally:
-            del _IN_PROGRESS[id(self)]
+        return _struct_active(self, frozenset())
 
     def __hash__(self) -> int:
         return id(self)
@@ -131,6 +122,24 @@ class EnumT(Type):
 
     def __hash__(self) -> int:
         return id(self)
+
+
+def _struct_active(st: StructT, outer: frozenset) -> bool:
+    """Whether st holds a float, not counting the structs it is inside of (outer): the
+    walk carries what it is inside, so it keeps no state between calls or threads."""
+    inside = outer | {id(st)}
+
+    def holds(t: Type) -> bool:
+        if isinstance(t, StructT):
+            return id(t) not in inside and _struct_active(t, inside)
+        if isinstance(t, ListT):
+            return holds(t.elem)
+        if isinstance(t, DictT):
+            return holds(t.value)
+        if isinstance(t, TupleT):
+            return any(holds(x) for x in t.items)
+        return t.active
+    return any(holds(t) for t in st.fields.values())
 
 
 @dataclass(frozen=True, slots=True)
