@@ -15,12 +15,10 @@ its derivatives) with, so they are in the function's domain; function-valued
 arguments are given as the same DP source in both interpreters."""
 from __future__ import annotations
 
-import copy
 import glob
 import math
 import os
 import re
-import sys
 
 import numpy as np
 import pytest
@@ -29,7 +27,7 @@ from dsl import syntax as S
 from dsl.parser import parse
 from dsl.printer import expr_src
 from dsl.types import FLOAT, TENSOR, DictT, EnumT, FnT, ListT, StructT, TupleT
-from helpers import Captured
+from helpers import Captured, example
 from interpreter.session import Session
 from interpreter.values import DPEnum, DPStruct
 
@@ -44,75 +42,6 @@ def _cases():
         for s in prog.body:
             if isinstance(s, S.FnDef):
                 yield pytest.param(path, s.name, id=f"{os.path.basename(path)}:{s.name}")
-
-
-# ---------------------------------------------------------------- the example, run twice
-
-class Example:
-    """The example run in A (where its derivatives are made, with the arguments its
-    functions are first called with recorded) and in B (where printed text is loaded)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        with open(path, encoding="utf-8") as f:
-            self.text = f.read()
-        self.a = Session(Captured())
-        names = {s.name for s in parse(self.text, path).body if isinstance(s, S.FnDef)}
-        self.calls = _recording(lambda: self.a.run(self.text, path), path, names)
-        self.b = Session(Captured())
-        self.b.run(self.text, path)
-        self.b_env = self.b.env
-
-    def load_printed(self, text: str, label: str):
-        """Load text into B beside the example alone: B's globals are the example's."""
-        self.b.env = self.b_env
-        self.b.run(text, f"<printed {label}>")
-
-    def arguments(self, fn: S.FnDef):
-        """The arguments fn (or a derivative of it) was first called with, else None."""
-        n = len(fn.params)
-        got = self.calls.get(fn.sym.py)
-        if got is None:
-            for d in self.a.ad.by_name.values():
-                if d.source is fn and d.py in self.calls and len(self.calls[d.py]) >= n:
-                    got = self.calls[d.py]
-                    break
-        return None if got is None else got[:n]
-
-
-def _recording(run, path: str, names: set[str]) -> dict:
-    """Run, noting the arguments of the first call of each function compiled from
-    path, until the functions named (Python names) have all been called."""
-    calls: dict = {}
-    waiting = set(names)
-
-    def trace(frame, event, arg):                 # called for each new frame only
-        code = frame.f_code
-        if code.co_filename == path and code.co_name not in calls:
-            try:
-                calls[code.co_name] = [copy.deepcopy(frame.f_locals[v]) for v in code.co_varnames[:code.co_argcount]]
-            except Exception:                     # noqa: BLE001 — a value that cannot be copied: not recorded
-                pass
-            waiting.discard(code.co_name)
-            if not waiting:
-                sys.settrace(None)                # tracing slows the run several times over
-        return None
-    old = sys.gettrace()
-    sys.settrace(trace)
-    try:
-        run()
-    finally:
-        sys.settrace(old)
-    return calls
-
-
-_EXAMPLES: dict[str, Example] = {}
-
-
-def example(path: str) -> Example:
-    if path not in _EXAMPLES:
-        _EXAMPLES[path] = Example(path)
-    return _EXAMPLES[path]
 
 
 # ---------------------------------------------------------------- values across interpreters

@@ -122,21 +122,47 @@ def _fingerprint(v):
     return ("object", type(v).__name__, id(v), tuple(sorted((k, id(x)) for k, x in getattr(v, "__dict__", {}).items())))
 
 
+WORKLOAD = """import stats
+struct P { x: float, v: float }
+enum Shape { Circle(float), Dot }
+fn f(x1: float, x2: float) -> float { return log(x1) + x1 * x2 - sin(x2) }
+fn e(p: P) -> float { return 0.5 * (p.x * p.x + p.v * p.v) }
+fn curves(v: list[float]) -> list[float] { return [v[0] * v[1], v[0] - v[1]] }
+fn loop(x: float) -> float {
+    var s = x
+    for i in 0..3 { s = s * (1.0 - s) }
+    return s
+}
+fn apply(g: fn(float) -> float, x: float) -> float { return g(x) }
+fn closes(c: float) -> float { return apply(fn(y: float) -> float { return c * y }, 2.0) }
+fn t(w: tensor) -> float { return sum(tanh(w) * w) }
+let area = match_area(Shape.Circle(1.0))
+fn match_area(s: Shape) -> float {
+    match s {
+        Circle(r) => { return r * r }
+        Dot => { return 0.0 }
+    }
+    return 0.0
+}
+print(grad(f, (0, 1))(2.0, 5.0), grad(e)(P { x: 1.0, v: 2.0 }), jacrev(curves)([1.0, 2.0]))
+print(grad(grad(loop))(0.3), grad(closes)(1.5), grad(t)(tensor([0.5, -1.0])), hessian(t)(tensor([0.5, 1.0])))
+print(grad(stats.mse)([1.0, 2.0], [0.0, 0.0]), source(grad(closes)))
+"""
+
+
 def _workload():
     """Programs that reach most of the language, in two sessions side by side."""
+    from interpreter.repl import needs_more
     for _ in range(2):
         s = Session(Captured())
-        for name in ("adjoint_trace.dp", "mlp.dp", "closures.dp", "newton.dp"):
-            with open(os.path.join(ROOT, "examples", name), encoding="utf-8") as f:
-                s.run(f.read(), f"examples/{name}")
-        s.run("source(jacrev(curves))")
-        s.derived_source("f", "forward")
-        for bad in ("let q: int = 1.5", "let r = [1.0][3]", "let = 2", "grad(curves)"):
+        s.run(WORKLOAD, "workload.dp")
+        s.derived_source("loop", "forward")
+        s.derived_source("curves", "vjp")
+        for bad in ("let q: int = 1.5", "let r = [1.0][3]", "let = 2", "grad(curves)", "log(-1.0)"):
             try:
                 s.run(bad)
             except DPError:
                 pass
-        from interpreter.repl import needs_more
         needs_more("fn f(x: float) -> float {")
 
 
