@@ -91,8 +91,9 @@ def _modules():
 
 
 def _module_state():
-    """Every module-level value of dsl/ and interpreter/ that could change, with a
-    fingerprint of what it holds (containers shallowly, objects by their attributes)."""
+    """Every module-level value of dsl/ and interpreter/ that could change (and every
+    mutable attribute of a class they define), with a fingerprint of what it holds
+    (containers shallowly, objects by their attributes)."""
     state = {}
     for mod in _modules():
         for name, v in vars(mod).items():
@@ -101,6 +102,11 @@ def _module_state():
             key = (mod.__name__, name)
             if hasattr(v, "cache_info"):
                 state[key] = ("cache", key in PURE_CACHES)
+            elif isinstance(v, type) and v.__module__ == mod.__name__:
+                # a class's own attributes: a mutable one would be shared by every session
+                for k, x in vars(v).items():
+                    if not k.startswith("__") and isinstance(x, (dict, list, set)):
+                        state[key + (k,)] = _fingerprint(x)
             elif isinstance(v, _IMMUTABLE) or (dataclasses.is_dataclass(v) and type(v).__dataclass_params__.frozen):
                 continue
             else:
