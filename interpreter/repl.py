@@ -189,7 +189,9 @@ class Repl:
         mod, _, member = name.rpartition(".")
         if (env.modules[mod].values.get(member) if mod in env.modules else env.values.get(name)) is None:
             fns = [n for n, s in env.values.items() if s.kind == "fn" and "__" not in n]
-            return fail(f"`{name}` is not a function defined in this session", name, name_at, did_you_mean(name, fns))
+            hint = did_you_mean(name, fns) or (f"the functions are {', '.join(f'`{f}`' for f in fns[:8])}"
+                                               + (", …" if len(fns) > 8 else "") if fns else "no functions are defined yet")
+            return fail(f"`{name}` is not a function defined in this session", name, name_at, hint)
         try:
             text = self.session.derived_source(name, mode, wrt, (file, line), name_at, wrt_at)
         except DPError as e:

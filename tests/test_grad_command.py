@@ -173,3 +173,20 @@ def test_the_grad_command_prints_every_function_the_derivative_calls():
     h = 1e-6
     fd = (float(fresh("outer(0.700001)")[0].split()[0]) - float(fresh("outer(0.699999)")[0].split()[0])) / (2 * h)
     assert math.isclose(got, fd, rel_tol=1e-5)
+
+
+def test_the_pullback_of_a_function_without_differentiable_parameters_is_dp(tmp_path):
+    """Its cotangents are an empty tuple, returned from a function typed `-> ()`:
+    printed as the `return` of no value, since `()` is not an expression."""
+    program = "fn c(n: int) -> float {\n    return float(n) * 2.0\n}\n"
+    p = tmp_path / "c.dp"
+    p.write_text(program)
+    out, err = io.StringIO(), io.StringIO()
+    import contextlib
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["grad", str(p), "c", "--mode", "vjp"]) == 0, err.getvalue()
+    text = out.getvalue()
+    assert text.startswith("fn c_rev(n: int, y_bar: float) -> () {") and "    return\n" in text
+    s, _ = session()
+    s.run(program + text, "both.dp")
+    assert s.run("c_rev(3, 1.0)").value is None
