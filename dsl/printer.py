@@ -132,7 +132,10 @@ def stmt_src(s: S.Stmt, depth: int = 0) -> str:
     if isinstance(s, S.ForEach):
         return f"{comment}{ind}for {s.var} in {expr_src(s.iterable)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.Return):
-        return f"{comment}{ind}return" + (f" {_indent_expr(s.value, depth)}" if s.value is not None else "") + "\n"
+        # `()` is a type, not an expression: an empty tuple returned (a pullback of a function
+        # without differentiable parameters, typed `-> ()`) is the `return` of no value
+        value = s.value if not (isinstance(s.value, S.TupleLit) and not s.value.items) else None
+        return f"{comment}{ind}return" + (f" {_indent_expr(value, depth)}" if value is not None else "") + "\n"
     if isinstance(s, S.Break):
         return f"{comment}{ind}break\n"
     if isinstance(s, S.Continue):

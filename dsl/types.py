@@ -91,9 +91,6 @@ class FnT(Type):
         return "fn(" + ", ".join(map(str, self.params)) + f") -> {self.ret}"
 
 
-_IN_PROGRESS: dict[int, bool] = {}
-
-
 @dataclass(frozen=True, eq=False, slots=True)
 class StructT(Type):
     """A struct type; identity is the declaration (two structs named alike differ)."""
@@ -108,13 +105,7 @@ class StructT(Type):
     def active(self) -> bool:
         # a struct may hold itself through a list (a tree); it is active if any field
         # that is not itself again holds a float
-        if _IN_PROGRESS.get(id(self)):
-            return False
-        _IN_PROGRESS[id(self)] = True
-        try:
-            return any(t.active for t in self.fields.values())
-        finally:
-            del _IN_PROGRESS[id(self)]
+        return _holds_float(self, frozenset())
 
     def __hash__(self) -> int:
         return id(self)
@@ -133,16 +124,29 @@ class EnumT(Type):
     def active(self) -> bool:
         """A float in a payload carries derivatives: the cotangent of an enum value is
         the same variant with the payload's cotangents (its tag is inactive)."""
-        if _IN_PROGRESS.get(id(self)):
-            return False
-        _IN_PROGRESS[id(self)] = True
-        try:
-            return any(t.active for payload in self.variants.values() for t in payload)
-        finally:
-            del _IN_PROGRESS[id(self)]
+        return _holds_float(self, frozenset())
 
     def __hash__(self) -> int:
         return id(self)
+
+
+def _holds_float(t: Type, inside: frozenset) -> bool:
+    """Whether values of t hold a float, not counting the structs and enums it is inside
+    of (a struct may hold itself through a list: a tree). The walk carries what it is
+    inside, so it keeps no state between calls or threads."""
+    if isinstance(t, (StructT, EnumT)):
+        if id(t) in inside:
+            return False
+        inside = inside | {id(t)}
+        parts = t.fields.values() if isinstance(t, StructT) else [x for p in t.variants.values() for x in p]
+        return any(_holds_float(x, inside) for x in parts)
+    if isinstance(t, ListT):
+        return _holds_float(t.elem, inside)
+    if isinstance(t, DictT):
+        return _holds_float(t.value, inside)
+    if isinstance(t, TupleT):
+        return any(_holds_float(x, inside) for x in t.items)
+    return t.active
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,8 +164,15 @@ class Repl:
         """`:grad NAME [N] [forward|vjp]`: checked as `grad(NAME, N)` (or `jvp`, `vjp`)
         would be in the session, so the errors are the same."""
         line = getattr(self, "line", ":grad " + rest)
+        file = self.session.next_input_name()          # diagnostics quote the command as typed
         words = [(m.group(), m.start()) for m in re.finditer(r"\S+", line)][1:]
         (name, name_at), options = words[0], words[1:]
+
+        def fail(message, word, at, hint=None):
+            from dsl.diagnostics import Diagnostic
+            from dsl.span import Span
+            d = Diagnostic("usage error", message, Span(file, 1, at + 1, 1, at + 1 + len(word)), hint, source_line=line)
+            self.complain(d.render())
         mode, wrt, wrt_at = "reverse", None, None
         for word, at in options:
             if re.fullmatch(r"-?\d+", word) and wrt is None:
@@ -173,23 +180,20 @@ class Repl:
             elif word in ("reverse", "forward", "vjp") and mode == "reverse":
                 mode = word
             else:
-                self.complain(f"unknown mode `{word}`: write `:grad NAME`, `:grad NAME 1` (with respect to "
-                              "parameter 1), `:grad NAME forward` or `:grad NAME vjp`")
-                return
+                return fail(f"unknown mode `{word}`", word, at, "write `:grad NAME`, `:grad NAME 1` (with respect "
+                            "to parameter 1), `:grad NAME forward` (the jvp) or `:grad NAME vjp` (the pullback)")
         if wrt is not None and mode != "reverse":
-            self.complain(f"a parameter number selects a gradient's parameter; `{mode}` differentiates with "
-                          "respect to every parameter")
-            return
+            return fail(f"a parameter number selects a gradient's parameter; `{mode}` differentiates with respect "
+                        "to every parameter", str(wrt), wrt_at, "leave the number out, or the mode")
         env = self.session.env
         mod, _, member = name.rpartition(".")
         if (env.modules[mod].values.get(member) if mod in env.modules else env.values.get(name)) is None:
             fns = [n for n, s in env.values.items() if s.kind == "fn" and "__" not in n]
-            hint = did_you_mean(name, fns)
-            self.complain(f"`{name}` is not a function defined in this session" + (f"; {hint}" if hint else ""))
-            return
+            hint = did_you_mean(name, fns) or (f"the functions are {', '.join(f'`{f}`' for f in fns[:8])}"
+                                               + (", …" if len(fns) > 8 else "") if fns else "no functions are defined yet")
+            return fail(f"`{name}` is not a function defined in this session", name, name_at, hint)
         try:
-            text = self.session.derived_source(name, mode, wrt, (self.session.next_input_name(), line),
-                                               name_at, wrt_at)
+            text = self.session.derived_source(name, mode, wrt, (file, line), name_at, wrt_at)
         except DPError as e:
             self.complain(e.render())
             return

@@ -15,12 +15,10 @@ its derivatives) with, so they are in the function's domain; function-valued
 arguments are given as the same DP source in both interpreters."""
 from __future__ import annotations
 
-import copy
 import glob
 import math
 import os
 import re
-import sys
 
 import numpy as np
 import pytest
@@ -29,7 +27,7 @@ from dsl import syntax as S
 from dsl.parser import parse
 from dsl.printer import expr_src
 from dsl.types import FLOAT, TENSOR, DictT, EnumT, FnT, ListT, StructT, TupleT
-from helpers import Captured
+from helpers import Captured, example
 from interpreter.session import Session
 from interpreter.values import DPEnum, DPStruct
 
@@ -44,75 +42,6 @@ def _cases():
         for s in prog.body:
             if isinstance(s, S.FnDef):
                 yield pytest.param(path, s.name, id=f"{os.path.basename(path)}:{s.name}")
-
-
-# ---------------------------------------------------------------- the example, run twice
-
-class Example:
-    """The example run in A (where its derivatives are made, with the arguments its
-    functions are first called with recorded) and in B (where printed text is loaded)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        with open(path, encoding="utf-8") as f:
-            self.text = f.read()
-        self.a = Session(Captured())
-        names = {s.name for s in parse(self.text, path).body if isinstance(s, S.FnDef)}
-        self.calls = _recording(lambda: self.a.run(self.text, path), path, names)
-        self.b = Session(Captured())
-        self.b.run(self.text, path)
-        self.b_env = self.b.env
-
-    def load_printed(self, text: str, label: str):
-        """Load text into B beside the example alone: B's globals are the example's."""
-        self.b.env = self.b_env
-        self.b.run(text, f"<printed {label}>")
-
-    def arguments(self, fn: S.FnDef):
-        """The arguments fn (or a derivative of it) was first called with, else None."""
-        n = len(fn.params)
-        got = self.calls.get(fn.sym.py)
-        if got is None:
-            for d in self.a.ad.by_name.values():
-                if d.source is fn and d.py in self.calls and len(self.calls[d.py]) >= n:
-                    got = self.calls[d.py]
-                    break
-        return None if got is None else got[:n]
-
-
-def _recording(run, path: str, names: set[str]) -> dict:
-    """Run, noting the arguments of the first call of each function compiled from
-    path, until the functions named (Python names) have all been called."""
-    calls: dict = {}
-    waiting = set(names)
-
-    def trace(frame, event, arg):                 # called for each new frame only
-        code = frame.f_code
-        if code.co_filename == path and code.co_name not in calls:
-            try:
-                calls[code.co_name] = [copy.deepcopy(frame.f_locals[v]) for v in code.co_varnames[:code.co_argcount]]
-            except Exception:                     # noqa: BLE001 — a value that cannot be copied: not recorded
-                pass
-            waiting.discard(code.co_name)
-            if not waiting:
-                sys.settrace(None)                # tracing slows the run several times over
-        return None
-    old = sys.gettrace()
-    sys.settrace(trace)
-    try:
-        run()
-    finally:
-        sys.settrace(old)
-    return calls
-
-
-_EXAMPLES: dict[str, Example] = {}
-
-
-def example(path: str) -> Example:
-    if path not in _EXAMPLES:
-        _EXAMPLES[path] = Example(path)
-    return _EXAMPLES[path]
 
 
 # ---------------------------------------------------------------- values across interpreters
@@ -366,3 +295,87 @@ def test_printed_rule_calls_the_primitive_not_a_function_of_the_same_name():
 fn f(x: float) -> float { return sin(x) }
 """
     assert _printed_value(program, "grad(f)", "f_grad(1.0)") == pytest.approx(math.cos(1.0), rel=1e-15)
+
+
+# ---------------------------------------------------------------- each kind of generated function
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _softplus(x):
+    return math.log1p(math.exp(x))
+
+
+_RULED = """fn sp(x: float) -> float {
+    if x > 0.0 { return x + log(1.0 + exp(-x)) }
+    return log(1.0 + exp(x))
+}
+derivative sp(x) -> y { x_bar = y_bar * sigmoid(x) }
+"""
+_ODE = """import ode
+fn m(k: float) -> float {
+    let rhs = fn(t: float, y: list[float]) -> list[float] { return [y[1], -k * y[0]] }
+    return ode.rk4(rhs, [1.0, 0.0], 0.0, 0.1, 5)[0]
+}
+"""
+
+# (program, derivative, arguments, its value: a closed form, or "fd" for central
+# differences of `fd_of` (a DP function of one float), and the generated functions the
+# printed text must hold
+KINDS = [
+    ("fn f(x: float) -> float { return x * sin(x) }", "grad(grad(f))", "1.3",
+     2 * math.cos(1.3) - 1.3 * math.sin(1.3), []),
+    ("", "grad(sin)", "0.4", math.cos(0.4), ["sin_fn_grad"]),
+    ("", "grad(grad(sin))", "0.4", -math.sin(0.4), []),
+    (_RULED, "grad(sp)", "0.7", _sigmoid(0.7), []),
+    (_RULED + "fn g(x: float) -> float { return sp(2.0 * x) * x }", "grad(g)", "0.7",
+     2 * _sigmoid(1.4) * 0.7 + _softplus(1.4), []),
+    ("fn fact(n: int, x: float) -> float {\n    if n == 0 { return 1.0 }\n    return x * fact(n - 1, x)\n}",
+     "grad(fact, 1)", "3, 1.5", 3 * 1.5 ** 2, ["fact_rev"]),
+    ("fn ev(n: int, x: float) -> float {\n    if n == 0 { return x }\n    return od(n - 1, x * x)\n}\n"
+     "fn od(n: int, x: float) -> float {\n    if n == 0 { return sin(x) }\n    return ev(n - 1, x + 1.0)\n}",
+     "grad(ev, 1)", "3, 0.5", math.cos(1.25 ** 2) * 2 * 1.25 * 2 * 0.5, ["ev_rev", "od_rev"]),
+    ("fn h(x: tensor) -> float { return sum(x * x * x) }", "hessian(h)", "tensor([1.0, 2.0])",
+     [[6.0, 0.0], [0.0, 12.0]], ["h_grad_jvp_quiet"]),
+    ("fn h(x: list[float]) -> float { return x[0] * x[1] * x[1] }", "hessian(h)", "[1.0, 2.0]",
+     [[0.0, 4.0], [4.0, 2.0]], ["h_grad_jvp_quiet"]),
+    ("fn h(x: float) -> float { return x * x * x }", "jacfwd(grad(h))", "2.0", 12.0, ["h_grad_jvp"]),
+    ("fn ap(g: fn(float) -> float, x: float) -> float { return g(x) * g(x) }\n"
+     "fn u(c: float) -> float { return ap(fn(y: float) -> float { return c * y }, 3.0) }",
+     "grad(grad(u))", "0.5", 18.0, ["ap_with_closure_rev"]),
+    ("fn u(c: float) -> float {\n    let lam = fn(p: float) -> float { return p * c }\n"
+     "    return lam(c) + grad(lam)(2.0)\n}", "grad(u)", "1.5", 2 * 1.5 + 1, []),
+    (_ODE, "grad(m)", "2.0", "fd", ["ode__rk4_with_closure_rev"]),
+    ("fn m(x: float) -> float {\n    let t = (x, 2.0)\n    return t.0 * t.1\n}", "grad(m)", "2.0", 2.0, []),
+    ("fn m(x: float) -> float {\n    if x > 1e308 { return inf }\n    return x * -0.0 + x\n}", "grad(m)", "2.0", 1.0, []),
+    ("fn m(x: float) -> float { return max(x, 1.0) + abs(x) }", "value_and_grad(m)", "2.0", (4.0, 2.0), []),
+]
+
+
+@pytest.mark.parametrize("program,expr,args,value,holds", KINDS, ids=[f"{k[1]}#{i}" for i, k in enumerate(KINDS)])
+def test_printed_derivatives_of_each_kind_rerun(program, expr, args, value, holds):
+    a = Session(Captured())
+    a.run(program, "prog.dp")
+    built_in = plain(a.run(f"{expr}({args})").value)
+    if value == "fd":
+        f = a.run(expr[len("grad("):-1]).value
+        x, h = float(args), 1e-6
+        value = (a.call_value(f, x + h) - a.call_value(f, x - h)) / (2 * h)
+        assert abs(built_in - value) < 1e-6 * max(1.0, abs(value))
+    else:
+        assert np.allclose(_numbers(built_in), value, rtol=1e-12, atol=1e-12), (built_in, value)
+    text = a.run(f"source({expr})").value
+    names = re.findall(r"^fn (\w+)\(", text, re.M)
+    assert set(holds) <= set(names), names
+    b = Session(Captured())
+    b.run(program, "prog.dp")
+    b.run(text, "printed.dp")
+    assert same(built_in, plain(b.run(f"{names[0]}({args})").value)) == []
+
+
+def _numbers(v):
+    """A plain value as numbers numpy can compare: a tensor as its nested lists."""
+    if isinstance(v, tuple) and len(v) == 3 and v[0] == "tensor":
+        return np.reshape(v[2], v[1])
+    return np.array(v, dtype=float)

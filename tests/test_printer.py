@@ -17,7 +17,7 @@ import pytest
 from dsl import syntax as S
 from dsl.parser import parse
 from dsl.printer import expr_src, program_src, stmt_src
-from helpers import Captured, run
+from helpers import Captured, example, run
 from interpreter.session import Session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,9 +61,7 @@ def _derived_functions():
     functions those call), as checked trees."""
     out = []
     for path in sorted(glob.glob(os.path.join(ROOT, "examples", "*.dp"))):
-        s = Session(Captured())
-        with open(path, encoding="utf-8") as f:
-            s.run(f.read(), path)
+        s = example(path).a
         for name, sym in s.ad.syms.items():
             if sym is not None and isinstance(sym.decl, S.FnDef):
                 out.append((f"{os.path.basename(path)}:{name}", sym.decl))

@@ -36,10 +36,11 @@ class JacobianMaker:
             body = _list_jacobian_body(call, kind, a, b)
         params = ", ".join(f"{n}: {_src_type(t)}" for n, t in zip(call.names, fn.ty.params))
         src = f"fn {name}({params}) -> {_src_type(_jac_type(a, b))} {{\n{body}}}\n"
-        self.session.sources.add("<derived>", src)
-        prog = parse(src, "<derived>")
+        file = f"<derived {name}>"              # its own file: a diagnostic quotes this text
+        self.session.sources.add(file, src)
+        prog = parse(src, file)
         out = self.check_fn(prog.body[0], register=True)
-        self.compile_fn(out, "<derived>")
+        self.compile_fn(out, file)
         d = Derived(out, kind, fn)
         self.cache[key] = d
         self.by_name[out.name] = d

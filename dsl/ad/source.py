@@ -115,8 +115,10 @@ def derived_source(ad, name: str, mode: str = "reverse", wrt: int | None = None,
         from ..diagnostics import did_you_mean
         known = [n for n, s in env.values.items() if s.kind == "fn" and "__" not in n]
         known += [f"{m}.{n}" for m, e in env.modules.items() for n, s in e.values.items() if s.kind == "fn"]
+        hint = did_you_mean(name, known) or (f"the functions are {', '.join(f'`{k}`' for k in known[:8])}"
+                                             + (", …" if len(known) > 8 else "") if known else "no functions are defined")
         raise DPError(Diagnostic("type error", f"no function named `{name}`", name_span if name_span is not NOWHERE
-                                 else None, did_you_mean(name, known)))
+                                 else None, hint))
     if mode == "reverse":
         args = [ref] + ([at(S.Num(wrt), wrt_span or name_span)] if wrt is not None else [])
         call = at(S.Call(at(S.Name("grad"), name_span), args), name_span)
