@@ -208,9 +208,11 @@ class Checker:
             self.stmt(s)
         self.pop()
 
+    _stmt = S.Dispatch("s_", S.STMTS)
+    _expr = S.Dispatch("e_", S.EXPRS)
+
     def stmt(self, s, top=False):
-        m = getattr(self, "s_" + type(s).__name__)
-        m(s, top) if top else m(s, False)
+        self._stmt(s, top)
 
     def s_StructDef(self, s, top):
         if not top:
@@ -539,8 +541,7 @@ class Checker:
         self.error(e.span, f"expected `{want}`, found `{got}`", hint)
 
     def expr(self, e, expected: Type | None = None, lvalue=False) -> Type:
-        m = getattr(self, "e_" + type(e).__name__)
-        t = m(e, expected) if not lvalue else m(e, expected, lvalue=True)
+        t = self._expr(e, expected) if not lvalue else self._expr(e, expected, lvalue=True)
         e.ty = t
         return t
 

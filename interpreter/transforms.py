@@ -102,7 +102,8 @@ class TransformRuntime:
                     return self.ad.prim_fn(p), []
             from .runtime import DPRuntimeError
             raise DPRuntimeError("cannot differentiate this function: it is not a DP function",
-                                 "functions registered from Python need derivative rules to be differentiated")
+                                 "functions registered from Python need derivative rules to be differentiated",
+                                 kind="differentiation error")
         if isinstance(node, S.Lambda):
             fn, _ = self.ad.lambda_fn(node)
             cells = dict(zip(code.co_freevars, f.__closure__ or ()))
@@ -128,9 +129,10 @@ class TransformRuntime:
         n = len(caps)
         if any(p.sym.ty.active for p in fn.params[:n]):
             from .runtime import DPRuntimeError
-            raise DPRuntimeError("cannot differentiate through a closure that captured a differentiable value "
-                                 "and was passed as an argument",
-                                 "pass the captured value as an argument instead, or call the lambda where it is made")
+            raise DPRuntimeError("cannot differentiate through a function value that captured a differentiable "
+                                 "value and is known only when the program runs",
+                                 "pass the captured value as an argument instead, or call the lambda where it is made",
+                                 kind="differentiation error")
 
     def rt_jvp(self, f, primals, tangents, inside=False):
         fn, caps = self.node_of(f)

@@ -244,11 +244,15 @@ class Reverse(Adjoints, Activity, Sweep):
             rev = r + rev
         return fwd, rev
 
-    def stmt(self, s):
-        m = getattr(self, "s_" + type(s).__name__, None)
-        if m is None:
-            raise _err(s.span, f"cannot differentiate a `{type(s).__name__}` statement yet")
-        return m(s)
+    stmt = S.Dispatch("s_", S.STMTS)
+
+    def _not_in_normal_form(self, s):
+        raise _err(s.span, f"internal: a `{type(s).__name__}` statement in normal form",
+                   "this is a bug in DP's transforms; please report it")
+
+    # normalize.py rewrites these away (or they are never inside a function)
+    s_AugAssign = s_ForEach = s_Break = s_Continue = s_Return = _not_in_normal_form
+    s_FnDef = s_StructDef = s_EnumDef = s_Import = s_RuleDef = _not_in_normal_form
 
     def s_Let(self, s):
         if isinstance(s.sym.ty, FnT):
@@ -569,8 +573,6 @@ class Reverse(Adjoints, Activity, Sweep):
             arms.append(S.MatchArm(None, "_", [], []))
         return [S.Match(B.copy_expr(subject), arms)]
 
-    def s_Return(self, s):
-        raise _err(s.span, "internal: return inside normal form")
 
 
 # ---------------------------------------------------------------- helpers
