@@ -26,6 +26,15 @@ class SourceRegistry:
 SOURCES = SourceRegistry()
 
 
+class DPRuntimeError(Exception):
+    """Raised by the primitives' and the runtime's helpers; the session turns it into a
+    diagnostic with the span of the DP expression that was running."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
 @dataclass
 class Diagnostic:
     kind: str                      # "syntax error", "type error", "runtime error", ...

@@ -10,19 +10,11 @@ import math
 import numpy as np
 
 from dsl import primitives as P
+from dsl.diagnostics import DPRuntimeError  # noqa: F401 — raised here, and imported from here by others
 from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT, Prim
 
 from .tangents import accumulate, make_tangent_op, zeros_like
 from .values import EnumClass, format_value, make_struct_class
-
-
-class DPRuntimeError(Exception):
-    """Raised by runtime helpers; the session turns it into a diagnostic with the span
-    of the DP expression that was running."""
-
-    def __init__(self, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 def _idiv(a: int, b: int) -> int:
