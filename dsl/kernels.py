@@ -95,18 +95,18 @@ def pow_dbase_int(x: float, n: int) -> float:
 
 
 def pow_term(c: float, x: float, q: float, m: int) -> float:
-    """c · x^q · (log x)^m: every derivative of x ** p is a sum of these. 0 where c is 0;
-    at x = 0 it is 0 when m > 0 (so every derivative in p of x ** p is 0 there: the
-    true value for p > 0, and the limit of x^q log^m x as x → 0 for q > 0) and c · 0^q
-    when m = 0. Where x < 0 and m > 0 it is a domain error (log x is undefined)."""
+    """c · x^q · (log x)^m: every derivative of x ** p is a sum of these. 0 where c is 0.
+    Where x <= 0 and m > 0 it is 0: every derivative in p of x ** p is 0 there (the true
+    value at x = 0 for p > 0; below 0, x ** p is defined only at whole p, and has no
+    derivative in p). At x = 0 with m = 0 it is c · 0^q."""
     if c == 0.0:
         return 0.0
-    if x == 0.0:
-        if m > 0 or q > 0.0:
-            return 0.0
-        return c if q == 0.0 else math.copysign(math.inf, c)
     if m == 0:
+        if x == 0.0 and q < 0.0:
+            return math.copysign(math.inf, c)
         return c * math.pow(x, q)
+    if x <= 0.0:
+        return 0.0
     return c * math.pow(x, q) * math.log(x) ** m
 
 
@@ -157,7 +157,7 @@ def t_pow_term(c, x, q, m):
     if m == 0:
         y = c * np.power(x, q)                      # c · 0^q at x = 0: 0, c or ±inf
     else:
-        y = np.where(x == 0.0, 0.0, c * np.power(x, q) * np.log(x) ** m)
+        y = np.where(x <= 0.0, 0.0, c * np.power(x, q) * np.log(x) ** m)
     return np.where(c == 0.0, 0.0, y)
 
 
