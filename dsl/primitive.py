@@ -171,7 +171,8 @@ def _rules_from_partials(p: Primitive) -> tuple[str, tuple[str, ...]]:
             continue
         d = _parse(partial)
         if not _is_zero(d):
-            term = _scaled(d, S.Name(f"{name}_dot"))
+            dot = S.Name(f"{name}_dot")
+            term = S.Binary("*", dot, d) if _later_factor(p, name, d) else _scaled(d, dot)
             tangent = term if tangent is None else _plus(tangent, term)
         cotangents.append(_cotangent(p, name, t, d))
     if tangent is None:
@@ -185,10 +186,22 @@ def _cotangent(p: Primitive, name: str, t: Type, partial: S.Expr) -> str:
     from .printer import expr_src
     if _is_zero(partial):
         return f"zeros_like({name})" if t == TENSOR else "0.0"
-    c = expr_src(_times(S.Name("y_bar"), partial))
+    g = S.Name("y_bar")
+    c = expr_src(_times(g, partial) if _later_factor(p, name, partial) or not _is_param(p, partial) else
+                 S.Binary("*", partial, g))
     if p.ret == TENSOR and _may_be_broadcast(p, t):
         return f"unbroadcast({c}, {name})"
     return c
+
+
+def _is_param(p: Primitive, e: S.Expr) -> bool:
+    return isinstance(e, S.Name) and e.id in p.params
+
+
+def _later_factor(p: Primitive, name: str, partial: S.Expr) -> bool:
+    """Whether the partial is a parameter after `name`: in a product `a * b` each
+    factor's (co)tangent keeps its side, `y_bar * b` for a and `a * y_bar` for b."""
+    return _is_param(p, partial) and p.params.index(partial.id) > p.params.index(name)
 
 
 def _may_be_broadcast(p: Primitive, t: Type) -> bool:
