@@ -38,7 +38,8 @@ class Primitive:
       reduction           sums, averages or picks along an axis, or over the whole tensor
       view                the result may share memory with an argument (a numpy view)
       piecewise_constant  every derivative is zero (where one exists)
-      total               cannot fail (raise) for any arguments of its types
+      total               cannot fail (raise) for any arguments of its types (say so: the
+                          default is that it may)
       domain              a DP condition on the parameters: where it is defined and
                           smooth (None: everywhere)
       kinks               a DP expression whose zeros include every point where it is
@@ -53,7 +54,7 @@ class Primitive:
                  py_op: str | None = None, jvp: str | None = None, vjp: tuple[str, ...] | None = None,
                  partials: tuple[str | None, ...] | None = None, doc: str = "", view: bool = False,
                  elementwise: bool = False, keeps_shape: bool = False, reduction: bool = False,
-                 piecewise_constant: bool = False, total: bool = True, domain: str | None = None,
+                 piecewise_constant: bool = False, total: bool = False, domain: str | None = None,
                  kinks: str | None = None, helper: bool = False, examples: tuple = ()):
         self.name = name
         self.params = tuple(params.split()) if isinstance(params, str) else tuple(params)
@@ -65,6 +66,8 @@ class Primitive:
         self.rules: dict = {}
         _check_params(self)
 
+    # An elementwise entry's rules are made from its partials on first use: parsing them
+    # all when the table is built would cost every session's start.
     @property
     def jvp(self) -> str | None:
         if self._jvp is None and self.partials is not None:
@@ -209,12 +212,15 @@ def _may_be_broadcast(p: Primitive, t: Type) -> bool:
     return t == FLOAT or p.types.count(TENSOR) > 1
 
 
-def _parse(src: str) -> S.Expr:
-    from .parser import parse
-    return _PARSED.get(src) or _PARSED.setdefault(src, parse(f"let rule = {src}\n", "<rule>").body[0].value)
-
-
 _PARSED: dict[str, S.Expr] = {}
+
+
+def _parse(src: str) -> S.Expr:
+    """A partial's syntax tree (each parsed once: the tensor versions share it)."""
+    if src not in _PARSED:
+        from .parser import parse
+        _PARSED[src] = parse(f"let rule = {src}\n", "<rule>").body[0].value
+    return _PARSED[src]
 
 
 # Small algebra, so a generated rule reads as one would write it: `y_bar / x` for the

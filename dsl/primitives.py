@@ -70,7 +70,7 @@ TABLE: list[Primitive] = [
                  "clip_to_hi(x, lo, hi)", tensors="x", kinks="(x - lo) * (x - hi) * (hi - lo)",
                  doc="min(max(x, lo), hi)"),
     *elementwise("sign", "x", K.sign, np.sign, constant=True, kinks="x"),
-    *elementwise("floor", "x", K.floor, np.floor, constant=True, kinks=f"sin({PI} * x)"),
+    *elementwise("floor", "x", K.floor, np.floor, constant=True, kinks=f"sin({PI} * x)", total=False),
     # helpers the rules above use, differentiable to every order themselves
     *elementwise("heaviside", "x", K.heaviside, K.t_heaviside, constant=True, kinks="x", helper=True),
     *elementwise("trunc_div", "a b", K.trunc_div, K.t_trunc_div, constant=True, domain="b != 0.0",

@@ -562,6 +562,24 @@ fn roots(x: tensor) -> float { return sum(sqrt(x)) }"""
         assert np.allclose(g, np.diag(w), rtol=1e-12, atol=0)
 
 
+def test_outer_of_a_matrix_gives_gradients_of_its_arguments_shapes():
+    """outer flattens its arguments (as numpy's); their cotangents are reshaped back."""
+    src = """fn f(a: tensor, b: tensor) -> float { return sum(outer(a, b) * reshape(arange(12), [4, 3])) }"""
+    a, b, w = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -1.0, 2.0]), np.arange(12.0).reshape(4, 3)
+    ga, gb = _values(src, ["grad(f, (0, 1))(tensor([[1.0, 2.0], [3.0, 4.0]]), tensor([0.5, -1.0, 2.0]))"])[0]
+    assert ga.shape == (2, 2) and np.allclose(ga, (w @ b).reshape(2, 2), rtol=1e-12)
+    assert gb.shape == (3,) and np.allclose(gb, w.T @ a.ravel(), rtol=1e-12)
+
+
+def test_linspace_is_differentiable_in_its_ends():
+    """It was a constant to the transforms: a silently zero derivative."""
+    src = "fn f(a: float, b: float) -> float { return sum(linspace(a, b, 5) * arange(5)) }"
+    s = np.linspace(0.0, 1.0, 5)
+    got = _values(src, ["grad(f, (0, 1))(0.5, 2.0)", "jvp(f, (0.5, 2.0), (1.0, 0.0)).1"])
+    assert got[0] == pytest.approx((float(np.sum((1 - s) * np.arange(5))), float(np.sum(s * np.arange(5)))), rel=1e-12)
+    assert got[1] == pytest.approx(float(np.sum((1 - s) * np.arange(5))), rel=1e-12)
+
+
 # ---------------------------------------------------------------- conventions at non-differentiable points, every order
 
 CONVENTIONS = [
