@@ -17,7 +17,7 @@ PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tenso
 BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS)
 # Names a program may not redefine. Library functions (sin, dot, shape, …) may be
 # shadowed by a user's own definitions; derived code still reaches the primitive.
-TRANSFORMS = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
+TRANSFORMS = P.TRANSFORMS
 RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS
 LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
 DICT_METHODS = {"keys", "values", "contains", "get", "remove"}
