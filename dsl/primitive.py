@@ -20,6 +20,8 @@ cotangent. So no parameter may be named `y` or `y_bar`, or end in `_dot` or `_ba
 """
 from __future__ import annotations
 
+import functools
+
 import itertools
 from dataclasses import dataclass
 
@@ -212,15 +214,12 @@ def _may_be_broadcast(p: Primitive, t: Type) -> bool:
     return t == FLOAT or p.types.count(TENSOR) > 1
 
 
-_PARSED: dict[str, S.Expr] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _parse(src: str) -> S.Expr:
-    """A partial's syntax tree (each parsed once: the tensor versions share it)."""
-    if src not in _PARSED:
-        from .parser import parse
-        _PARSED[src] = parse(f"let rule = {src}\n", "<rule>").body[0].value
-    return _PARSED[src]
+    """A partial's syntax tree (each parsed once: the tensor versions share it; read,
+    never changed)."""
+    from .parser import parse
+    return parse(f"let rule = {src}\n", "<rule>").body[0].value
 
 
 # Small algebra, so a generated rule reads as one would write it: `y_bar / x` for the

@@ -418,18 +418,7 @@ BY_ID = {c.id: c for c in CASES}
 
 # Failures in the transforms (dsl/ad/*), not in the table: (case, mode) → why. Those of
 # helpers' tensor versions at third order show with DP_PRIMITIVES_ALL=1.
-BROADCAST_BUG = ("reverse mode drops the unbroadcast of a broadcast operand's cotangent in third-order code; "
-                 "see test_transform_bug_a_broadcast_cotangent_keeps_its_shape")
-LIST_BUG = ("third derivatives through a list of tensors fail at run time ('pop from an empty list'); "
-            "see test_transform_bug_third_order_through_a_list_of_tensors")
-TRANSFORM_BUGS: dict[tuple[str, str], str] = {
-    ("**(tensor, tensor)", "rrr"): BROADCAST_BUG,
-    ("pow_dbase(tensor, tensor)", "rrr"): BROADCAST_BUG,
-    ("pow_term(tensor, tensor, tensor, int)", "rrr"): BROADCAST_BUG,
-    ("pow_term(float, tensor, tensor, int)", "rrr"): BROADCAST_BUG,
-    **{(case, mode): LIST_BUG for case in ("split_like(tensor, list[tensor], int)", "unstack(tensor, int)")
-       for mode in ("rrr", "jrr")},
-}
+TRANSFORM_BUGS: dict[tuple[str, str], str] = {}
 
 
 def _params():
@@ -628,9 +617,7 @@ def test_a_mixed_derivative_of_a_power_at_zero_is_its_limit():
 
 # ---------------------------------------------------------------- failures in the transforms, not in the table
 
-@pytest.mark.xfail(strict=True, reason="reverse mode gives `p` the (2, 1)-shaped cotangent of `zeros([2, 1]) * (p - 1.0)` "
-                                       "without summing it back to p's shape (1,), so it is counted twice")
-def test_transform_bug_a_broadcast_cotangent_keeps_its_shape():
+def test_a_broadcast_cotangent_keeps_its_shape():
     src = """fn g(t: float) -> float {
     var p = zeros(0)
     var q: tensor = zeros(0)
@@ -643,9 +630,7 @@ def test_transform_bug_a_broadcast_cotangent_keeps_its_shape():
     assert _values(src, ["grad(g)(0.0)"]) == [1.0]          # sum(s) = 0.5 + t
 
 
-@pytest.mark.xfail(strict=True, reason="the third derivative of a read of a list of tensors fails at run time with "
-                                       "'pop from an empty list' (a tape the reverse sweep pops but never pushed)")
-def test_transform_bug_third_order_through_a_list_of_tensors():
+def test_third_order_through_a_list_of_tensors():
     src = """fn g(t: float) -> float {
     let r = [tensor([1.0]) * t * t * t]
     return sum(r[0])

@@ -369,6 +369,8 @@ class Normalizer:
     def value(self, e, pre) -> S.Expr:
         """An expression whose value may carry derivatives: calls inside it are lifted
         (a call that is the whole value is already a statement of its own)."""
+        if _pops(e):
+            return S.Call(S.Field(self.rn(e.func.obj, pre), "pop"), [])
         if e.ty is not None and e.ty.active:
             if isinstance(e, S.Call) and e.target and e.target[0] == "fn" and pre is not None and \
                     self.tx is not None and _closure_args(e, self.tx):
@@ -575,6 +577,12 @@ class Normalizer:
             return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
         if kind == "method" and e.ty.active and e.func.name in ("get", "values") and pre is not None:
             return self.dict_read(e, pre)
+        if _pops(e) and lift and pre is not None:
+            # a pop inside an expression is a statement of its own, so the transforms see
+            # the list change (a rule copying its argument would pop twice)
+            t = self.fresh("popped", e.ty)
+            pre.append(B.assign(t, S.Call(S.Field(self.rn(e.func.obj, pre), "pop"), [])))
+            return B.name(t)
         if kind == "method":
             obj = self.rn(e.func.obj, pre)
             return S.Call(S.Field(obj, e.func.name), [self.rn(a, pre) for a in e.args])
@@ -711,6 +719,10 @@ def _calling(fn: S.FnDef) -> S.Lambda:
     params = [S.Param(p.name, B.param_type(p)) for p in fn.params]
     body = [S.Return(S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params]))]
     return S.Lambda(params, B.type_expr(fn.ty.ret), body)
+
+
+def _pops(e) -> bool:
+    return isinstance(e, S.Call) and e.target is not None and e.target[0] == "method" and e.func.name == "pop"
 
 
 def _has_tensor_op(e) -> bool:
