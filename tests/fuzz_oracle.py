@@ -34,7 +34,8 @@ import numpy as np
 from interpreter.embed import DPError, Interpreter
 from interpreter.values import DPStruct
 
-from tests.fuzz_program import (FLOAT, DictT, ListT, Program, StructT, TensorT, TupleT, is_diff)
+from tests.fuzz_program import (FLOAT, DictT, ListT, Program, StructT, TensorT, TupleT, is_diff,
+                                render_for_differences)
 
 # ---------------------------------------------------------------------- outcomes
 
@@ -282,6 +283,35 @@ def classify(e: BaseException) -> tuple[str, str]:
 # ---------------------------------------------------------------------- the oracle
 
 
+class Replay:
+    """stop_gradient for finite differences: records the values its argument takes in
+    a run at the base point, then gives them back in order in the perturbed runs."""
+
+    def __init__(self):
+        self.values: list = []
+        self.recording = True
+        self.i = 0
+
+    def start(self, recording: bool):
+        self.recording = recording
+        self.i = 0
+        if recording:
+            self.values = []
+
+    def __call__(self, v):
+        if self.recording:
+            self.values.append(v)
+            return v
+        if self.i >= len(self.values):
+            raise ValueError("control flow changed")
+        out = self.values[self.i]
+        self.i += 1
+        return out
+
+    def consistent(self) -> bool:
+        return self.recording or self.i == len(self.values)
+
+
 class Sink:
     def __init__(self):
         self.parts: list[str] = []
@@ -309,8 +339,11 @@ class Run:
     """The checks of one program."""
 
     def __init__(self, prog: Program | str, params=None, values=None, opts: Options | None = None, seed: int = 0):
+        self.fd_text = None
         if isinstance(prog, Program):
             self.text = prog.render()
+            if "stop_gradient(" in self.text:
+                self.fd_text = render_for_differences(prog)
             fn = prog.main_fn()
             self.params = [(n, t) for n, t in fn.params]
             self.values = dict(prog.values)
@@ -395,6 +428,24 @@ class Run:
             raise Stop
         self.y0 = y0
         self.f = f
+        self.fd_f, self.replay = f, None
+        if self.fd_text is not None:
+            self.replay = Replay()
+            fdp = Interpreter(timeout=self.opts.timeout, stdout=Sink())
+            fdp.register("sg_float", self.replay, "fn(float) -> float", derivative=lambda v: 0.0)
+            fdp.register("sg_tensor", self.replay, "fn(tensor) -> tensor")
+            try:
+                fdp.load(self.fd_text, "fuzz_fd.dp")
+                self.fd_f = fdp.function("f")
+                self.replay.start(True)
+                y = self.fd_f(*self.x)
+                self.replay.start(False)
+            except DPError as e:
+                self.add("reverse", SKIP_NONSMOOTH, f"cannot take differences through stop_gradient: {e.message}")
+                self.fd_f = None
+            else:
+                if abs(y - y0) > 1e-9 * (1 + abs(y0)):
+                    self.add("value", WRONG, f"f with stop_gradient held gives {y!r}, f gives {y0!r}")
         # the flat vector of active scalars and how to rebuild arguments from it
         self.flat = np.array([s for i in self.active for s in flatten(self.x[i], self.types[i])], dtype=float)
         self.u = self.direction()
@@ -420,9 +471,16 @@ class Run:
         return [a if i in self.active else 0 for i, a in enumerate(args)]
 
     def f_at(self, vec):
+        """f at a perturbed point, for differences (stop_gradient held at its base value)."""
+        if self.fd_f is None:
+            return None
         try:
-            y = self.f(*self.args_at(vec))
+            if self.replay is not None:
+                self.replay.start(False)
+            y = self.fd_f(*self.args_at(vec))
         except DPError:
+            return None
+        if self.replay is not None and not self.replay.consistent():
             return None
         return y if isinstance(y, float) and math.isfinite(y) else None
 
@@ -472,7 +530,9 @@ class Run:
             else:
                 self.add("reverse", OK)
         self.times["fd"] = self.times.get("fd", 0.0) + time.monotonic() - t_fd
-        self.smooth = all(c.kind != SKIP_NONSMOOTH for c in self.checks)
+        # higher-order differences: not with stop_gradient, whose derivative code holds
+        # stop_gradient too (grad(grad(x -> x * stop_gradient(x * x))) is 0, as in JAX)
+        self.smooth = all(c.kind != SKIP_NONSMOOTH for c in self.checks) and self.fd_text is None
         # forward: jvp(f, x, u) against the difference along u, and the dot-product test
         self.jfn = None
         if self.wants("forward") or self.wants("fwd-vs-rev") or self.wants("value") or self.wants("effects"):

@@ -49,6 +49,8 @@ FEATURES = {
     "rule": "a user `derivative` rule for a helper (a correct one)",
 }
 ALL_FEATURES = frozenset(FEATURES)
+# how often a program uses a feature (when it is enabled); the rest 0.45
+FEATURE_PROB = {"nonsmooth": 0.25, "stopgrad": 0.3, "print": 0.3, "rule": 0.3}
 
 # ---------------------------------------------------------------------- types
 
@@ -182,7 +184,10 @@ class Expr:
     tag: str = ""
 
     def render(self) -> str:
-        return fill(self.fmt, [a.render() for a in self.args])
+        fmt = self.fmt
+        if _FD_RENDERING and fmt.startswith("stop_gradient("):
+            fmt = ("sg_float(" if self.ty == FLOAT else "sg_tensor(") + fmt[len("stop_gradient("):]
+        return fill(fmt, [a.render() for a in self.args])
 
     def children(self):
         return self.args
@@ -202,6 +207,21 @@ class Lambda:
 
     def children(self):
         return []
+
+
+_FD_RENDERING = False
+
+
+def render_for_differences(prog: "Program") -> str:
+    """prog's text with each stop_gradient(e) as sg_float(e) / sg_tensor(e): host
+    functions the oracle defines to hold e at the value it had at the base point, so
+    finite differences see what stop_gradient means."""
+    global _FD_RENDERING
+    _FD_RENDERING = True
+    try:
+        return prog.render()
+    finally:
+        _FD_RENDERING = False
 
 
 def atomic(text: str) -> bool:
@@ -582,7 +602,7 @@ class Gen:
         self.seed = seed
         enabled = set(features)
         # each program uses a random subset of the enabled features: small, attributable
-        self.on = {f for f in sorted(enabled) if self.r.random() < feature_prob}
+        self.on = {f for f in sorted(enabled) if self.r.random() < FEATURE_PROB.get(f, feature_prob)}
         self.counter = 0
         self.structs: list[StructT] = []
         self.enums: list[EnumT] = []

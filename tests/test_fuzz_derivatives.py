@@ -204,3 +204,17 @@ def test_fixed_seed_sample_has_no_wrong_derivative():
     report = summarize(results, 0.0)
     lines = [f"program {r['index']}: {r['kind']} in {r['mode']}: {r['detail'].splitlines()[0][:200]}" for r in bad]
     assert not bad, report + "\n\n" + "\n".join(lines)
+
+
+def test_differences_respect_stop_gradient():
+    """d/dx x * stop_gradient(x * x) is x * x: the differences hold stop_gradient's
+    argument at its value at the point (generated programs only: the oracle knows
+    the types there)."""
+    from tests.fuzz_program import Expr, Func, Program, Return, V
+    sg = Expr(FLOAT, "stop_gradient({0})", [Expr(FLOAT, "x * x")], tag="stopgrad")
+    body = [Return(expr=Expr(FLOAT, "{0} * {1}", [V(FLOAT, "x"), sg]))]
+    prog = Program([], [], [Func("f", [("x", FLOAT)], FLOAT, body)], "f", {"x": 1.5})
+    o = check(prog, opts=ALL)
+    assert o.kind in (OK, SKIP_NONSMOOTH), o.checks
+    assert {"reverse", "forward"} <= modes(o, OK)
+    assert not modes(o, WRONG)
