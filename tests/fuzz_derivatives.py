@@ -165,6 +165,12 @@ def summarize(results: list[dict], elapsed: float) -> str:
         out.append("distinct errors (checks)")
         for (kind, key), c in errs.most_common(40):
             out.append(f"{c:6}  {kind}: {key}")
+    secs = sorted(r["seconds"] for r in results)
+    if secs:
+        slow = sorted(results, key=lambda r: -r["seconds"])[:5]
+        out.append("")
+        out.append(f"seconds per program: median {secs[len(secs) // 2]:.2f}, 90% {secs[int(len(secs) * 0.9)]:.2f}, "
+                   f"max {secs[-1]:.1f} (slowest: " + ", ".join(f"#{r['index']} {r['seconds']:.0f}s" for r in slow) + ")")
     valid = n - kinds.get("generator bug (type error)", 0)
     out.append("")
     out.append(f"differentiation errors: {kinds.get(DIFFERR, 0)} of {valid} valid programs "

@@ -603,7 +603,7 @@ class Gen:
         enabled = set(features)
         # each program uses a random subset of the enabled features: small, attributable
         self.on = {f for f in sorted(enabled) if self.r.random() < FEATURE_PROB.get(f, feature_prob)}
-        self.counter = 0
+        self.counter = 10                      # fresh names start at 10: parameters are x0, t1, p2 ...
         self.structs: list[StructT] = []
         self.enums: list[EnumT] = []
         self.helpers: list[Func] = []          # generated helpers

@@ -12,7 +12,7 @@ import copy
 import time
 
 from tests.fuzz_oracle import FAILURES, Options, check
-from tests.fuzz_program import (Assign, Decl, DeclTuple, Expr, ExprS, For, If, Lambda, Match, Program, Raw, Return,
+from tests.fuzz_program import (FLOAT, Assign, Decl, DeclTuple, Expr, ExprS, For, If, Lambda, Match, Program, Raw, Return,
                                 While, const_text)
 
 FIRST = {"reverse", "forward", "fwd-vs-rev", "value", "effects", "source", "load", "primal", "oracle"}
@@ -51,6 +51,7 @@ def edits(prog: Program):
                 p.values.pop(n, None)
             out.append((f"drop parameter {n}", drop_param))
     stmt_edits, expr_edits = [], []
+    float_params = [n for n, t in mf.params if t == FLOAT][:1]
 
     def walk_block(block: list):
         for i, s in enumerate(block):
@@ -71,6 +72,9 @@ def edits(prog: Program):
         c = const_text(e.ty)
         if c is not None and e.render() != c:
             expr_edits.append(("constant", lambda p, m, put=put, ty=e.ty, c=c: put(p, m, Expr(ty, c))))
+        if e.ty == FLOAT and e.args:
+            for n in float_params:
+                expr_edits.append(("parameter", lambda p, m, put=put, n=n: put(p, m, Expr(FLOAT, n))))
         for k, a in enumerate(e.args):
             if getattr(a, "ty", None) == e.ty:
                 expr_edits.append(("subexpression", lambda p, m, put=put, a=a: put(p, m, m[id(a)])))
