@@ -207,7 +207,10 @@ def pick_for_shrinking(fails: list[dict], limit: int) -> list[dict]:
     """Round-robin over kinds of failure, so every kind gets shrunk examples."""
     groups = collections.OrderedDict()
     for r in fails:
-        groups.setdefault(signature(r["kind"], r["mode"], r["detail"]), []).append(r)
+        sig = signature(r["kind"], r["mode"], r["detail"])
+        if r["kind"] == "WRONG NUMBER":     # a wrong number says nothing of its cause: split by features
+            sig = sig + (tuple(f for f in r["features"] if not f.startswith("p:")),)
+        groups.setdefault(sig, []).append(r)
     picked = []
     while len(picked) < limit and any(groups.values()):
         for g in groups.values():

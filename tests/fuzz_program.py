@@ -47,10 +47,11 @@ FEATURES = {
     "nestedgrad": "grad (and jvp) inside the differentiated function",
     "print": "print inside the function and its callees (effects must happen once)",
     "rule": "a user `derivative` rule for a helper (a correct one)",
+    "linspace": "linspace(a, b, n) with a differentiable start",
 }
 ALL_FEATURES = frozenset(FEATURES)
 # how often a program uses a feature (when it is enabled); the rest 0.45
-FEATURE_PROB = {"nonsmooth": 0.25, "stopgrad": 0.3, "print": 0.3, "rule": 0.3}
+FEATURE_PROB = {"nonsmooth": 0.25, "stopgrad": 0.3, "print": 0.3, "rule": 0.3, "linspace": 0.2}
 
 # ---------------------------------------------------------------------- types
 
@@ -1599,8 +1600,8 @@ class Gen:
                         [self.fleaf(ctx) for _ in range(n)], tag="tensor")
         if k < 0.93:
             return Expr(t, f"full({shape_dp(shape)}, {{0}})", [self.fleaf(ctx)], tag="tensor")
-        if len(shape) == 1:
-            return Expr(t, f"linspace({{0}}, 1.0, {shape[0]})", [self.fleaf(ctx)], tag="tensor")
+        if len(shape) == 1 and self.has("linspace"):
+            return Expr(t, f"linspace({{0}}, 1.0, {shape[0]})", [self.fleaf(ctx)], tag="tensor,linspace")
         return Expr(t, f"ones({shape_dp(shape)}) * {{0}}", [self.fleaf(ctx)], tag="tensor")
 
     def texpr(self, ctx, shape, depth) -> Expr:
