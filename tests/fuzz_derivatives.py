@@ -264,6 +264,12 @@ def main(argv=None):
     elapsed = time.monotonic() - t0
     print(summarize(results, elapsed))
     fails = [r for r in results if r["kind"] in FAILURES]
+    if a.out:
+        import json
+        os.makedirs(a.out, exist_ok=True)
+        with open(os.path.join(a.out, "results.jsonl"), "w") as fh:
+            for r in results:
+                fh.write(json.dumps({k: v for k, v in r.items() if k != "text"}) + "\n")
     if a.out and fails:
         shrunk = {}
         if a.shrink:
