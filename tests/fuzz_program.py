@@ -48,6 +48,7 @@ FEATURES = {
     "print": "print inside the function and its callees (effects must happen once)",
     "rule": "a user `derivative` rule for a helper (a correct one)",
     "linspace": "linspace(a, b, n) with a differentiable start",
+    "capmut": "a variable a lambda captured is changed after the lambda is made (capture by value)",
 }
 ALL_FEATURES = frozenset(FEATURES)
 # how often a program uses a feature (when it is enabled); the rest 0.45
@@ -1261,7 +1262,15 @@ class Gen:
         e = self.fexpr(inner, 2)
         e = Expr(FLOAT, "{0} * " + y + " + {1}", [e, self.fexpr(inner, 1)]) if self.chance(0.5) else Expr(FLOAT, "{0} + sin(" + y + ")", [e])
         body.append(Return(expr=e))
-        return Lambda(F2F, [(y, FLOAT)], body)
+        lam = Lambda(F2F, [(y, FLOAT)], body)
+        if not self.has("capmut"):
+            # what the lambda captured is never changed afterwards
+            import re
+            used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", lam.render()))
+            for v in ctx.vars():
+                if v.name in used:
+                    v.mutable = False
+        return lam
 
     def s_closure(self, ctx):
         name = self.fresh("lam")
@@ -1270,8 +1279,8 @@ class Gen:
         out = [Decl(tag="closure", name=name, expr=lam)]
         # capture by value: change a captured var afterwards
         mut = self.float_vars(ctx, mutable=True)
-        if mut and self.chance(0.4):
-            out.append(Assign(place=self.r.choice(mut).name, op="=", expr=self.fexpr(ctx, 1), tag="closure"))
+        if mut and self.has("capmut") and self.chance(0.4):
+            out.append(Assign(place=self.r.choice(mut).name, op="=", expr=self.fexpr(ctx, 1), tag="closure,capmut"))
         return out
 
     def s_mkcall(self, ctx):
