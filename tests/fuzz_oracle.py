@@ -719,7 +719,19 @@ class Run:
             r = self.call("fwd-over-rev", lambda: fr(*xargs, *u_args))
             if r is not None:
                 results["fwd-over-rev"] = self.flat_grad(r)
-        for mode in ("rev-over-rev", "grad(grad(f))", "fwd-over-rev"):
+        # the user-level hessian(f), for one float, list or tensor parameter
+        t0 = self.types[0]
+        if self.wants("hessian") and len(self.types) == 1 and (t0 == FLOAT or isinstance(t0, (ListT, TensorT))):
+            ht = {True: "float"}.get(t0 == FLOAT) or ("list[list[float]]" if isinstance(t0, ListT) else "tensor")
+            src = f"fn fz_hess(x0: {t0.dp()}) -> {ht} {{\n    return hessian(f)(x0)\n}}"
+            n_before = len(self.checks)
+            self.call("hessian", lambda: self.dp.load(src, "fz_hess.dp"))
+            if len(self.checks) == n_before:
+                r = self.call("hessian", lambda: self.dp.function("fz_hess")(xargs[0]))
+                if r is not None:
+                    hm = np.asarray(r, dtype=float).reshape(len(self.flat), len(self.flat))
+                    results["hessian"] = hm @ self.u
+        for mode in ("rev-over-rev", "grad(grad(f))", "fwd-over-rev", "hessian"):
             if mode in results:
                 self.compare_hu(mode if mode != "grad(grad(f))" else "rev-over-rev", results[mode], ref_hu,
                                 label=mode)
@@ -771,7 +783,7 @@ class Run:
             self.add(mode, OK)
         else:
             what = {"rev-over-rev": "grad of <grad f, u>", "grad(grad(f))": "grad(grad(f)) * u",
-                    "fwd-over-rev": "jvp(grad(f), x, u)"}[label]
+                    "fwd-over-rev": "jvp(grad(f), x, u)", "hessian": "hessian(f)(x) @ u"}[label]
             self.add(mode, WRONG, f"H u by {what} = {fmt_vec(hu)}, differences of grad(f) along u = {fmt_vec(ref.value)}")
 
     # ----------------------------------------------------------- third order

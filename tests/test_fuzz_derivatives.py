@@ -29,6 +29,9 @@ def test_a_right_program_passes_every_check():
     o = check(src, [("x", FLOAT), ("y", FLOAT)], {"x": 0.7, "y": -1.3}, ALL)
     assert o.kind == OK, o.checks
     done = {c.mode for c in o.checks if c.kind == OK}
+    one = check("fn f(x: tensor) -> float { return sum(sin(x) * x) }", [("x", TensorT((3,)))],
+                {"x": np.array([0.1, 0.5, -0.9])}, ALL)
+    assert o.kind == OK and "hessian" in {c.mode for c in one.checks if c.kind == OK}, one.checks
     assert {"reverse", "forward", "fwd-vs-rev", "source", "rev-over-rev", "fwd-over-rev", "fwd-over-fwd",
             "3rd-rev", "3rd-fwd"} <= done
 
