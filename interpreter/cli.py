@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             session.script_args = list(ns.args)          # argparse has dropped a leading `--`
             session.run(text, ns.file)
         elif ns.command == "check":
+            session.modules.check_only = True        # nothing is derived, compiled or run
             session.check_text(text, ns.file)
             print(f"{ns.file}: ok")
         elif ns.command == "grad":
