@@ -540,13 +540,15 @@ class Reverse(Adjoints, Activity, Sweep):
         arm = self.bookkeeping("arm", INT, B.inum(0))
         arms, revs = [], []
         active = self.root_active(s.subject) if s.subject.ty.active else False
+        outer = self.payload_cotangents         # a match inside an arm has cotangents of its own
         for k, a in enumerate(s.arms):
-            self.payload_cotangents = {}
+            self.payload_cotangents = cotangents = {}
             f, r = self.block(a.body)
             arms.append(S.MatchArm(a.enum, a.variant, list(a.binds), [B.assign(arm, B.inum(k))] + f))
-            if active and self.payload_cotangents:
-                r = r + self.subject_adjoint(s.subject, a, self.payload_cotangents)
+            if active and cotangents:
+                r = r + self.subject_adjoint(s.subject, a, cotangents)
             revs.append(r)
+        self.payload_cotangents = outer
         fwd = [S.Match(B.copy_expr(s.subject), arms)]
         rev = []
         if in_loop:
@@ -562,10 +564,14 @@ class Reverse(Adjoints, Activity, Sweep):
     def subject_adjoint(self, subject, arm, cotangents) -> list[S.Stmt]:
         """After arm `V(b0, b1)` ran backwards, the cotangents of its payload (held by
         payload_copy) are the subject's: `e_bar = accumulate(e_bar, E.V(g1, b1))`,
-        with the primal's own value where a payload carries no derivative."""
+        with zero for a payload nothing sent a cotangent to, and the primal's own value
+        for one that carries no derivative."""
         et = subject.ty
         binds = [self.fresh(f"{b}_again") for b in arm.binds]
-        payload = [B.name(cotangents[k]) if k in cotangents else B.name(binds[k]) for k in range(len(binds))]
+        types = et.variants[arm.variant]
+        payload = [B.name(cotangents[k]) if k in cotangents else
+                   B.zeros_like(B.name(binds[k]), types[k]) if types[k].active else B.name(binds[k])
+                   for k in range(len(binds))]
         value = S.Call(S.Field(S.Name(et.name), arm.variant), payload)
         add = S.Assign(self.bar_path(subject), B.call("accumulate", self.bar_path(subject), value))
         arms = [S.MatchArm(et.name, arm.variant, binds, [add])]
