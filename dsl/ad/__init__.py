@@ -17,6 +17,7 @@ from ..types import FnT
 from . import build as B
 from .derive import StaticFunctions, derive_program
 from .derived import Derived, stamp as _stamp
+from .effects import refuse_global_writes
 from .forward import Forward
 from .normalize import normalize
 from .reverse import Reverse
@@ -95,6 +96,8 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker):
 
     def make(self, fn, source, kind, wrt, tuple_wrt, out_name, seeds=None):
         """The derived FnDef, unchecked, and the Reverse that made it (None for jvp)."""
+        if kind in ("rev", "grad", "vg"):
+            refuse_global_writes(source, kind)
         reserved = self.reserved()
         nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved, self)
         nf = self.check_fn(nf, register=False)

@@ -591,7 +591,9 @@ class Normalizer:
             args = [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre) for a in e.args[1:]]
         else:
             args = [self.atom(a, pre) if a.ty is not None and a.ty.active and lift else self.rn(a, pre) for a in e.args]
-        if lift and e.ty is not None and e.ty.active and pre is not None:
+        if lift and e.ty is not None and e.ty != UNIT and pre is not None and not isinstance(e.ty, FnT):
+            # a statement of its own, whatever its type: the rules copy the expressions
+            # they read, and the call would run (and have its effects) again
             func = self.rn_fn(e.func, pre)
             t = self.fresh("t", e.ty)
             pre.append(B.assign(t, S.Call(func, args)))
