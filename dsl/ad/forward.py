@@ -76,8 +76,10 @@ class Forward(Activity, Sweep):
             obj = e.func.obj
             if e.func.name == "append":
                 return [S.ExprStmt(B.method(self.dot_path(obj), "append", self.tan(e.args[0]))), s]
-            if e.func.name in ("pop", "remove"):
+            if e.func.name in ("pop", "remove", "reverse"):
                 return [S.ExprStmt(B.method(self.dot_path(obj), e.func.name, *map(B.copy_expr, e.args))), s]
+            if e.func.name == "extend":
+                return [S.ExprStmt(B.method(self.dot_path(obj), "extend", self.tan(e.args[0]))), s]
             raise _err(s.span, f"cannot differentiate `.{e.func.name}` on a differentiable value yet")
         return [s]
 

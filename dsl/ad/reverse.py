@@ -287,6 +287,14 @@ class Reverse(Adjoints, Activity, Sweep):
             return fwd, rev
         if name == "remove" and isinstance(obj.ty, DictT):
             return self.remove_stmt(s, e, obj, active)
+        if name == "reverse":
+            # its own inverse, on the list and on its cotangent alike
+            rev = [S.ExprStmt(B.method(B.copy_expr(obj), "reverse"))]
+            if active:
+                rev.append(S.ExprStmt(B.method(self.bar_path(obj), "reverse")))
+            return [s], rev
+        if name == "extend":
+            return self.extend_stmt(s, e, obj, active)
         if active:
             raise _err(s.span, f"cannot differentiate `.{name}` on a differentiable value yet",
                        "build the new value with `append`, or assign elements")
@@ -294,6 +302,23 @@ class Reverse(Adjoints, Activity, Sweep):
         root = root_of(obj)
         tape = self.tape(f"{root.id}_before", obj.ty)
         return [self.push(tape, B.copy_expr(obj)), s], [S.Assign(B.copy_expr(obj), self.pop(tape))]
+
+    def extend_stmt(self, s, e, obj, active):
+        """`xs.extend(ys)`: the reverse sweep pops what was added, from the list and its
+        cotangent, sending each cotangent to its element of ys."""
+        ys = e.args[0]
+        lens = self.tape(f"{root_of(obj).id}_len", INT)
+        fwd = [self.push(lens, B.call("len", B.copy_expr(obj))), s]
+        n, j = self.temp("n"), self.temp("j")
+        body = [S.ExprStmt(B.method(B.copy_expr(obj), "pop")), B.assign(j, B.sub(B.name(j), B.inum(1)))]
+        if active:
+            g = self.temp("g")
+            body.append(S.Let(g, None, B.method(self.bar_path(obj), "pop")))
+            if self.depends(ys):
+                body += self.value_adjoint(S.Index(ys, B.name(j), ty=ys.ty.elem), B.name(g))
+        rev = [S.Let(n, None, self.pop(lens)), S.Let(j, None, B.call("len", B.copy_expr(ys)), True),
+               S.While(S.Binary(">", B.call("len", B.copy_expr(obj)), B.name(n)), body)]
+        return fwd, rev
 
     def remove_stmt(self, s, e, obj, active):
         """`d.remove(k)`: whether k was there and its value are saved, and put back in the
