@@ -18,7 +18,8 @@ BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS)
 # Names a program may not redefine. Library functions (sin, dot, shape, …) may be
 # shadowed by a user's own definitions; derived code still reaches the primitive.
 TRANSFORMS = P.TRANSFORMS
-RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS
+# The rules' helpers (unbroadcast, tie_share, …) too: derived code calls them by name.
+RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS | {p.name for p in P.TABLE if p.helper and p.name != "item"}
 LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
 DICT_METHODS = {"keys", "values", "contains", "get", "remove"}
 MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove"}

@@ -8,6 +8,7 @@ time is transformed on first use and cached. Derived functions are DP functions,
 every transform accepts them: grad(grad(f)), jvp(grad(f)), jacfwd(jacrev(f))."""
 from __future__ import annotations
 
+from .. import primitives as P
 from .. import syntax as S
 from ..checker import Checker
 from ..diagnostics import Diagnostic, DPError
@@ -45,7 +46,10 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker):
         return env
 
     def reserved(self) -> set[str]:
-        return set(self.env().values) | set(self.syms)
+        """Names derived code cannot give its own variables: the globals, the derived
+        functions, and the primitives and builtins (derived code calls them by name, so
+        a local of that name would hide them)."""
+        return set(self.env().values) | set(self.syms) | P.CALLABLE | P.SPECIAL_BUILTINS
 
     def unique(self, base: str) -> str:
         taken = self.reserved()

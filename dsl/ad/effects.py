@@ -4,10 +4,10 @@ A reverse derivative recomputes primal code (a pullback runs its function again,
 more for each caller's reverse sweep) and puts back, in its reverse sweep, what its
 forward sweep changed in place. Output is muted while it recomputes (see _muted in
 __init__.py), but a global variable assigned or changed in place would be changed
-again, or have the change undone. So reverse mode refuses a function that writes a
-global, at the line that writes it: its own writes when it runs once (`grad(f)`),
-and those of every function it calls when it is recomputed (a pullback). Forward
-mode runs the primal once, beside the tangents, and has no such limit."""
+again, or have the change undone, and a recomputed callee could read a global changed
+since it first ran. So reverse mode refuses a function that writes a global, itself
+or through a function it calls, at the line that writes it. Forward mode runs the
+primal once, beside the tangents, and has no such limit."""
 from __future__ import annotations
 
 from .. import syntax as S
@@ -38,7 +38,7 @@ def global_write(fn: S.FnDef, transitive: bool) -> tuple[S.Node, str] | None:
 def refuse_global_writes(fn: S.FnDef, kind: str) -> None:
     """Raise a differentiation error if reverse mode of kind ("rev", "grad", "vg")
     cannot differentiate fn because of a global it writes."""
-    found = global_write(fn, transitive=kind == "rev")
+    found = global_write(fn, transitive=True)
     if found is None:
         return
     node, name = found

@@ -11,6 +11,7 @@
 The output is untyped DP; it is checked again before the transforms read it."""
 from __future__ import annotations
 
+from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
 from ..types import BOOL, FLOAT, INT, TENSOR, UNIT, DictT, FnT, ListT
@@ -18,6 +19,7 @@ from . import build as B
 from ..symbols import Symbol
 from .trees import _declared, renamed
 
+_PRIMITIVE_NAMES = P.CALLABLE | P.SPECIAL_BUILTINS
 TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
 
 
@@ -86,7 +88,9 @@ class Normalizer:
         self.fn_position = False                # renaming a function that is called, bound or transformed
         self.captured: dict = {}                # id(lambda) -> {captured symbol: the copy made with it}
         for p in fn.params:
-            self.names[p.sym] = p.name
+            # a parameter keeps its name, unless derived code needs that name for a
+            # primitive (`fn f(sum: float)`)
+            self.names[p.sym] = self.fresh(p.name, hoist=False) if p.name in _PRIMITIVE_NAMES else p.name
             self.used.add(p.name)
 
     # -- names
@@ -121,7 +125,7 @@ class Normalizer:
                                          self.fn.span, "declare it at the top of the function with `let`"))
             decls.append(S.Let(n, B.type_expr(t), z, True))
         tail = [S.Return(B.name(self.ret_name))] if self.ret_name else []
-        params = [S.Param(p.name, B.param_type(p)) for p in self.fn.params]
+        params = [S.Param(self.names[p.sym], B.param_type(p)) for p in self.fn.params]
         ret = B.type_expr(self.ret_type) if self.ret_type != UNIT else None
         return S.FnDef(new_name, params, ret, decls + out + tail, span=self.fn.span)
 
