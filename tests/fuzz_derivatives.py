@@ -25,7 +25,7 @@ import sys
 import time
 
 from tests.fuzz_oracle import (DIFFERR, FAILURES, GENBUG, OK, SEVERITY, Options, check, error_key, signature)
-from tests.fuzz_program import ALL_FEATURES, FEATURES, Program, generate
+from tests.fuzz_program import ALL_FEATURES, FEATURES, generate
 from tests.fuzz_shrink import shrink
 
 
