@@ -363,6 +363,9 @@ class Checker:
 
     def s_AugAssign(self, s, top):
         tt = self.lvalue(s.target)
+        if isinstance(s.target, S.Name) and s.target.sym is not None and (tt == TENSOR or isinstance(tt, ListT)):
+            # Python's `xs += ys` and numpy's `t += v` update in place, so the variable must own its value
+            s.target.sym.inplace = True
         vt = self.expr(s.value, tt if tt in (FLOAT, INT) else None)
         self.arith_result(s, s.op, tt, vt, s.target, s.value)
 

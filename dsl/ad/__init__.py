@@ -72,8 +72,12 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         suffix = {"rev": "rev", "grad": "grad", "vg": "value_and_grad", "jvp": "jvp", "jvp_quiet": "jvp_quiet"}[kind]
         if wrt and kind in ("grad", "vg") and (len(wrt) > 1 or wrt[0] != 0):
             suffix += "_" + "_".join(map(str, wrt))
-        out_name = self.unique(f"{fn.name}_{suffix}")
         active_idx = [i for i, p in enumerate(fn.params) if p.sym.ty.active]
+        if kind in ("jvp", "jvp_quiet") and wrt is not None:
+            # tangents only for these parameters: the others' are zero, known now
+            suffix += "_" + "_".join(map(str, wrt)) if wrt else "_none"
+            active_idx = list(wrt)
+        out_name = self.unique(f"{fn.name}_{suffix}")
         # registered before it is made, so a recursive function's derivative can call itself
         d = Derived(None, kind, fn, active_idx, name=out_name)
         self.cache[key] = d
@@ -108,7 +112,7 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         nf = self.check_fn(nf, register=False)
         rev = None
         if kind in ("jvp", "jvp_quiet"):
-            derived = Forward(nf, self, reserved | {out_name}).run(out_name)
+            derived = Forward(nf, self, reserved | {out_name}).run(out_name, wrt)
         else:
             rev = Reverse(nf, self, reserved | {out_name}, seeds)
             rev.tuple_wrt = tuple_wrt
@@ -211,8 +215,7 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         if st is None:
             return None, []
         fn, caps = st
-        d = self.derive(fn, "jvp")
-        return S.Name(d.name), caps
+        return fn, caps
 
     # ------------------------------------------------------------ printing
     def derived_source(self, name: str, mode: str = "reverse", wrt: int | None = None, name_span=NOWHERE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import syntax as S
 from ..types import FLOAT, ListT, TupleT
 from . import build as B
-from .activity import Activity
+from .activity import Activity, varied
 from .adjoints import _binary_prim
 from .normalize import is_path
 from .reverse import Reverse, Sweep
@@ -22,6 +22,7 @@ class Forward(Activity, Sweep):
     def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
         super().__init__(nf, tx, reserved)
         self.dot: dict[str, str] = {}
+        self.varied: set = set(self.vars)      # narrowed to what depends on a parameter by run
 
     def dotname(self, v):
         if v not in self.dot:
@@ -29,14 +30,19 @@ class Forward(Activity, Sweep):
         return self.dot[v]
 
     def active(self, v):
+        """Differentiable, and depending on a parameter: a variable only ever given
+        constants (a derivative's seed `result_bar = 1.0`) has no tangent, so no term
+        multiplies its run-time zero by another factor (0 · inf would be nan)."""
         t = self.vars.get(v)
-        return t is not None and t.active
+        return t is not None and t.active and v in self.varied
 
-    def run(self, out_name: str) -> S.FnDef:
+    def run(self, out_name: str, wrt: tuple | None = None) -> S.FnDef:
+        """wrt: the parameters that get tangents (by default every differentiable one)."""
+        moving = [p for k, p in enumerate(self.nf.params) if p.sym.ty.active and (wrt is None or k in wrt)]
+        self.varied = varied(self.decls + self.main, {p.name for p in moving})
         params = [S.Param(p.name, B.param_type(p)) for p in self.nf.params]
-        for p in self.nf.params:
-            if p.sym.ty.active:
-                params.append(S.Param(self.dotname(p.name), B.param_type(p)))
+        for p in moving:
+            params.append(S.Param(self.dotname(p.name), B.param_type(p)))
         body = self.block(self.main)
         decls = list(self.decls)
         for d in self.decls:
@@ -47,9 +53,11 @@ class Forward(Activity, Sweep):
         return S.FnDef(out_name, params, B.type_expr(TupleT((ret_t, ret_t))), decls + body + [ret], span=self.nf.span)
 
     def dot_of_name(self, v):
+        """v's tangent: zero of v's own shape when v does not move (a list of n zeros,
+        not an empty list)."""
         if self.active(v):
             return B.name(self.dotname(v))
-        return B.zero_of_type(self.vars[v])
+        return B.zeros_like(B.name(v), self.vars[v])
 
     def dot_path(self, e):
         return self.path_of(e, self.dotname)
@@ -140,18 +148,22 @@ class Forward(Activity, Sweep):
         rule = self.tx.user_rule(v)
         if rule is not None:
             return self.rule_call(s, dt, rule)
-        callee, caps = self.tx.forward_callee(v)
+        fn, caps = self.tx.forward_callee(v)
         args = list(caps) + list(v.args)
         r = self.fresh("r")
-        if callee is None:
+        if fn is None:
             # known at run time only: its pushforward takes a tangent for every
             # argument and ignores those of inactive ones, so pass the argument itself
             tangents = [self.tan(a) if a.ty is not None and a.ty.active else B.copy_expr(a) for a in args]
             call = S.Call(B.call("pushforward", B.copy_expr(v.func)), [B.copy_expr(a) for a in args] + tangents)
             out = S.Let(r, None, call)
         else:
-            tangents = [self.tan(a) for a in args if a.ty is not None and a.ty.active]
-            out = S.Let(r, None, S.Call(callee, [B.copy_expr(a) for a in args] + tangents))
+            # the callee's jvp takes tangents only for the arguments that move
+            moving = tuple(k for k, a in enumerate(args) if a.ty is not None and a.ty.active and self.depends(a))
+            every = tuple(k for k, a in enumerate(args) if a.ty is not None and a.ty.active)
+            d = self.tx.derive(fn, "jvp", None if moving == every else moving)
+            tangents = [self.tan(args[k]) for k in moving]
+            out = S.Let(r, None, S.Call(B.name(d.name), [B.copy_expr(a) for a in args] + tangents))
         return [out, S.Assign(B.copy_expr(s.target), B.tindex(B.name(r), 0)), S.Assign(dt, B.tindex(B.name(r), 1))]
 
     def rule_call(self, s, dt, rule):
@@ -239,7 +251,9 @@ class Forward(Activity, Sweep):
         env = {}
         for name_, a in zip(prim.params, args):
             env[name_] = a
-            env[name_ + "_dot"] = self.tan(a) if a.ty is not None and a.ty.active else B.num(0.0)
+            # a float that does not depend has the literal tangent 0.0, so its terms fold
+            # away (a tensor's zero keeps the shape it broadcasts the result to)
+            env[name_ + "_dot"] = self.tan(a) if self.depends(a) or a.ty != FLOAT else B.num(0.0)
         env["y"] = e
         if prim.jvp is None:
             raise _err(e.span, f"`{prim.name}` has no derivative rule")

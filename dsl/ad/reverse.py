@@ -356,8 +356,12 @@ class Reverse(Adjoints, Activity, Sweep):
         restore = [self.restore(B.name(name), self.tape(name, ty), name)] if pushed else []
         popped = isinstance(v, S.Call) and v.target and v.target[0] == "method" and v.func.name == "pop"
         if not self.active(name):
-            if popped:                         # the list gets its value back, active or not
-                return fwd, [S.ExprStmt(B.method(B.copy_expr(v.func.obj), "append", B.name(name)))] + restore
+            if popped:                         # the list gets its value back, active or not,
+                obj = v.func.obj               # and its cotangent a zero for it
+                back = [S.ExprStmt(B.method(B.copy_expr(obj), "append", B.name(name)))]
+                if self.root_active(obj):
+                    back.append(S.ExprStmt(B.method(self.bar_path(obj), "append", B.zeros_like(B.name(name), ty))))
+                return fwd, back + restore
             return fwd, restore
         if name in self.temps:
             # its reader (the next step) declared its cotangent; nothing to reset
