@@ -85,6 +85,12 @@ def _parser() -> lark.Lark:
                      propagate_positions=True, maybe_placeholders=True)
 
 
+def build_parser() -> None:
+    """Build the parser now (it takes a second, once per process): a session does, so
+    that it never happens inside a program's timeout."""
+    _parser()
+
+
 # Friendly names for terminals in "expected ..." hints.
 _TERMINAL_NAMES = {
     "NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string",

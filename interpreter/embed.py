@@ -90,7 +90,10 @@ class Interpreter:
         self.session = Session(_Sink(stdout) if stdout is not None else None)
         loader = self.session.modules
         loader.allow_files, loader.directories = module_path is not None, _directories(module_path)
-        self._guard = Guard(self.session.sources)
+        session = self.session
+        self._guard = Guard(session.runtime.meter, session.sources, lambda: session.compiler.compiled_unmetered)
+        session.guard = self._guard
+        session.interrupts_as_errors = False          # Ctrl-C reaches Python as KeyboardInterrupt
         self.max_steps, self.timeout, self.max_depth = max_steps, timeout, max_depth
         self._names = itertools.count()
 
@@ -102,6 +105,8 @@ class Interpreter:
     @max_steps.setter
     def max_steps(self, n: int | None) -> None:
         self._guard.max_steps = _positive(n, "max_steps")
+        if n is not None:
+            self.session.metered = True               # code compiled from now on counts its steps
 
     @property
     def timeout(self) -> float | None:
@@ -110,6 +115,8 @@ class Interpreter:
     @timeout.setter
     def timeout(self, seconds: float | None) -> None:
         self._guard.timeout = _positive(seconds, "timeout")
+        if seconds is not None:
+            self.session.metered = True               # … and prices its big calls
 
     @property
     def max_depth(self) -> int | None:

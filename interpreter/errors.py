@@ -13,7 +13,7 @@ import numpy as np
 from dsl.diagnostics import Diagnostic, SourceRegistry
 from dsl.span import Span
 
-from .runtime import DPRuntimeError
+from .runtime import DPRuntimeError, DPStop
 
 _MESSAGES = {
     ZeroDivisionError: ("division by zero", "check the divisor before dividing"),
@@ -197,7 +197,7 @@ def runtime_diagnostic(exc: BaseException, sources: SourceRegistry) -> Diagnosti
         if span is not None:
             frames.append((dp_name(tb.tb_frame.f_code), span))
         tb = tb.tb_next
-    if isinstance(exc, DPRuntimeError):
+    if isinstance(exc, (DPRuntimeError, DPStop)):
         message, hint = exc.message, exc.hint
     elif isinstance(exc, KeyError):
         from .values import format_value

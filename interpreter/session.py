@@ -17,9 +17,11 @@ from dsl.types import UNIT, Type
 
 from .compiler import Compiler
 from .errors import runtime_diagnostic
-from .runtime import Output, Runtime, prim_py_name
+from .limits import NO_GUARD
+from .runtime import DPStop, Output, Runtime, prim_py_name
 
-RECURSION_LIMIT = 8000
+RECURSION_LIMIT = 8000          # DP calls a run may nest, unless an embedder sets max_depth
+FRONT_LIMIT = 6000              # Python frames parsing, checking and compiling may take (see dsl/parser.py's MAX_NESTING)
 
 
 @dataclass
@@ -42,16 +44,38 @@ class Session:
         self.compiler = Compiler(self.runtime, self.ad)
         from .modules import ModuleLoader
         self.modules = ModuleLoader(self)       # `import name` (interpreter/modules.py)
+        # Where a stop (timeout, cancel) may land: an embedder's Guard (limits.py). By
+        # default none does: the REPL and `dp run` are stopped by Ctrl-C alone.
+        self.guard = NO_GUARD
+        # Ctrl-C while DP code runs: a DP error "interrupted" at the line that was running
+        # (the REPL, `dp run`), or, for an embedder, Python's own KeyboardInterrupt.
+        self.interrupts_as_errors = True
+        from dsl.parser import build_parser
+        build_parser()                          # once per process, never inside a run's timeout
+
+    @property
+    def metered(self) -> bool:
+        """Whether code compiled from now on counts its steps and prices its big calls
+        (interpreter/meter.py): set once a limit is."""
+        return self.compiler.metered
+
+    @metered.setter
+    def metered(self, on: bool) -> None:
+        self.compiler.metered = bool(on)
 
     # -------------------------------------------------------------- front half
     def check_text(self, text: str, file: str = "<input>") -> tuple[S.Program, GlobalEnv]:
         """Parse and check: nothing is derived, compiled or run."""
         self.sources.add(file, text)
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
             prog = parse(text, file)
             env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
         except DPError as e:
             raise self.sources.quote(e) from None
+        finally:
+            sys.setrecursionlimit(old)
         return prog, env
 
     def next_input_name(self) -> str:
@@ -86,55 +110,81 @@ class Session:
         the session exactly as it was before."""
         if file is None:
             file = self.next_input_name()
+        # A stop (a timeout, a cancel) lands only while the program is made or runs, never
+        # in the bookkeeping between, which it would leave half-done (limits.py).
+        with self.guard.shield():
+            with self.guard.region():
+                code, env, result_type = self._make(text, file)
+            try:
+                self.modules.run_pending()      # imported modules' top-level code, once
+            except DPError as e:
+                raise self.sources.quote(e) from None
+            old_env, self.env = self.env, env   # definitions land only once they compile
+            ns = self.runtime.ns
+            saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
+            try:
+                value = self.execute(code)
+            except BaseException as e:          # a failed input leaves no half-made globals
+                if isinstance(e, DPError):
+                    self.sources.quote(e)
+                self.env = old_env
+                for s in env.values.values():
+                    if s.py in saved:
+                        ns[s.py] = saved[s.py]
+                    else:
+                        ns.pop(s.py, None)
+                raise
+        return Result(value if result_type is not None else None, result_type)
+
+    def _make(self, text: str, file: str):
+        """Parse, check, derive and compile: the code object, the env it defines and the
+        type of its value (None unless it ends in an expression)."""
         prog, env = self.check_text(text, file)
-        self.ad.derive_program(prog.body, env)
-        result_type = None
-        body = prog.body
-        if body and isinstance(body[-1], S.ExprStmt) and body[-1].expr.ty not in (UNIT, None):
-            result_type = body[-1].expr.ty
-        module = self.compiler.program(prog)
-        if result_type is not None:
-            last = module.body[-1]
-            target = py.copy_location(py.Name("rt·result", py.Store()), last)
-            module.body[-1] = py.copy_location(py.Assign(targets=[target], value=last.value), last)
-        code = compile(module, file, "exec")
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
-            self.modules.run_pending()      # imported modules' top-level code, once
+            self.ad.derive_program(prog.body, env)
+            result_type = None
+            body = prog.body
+            if body and isinstance(body[-1], S.ExprStmt) and body[-1].expr.ty not in (UNIT, None):
+                result_type = body[-1].expr.ty
+            module = self.compiler.program(prog)
+            if result_type is not None:
+                last = module.body[-1]
+                target = py.copy_location(py.Name("rt·result", py.Store()), last)
+                module.body[-1] = py.copy_location(py.Assign(targets=[target], value=last.value), last)
+            code = compile(module, file, "exec")
         except DPError as e:
             raise self.sources.quote(e) from None
-        old_env, self.env = self.env, env   # definitions land only once they compile
-        ns = self.runtime.ns
-        saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
-        try:
-            value = self.execute(code)
-        except DPError as e:                # a failed input leaves no half-made globals
-            self.sources.quote(e)
-            self.env = old_env
-            for s in env.values.values():
-                if s.py in saved:
-                    ns[s.py] = saved[s.py]
-                else:
-                    ns.pop(s.py, None)
-            raise
-        return Result(value if result_type is not None else None, result_type)
+        finally:
+            sys.setrecursionlimit(old)
+        return code, env, result_type
 
     def execute(self, code):
         ns = self.runtime.ns
         ns.pop("rt·result", None)
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(self._recursion_limit(old))
+        sys.setrecursionlimit(self._recursion_limit())
         try:
-            exec(code, ns)
+            with self.guard.region():
+                exec(code, ns)
             error = None
         except DPError as e:
             error = self.sources.quote(e)
-        except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001 — every error becomes a diagnostic
+        except KeyboardInterrupt as exc:
+            error = self._interrupted(exc)
+        except (Exception, DPStop) as exc:            # noqa: BLE001 — every error becomes a diagnostic
             error = self.sources.quote(DPError(runtime_diagnostic(exc, self.sources)))
         finally:
             sys.setrecursionlimit(old)
         if error is not None:
             raise _bare(error)
         return ns.get("rt·result")
+
+    def _interrupted(self, exc: KeyboardInterrupt) -> DPError:
+        if not self.interrupts_as_errors:
+            raise KeyboardInterrupt() from None          # no frame of DP code goes with it
+        return self.sources.quote(DPError(runtime_diagnostic(exc, self.sources)))
 
     def call(self, name: str, *args):
         """Call a DP global function by name with Python values."""
@@ -143,31 +193,38 @@ class Session:
     def call_value(self, fn, *args):
         """Call a DP function value with Python values; errors become DPError."""
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(self._recursion_limit(old))
+        sys.setrecursionlimit(self._recursion_limit())
         try:
-            return fn(*args)
+            with self.guard.region():
+                return fn(*args)
         except DPError as e:
             error = self.sources.quote(e)
-        except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001
+        except KeyboardInterrupt as exc:
+            error = self._interrupted(exc)
+        except (Exception, DPStop) as exc:            # noqa: BLE001
             error = self.sources.quote(DPError(runtime_diagnostic(exc, self.sources)))
         finally:
             sys.setrecursionlimit(old)
         raise _bare(error)
 
-    def _recursion_limit(self, old: int) -> int:
-        """Python's recursion limit while DP runs: raised to RECURSION_LIMIT, or, when
-        an embedder set `max_depth`, this many calls deeper than the caller."""
-        if self.max_depth is None:
-            return max(old, RECURSION_LIMIT)
-        depth, f = 0, sys._getframe()
-        while f is not None:
-            depth, f = depth + 1, f.f_back
-        return depth + self.max_depth + 8
+    def _recursion_limit(self) -> int:
+        """Python's recursion limit while DP runs: RECURSION_LIMIT (or an embedder's
+        `max_depth`) calls deeper than the caller, whatever the host set. (Never the
+        host's own, higher limit: values nested that deep are compared and freed by C
+        code that recurses on the C stack.)"""
+        return _depth() + (self.max_depth if self.max_depth is not None else RECURSION_LIMIT) + 8
 
     def run_file(self, path: str) -> Result:
         with open(path, encoding="utf-8") as f:
             text = f.read()
         return self.run(text, path)
+
+
+def _depth() -> int:
+    depth, f = 0, sys._getframe(1)
+    while f is not None:
+        depth, f = depth + 1, f.f_back
+    return depth
 
 
 def _bare(error: DPError) -> DPError:

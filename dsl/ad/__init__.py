@@ -102,6 +102,10 @@ class Transforms(TransformTyping):
             raise DPError(Diagnostic("differentiation error", f"cannot differentiate `{fn.name}`: {exc}",
                                      fn.span if fn.span is not NOWHERE else None,
                                      "this construct is not differentiable yet; please report it")) from None
+        except BaseException:                                     # a stop (timeout, cancel): nothing half-made stays
+            del self.cache[key]
+            self.syms.pop(out_name, None)
+            raise
         self.by_name[out_name] = d
         return d
 
