@@ -97,6 +97,8 @@ class Compiler:
 
     def finish(self, mod, span):
         fill_positions(mod, span)
+        if self.metered:
+            self.rt.meter.charge_code(mod)
         return mod
 
     # ------------------------------------------------------------------ statements
@@ -143,7 +145,7 @@ class Compiler:
         finally:
             self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type = outer
         stmts = _release_after_last_use(stmts, tensors)
-        if self.metered:                      # a step for each call, charged at the `fn`
+        if self.metered and _fans_out(body):  # a step for each call, charged at the `fn`
             stmts.insert(0, _pos(_step(), Span(span.file, span.line, span.col, span.line, span.col + 2)))
         if assigned_globals:
             stmts.insert(0, py.Global(names=sorted(assigned_globals)))
@@ -257,17 +259,10 @@ class Compiler:
             if not _leaves_early(s.body):         # every trip will run: charged at once
                 it = _pos(_call(_load("rt·counted_range"), start, stop), s.span)
                 return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
-            return self.zipped(s, _store(s.sym.py), _pos(_call(_load("rt·range"), start, stop), s.span), body)
+            it = _pos(_call(_load("rt·chunked_range"), start, stop), s.span)
+            return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
         it = _pos(_call(_load("rt·range"), self.expr(s.start), self.expr(s.stop)), s.span)
         return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
-
-    def zipped(self, s, target, it, body):
-        """`for x, rt·each in zip(it, rt·steps)`: a step for each trip of a loop that may
-        leave early; when the steps run out first, the loop ends and its else stops."""
-        pair = py.Tuple(elts=[target, _store("rt·each")], ctx=py.Store())
-        it = _pos(_call(_load("rt·zip"), it, _load("rt·steps")), s.span)
-        check = _pos(py.Expr(value=_call(_load("rt·check_steps"))), _header(s, s.stop if isinstance(s, S.ForRange) else s.iterable))
-        return py.For(target=pair, iter=it, body=body, orelse=[check])
 
     def s_ForEach(self, s):
         self.locals.append(s.sym)
@@ -286,7 +281,8 @@ class Compiler:
             if not _leaves_early(s.body):
                 it = _pos(_call(_load("rt·counted"), it), s.span)
                 return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
-            return self.zipped(s, _store(s.sym.py), it, body)
+            it = _pos(_call(_load("rt·chunked"), it), s.span)
+            return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
         return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
 
     MAX_LOOP_NESTING = 20                 # Python's limit on nested blocks in one function
@@ -435,16 +431,17 @@ class Compiler:
                 return _call(_load("rt·g·matmul"), left, right)
             name = self.priced_prim(op, (_as_float(lt), _as_float(rt_)))
             return _call(_load(name), left, right) if name is not None else None
+        literal = isinstance(e.left, _LITERALS) or isinstance(e.right, _LITERALS)
         if lt == INT or isinstance(lt, IntLit):
             if op == "**":
                 return _call(_load("rt·g·ipow"), left, right)
-            if op in ("/", "%"):
+            if op in ("/", "%") and not isinstance(e.right, S.Num):     # by a literal: linear in the dividend
                 return _call(_load("rt·g·idiv" if op == "/" else "rt·g·imod"), left, right)
-            if op == "*" and not (isinstance(e.left, S.Num) or isinstance(e.right, S.Num)):
-                return _call(_load("rt·g·imul"), left, right)     # a literal factor grows an int by little
+            if op == "*" and not literal:           # a literal factor grows an int by little
+                return _call(_load("rt·g·imul"), left, right)
             return None
-        if op == "+" and (lt == STRING or isinstance(lt, ListT)):
-            return _call(_load("rt·g·concat"), left, right)
+        if op == "+" and (lt == STRING or isinstance(lt, ListT)) and not literal:
+            return _call(_load("rt·g·concat"), left, right)      # `s + s` doubles; `s + "x"` does not
         return None
 
     def priced_prim(self, name, types):
@@ -666,16 +663,49 @@ def _returns_deep(body) -> list:
     return out
 
 
+_LITERALS = (S.Num, S.Str, S.ListLit)
+
+
+def _fans_out(body) -> bool:
+    """Whether a function may call more than once without a loop of its own: two call
+    sites or more (a lambda's are its own). Its calls are then counted as steps; the
+    calls of one that does not are counted by the loops and calls that lead to it, so
+    no call tree grows without steps (f calling g twice, g calling h twice, …)."""
+    calls, stack = 0, list(body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, S.Lambda):
+            continue
+        if isinstance(n, S.Call) and n.target is not None and n.target[0] in ("fn", "value", "transform"):
+            calls += 1
+            if calls > 1:
+                return True
+        if isinstance(n, S.Node):
+            for f in n.__dataclass_fields__:
+                if f in ("span", "ty", "sym", "syms", "target", "captures"):
+                    continue
+                v = getattr(n, f)
+                if isinstance(v, S.Node):
+                    stack.append(v)
+                elif isinstance(v, (list, tuple)):
+                    for x in v:
+                        if isinstance(x, S.Node):
+                            stack.append(x)
+                        elif isinstance(x, tuple):
+                            stack.extend(y for y in x if isinstance(y, S.Node))
+    return False
+
+
 def _as_float(t):
     return FLOAT if (t == INT or isinstance(t, IntLit)) else t
 
 
 def _priced_aug(op, ty, value):
     """The priced helper for `x op= v` in metered code, or None."""
+    if isinstance(value, _LITERALS):
+        return None                         # grows the value by a constant, or divides by one
     if ty == INT:
-        if op == "*" and not isinstance(value, S.Num):
-            return "rt·g·imul"
-        return {"/": "rt·g·idiv", "%": "rt·g·imod"}.get(op)
+        return {"*": "rt·g·imul", "/": "rt·g·idiv", "%": "rt·g·imod"}.get(op)
     if op == "+" and (ty == STRING or isinstance(ty, ListT)):
         return "rt·g·concat"
     return None

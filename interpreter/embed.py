@@ -138,9 +138,8 @@ class Interpreter:
 
     def load_file(self, path: str) -> None:
         """Run a .dp file; errors name the file."""
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-        self.load(source, str(path))
+        from .files import read_source
+        self.load(read_source(path), str(path))
 
     def eval(self, source: str):
         """The value of a DP expression, as a Python value (None for statements)."""
@@ -187,9 +186,13 @@ class Interpreter:
         def jvp(primals, tangents):
             if n == 1 and not (isinstance(primals, tuple) and len(primals) == 1 and not isinstance(ft.params[0], TupleT)):
                 primals, tangents = (primals,), (tangents,)
-            primals, tangents = tuple(primals), tuple(tangents)
-            if len(primals) != n or len(tangents) != n:
-                raise _argument_error(f"`{name}` takes {n} argument(s): give {n} primals and {n} tangents")
+            for what, given in (("primals", primals), ("tangents", tangents)):
+                if not isinstance(given, (tuple, list)) or len(given) != n:
+                    example = f"({', '.join('1.0' for _ in range(n))})"
+                    raise _argument_error(f"the jvp of `{name}` takes a tuple of {n} {what}, got {type(given).__name__} "
+                                          f"{_short(given)}",
+                                          f"`{name}` has {n} parameter{'s' if n != 1 else ''}: call it as "
+                                          f"jvp(primals, tangents), e.g. jvp({example}, {example})")
             return inner(*primals, *tangents)
         jvp.__name__ = f"jvp_{name}"
         return jvp

@@ -32,6 +32,7 @@ than are left (one step per STEP_NS) or more time than is left before the timeou
 from __future__ import annotations
 
 import time
+from itertools import chain, islice
 
 import numpy as np
 
@@ -109,6 +110,7 @@ class Meter:
         self.steps.__setstate__(TOTAL - left + n)
 
     def counted_range(self, a: int, b: int) -> range:
+        """A loop that runs every trip: charged at once."""
         if b > a:
             self.charge(b - a)
         return range(a, b)
@@ -116,6 +118,48 @@ class Meter:
     def counted(self, xs):
         self.charge(len(xs))
         return xs
+
+    # A loop that may leave early (`break`, `return`) is charged in chunks as it goes,
+    # 16 trips, then 32, … up to CHUNK: it is charged for at most the trips it ran plus
+    # what is left of the chunk it left in (never more than twice the trips, plus 16).
+    CHUNK = 4096
+
+    def chunked_range(self, a: int, b: int):
+        if b - a <= 16:
+            if b > a:
+                self.charge(b - a)
+            return range(a, b)
+        return chain.from_iterable(self._range_chunks(a, b))
+
+    def _range_chunks(self, a, b):
+        size = 16
+        while a < b:
+            hi = min(a + size, b)
+            self.charge(hi - a)
+            yield range(a, hi)
+            a, size = hi, min(2 * size, self.CHUNK)
+
+    def chunked(self, xs):
+        n = len(xs)
+        if n <= 16:
+            self.charge(n)
+            return xs
+        return chain.from_iterable(self._chunks(iter(xs), n))
+
+    def _chunks(self, it, n):
+        done, size = 0, 16
+        while done < n:
+            k = min(size, n - done)
+            self.charge(k)
+            yield islice(it, k)
+            done, size = done + k, min(2 * size, self.CHUNK)
+
+    def charge_code(self, module) -> None:
+        """Compiling metered code (a program, or a derivative made while one runs)
+        costs a step per Python syntax node it compiles to: transforms nested
+        without end (each derivative larger than the last) run out of steps too."""
+        import ast
+        self.charge(sum(1 for _ in ast.walk(module)))
 
     # -------------------------------------------------------------- prices
     def price(self, ns: float, what) -> None:
@@ -221,7 +265,8 @@ def priced_namespace(meter: Meter, prims) -> dict:
     call that can make a value much bigger than its operands (or take much longer)."""
     price = meter.price
     ns = {"rt·steps": meter.steps, "rt·out": meter.out, "rt·check_steps": meter.check,
-          "rt·counted_range": meter.counted_range, "rt·counted": meter.counted}
+          "rt·counted_range": meter.counted_range, "rt·counted": meter.counted,
+          "rt·chunked_range": meter.chunked_range, "rt·chunked": meter.chunked}
 
     def ipow(a, b):
         if b < 0:
@@ -234,9 +279,10 @@ def priced_namespace(meter: Meter, prims) -> dict:
         return a ** b
 
     def imul(a, b):
+        if -BIG < a < BIG and -BIG < b < BIG:
+            return a * b
         ba, bb = _bits(a), _bits(b)
-        if ba + bb > 4096:
-            price(mul_ns(ba, bb), lambda: f"multiplying ints of {_count(ba)} and {_count(bb)} bits")
+        price(mul_ns(ba, bb), lambda: f"multiplying ints of {_count(ba)} and {_count(bb)} bits")
         return a * b
 
     def division_price(a, b):
@@ -246,11 +292,13 @@ def priced_namespace(meter: Meter, prims) -> dict:
                   lambda: f"dividing an int of {_count(ba)} bits by one of {_count(bb)}")
 
     def idiv(a, b):
-        division_price(a, b)
+        if not (-BIG < a < BIG):
+            division_price(a, b)
         return _idiv(a, b)
 
     def imod(a, b):
-        division_price(a, b)
+        if not (-BIG < a < BIG):
+            division_price(a, b)
         return _imod(a, b)
 
     def concat(a, b):
@@ -298,6 +346,9 @@ def priced_namespace(meter: Meter, prims) -> dict:
     return ns
 
 
+BIG = 1 << 2048              # ints below this are multiplied and divided without a price
+
+
 def priced_name(py_name: str) -> str:
     """`rt·zeros·0` → `rt·g·zeros·0`: the priced version's name in the namespace."""
     return "rt·g·" + py_name[len("rt·"):]
@@ -314,8 +365,10 @@ def _matmul_ns(a, b) -> float:
     return rows * k * cols * batch * FMA_NS + rows * cols * batch * 8 * BYTE_NS
 
 
-# How many elements each tensor primitive makes, from its arguments (by name); a
-# primitive not listed makes at most as many as its largest tensor argument.
+# The tensor primitives that can make a tensor bigger than their tensor operands (from
+# ints, or by broadcasting two tensors, or a product), and how many elements they make.
+# The others make at most as many as their largest operand already has: a step's
+# worth of them is bounded by the sizes the program has paid for.
 def _shape_arg(shape) -> int:
     if isinstance(shape, int):
         return max(shape, 0)
@@ -332,47 +385,55 @@ _MAKES = {
     "normal": lambda key, shape: 4 * _shape_arg(shape),       # a random number costs a few writes
     "uniform": lambda key, shape: 4 * _shape_arg(shape),
     "outer": lambda a, b: _size(a) * _size(b),
-    "concat": lambda ts, axis: sum(_size(t) for t in ts),
-    "stack": lambda ts, axis: sum(_size(t) for t in ts),
-    "broadcast_like": lambda x, t: _size(t),
-    "expand_like": lambda g, t, axis: _size(t),
-    "to_list": lambda t: int(_size(t) * OBJECT_NS / (8 * BYTE_NS)),
-    "to_list2": lambda t: int(_size(t) * OBJECT_NS / (8 * BYTE_NS)),
-    "split_like": lambda g, ts, axis: _size(g),
+    "concat": lambda ts, axis: _total_size(ts),
+    "stack": lambda ts, axis: _total_size(ts),
 }
-_FREE = {"shape", "shape_of", "size", "dim", "item", "argmax", "argmin", "dot", "sum", "mean", "max", "min",
-         "logsumexp", "reshape", "transpose", "unbroadcast", "unstack", "tensor"}
+
+
+def _total_size(ts) -> int:
+    n = 0
+    for t in ts:
+        n += t.size if type(t) is np.ndarray else 1
+    return n
+_PRODUCTS = {"@", "matmul", "mm_grad_a", "mm_grad_b", "mm_grad_b_wrt_a"}
 
 
 def _priced_prim(prim, price):
-    from dsl.types import TENSOR, ListT
-    if prim.impl is None or prim.name in _FREE:
+    from dsl.types import TENSOR
+    if prim.impl is None:
         return None
-    tensors = [i for i, t in enumerate(prim.types) if t == TENSOR or t == ListT(TENSOR)]
-    if prim.name in ("@", "matmul", "mm_grad_a", "mm_grad_b", "mm_grad_b_wrt_a"):
-        impl = prim.impl
-
-        def mm(*args):
+    impl = prim.impl
+    if prim.name in _PRODUCTS:
+        def product(*args):
             price(_matmul_ns(args[0], args[-1]), lambda: f"a matrix product of shapes {np.shape(args[0])} and "
                                                            f"{np.shape(args[-1])}")
             return impl(*args)
-        return mm
+        return product
     makes = _MAKES.get(prim.name)
-    if makes is None:
-        if prim.ret != TENSOR or not any(prim.types[i] == TENSOR for i in tensors):
-            return None
-        if prim.elementwise and len(tensors) > 1:
-            def makes(*args):
-                return _broadcast_size(*args)
-        else:
-            def makes(*args):
-                return max((_size(a) for a in args if type(a) is np.ndarray), default=1)
-    impl = prim.impl
+    if makes is not None:
+        def priced(*args):
+            n = makes(*args)
+            if n > 4096:
+                price(n * 8 * BYTE_NS, lambda: f"`{prim.name}` making {_elements(n)}")
+            return impl(*args)
+        priced.__name__ = prim.name
+        return priced
+    tensors = [i for i, t in enumerate(prim.types) if t == TENSOR]
+    if not (prim.elementwise and prim.ret == TENSOR and len(tensors) >= 2):
+        return None
+    if len(prim.types) == 2:                      # the common case, without *args
+        def broadcast2(a, b):
+            if a.shape != b.shape:
+                n = _broadcast_size(a, b)
+                if n > 4096 and n > a.size and n > b.size:
+                    price(n * 8 * BYTE_NS, lambda: f"`{prim.name}` broadcasting shapes {a.shape} and {b.shape} "
+                                                   f"into {_elements(n)}")
+            return impl(a, b)
+        return broadcast2
 
-    def priced(*args):
-        n = makes(*args)
-        if n > 4096:
+    def broadcast(*args):
+        n = _broadcast_size(*args)
+        if n > 4096 and all(n > _size(a) for a in args):
             price(n * 8 * BYTE_NS, lambda: f"`{prim.name}` making {_elements(n)}")
         return impl(*args)
-    priced.__name__ = prim.name
-    return priced
+    return broadcast

@@ -25,6 +25,10 @@ class DPRuntimeError(Exception):
         self.message, self.hint = message, hint
 
 
+class OutputFailed(DPRuntimeError):
+    """What `print` writes cannot be written (`dp run` with stdout a full disk)."""
+
+
 class DPStop(BaseException):
     """Ends a running program: a step limit, a timeout, a cancel, a refused price
     (interpreter/limits.py, meter.py). Not an Exception, so no `except Exception` (in

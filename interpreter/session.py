@@ -21,7 +21,7 @@ from .limits import NO_GUARD
 from .runtime import DPStop, Output, Runtime, prim_py_name
 
 RECURSION_LIMIT = 8000          # DP calls a run may nest, unless an embedder sets max_depth
-FRONT_LIMIT = 6000              # Python frames parsing, checking and compiling may take (see dsl/parser.py's MAX_NESTING)
+FRONT_LIMIT = 3000              # Python frames parsing, checking and compiling may take (dsl/parser.py's MAX_NESTING)
 
 
 @dataclass
@@ -215,9 +215,8 @@ class Session:
         return _depth() + (self.max_depth if self.max_depth is not None else RECURSION_LIMIT) + 8
 
     def run_file(self, path: str) -> Result:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        return self.run(text, path)
+        from .files import read_source
+        return self.run(read_source(path), path)
 
 
 def _depth() -> int:
