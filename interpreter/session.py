@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from dsl import primitives as P
 from dsl import syntax as S
 from dsl.checker import check
-from dsl.diagnostics import DPError, SourceRegistry
+from dsl.diagnostics import Diagnostic, DPError, SourceRegistry
 from dsl.parser import parse
 from dsl.symbols import GlobalEnv
 from dsl.types import UNIT, Type
@@ -39,6 +39,9 @@ class Session:
         self.script_args: list[str] = []        # what `args()` returns (`dp run FILE ARGS…`)
         self.runtime.ns[prim_py_name(P.BY_NAME["args"][0])] = lambda: list(self.script_args)
         self._counter = 0
+        # The source of each function defined at the top level, by name (file, text padded
+        # to its place): what a redefinition re-checks a function from (see _dependents).
+        self.fn_sources: dict[str, tuple[str, str]] = {}
         from dsl import ad
         self.ad = ad.Transforms(self)
         self.compiler = Compiler(self.runtime, self.ad)
@@ -72,11 +75,84 @@ class Session:
         try:
             prog = parse(text, file)
             env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
+            env = self._dependents(prog, env, text)
         except DPError as e:
             raise self.sources.quote(e) from None
         finally:
             sys.setrecursionlimit(old)
         return prog, env
+
+    # -------------------------------------------------------------- redefinitions
+    def _dependents(self, prog: S.Program, env: GlobalEnv, text: str) -> GlobalEnv:
+        """Redefining a global, function, struct or enum with another type re-checks the
+        functions defined before that use it (as if the session were one file): each is
+        checked again against the new definitions and, if it checks, compiled again with
+        this input, so every function sees the latest definition of each name. If one
+        no longer checks, the input is refused: nothing of it is defined. (Values made
+        before, a closure in a global among them, keep what they were made with.) A
+        redefinition with the same type needs none of this: it replaces the old one."""
+        for d in prog.body:
+            if isinstance(d, S.FnDef) and d.name in env.values and env.values[d.name].decl is d:
+                self._remember_source(d, text)
+        old = self.env
+        changed = {n for n, sym in env.values.items() if n in old.values and sym is not old.values[n]
+                   and sym.ty != old.values[n].ty}
+        changed |= {n for n, t in env.structs.items() if n in old.structs and t is not old.structs[n]}
+        changed |= {n for n, t in env.enums.items() if n in old.enums and t is not old.enums[n]}
+        done = {d.name for d in prog.body if isinstance(d, S.FnDef)}
+        while changed:
+            deps = sorted(n for n, (_, src) in self.fn_sources.items()
+                          if n not in done and n in env.values and env.values[n] is old.values.get(n)
+                          and changed & _words(src))
+            if not deps:
+                break
+            fns = []
+            for n in deps:
+                file, src = self.fn_sources[n]
+                fns += [d for d in parse(src, file).body if isinstance(d, S.FnDef)]
+            try:
+                env = check(S.Program(fns, span=prog.span), env, self.ad.typer)
+            except DPError as e:
+                raise self._breaks(prog, changed, deps, e) from None
+            prog.body.extend(fns)
+            done |= set(deps)
+            changed = {n for n in deps if env.values[n].ty != old.values[n].ty}
+        return env
+
+    def _remember_source(self, fn: S.FnDef, text: str) -> None:
+        lines = text.split("\n")[fn.span.line - 1:fn.span.end_line]
+        if not lines:
+            return
+        if len(lines) == 1:
+            lines[0] = lines[0][:fn.span.end_col - 1]
+        else:
+            lines[-1] = lines[-1][:fn.span.end_col - 1]
+        lines[0] = " " * (fn.span.col - 1) + lines[0][fn.span.col - 1:]
+        self.fn_sources[fn.name] = (fn.span.file, "\n" * (fn.span.line - 1) + "\n".join(lines) + "\n")
+
+    def _breaks(self, prog, changed, deps, error: DPError) -> DPError:
+        names = ", ".join(f"`{n}`" for n in sorted(changed))
+        which = ", ".join(f"`{n}`" for n in deps)
+        at = next((d.span for d in prog.body if getattr(d, "name", None) in changed), prog.span)
+        first = [n for n in sorted(changed) if n in self.env.values]
+        keep = f"; or keep `{first[0]}` as `{self.env.values[first[0]].ty}`" if first else ""
+        head = Diagnostic("type error", f"redefining {names} breaks {which}, defined before and using it", at,
+                          f"redefine {which} in the same input{keep}")
+        for d in error.diagnostics:
+            if d.source_line is None and d.span is not None and d.span.file in self.fn_sources_files():
+                d.source_line = self._snippet_line(d.span)
+        return DPError([head] + error.diagnostics)
+
+    def fn_sources_files(self) -> set:
+        return {f for f, _ in self.fn_sources.values()}
+
+    def _snippet_line(self, span) -> str | None:
+        for file, src in self.fn_sources.values():
+            if file == span.file:
+                lines = src.split("\n")
+                if 0 < span.line <= len(lines) and lines[span.line - 1].strip():
+                    return lines[span.line - 1]
+        return None
 
     def next_input_name(self) -> str:
         """`<input 1>`, `<input 2>`, …: the file name of the next unnamed input."""
@@ -217,6 +293,11 @@ class Session:
     def run_file(self, path: str) -> Result:
         from .files import read_source
         return self.run(read_source(path), path)
+
+
+def _words(text: str) -> set:
+    import re
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
 
 
 def _depth() -> int:
