@@ -216,7 +216,7 @@ def _attach_comments(prog: S.Program, text: str) -> None:
 def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
     line, col = getattr(e, "line", 1), getattr(e, "column", 1)
     if line is None or line < 1:
-        lines = text.splitlines() or [""]
+        lines = text.split("\n") or [""]
         line, col = len(lines), len(lines[-1]) + 1
     width = 1
     if isinstance(e, lark.exceptions.UnexpectedToken):
@@ -234,7 +234,10 @@ def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
             hint = "a `{` or `(` may not be closed" if not hint else hint
         message = f"unexpected {what}"
     elif isinstance(e, lark.exceptions.UnexpectedCharacters):
-        message = f"unexpected character `{text.splitlines()[line - 1][col - 1]}`"
+        char = getattr(e, "char", None) or "?"
+        shown = char if char.isprintable() and not char.isspace() else f"\\x{ord(char):02x}" if ord(char) < 256 \
+            else f"\\u{ord(char):04x}"
+        message = f"unexpected character `{shown}`"
         hint = None
     else:
         message, hint = "unexpected end of input", "a block or bracket is not closed"

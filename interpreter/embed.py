@@ -270,6 +270,19 @@ class Interpreter:
         if not name.isidentifier() or name.startswith("__"):
             raise _argument_error(f"`{name}` cannot be a DP function name")
         host = f"__py_{name}"
+        values = self.session.env.values
+        before = {n: values.get(n) for n in [host] + [f"__py_{name}_d{i}" for i in range(len(ft.params))]}
+        try:
+            self._register(name, fn, ft, derivative, host)
+        except BaseException:                    # refused (it would break a function that calls it): as before
+            for n, sym in before.items():
+                if sym is None:
+                    values.pop(n, None)
+                else:
+                    values[n] = sym
+            raise
+
+    def _register(self, name, fn, ft, derivative, host) -> None:
         self._define_host(host, self._host_callable(name, fn, ft), ft)
         params = [f"x{i}" for i in range(len(ft.params))]
         sig = ", ".join(f"{p}: {t}" for p, t in zip(params, ft.params))
