@@ -304,6 +304,10 @@ def mutate_program(text: str, r: random.Random) -> str:
 def typed_program(seed: int) -> str:
     g = _Gen(seed)
     text = g.program()
+    # names of their own, mostly: programs run one after another in one session (as
+    # REPL inputs are), and a few of them redefine what an earlier one defined
+    text = re.sub(r"\bf(\d+)\b", lambda m: f"f{seed % 97}_{m.group(1)}", text)
+    text = re.sub(r"\bP\b", f"P{seed % 5}", text)
     if g.r.random() < 0.5:
         text = mutate_program(text, g.r)
     return text
