@@ -2,6 +2,7 @@
 newlines and struct-literal braces; a transformer builds `syntax` nodes with spans."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import lark
@@ -465,8 +466,13 @@ class _Build(Transformer):
         return S.TupleIndex(c[0], int(c[1]), span=self.sp(meta))
 
     def tuple_field2(self, meta, c):
-        # `t.0.1` lexes its indices as the float 0.1
-        first, second = str(c[1]).split(".")
+        # `t.0.1` lexes its indices as the float 0.1; `t.1e3` is no tuple field
+        tok = c[1]
+        m = re.fullmatch(r"(\d+)\.(\d+)", str(tok))
+        if m is None:
+            raise DPError(Diagnostic("syntax error", f"`{tok}` is not a tuple field", _span(self.file, tok),
+                                     "a tuple's fields are numbered: `t.0`, `t.1`, `t.0.1`"))
+        first, second = m.groups()
         inner = S.TupleIndex(c[0], int(first), span=self.sp(meta))
         return S.TupleIndex(inner, int(second), span=self.sp(meta))
 

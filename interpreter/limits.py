@@ -67,6 +67,12 @@ class _NoGuard:
 
     shield = region
 
+    def open(self):
+        return None
+
+    def close(self, token, failed=False):
+        pass
+
 
 class _Nothing:
     __slots__ = ()
@@ -138,6 +144,28 @@ class Guard:
     def shield(self) -> _Region:
         return _Region(self, False)
 
+    def open(self):
+        """Open a region around a call into DP code (a `with guard.region()` without the
+        object, for the calls from Python: they are many): a token for close()."""
+        if self._thread != threading.get_ident():
+            return None
+        token = len(self._stack)
+        try:
+            self._push(token, True)
+        except DPStop:
+            self._pop(token)
+            raise
+        return token
+
+    def close(self, token, failed: bool = False) -> None:
+        """Close the region open() opened; a stop that came due while it ran is raised
+        here unless the call failed anyway (as a region's exit does)."""
+        if token is None:
+            return
+        self._pop(token)
+        if not failed and self._due is not None and self._thread == threading.get_ident():
+            raise self._due()
+
     # ------------------------------------------------------------------ runs
     def run(self, fn):
         with self._busy:
@@ -191,23 +219,26 @@ class Guard:
         _drain(sent)
 
     def _pop(self, token: int) -> None:
+        sent, due = None, None
         while True:
             try:
                 with self._lock:
                     if self._thread != threading.get_ident():
                         return
-                    was_open = len(self._stack) > token and self._stack[-1]
-                    del self._stack[token:]
-                    now_open = bool(self._stack) and self._stack[-1]
-                    sent = None
-                    if was_open and not now_open:
-                        sent, self._posted = self._posted, None
-                    elif now_open and not was_open and self._due is not None:
-                        self._send()          # back in DP code after a shield the stop waited behind
+                    if len(self._stack) > token:           # not done yet (a retry finds it done)
+                        was_open = self._stack[-1]
+                        del self._stack[token:]
+                        now_open = bool(self._stack) and self._stack[-1]
+                        if was_open and not now_open:
+                            sent, self._posted = self._posted, None
+                        elif now_open and not was_open and self._due is not None:
+                            due = self._due               # back in DP code after a shield it waited behind
                 break
             except DPStop:            # the stop sent arrived just now: it is handled below
                 continue
         _drain(sent)
+        if due is not None:
+            raise due()
 
     # ------------------------------------------------------------------ stopping
     def _come_due(self, run: int, kind: type[DPStop]) -> bool:

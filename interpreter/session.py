@@ -240,10 +240,16 @@ class Session:
         ns = self.runtime.ns
         ns.pop("rt·result", None)
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(self._recursion_limit())
+        self._set_recursion_limit(old)
+        guard = self.guard
+        token = guard.open()
         try:
-            with self.guard.region():
+            try:
                 exec(code, ns)
+            except BaseException:
+                guard.close(token, failed=True)
+                raise
+            guard.close(token)
             error = None
         except DPError as e:
             error = self.sources.quote(e)
@@ -269,10 +275,17 @@ class Session:
     def call_value(self, fn, *args):
         """Call a DP function value with Python values; errors become DPError."""
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(self._recursion_limit())
+        self._set_recursion_limit(old)
+        guard = self.guard
+        token = guard.open()
         try:
-            with self.guard.region():
-                return fn(*args)
+            try:
+                value = fn(*args)
+            except BaseException:
+                guard.close(token, failed=True)
+                raise
+            guard.close(token)                      # a stop that came while it ran ends it here
+            return value
         except DPError as e:
             error = self.sources.quote(e)
         except KeyboardInterrupt as exc:
@@ -283,12 +296,18 @@ class Session:
             sys.setrecursionlimit(old)
         raise _bare(error)
 
-    def _recursion_limit(self) -> int:
-        """Python's recursion limit while DP runs: RECURSION_LIMIT (or an embedder's
-        `max_depth`) calls deeper than the caller, whatever the host set. (Never the
+    def _set_recursion_limit(self, old: int) -> None:
+        """Python's recursion limit while DP runs: RECURSION_LIMIT, or an embedder's
+        `max_depth` calls deeper than the caller, whatever the host set. (Never the
         host's own, higher limit: values nested that deep are compared and freed by C
         code that recurses on the C stack.)"""
-        return _depth() + (self.max_depth if self.max_depth is not None else RECURSION_LIMIT) + 8
+        if self.max_depth is not None:
+            sys.setrecursionlimit(_depth() + self.max_depth + 8)
+        elif old != RECURSION_LIMIT:
+            try:
+                sys.setrecursionlimit(RECURSION_LIMIT)
+            except RecursionError:                  # called from deeper than that already
+                sys.setrecursionlimit(_depth() + RECURSION_LIMIT)
 
     def run_file(self, path: str) -> Result:
         from .files import read_source

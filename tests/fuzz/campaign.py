@@ -28,6 +28,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 GENERATORS = ("typed", "mutated", "grammar")
 
 
+SHARES = {"typed": 0.2, "mutated": 0.4, "grammar": 0.4}      # typed programs cost the most to run
+
+
+def _shares(count: int) -> dict:
+    out = {g: int(count * f) for g, f in SHARES.items()}
+    out["mutated"] += count - sum(out.values())
+    return out
+
+
 def _inputs(gen: str, seeds: range):
     """(seed, source) of generator gen, for each seed."""
     from tests.fuzz.generate import mutated_file, typed_program
@@ -79,13 +88,13 @@ def worker(gen: str, start: int, stop: int, crumb: str, timeout: float) -> None:
 
 def campaign(count: int, seed: int, jobs: int, batch: int, out: str, timeout: float) -> int:
     os.makedirs(out, exist_ok=True)
-    per = count // len(GENERATORS)
-    todo = []
-    for k, gen in enumerate(GENERATORS):
-        n = per + (count - per * len(GENERATORS) if k == 0 else 0)
-        base = seed * 10_000_000
+    todo, ranges = [], {}
+    base = seed * 10_000_000
+    for gen, n in _shares(count).items():
+        ranges[gen] = [base, base + n]
         for a in range(base, base + n, batch):
             todo.append((gen, a, min(a + batch, base + n)))
+    todo.sort(key=lambda t: (t[1] - base) / max(ranges[t[0]][1] - base, 1))     # the generators interleaved
     totals = collections.Counter()
     findings = []
     running: list = []
@@ -148,8 +157,7 @@ def campaign(count: int, seed: int, jobs: int, batch: int, out: str, timeout: fl
             print(f"… {n} inputs, {dict(totals)}", flush=True)
     took = time.time() - started
     summary = {"inputs": sum(totals.values()), "seed": seed, "outcomes": dict(totals), "findings": len(findings),
-               "seconds": round(took), "seed ranges": {g: [seed * 10_000_000, seed * 10_000_000 + per]
-                                                      for g in GENERATORS}}
+               "seconds": round(took), "seed ranges": ranges}
     for f in findings:
         print(f"{f['finding']}: {f['gen']} seed {f['seed']}: {f['detail'][:300]}")
     print(json.dumps(summary))
