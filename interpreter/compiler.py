@@ -145,8 +145,12 @@ class Compiler:
         finally:
             self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type = outer
         stmts = _release_after_last_use(stmts, tensors)
-        if self.metered and _fans_out(body):  # a step for each call, charged at the `fn`
-            stmts.insert(0, _pos(_step(), Span(span.file, span.line, span.col, span.line, span.col + 2)))
+        if self.metered and _fans_out(body):
+            # a step for each call that goes on to call: charged at the `fn`, just before the
+            # first statement that calls (a call that returns before it, a leaf of the call
+            # tree, takes none: each that does take one makes at most its call sites' calls)
+            at = next((i for i, st in enumerate(stmts) if _calls(st)), len(stmts))
+            stmts.insert(at, _pos(_step(), Span(span.file, span.line, span.col, span.line, span.col + 2)))
         if assigned_globals:
             stmts.insert(0, py.Global(names=sorted(assigned_globals)))
         args = py.arguments(posonlyargs=[], args=[py.arg(arg=p.sym.py) for p in params], kwonlyargs=[],
@@ -618,6 +622,14 @@ def _header(s, last) -> Span:
     if end.line != sp.line:
         return Span(sp.file, sp.line, sp.col, sp.line, sp.col + 5)
     return Span(sp.file, sp.line, sp.col, sp.line, end.end_col)
+
+
+def _calls(st: py.stmt) -> bool:
+    """Whether a compiled statement calls a DP function (not a runtime helper)."""
+    for n in py.walk(st):
+        if isinstance(n, py.Call) and not (isinstance(n.func, py.Name) and n.func.id.startswith("rt·")):
+            return True
+    return False
 
 
 def _out(span) -> py.stmt:
