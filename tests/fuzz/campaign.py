@@ -3,8 +3,9 @@
     python -m tests.fuzz.campaign --count 100000 --seed 1 --jobs 2 [--out DIR]
     python -m tests.fuzz.campaign --minimise DIR/finding-….dp [--kind exception]
 
-A campaign runs `count` inputs, split between the three generators (typed programs,
-mutated example and library files, hypothesis's from_lark on the grammar), in
+A campaign runs `count` inputs, split between the generators (typed programs, mutated
+example and library files, random walks of the grammar and hypothesis's from_lark
+on it: SHARES), in
 worker processes, `--batch` inputs each. Every input is run in-process by the
 oracle (oracle.py); a worker that dies (a host crash) or stops answering (a hang the
 limits did not catch) is noted against the input it was on, read from its
@@ -25,10 +26,11 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GENERATORS = ("typed", "mutated", "grammar")
+GENERATORS = ("typed", "mutated", "walk", "grammar")
 
 
-SHARES = {"typed": 0.2, "mutated": 0.4, "grammar": 0.4}      # typed programs cost the most to run
+# typed programs cost the most to run, from_lark's the most to draw
+SHARES = {"typed": 0.15, "mutated": 0.45, "walk": 0.39, "grammar": 0.01}
 
 
 def _shares(count: int) -> dict:
@@ -46,6 +48,10 @@ def _inputs(gen: str, seeds: range):
     elif gen == "mutated":
         for s in seeds:
             yield s, mutated_file(s)[1]
+    elif gen == "walk":
+        from tests.fuzz.generate import grammar_walk
+        for s in seeds:
+            yield s, grammar_walk(s)
     else:
         yield from _grammar_inputs(seeds)
 

@@ -9,7 +9,9 @@ seed alone):
 - mutated_file(seed): an example or standard-library file with its bytes or tokens
   mutated (spans deleted, duplicated or swapped, tokens replaced, bytes that are not
   UTF-8, a BOM, control characters, deep nesting spliced in);
-- grammar_strategy(): hypothesis's from_lark on grammar/dp.lark (test_fuzz.py).
+- grammar_walk(seed): a random derivation of grammar/dp.lark's rules (fast: what
+  long campaigns use), and grammar_strategy(), hypothesis's from_lark on the same
+  grammar (slow to draw from: test_fuzz.py and a small share of a campaign).
 """
 from __future__ import annotations
 
@@ -394,3 +396,62 @@ def grammar_strategy():
         if t.name not in explicit and t.pattern.type == "str" and t.pattern.value.isalpha():
             explicit[t.name] = st.just(f" {t.pattern.value} ")
     return from_lark(g, start="start", explicit=explicit)
+
+
+# ---------------------------------------------------------------------- a walk of the grammar
+
+_GRAMMAR = None
+_TERMINAL_TEXT = {
+    "NAME": ["x", "y", "f", "g", "P", "n", "xs", "float", "int", "tensor", "list", "grad", "sin", "print", "len",
+             "zeros", "optim", "math", "string", "bool", "dict", "jvp", "source", "range", "Color", "Red", "_"],
+    "STRING": ['"a"', '"\\n"', '"\\q"', '""', '"\\x4"', '"\\x41"', '"é"'],
+    "INT": ["0", "1", "2", "3", "10", "99999999999999999999"],
+    "FLOAT": ["1.0", "0.5", "1e308", "2.5e-3", "0.1"],
+    "_NL": ["\n", "\n    "], "STRUCT_LBRACE": ["{"], "COMMENT": ["# c"],
+}
+
+
+def _grammar():
+    global _GRAMMAR
+    if _GRAMMAR is None:
+        import lark
+
+        from grammar import grammar_text
+        g = lark.Lark(grammar_text(), parser="lalr", lexer="basic")
+        rules: dict = {}
+        for r in g.rules:
+            rules.setdefault(r.origin.name, []).append([(sym.name, sym.is_term) for sym in r.expansion])
+        text = {}
+        for t in g.terminals:
+            if t.name in _TERMINAL_TEXT:
+                text[t.name] = _TERMINAL_TEXT[t.name]
+            elif t.pattern.type == "str":
+                text[t.name] = [t.pattern.value]
+            else:                                   # a pattern: one example of it
+                text[t.name] = [{"AUG_OP": "+=", "CMP_OP": "<"}.get(t.name, " ")]
+        _GRAMMAR = rules, text
+    return _GRAMMAR
+
+
+def grammar_walk(seed: int) -> str:
+    """A random derivation from `start`, deeper alternatives less likely as it goes,
+    tokens spaced (so that keywords and names stay apart)."""
+    rules, text = _grammar()
+    r = random.Random(seed)
+    out: list[str] = []
+    budget = [r.choice([30, 80, 200, 600])]
+
+    def expand(sym: str, depth: int):
+        alts = rules[sym]
+        if budget[0] <= 0 or depth > 40:            # as short as it can be: the alternative with fewest rules
+            alt = min(alts, key=lambda a: sum(1 for _, t in a if not t))
+        else:
+            alt = r.choice(alts)
+        budget[0] -= 1
+        for name, is_term in alt:
+            if is_term:
+                out.append(r.choice(text.get(name, [" "])))
+            else:
+                expand(name, depth + 1)
+    expand("start", 0)
+    return " ".join(out) + "\n"
