@@ -67,6 +67,7 @@ class Meter:
         self.timeout: float | None = None
         self.refused: DPStop | None = None      # sticky: once refused, every later check fails
         self.halted: type[DPStop] | None = None  # a stop that came due (limits.py): the next step raises it
+        self.running = 0                        # > 0 while DP code runs (the session counts it)
 
     # -------------------------------------------------------------- runs
     def start(self, limit: int | None, timeout: float | None) -> None:
@@ -155,11 +156,13 @@ class Meter:
             done, size = done + k, min(2 * size, self.CHUNK)
 
     def charge_code(self, module) -> None:
-        """Compiling metered code (a program, or a derivative made while one runs)
-        costs a step per Python syntax node it compiles to: transforms nested
-        without end (each derivative larger than the last) run out of steps too."""
-        import ast
-        self.charge(sum(1 for _ in ast.walk(module)))
+        """Compiling code while a program runs (a derivative made at run time) costs a
+        step per Python syntax node it compiles to: transforms made without end run out
+        of steps too. (What a program's text compiles to before it runs is bounded by
+        the text, and by the timeout.)"""
+        if self.running:
+            import ast
+            self.charge(sum(1 for _ in ast.walk(module)))
 
     # -------------------------------------------------------------- prices
     def price(self, ns: float, what) -> None:

@@ -241,14 +241,17 @@ class Session:
         ns.pop("rt·result", None)
         old = sys.getrecursionlimit()
         self._set_recursion_limit(old)
-        guard = self.guard
+        guard, meter = self.guard, self.runtime.meter
         token = guard.open()
         try:
+            meter.running += 1
             try:
                 exec(code, ns)
             except BaseException:
                 guard.close(token, failed=True)
                 raise
+            finally:
+                meter.running -= 1
             guard.close(token)
             error = None
         except DPError as e:
@@ -276,14 +279,17 @@ class Session:
         """Call a DP function value with Python values; errors become DPError."""
         old = sys.getrecursionlimit()
         self._set_recursion_limit(old)
-        guard = self.guard
+        guard, meter = self.guard, self.runtime.meter
         token = guard.open()
         try:
+            meter.running += 1
             try:
                 value = fn(*args)
             except BaseException:
                 guard.close(token, failed=True)
                 raise
+            finally:
+                meter.running -= 1
             guard.close(token)                      # a stop that came while it ran ends it here
             return value
         except DPError as e:

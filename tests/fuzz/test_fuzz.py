@@ -1,6 +1,6 @@
 """A bounded sample of the fuzzers (tests/fuzz/campaign.py runs long campaigns): typed
-programs and their mutations, mutated example and library files, and hypothesis's
-from_lark on the grammar, each input run in-process under limits by the oracle. Every
+programs and their mutations, mutated example and library files, random walks of
+the grammar and hypothesis's from_lark on it, each input run in-process under limits by the oracle. Every
 input must end as a result or a DPError: no other exception, no hang past the
 limit, nothing on stderr, and the interpreter still working afterwards.
 
@@ -14,10 +14,10 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from tests.fuzz.generate import grammar_strategy, mutated_file, typed_program
+from tests.fuzz.generate import grammar_strategy, grammar_walk, mutated_file, typed_program
 from tests.fuzz.oracle import Runner
 
-BUDGET = 25.0            # seconds for each of the three parts (the sample: at most ~90 s in all)
+BUDGET = 20.0            # seconds for each of the four parts (the sample: at most ~90 s in all)
 COUNT = 400              # inputs each part runs when it has the time
 
 
@@ -48,6 +48,19 @@ def test_mutated_examples_and_library_files_end_as_results_or_dp_errors():
         n += 1
         if o.finding:
             found.append((f"mutated_file({s}) of {name}", o))
+    assert n >= 20
+    assert not found, _report(found)
+
+
+def test_random_walks_of_the_grammar_end_as_results_or_dp_errors():
+    runner, found, start, n = Runner(), [], time.monotonic(), 0
+    for s in range(COUNT):
+        if time.monotonic() - start > BUDGET:
+            break
+        o = runner.run(grammar_walk(s), f"<walk {s}>")
+        n += 1
+        if o.finding:
+            found.append((f"grammar_walk({s})", o))
     assert n >= 20
     assert not found, _report(found)
 
