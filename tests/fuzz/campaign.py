@@ -105,6 +105,7 @@ def campaign(count: int, seed: int, jobs: int, batch: int, out: str, timeout: fl
     findings = []
     running: list = []
     started = time.time()
+    shown = [0]
 
     def launch(gen, a, b):
         crumb = tempfile.mktemp(prefix="dp-fuzz-crumb-")
@@ -136,8 +137,6 @@ def campaign(count: int, seed: int, jobs: int, batch: int, out: str, timeout: fl
             findings.append(msg)
             _save(out, msg)
             totals[kind] += 1
-            ran = sum(1 for line in stdout.splitlines() if line)    # lower bound on what it had done
-            _ = ran
             if bad + 1 < b:
                 todo.insert(0, (gen, bad + 1, b))
         try:
@@ -159,7 +158,8 @@ def campaign(count: int, seed: int, jobs: int, batch: int, out: str, timeout: fl
                 running.remove(item)
                 collect(p, gen, a, b, crumb, True)
         n = sum(totals.values())
-        if n and n % 5000 < batch and os.environ.get("DP_FUZZ_PROGRESS"):
+        if n // 5000 > shown[0] and os.environ.get("DP_FUZZ_PROGRESS"):
+            shown[0] = n // 5000
             print(f"… {n} inputs, {dict(totals)}", flush=True)
     took = time.time() - started
     summary = {"inputs": sum(totals.values()), "seed": seed, "outcomes": dict(totals), "findings": len(findings),
