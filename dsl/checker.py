@@ -542,6 +542,8 @@ class Checker:
             hint = "convert with `float(...)`: an int never silently becomes a float"
         elif got == FLOAT and want == INT:
             hint = "convert with `int(...)`"
+        elif str(got) == str(want):
+            hint = _same_name_hint(got, want)
         self.error(e.span, f"expected `{want}`, found `{got}`", hint)
 
     def expr(self, e, expected: Type | None = None, lvalue=False) -> Type:
@@ -1181,6 +1183,18 @@ def _breaks(body) -> bool:
         if isinstance(s, S.Match) and any(_breaks(a.body) for a in s.arms):
             return True
     return False
+
+
+def _same_name_hint(got, want) -> str:
+    """Two types that print alike: a struct or enum and its redefinition."""
+    def where(t):
+        d = getattr(t, "decl", None)
+        return f" (defined at {d.span})" if d is not None and getattr(d, "span", None) is not None else ""
+    if isinstance(got, (StructT, EnumT)) and isinstance(want, (StructT, EnumT)):
+        return (f"two types are named `{want}`: the one expected{where(want)} and an older one{where(got)} this "
+                "value was made with; a struct or enum redefined is a new type, and values made before keep the old one")
+    return ("two different types print alike here: a struct or enum in them was redefined, and values made "
+            "before keep the old one")
 
 
 def check(prog: S.Program, env: GlobalEnv, transform_typer=None) -> GlobalEnv:

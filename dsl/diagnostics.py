@@ -16,7 +16,9 @@ class SourceRegistry:
         self._texts: dict[str, list[str]] = {}
 
     def add(self, file: str, text: str) -> None:
-        self._texts[file] = text.splitlines()
+        # lines end at "\n" only, as the lexer counts them (splitlines would also end
+        # one at a form feed or a lone "\r", and quote the wrong line after it)
+        self._texts[file] = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
     def __contains__(self, file: str) -> bool:
         return file in self._texts

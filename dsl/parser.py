@@ -2,7 +2,7 @@
 newlines and struct-literal braces; a transformer builds `syntax` nodes with spans."""
 from __future__ import annotations
 
-import ast as pyast
+import re
 from functools import lru_cache
 
 import lark
@@ -85,6 +85,12 @@ def _parser() -> lark.Lark:
                      propagate_positions=True, maybe_placeholders=True)
 
 
+def build_parser() -> None:
+    """Build the parser now (it takes a second, once per process): a session does, so
+    that it never happens inside a program's timeout."""
+    _parser()
+
+
 # Friendly names for terminals in "expected ..." hints.
 _TERMINAL_NAMES = {
     "NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string",
@@ -104,6 +110,15 @@ def _describe(term: str) -> str:
             "AUG_OP": "`+=`", "CMP_OP": "a comparison"}.get(term, term)
 
 
+# How deeply syntax may nest (`- - - x`, `[[[1]]]`, `f(f(f(x)))`, `a + b + c + …`, which
+# nests to the left): counted by DP itself on the parse tree, which the LALR parser
+# builds without recursion. Every later stage recurses on the tree, a few Python
+# frames a level (session.FRONT_LIMIT gives them room), and some on the C stack, so
+# nothing nested deeper goes on: it is a syntax error at the place it gets too deep,
+# never a RecursionError or a crash, whatever recursion limit the host has set.
+MAX_NESTING = 256
+
+
 def parse(text: str, file: str = "<input>") -> S.Program:
     """Parse DP source text into a Program; syntax errors raise DPError (quoting
     text: the caller's session keeps the text for the diagnostics that come later)."""
@@ -113,6 +128,13 @@ def parse(text: str, file: str = "<input>") -> S.Program:
         tree = _parser().parse(text if text.endswith("\n") else text + "\n")
     except lark.exceptions.UnexpectedInput as e:
         raise here.quote(DPError(_syntax_diagnostic(e, text, file))) from None
+    deep = _too_deep(tree)
+    if deep is not None:
+        line, col = deep
+        raise here.quote(DPError(Diagnostic("syntax error", "this program is nested too deeply",
+                                            Span(file, line, col, line, col + 1),
+                                            f"it nests more than {MAX_NESTING} levels here; split it into "
+                                            "several statements")))
     try:
         prog = _Build(file).transform(tree)
         _attach_comments(prog, text)
@@ -125,6 +147,28 @@ def parse(text: str, file: str = "<input>") -> S.Program:
             raise
         raise here.quote(DPError(Diagnostic("syntax error", "this program is nested too deeply",
                                             Span(file, 1, 1, 1, 2), "split long expressions into several statements"))) from None
+
+
+def _too_deep(tree) -> tuple[int, int] | None:
+    """(line, column) of the first node nested deeper than MAX_NESTING, if any."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return _where(node)
+        for child in node.children:
+            if isinstance(child, lark.Tree):
+                stack.append((child, depth + 1))
+    return None
+
+
+def _where(node) -> tuple[int, int]:
+    meta = node.meta
+    if not meta.empty:
+        return meta.line, meta.column
+    for tok in node.scan_values(lambda v: isinstance(v, Token)):
+        return tok.line, tok.column
+    return 1, 1
 
 
 def _own_line_comments(text: str) -> dict[int, str]:
@@ -173,7 +217,7 @@ def _attach_comments(prog: S.Program, text: str) -> None:
 def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
     line, col = getattr(e, "line", 1), getattr(e, "column", 1)
     if line is None or line < 1:
-        lines = text.splitlines() or [""]
+        lines = text.split("\n") or [""]
         line, col = len(lines), len(lines[-1]) + 1
     width = 1
     if isinstance(e, lark.exceptions.UnexpectedToken):
@@ -191,11 +235,50 @@ def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
             hint = "a `{` or `(` may not be closed" if not hint else hint
         message = f"unexpected {what}"
     elif isinstance(e, lark.exceptions.UnexpectedCharacters):
-        message = f"unexpected character `{text.splitlines()[line - 1][col - 1]}`"
+        char = getattr(e, "char", None) or "?"
+        shown = char if char.isprintable() and not char.isspace() else f"\\x{ord(char):02x}" if ord(char) < 256 \
+            else f"\\u{ord(char):04x}"
+        message = f"unexpected character `{shown}`"
         hint = None
     else:
         message, hint = "unexpected end of input", "a block or bracket is not closed"
     return Diagnostic("syntax error", message, Span(file, line, col, line, col + width), hint)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"'}
+_HEX = set("0123456789abcdefABCDEF")
+ESCAPE_HINT = 'a string may use the escapes \\n \\t \\r \\0 \\" \\\\ and \\xHH (two hex digits, as in \\x07)'
+
+
+def unescape(literal: str, file: str, line: int, col: int) -> str:
+    """The text of a string literal (with its quotes, as the lexer found it at line,
+    col): DP's escapes, and any other backslash a syntax error at its place."""
+    body = literal[1:-1]
+    if "\\" not in body:
+        return body
+    out, i = [], 0
+    while True:
+        j = body.find("\\", i)
+        if j < 0:
+            out.append(body[i:])
+            return "".join(out)
+        out.append(body[i:j])
+        c = body[j + 1]                       # the lexer only takes a backslash with a character after it
+        at = col + 1 + j
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+            i = j + 2
+        elif c == "x":
+            digits = body[j + 2:j + 4]
+            if len(digits) < 2 or not set(digits) <= _HEX:
+                raise DPError(Diagnostic("syntax error", "`\\x` takes two hex digits", Span(file, line, at, line, at + 2),
+                                         ESCAPE_HINT))
+            out.append(chr(int(digits, 16)))
+            i = j + 4
+        else:
+            shown = c if c.isprintable() else f"\\x{ord(c):02x}"
+            raise DPError(Diagnostic("syntax error", f"unknown escape `\\{shown}` in a string",
+                                     Span(file, line, at, line, at + 2), ESCAPE_HINT + "; write `\\\\` for a backslash"))
 
 
 def _span(file, meta_or_tok) -> Span:
@@ -383,8 +466,13 @@ class _Build(Transformer):
         return S.TupleIndex(c[0], int(c[1]), span=self.sp(meta))
 
     def tuple_field2(self, meta, c):
-        # `t.0.1` lexes its indices as the float 0.1
-        first, second = str(c[1]).split(".")
+        # `t.0.1` lexes its indices as the float 0.1; `t.1e3` is no tuple field
+        tok = c[1]
+        m = re.fullmatch(r"(\d+)\.(\d+)", str(tok))
+        if m is None:
+            raise DPError(Diagnostic("syntax error", f"`{tok}` is not a tuple field", _span(self.file, tok),
+                                     "a tuple's fields are numbered: `t.0`, `t.1`, `t.0.1`"))
+        first, second = m.groups()
         inner = S.TupleIndex(c[0], int(first), span=self.sp(meta))
         return S.TupleIndex(inner, int(second), span=self.sp(meta))
 
@@ -395,13 +483,7 @@ class _Build(Transformer):
         return S.Num(float(c[0]), span=self.sp(meta))
 
     def string_lit(self, meta, c):
-        try:
-            value = pyast.literal_eval(str(c[0]))
-        except (SyntaxError, ValueError) as e:         # a control character, a bad escape
-            raise DPError(Diagnostic("syntax error", "this string literal cannot be read", self.sp(meta),
-                                     f"{e.msg if isinstance(e, SyntaxError) else e}; write control characters "
-                                     "as escapes: \\n, \\t, \\r, \\x07")) from None
-        return S.Str(value, span=self.sp(meta))
+        return S.Str(unescape(str(c[0]), self.file, meta.line, meta.column), span=self.sp(meta))
 
     def true_lit(self, meta, c):
         return S.Bool(True, span=self.sp(meta))

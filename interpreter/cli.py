@@ -38,9 +38,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _read(path: str) -> str | None:
+    """The file's text; None (said on stderr) if it cannot be read. A file that is not
+    UTF-8 raises DPError."""
+    from interpreter.files import read_source
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        return read_source(path)
     except OSError as e:
         print(f"dp: cannot read {path}: {e.strerror}", file=sys.stderr)
         return None
@@ -64,34 +66,40 @@ def main(argv: list[str] | None = None) -> int:
     from interpreter.session import Session
     if ns.command in (None, "repl"):
         from interpreter.repl import run_repl
-        return run_repl()
-    text = _read(ns.file)
-    if text is None:
-        return 2
-    session = Session()
-    session.runtime.output.write = _write_stdout
+        return _flushed(run_repl())
     try:
+        text = _read(ns.file)
+        if text is None:
+            return 2
+        session = Session()
+        session.runtime.output.write = _write_stdout
         if ns.command == "run":
             session.script_args = list(ns.args)          # argparse has dropped a leading `--`
             session.run(text, ns.file)
         elif ns.command == "check":
             session.modules.check_only = True        # nothing is derived, compiled or run
             session.check_text(text, ns.file)
-            print(f"{ns.file}: ok")
+            _write_stdout(f"{ns.file}: ok\n")
         elif ns.command == "grad":
             # the definitions are checked, the script is not run: only its source matters
             _, session.env = session.check_text(text, ns.file)
             command, name_at, wrt_at = _grad_command(ns)
-            print(session.derived_source(ns.name, ns.mode, ns.wrt, ("<command line>", command),
-                                         name_at, wrt_at).rstrip("\n"))
+            _write_stdout(session.derived_source(ns.name, ns.mode, ns.wrt, ("<command line>", command),
+                                                 name_at, wrt_at).rstrip("\n") + "\n")
     except DPError as e:
-        sys.stdout.flush()
+        _flushed(0)
         print(e.render(), file=sys.stderr)
         return 130 if e.message == "interrupted" else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0
+    except Exception as e:                         # noqa: BLE001 — only the output's own failure
+        from interpreter.runtime import OutputFailed
+        if not isinstance(e, OutputFailed):
+            raise
+        print(f"dp: {e.message}", file=sys.stderr)
+        return 1
+    return _flushed(0)
 
 
 def _grad_command(ns) -> tuple[str, int, int | None]:
@@ -113,10 +121,47 @@ def _write_stdout(text: str) -> None:
     try:
         sys.stdout.write(text)
     except BrokenPipeError:
-        # the reader is gone (`dp run f.dp | head`): stop quietly, as Unix tools do
-        import os
+        _reader_gone()
+    except OSError as e:
+        _drop_stdout()
+        raise _output_failed(e) from None
+
+
+def _output_failed(e: OSError):
+    """Standard output cannot be written: a DP runtime error where a program prints
+    (at its line), `dp: cannot write the output` elsewhere."""
+    from interpreter.runtime import OutputFailed
+    return OutputFailed(f"cannot write the output: {e.strerror or e}",
+                        "standard output is full or closed (a full disk, `> /dev/full`)")
+
+
+def _flushed(status: int) -> int:
+    """status, once what is buffered for stdout is written (or cannot be: then 1, said)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
+    except OSError as e:
+        _drop_stdout()
+        print(f"dp: cannot write the output: {e.strerror or e}", file=sys.stderr)
+        return 1
+    return status
+
+
+def _reader_gone():
+    # the reader is gone (`dp run f.dp | head`): stop quietly, as Unix tools do
+    _drop_stdout()
+    raise SystemExit(0)
+
+
+def _drop_stdout():
+    """Point stdout at /dev/null, so that Python's own flush as it exits finds nothing
+    to complain of."""
+    import os
+    try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(0)
+    except (OSError, ValueError):
+        pass
 
 
 def entry() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast as py
 
+from dsl import primitives as P
 from dsl import syntax as S
 from dsl.diagnostics import Diagnostic, DPError
 from dsl.span import NOWHERE, Span
@@ -24,6 +25,7 @@ from dsl.symbols import Symbol, field_attr
 from dsl.types import (FLOAT, INT, STRING, TENSOR, DictT, EnumT, FnT, IntLit, ListT, StructT,
                        TupleT, Prim)
 
+from .meter import priced_name
 from .runtime import Runtime, prim_py_name
 
 AGGREGATE = (ListT, DictT, StructT, TupleT)
@@ -64,6 +66,10 @@ class Compiler:
         self.returned_type = None
         self.locals: list[Symbol] = []           # the symbols the function being compiled declares
         self.owning: set[Symbol] = set()         # … those of them that own their value (see s_Return)
+        # Metered code counts its steps and prices its big calls (interpreter/meter.py): a
+        # session compiles it once a limit is set. Code compiled before is plain Python.
+        self.metered = False
+        self.compiled_unmetered = False
 
     def fresh(self, base: str) -> str:
         self.counter += 1
@@ -76,6 +82,8 @@ class Compiler:
         ordered = [s for s in prog.body if isinstance(s, S.FnDef)] + \
                   [s for s in prog.body if not isinstance(s, S.FnDef)]
         outer, self.locals, self.owning = (self.locals, self.owning), [], set()    # top level: none kept
+        if not self.metered:
+            self.compiled_unmetered = True
         try:
             body = self.stmts(ordered, span=prog.span)
             mod = py.Module(body=self.hoisted + body, type_ignores=[])
@@ -89,6 +97,8 @@ class Compiler:
 
     def finish(self, mod, span):
         fill_positions(mod, span)
+        if self.metered:
+            self.rt.meter.charge_code(mod)
         return mod
 
     # ------------------------------------------------------------------ statements
@@ -135,6 +145,12 @@ class Compiler:
         finally:
             self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type = outer
         stmts = _release_after_last_use(stmts, tensors)
+        if self.metered and _fans_out(body):
+            # a step for each call that goes on to call: charged at the `fn`, just before the
+            # first statement that calls (a call that returns before it, a leaf of the call
+            # tree, takes none: each that does take one makes at most its call sites' calls)
+            at = next((i for i, st in enumerate(stmts) if _calls(st)), len(stmts))
+            stmts.insert(at, _pos(_step(), Span(span.file, span.line, span.col, span.line, span.col + 2)))
         if assigned_globals:
             stmts.insert(0, py.Global(names=sorted(assigned_globals)))
         args = py.arguments(posonlyargs=[], args=[py.arg(arg=p.sym.py) for p in params], kwonlyargs=[],
@@ -197,6 +213,10 @@ class Compiler:
     def s_AugAssign(self, s):
         t = s.target
         ty = t.ty
+        if self.metered:
+            helper = _priced_aug(s.op, ty, s.value)
+            if helper is not None:
+                return py.Assign(targets=[self.target(t)], value=_call(_load(helper), self.expr(t), self.expr(s.value)))
         if s.op in ("/", "%") and ty == INT or (s.op == "%" and ty == FLOAT):
             helper = {"/": "rt·idiv", "%": "rt·imod"}[s.op] if ty == INT else "rt·fmod"
             return py.Assign(targets=[self.target(t)], value=_call(_load(helper), self.expr(t), self.expr(s.value)))
@@ -228,10 +248,23 @@ class Compiler:
         return py.If(test=self.expr(s.cond), body=self.block(s.then, s.span), orelse=self.stmts(s.orelse, s.span))
 
     def s_While(self, s):
+        if self.metered:                      # a step for each trip: `for` over the session's steps
+            test = _pos(py.UnaryOp(op=py.Not(), operand=self.expr(s.cond)), s.cond.span)
+            body = [_pos(py.If(test=test, body=[_pos(py.Break(), s.span)], orelse=[]), s.cond.span)] + self.loop_body(s)
+            return py.For(target=_store("rt·each"), iter=_load("rt·steps"), body=body,
+                          orelse=[_out(_header(s, s.cond))])
         return py.While(test=self.expr(s.cond), body=self.loop_body(s), orelse=[])
 
     def s_ForRange(self, s):
         self.locals.append(s.sym)
+        if self.metered:
+            start, stop = self.expr(s.start), self.expr(s.stop)
+            body = self.loop_body(s)
+            if not _leaves_early(s.body):         # every trip will run: charged at once
+                it = _pos(_call(_load("rt·counted_range"), start, stop), s.span)
+                return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
+            it = _pos(_call(_load("rt·chunked_range"), start, stop), s.span)
+            return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
         it = _pos(_call(_load("rt·range"), self.expr(s.start), self.expr(s.stop)), s.span)
         return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
 
@@ -247,6 +280,13 @@ class Compiler:
             it = self.escaping(s.iterable)
         if isinstance(s.iterable.ty, DictT):
             it = _call(_load("rt·list"), it)
+        if self.metered:
+            body = self.loop_body(s)
+            if not _leaves_early(s.body):
+                it = _pos(_call(_load("rt·counted"), it), s.span)
+                return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
+            it = _pos(_call(_load("rt·chunked"), it), s.span)
+            return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
         return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
 
     MAX_LOOP_NESTING = 20                 # Python's limit on nested blocks in one function
@@ -363,6 +403,10 @@ class Compiler:
             left, right = self.escaping(e.left), self.escaping(e.right)
         else:
             left, right = self.expr(e.left), self.expr(e.right)
+        if self.metered:
+            priced = self.priced_binary(e, left, right)
+            if priced is not None:
+                return priced
         if e.ty == TENSOR:
             if op == "%":                     # numpy's fmod: the sign of the dividend, as for floats
                 return _call(_load("rt·tensor_fmod"), left, right)
@@ -380,6 +424,37 @@ class Compiler:
                 return _call(_load("rt·fpow"), left, right)
         return py.BinOp(left=left, op=_BINOPS[op](), right=right)
 
+    def priced_binary(self, e, left, right):
+        """A binary operation that can make a value much bigger than its operands, in
+        metered code: through a helper that prices it first (meter.py)."""
+        op, lt, rt_ = e.op, e.left.ty, e.right.ty
+        if e.ty == TENSOR and op in _CMPOPS:
+            return _call(_load("rt·tensor_truth"), _call(_load("rt·g·compare"), left, right, py.Constant(op)))
+        if e.ty == TENSOR:
+            if op == "@":
+                return _call(_load("rt·g·matmul"), left, right)
+            name = self.priced_prim(op, (_as_float(lt), _as_float(rt_)))
+            return _call(_load(name), left, right) if name is not None else None
+        literal = isinstance(e.left, _LITERALS) or isinstance(e.right, _LITERALS)
+        if lt == INT or isinstance(lt, IntLit):
+            if op == "**":
+                return _call(_load("rt·g·ipow"), left, right)
+            if op in ("/", "%") and not isinstance(e.right, S.Num):     # by a literal: linear in the dividend
+                return _call(_load("rt·g·idiv" if op == "/" else "rt·g·imod"), left, right)
+            if op == "*" and not literal:           # a literal factor grows an int by little
+                return _call(_load("rt·g·imul"), left, right)
+            return None
+        if op == "+" and (lt == STRING or isinstance(lt, ListT)) and not literal:
+            return _call(_load("rt·g·concat"), left, right)      # `s + s` doubles; `s + "x"` does not
+        return None
+
+    def priced_prim(self, name, types):
+        for p in P.BY_NAME.get(name, ()):
+            if tuple(p.types) == types and p.impl is not None:
+                g = priced_name(prim_py_name(p))
+                return g if g in self.rt.ns else None
+        return None
+
     def e_Call(self, e):
         kind = e.target[0]
         if kind == "fn":
@@ -387,6 +462,8 @@ class Compiler:
         if kind == "prim":
             prim = e.target[1]
             args = [self.expr(a) for a in e.args]
+            if self.metered and priced_name(prim_py_name(prim)) in self.rt.ns:
+                return _call(_load(priced_name(prim_py_name(prim))), *args)
             if prim.name == "unbroadcast" and prim.types[1] == TENSOR and all(isinstance(a, S.Name) for a in e.args):
                 # `g if g.shape == like.shape else unbroadcast(g, like)`: the common case,
                 # nothing was broadcast, costs no call (reverse sweeps run it every step)
@@ -434,6 +511,8 @@ class Compiler:
             return _call(_load(self.rt.name(op, name)), *args)
         helper = {"print": "rt·print", "len": "rt·len", "range": "rt·range_list", "float": "rt·float",
                   "int": "rt·int", "str": "rt·str"}.get(name, f"rt·{name}")
+        if self.metered and name == "range":
+            helper = "rt·g·range_list"
         return _call(_load(helper), *args)
 
     def method(self, e):
@@ -452,6 +531,8 @@ class Compiler:
             return _call(_load("rt·insert"), obj, *args)
         if name == "remove":
             return _call(_load("rt·remove"), obj, *args)
+        if name == "extend" and self.metered:
+            return _call(_load("rt·g·extend"), obj, *args)
         if name == "keys":
             return _call(_load("rt·list"), obj)
         if name == "values":
@@ -527,6 +608,119 @@ class Compiler:
                 v = self.copy(v, sym.ty, e.span)
             args.append(v)
         return _call(_load(factory), *args)
+
+
+def _step() -> py.stmt:
+    """`for rt·each in rt·steps: break` / `else: rt·out()`: one step (meter.py)."""
+    return py.For(target=_store("rt·each"), iter=_load("rt·steps"), body=[py.Break()],
+                  orelse=[py.Expr(value=_call(_load("rt·out")))])
+
+
+def _header(s, last) -> Span:
+    """A loop's head, `while c` or `for x in xs`: where a step limit it hits points."""
+    sp, end = s.span, last.span
+    if end.line != sp.line:
+        return Span(sp.file, sp.line, sp.col, sp.line, sp.col + 5)
+    return Span(sp.file, sp.line, sp.col, sp.line, end.end_col)
+
+
+def _calls(st: py.stmt) -> bool:
+    """Whether a compiled statement calls a DP function (not a runtime helper)."""
+    for n in py.walk(st):
+        if isinstance(n, py.Call) and not (isinstance(n.func, py.Name) and n.func.id.startswith("rt·")):
+            return True
+    return False
+
+
+def _out(span) -> py.stmt:
+    return _pos(py.Expr(value=_call(_load("rt·out"))), span)
+
+
+def _leaves_early(body) -> bool:
+    """Whether a loop body may end the loop before its last trip (`break`, `return`);
+    a lambda's own returns and a nested loop's breaks do not."""
+    stack = list(body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (S.Return,)) or (isinstance(n, S.Break)):
+            return True
+        if isinstance(n, S.Lambda):
+            continue
+        if isinstance(n, (S.While, S.ForRange, S.ForEach)):
+            stack.extend(_returns_deep(n.body))          # its breaks end it, its returns this loop too
+            continue
+        if isinstance(n, S.If):
+            stack.extend(n.then)
+            stack.extend(n.orelse)
+        elif isinstance(n, S.Match):
+            for arm in n.arms:
+                stack.extend(arm.body)
+    return False
+
+
+def _returns_deep(body) -> list:
+    """The returns anywhere in body (a return in a nested loop leaves this loop too)."""
+    out, stack = [], list(body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, S.Return):
+            out.append(n)
+        elif isinstance(n, S.If):
+            stack.extend(n.then + n.orelse)
+        elif isinstance(n, S.Match):
+            for arm in n.arms:
+                stack.extend(arm.body)
+        elif isinstance(n, (S.While, S.ForRange, S.ForEach)):
+            stack.extend(n.body)
+    return out
+
+
+_LITERALS = (S.Num, S.Str, S.ListLit)
+
+
+def _fans_out(body) -> bool:
+    """Whether a function may call more than once without a loop of its own: two call
+    sites or more (a lambda's are its own). Its calls are then counted as steps; the
+    calls of one that does not are counted by the loops and calls that lead to it, so
+    no call tree grows without steps (f calling g twice, g calling h twice, …)."""
+    calls, stack = 0, list(body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, S.Lambda):
+            continue
+        if isinstance(n, S.Call) and n.target is not None and n.target[0] in ("fn", "value", "transform"):
+            calls += 1
+            if calls > 1:
+                return True
+        if isinstance(n, S.Node):
+            for f in n.__dataclass_fields__:
+                if f in ("span", "ty", "sym", "syms", "target", "captures"):
+                    continue
+                v = getattr(n, f)
+                if isinstance(v, S.Node):
+                    stack.append(v)
+                elif isinstance(v, (list, tuple)):
+                    for x in v:
+                        if isinstance(x, S.Node):
+                            stack.append(x)
+                        elif isinstance(x, tuple):
+                            stack.extend(y for y in x if isinstance(y, S.Node))
+    return False
+
+
+def _as_float(t):
+    return FLOAT if (t == INT or isinstance(t, IntLit)) else t
+
+
+def _priced_aug(op, ty, value):
+    """The priced helper for `x op= v` in metered code, or None."""
+    if isinstance(value, _LITERALS):
+        return None                         # grows the value by a constant, or divides by one
+    if ty == INT:
+        return {"*": "rt·g·imul", "/": "rt·g·idiv", "%": "rt·g·imod"}.get(op)
+    if op == "+" and (ty == STRING or isinstance(ty, ListT)):
+        return "rt·g·concat"
+    return None
 
 
 def _sizes_of(t):

@@ -90,7 +90,10 @@ class Interpreter:
         self.session = Session(_Sink(stdout) if stdout is not None else None)
         loader = self.session.modules
         loader.allow_files, loader.directories = module_path is not None, _directories(module_path)
-        self._guard = Guard(self.session.sources)
+        session = self.session
+        self._guard = Guard(session.runtime.meter, session.sources, lambda: session.compiler.compiled_unmetered)
+        session.guard = self._guard
+        session.interrupts_as_errors = False          # Ctrl-C reaches Python as KeyboardInterrupt
         self.max_steps, self.timeout, self.max_depth = max_steps, timeout, max_depth
         self._names = itertools.count()
 
@@ -102,6 +105,8 @@ class Interpreter:
     @max_steps.setter
     def max_steps(self, n: int | None) -> None:
         self._guard.max_steps = _positive(n, "max_steps")
+        if n is not None:
+            self.session.metered = True               # code compiled from now on counts its steps
 
     @property
     def timeout(self) -> float | None:
@@ -110,6 +115,8 @@ class Interpreter:
     @timeout.setter
     def timeout(self, seconds: float | None) -> None:
         self._guard.timeout = _positive(seconds, "timeout")
+        if seconds is not None:
+            self.session.metered = True               # … and prices its big calls
 
     @property
     def max_depth(self) -> int | None:
@@ -131,9 +138,8 @@ class Interpreter:
 
     def load_file(self, path: str) -> None:
         """Run a .dp file; errors name the file."""
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-        self.load(source, str(path))
+        from .files import read_source
+        self.load(read_source(path), str(path))
 
     def eval(self, source: str):
         """The value of a DP expression, as a Python value (None for statements)."""
@@ -180,9 +186,13 @@ class Interpreter:
         def jvp(primals, tangents):
             if n == 1 and not (isinstance(primals, tuple) and len(primals) == 1 and not isinstance(ft.params[0], TupleT)):
                 primals, tangents = (primals,), (tangents,)
-            primals, tangents = tuple(primals), tuple(tangents)
-            if len(primals) != n or len(tangents) != n:
-                raise _argument_error(f"`{name}` takes {n} argument(s): give {n} primals and {n} tangents")
+            for what, given in (("primals", primals), ("tangents", tangents)):
+                if not isinstance(given, (tuple, list)) or len(given) != n:
+                    example = f"({', '.join('1.0' for _ in range(n))})"
+                    raise _argument_error(f"the jvp of `{name}` takes a tuple of {n} {what}, got {type(given).__name__} "
+                                          f"{_short(given)}",
+                                          f"`{name}` has {n} parameter{'s' if n != 1 else ''}: call it as "
+                                          f"jvp(primals, tangents), e.g. jvp({example}, {example})")
             return inner(*primals, *tangents)
         jvp.__name__ = f"jvp_{name}"
         return jvp
@@ -260,6 +270,19 @@ class Interpreter:
         if not name.isidentifier() or name.startswith("__"):
             raise _argument_error(f"`{name}` cannot be a DP function name")
         host = f"__py_{name}"
+        values = self.session.env.values
+        before = {n: values.get(n) for n in [host] + [f"__py_{name}_d{i}" for i in range(len(ft.params))]}
+        try:
+            self._register(name, fn, ft, derivative, host)
+        except BaseException:                    # refused (it would break a function that calls it): as before
+            for n, sym in before.items():
+                if sym is None:
+                    values.pop(n, None)
+                else:
+                    values[n] = sym
+            raise
+
+    def _register(self, name, fn, ft, derivative, host) -> None:
         self._define_host(host, self._host_callable(name, fn, ft), ft)
         params = [f"x{i}" for i in range(len(ft.params))]
         sig = ", ".join(f"{p}: {t}" for p, t in zip(params, ft.params))

@@ -13,7 +13,7 @@ import numpy as np
 from dsl.diagnostics import Diagnostic, SourceRegistry
 from dsl.span import Span
 
-from .runtime import DPRuntimeError
+from .runtime import DPRuntimeError, DPStop
 
 _MESSAGES = {
     ZeroDivisionError: ("division by zero", "check the divisor before dividing"),
@@ -198,8 +198,9 @@ def runtime_diagnostic(exc: BaseException, sources: SourceRegistry) -> Diagnosti
             frames.append((dp_name(tb.tb_frame.f_code), span))
         tb = tb.tb_next
     kind = "runtime error"
-    if isinstance(exc, DPRuntimeError):
-        message, hint, kind = exc.message, exc.hint, exc.kind
+    if isinstance(exc, (DPRuntimeError, DPStop)):
+        message, hint = exc.message, exc.hint
+        kind = getattr(exc, "kind", kind)
     elif isinstance(exc, KeyError):
         from .values import format_value
         key = exc.args[0] if exc.args else "?"

@@ -157,12 +157,12 @@ class ModuleLoader:
 
     # ------------------------------------------------------------ loading one module
     def _load(self, name: str, path: str, prefix: str | None) -> Module:
+        from .files import read_source
+        shown = _shown(path)                 # the standard library's files are `<stdlib>/name.dp`
         try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            text = read_source(path, shown)
         except OSError as e:
             raise DPError(Diagnostic(KIND, f"cannot read module `{name}`: {e.strerror}", None)) from None
-        shown = _shown(path)                 # the standard library's files are `<stdlib>/name.dp`
         self.session.sources.add(shown, text)
         prog = parse(text, shown)
         if prefix is None:

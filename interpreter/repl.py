@@ -20,7 +20,7 @@ from dsl.parser import parse
 from dsl.types import DictT, ListT, StructT, TupleT
 
 from .lexer import BUILTINS, KEYWORDS, TYPES, DPLexer
-from .runtime import Output
+from .runtime import DPRuntimeError, Output
 from .session import Session
 from .values import format_value
 
@@ -112,7 +112,12 @@ class Repl:
             return
         elapsed = time.perf_counter() - start
         if result.type is not None:
-            self.say(f"{format_value(result.value, top=False)} : {result.type}")
+            try:
+                shown = format_value(result.value, top=False)
+            except DPRuntimeError as e:             # an int too long to print
+                self.complain(f"runtime error: {e.message}" + (f"\n  hint: {e.hint}" if e.hint else ""))
+                return
+            self.say(f"{shown} : {result.type}")
         if timed:
             self.say(f"time: {_duration(elapsed)}")
 

@@ -17,6 +17,25 @@ from .tangents import accumulate, make_tangent_op, zeros_like
 from .values import EnumClass, format_value, make_struct_class
 
 
+class OutputFailed(DPRuntimeError):
+    """What `print` writes cannot be written (`dp run` with stdout a full disk)."""
+
+
+class DPStop(BaseException):
+    """Ends a running program: a step limit, a timeout, a cancel, a refused price
+    (interpreter/limits.py, meter.py). Not an Exception, so no `except Exception` (in
+    DP's own code, in numpy, in a registered Python function) swallows it; the session
+    turns it into a diagnostic like a DPRuntimeError. A stop sent to another thread is
+    raised by class (limits.py), with the class's text and advice."""
+    text = "stopped"
+    advice: str | None = None
+
+    def __init__(self, message: str | None = None, hint: str | None = None):
+        super().__init__(message or self.text)
+        self.message = message or self.text
+        self.hint = hint if message is not None else self.advice
+
+
 def _idiv(a: int, b: int) -> int:
     """int division truncating toward zero (`//` floors); b == 0 raises."""
     q = a // b
@@ -198,8 +217,12 @@ class Runtime:
     asks it to name."""
 
     def __init__(self, output: Output | None = None):
+        from .meter import Meter, priced_namespace
         self.output = output or Output()
         self.ns = base_namespace(self.output)
+        self.meter = Meter()                       # steps and prices of metered code (meter.py)
+        self.ns.update(priced_namespace(self.meter, [(prim_py_name(p), p) for prims in P.BY_NAME.values()
+                                                     for p in prims if p.impl is not None]))
         self._names: dict[int, str] = {}
         self._keep: list = []                      # objects named here stay alive
         self.struct_classes: dict = {}

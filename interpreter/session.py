@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from dsl import primitives as P
 from dsl import syntax as S
 from dsl.checker import check
-from dsl.diagnostics import DPError, SourceRegistry
+from dsl.diagnostics import Diagnostic, DPError, SourceRegistry
 from dsl.parser import parse
 from dsl.symbols import GlobalEnv
 from dsl.types import UNIT, Type
@@ -18,9 +18,11 @@ from dsl.types import UNIT, Type
 from .compiler import Compiler
 from .transforms import TransformRuntime
 from .errors import runtime_diagnostic
-from .runtime import Output, Runtime, prim_py_name
+from .limits import NO_GUARD
+from .runtime import DPStop, Output, Runtime, prim_py_name
 
-RECURSION_LIMIT = 8000
+RECURSION_LIMIT = 8000          # DP calls a run may nest, unless an embedder sets max_depth
+FRONT_LIMIT = 3000              # Python frames parsing, checking and compiling may take (dsl/parser.py's MAX_NESTING)
 
 
 @dataclass
@@ -38,23 +40,121 @@ class Session:
         self.script_args: list[str] = []        # what `args()` returns (`dp run FILE ARGS…`)
         self.runtime.ns[prim_py_name(P.BY_NAME["args"][0])] = lambda: list(self.script_args)
         self._counter = 0
+        # The source of each function defined at the top level, by name (file, text padded
+        # to its place): what a redefinition re-checks a function from (see _dependents).
+        self.fn_sources: dict[str, tuple[str, str]] = {}
         from dsl import ad
         self.ad = ad.Transforms(self)
         self.transforms = TransformRuntime(self)        # grad(f) & co. compiled and at run time
         self.compiler = Compiler(self.runtime, self.transforms)
         from .modules import ModuleLoader
         self.modules = ModuleLoader(self)       # `import name` (interpreter/modules.py)
+        # Where a stop (timeout, cancel) may land: an embedder's Guard (limits.py). By
+        # default none does: the REPL and `dp run` are stopped by Ctrl-C alone.
+        self.guard = NO_GUARD
+        # Ctrl-C while DP code runs: a DP error "interrupted" at the line that was running
+        # (the REPL, `dp run`), or, for an embedder, Python's own KeyboardInterrupt.
+        self.interrupts_as_errors = True
+        from dsl.parser import build_parser
+        build_parser()                          # once per process, never inside a run's timeout
+
+    @property
+    def metered(self) -> bool:
+        """Whether code compiled from now on counts its steps and prices its big calls
+        (interpreter/meter.py): set once a limit is."""
+        return self.compiler.metered
+
+    @metered.setter
+    def metered(self, on: bool) -> None:
+        self.compiler.metered = bool(on)
 
     # -------------------------------------------------------------- front half
     def check_text(self, text: str, file: str = "<input>") -> tuple[S.Program, GlobalEnv]:
         """Parse and check: nothing is derived, compiled or run."""
         self.sources.add(file, text)
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
             prog = parse(text, file)
             env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
+            env = self._dependents(prog, env, text)
         except DPError as e:
             raise self.sources.quote(e) from None
+        finally:
+            sys.setrecursionlimit(old)
         return prog, env
+
+    # -------------------------------------------------------------- redefinitions
+    def _dependents(self, prog: S.Program, env: GlobalEnv, text: str) -> GlobalEnv:
+        """Redefining a global, function, struct or enum with another type re-checks the
+        functions defined before that use it (as if the session were one file): each is
+        checked again against the new definitions and, if it checks, compiled again with
+        this input, so every function sees the latest definition of each name. If one
+        no longer checks, the input is refused: nothing of it is defined. (Values made
+        before, a closure in a global among them, keep what they were made with.) A
+        redefinition with the same type needs none of this: it replaces the old one."""
+        for d in prog.body:
+            if isinstance(d, S.FnDef) and d.name in env.values and env.values[d.name].decl is d:
+                self._remember_source(d, text)
+        old = self.env
+        changed = {n for n, sym in env.values.items() if n in old.values and sym is not old.values[n]
+                   and sym.ty != old.values[n].ty}
+        changed |= {n for n, t in env.structs.items() if n in old.structs and t is not old.structs[n]}
+        changed |= {n for n, t in env.enums.items() if n in old.enums and t is not old.enums[n]}
+        done = {d.name for d in prog.body if isinstance(d, S.FnDef)}
+        while changed:
+            deps = sorted(n for n, (_, src) in self.fn_sources.items()
+                          if n not in done and n in env.values and env.values[n] is old.values.get(n)
+                          and changed & _words(src))
+            if not deps:
+                break
+            fns = []
+            for n in deps:
+                file, src = self.fn_sources[n]
+                fns += [d for d in parse(src, file).body if isinstance(d, S.FnDef)]
+            try:
+                env = check(S.Program(fns, span=prog.span), env, self.ad.typer)
+            except DPError as e:
+                raise self._breaks(prog, changed, deps, e) from None
+            prog.body.extend(fns)
+            done |= set(deps)
+            changed = {n for n in deps if env.values[n].ty != old.values[n].ty}
+        return env
+
+    def _remember_source(self, fn: S.FnDef, text: str) -> None:
+        lines = text.split("\n")[fn.span.line - 1:fn.span.end_line]
+        if not lines:
+            return
+        if len(lines) == 1:
+            lines[0] = lines[0][:fn.span.end_col - 1]
+        else:
+            lines[-1] = lines[-1][:fn.span.end_col - 1]
+        lines[0] = " " * (fn.span.col - 1) + lines[0][fn.span.col - 1:]
+        self.fn_sources[fn.name] = (fn.span.file, "\n" * (fn.span.line - 1) + "\n".join(lines) + "\n")
+
+    def _breaks(self, prog, changed, deps, error: DPError) -> DPError:
+        names = ", ".join(f"`{n}`" for n in sorted(changed))
+        which = ", ".join(f"`{n}`" for n in deps)
+        at = next((d.span for d in prog.body if getattr(d, "name", None) in changed), prog.span)
+        first = [n for n in sorted(changed) if n in self.env.values]
+        keep = f"; or keep `{first[0]}` as `{self.env.values[first[0]].ty}`" if first else ""
+        head = Diagnostic("type error", f"redefining {names} breaks {which}, defined before and using it", at,
+                          f"redefine {which} in the same input{keep}")
+        for d in error.diagnostics:
+            if d.source_line is None and d.span is not None and d.span.file in self.fn_sources_files():
+                d.source_line = self._snippet_line(d.span)
+        return DPError([head] + error.diagnostics)
+
+    def fn_sources_files(self) -> set:
+        return {f for f, _ in self.fn_sources.values()}
+
+    def _snippet_line(self, span) -> str | None:
+        for file, src in self.fn_sources.values():
+            if file == span.file:
+                lines = src.split("\n")
+                if 0 < span.line <= len(lines) and lines[span.line - 1].strip():
+                    return lines[span.line - 1]
+        return None
 
     def next_input_name(self) -> str:
         """`<input 1>`, `<input 2>`, …: the file name of the next unnamed input."""
@@ -88,58 +188,90 @@ class Session:
         the session exactly as it was before."""
         if file is None:
             file = self.next_input_name()
+        # A stop (a timeout, a cancel) lands only while the program is made or runs, never
+        # in the bookkeeping between, which it would leave half-done (limits.py).
+        with self.guard.shield():
+            with self.guard.region():
+                code, env, result_type = self._make(text, file)
+            try:
+                self.modules.run_pending()      # imported modules' top-level code, once
+            except DPError as e:
+                raise self.sources.quote(e) from None
+            old_env, self.env = self.env, env   # definitions land only once they compile
+            ns = self.runtime.ns
+            saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
+            try:
+                value = self.execute(code)
+            except BaseException as e:          # a failed input leaves no half-made globals
+                if isinstance(e, DPError):
+                    self.sources.quote(e)
+                self.env = old_env
+                for s in env.values.values():
+                    if s.py in saved:
+                        ns[s.py] = saved[s.py]
+                    else:
+                        ns.pop(s.py, None)
+                raise
+        return Result(value if result_type is not None else None, result_type)
+
+    def _make(self, text: str, file: str):
+        """Parse, check, derive and compile: the code object, the env it defines and the
+        type of its value (None unless it ends in an expression)."""
         prog, env = self.check_text(text, file)
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
             self.ad.derive_program(prog.body, env)
+            result_type = None
+            body = prog.body
+            if body and isinstance(body[-1], S.ExprStmt) and body[-1].expr.ty not in (UNIT, None):
+                result_type = body[-1].expr.ty
+            module = self.compiler.program(prog)
+            if result_type is not None:
+                last = module.body[-1]
+                target = py.copy_location(py.Name("rt·result", py.Store()), last)
+                module.body[-1] = py.copy_location(py.Assign(targets=[target], value=last.value), last)
+            code = compile(module, file, "exec")
         except DPError as e:
             raise self.sources.quote(e) from None
-        result_type = None
-        body = prog.body
-        if body and isinstance(body[-1], S.ExprStmt) and body[-1].expr.ty not in (UNIT, None):
-            result_type = body[-1].expr.ty
-        module = self.compiler.program(prog)
-        if result_type is not None:
-            last = module.body[-1]
-            target = py.copy_location(py.Name("rt·result", py.Store()), last)
-            module.body[-1] = py.copy_location(py.Assign(targets=[target], value=last.value), last)
-        code = compile(module, file, "exec")
-        try:
-            self.modules.run_pending()      # imported modules' top-level code, once
-        except DPError as e:
-            raise self.sources.quote(e) from None
-        old_env, self.env = self.env, env   # definitions land only once they compile
-        ns = self.runtime.ns
-        saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
-        try:
-            value = self.execute(code)
-        except DPError as e:                # a failed input leaves no half-made globals
-            self.sources.quote(e)
-            self.env = old_env
-            for s in env.values.values():
-                if s.py in saved:
-                    ns[s.py] = saved[s.py]
-                else:
-                    ns.pop(s.py, None)
-            raise
-        return Result(value if result_type is not None else None, result_type)
+        finally:
+            sys.setrecursionlimit(old)
+        return code, env, result_type
 
     def execute(self, code):
         ns = self.runtime.ns
         ns.pop("rt·result", None)
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(self._recursion_limit(old))
+        self._set_recursion_limit(old)
+        guard, meter = self.guard, self.runtime.meter
+        token = guard.open()
         try:
-            exec(code, ns)
+            meter.running += 1
+            try:
+                exec(code, ns)
+            except BaseException:
+                guard.close(token, failed=True)
+                raise
+            finally:
+                meter.running -= 1
+            guard.close(token)
             error = None
         except DPError as e:
             error = self.sources.quote(e)
-        except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001 — every error becomes a diagnostic
+        except KeyboardInterrupt as exc:
+            error = self._interrupted(exc)
+        except (Exception, DPStop) as exc:            # noqa: BLE001 — every error becomes a diagnostic
             error = self.sources.quote(DPError(runtime_diagnostic(exc, self.sources)))
         finally:
             sys.setrecursionlimit(old)
         if error is not None:
             raise _bare(error)
         return ns.get("rt·result")
+
+    def _interrupted(self, exc: KeyboardInterrupt) -> DPError:
+        if not self.interrupts_as_errors:
+            raise KeyboardInterrupt() from None          # no frame of DP code goes with it
+        return self.sources.quote(DPError(runtime_diagnostic(exc, self.sources)))
 
     def call(self, name: str, *args):
         """Call a DP global function by name with Python values."""
@@ -148,31 +280,58 @@ class Session:
     def call_value(self, fn, *args):
         """Call a DP function value with Python values; errors become DPError."""
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(self._recursion_limit(old))
+        self._set_recursion_limit(old)
+        guard, meter = self.guard, self.runtime.meter
+        token = guard.open()
         try:
-            return fn(*args)
+            meter.running += 1
+            try:
+                value = fn(*args)
+            except BaseException:
+                guard.close(token, failed=True)
+                raise
+            finally:
+                meter.running -= 1
+            guard.close(token)                      # a stop that came while it ran ends it here
+            return value
         except DPError as e:
             error = self.sources.quote(e)
-        except (Exception, KeyboardInterrupt) as exc:            # noqa: BLE001
+        except KeyboardInterrupt as exc:
+            error = self._interrupted(exc)
+        except (Exception, DPStop) as exc:            # noqa: BLE001
             error = self.sources.quote(DPError(runtime_diagnostic(exc, self.sources)))
         finally:
             sys.setrecursionlimit(old)
         raise _bare(error)
 
-    def _recursion_limit(self, old: int) -> int:
-        """Python's recursion limit while DP runs: raised to RECURSION_LIMIT, or, when
-        an embedder set `max_depth`, this many calls deeper than the caller."""
-        if self.max_depth is None:
-            return max(old, RECURSION_LIMIT)
-        depth, f = 0, sys._getframe()
-        while f is not None:
-            depth, f = depth + 1, f.f_back
-        return depth + self.max_depth + 8
+    def _set_recursion_limit(self, old: int) -> None:
+        """Python's recursion limit while DP runs: RECURSION_LIMIT, or an embedder's
+        `max_depth` calls deeper than the caller, whatever the host set. (Never the
+        host's own, higher limit: values nested that deep are compared and freed by C
+        code that recurses on the C stack.)"""
+        if self.max_depth is not None:
+            sys.setrecursionlimit(_depth() + self.max_depth + 8)
+        elif old != RECURSION_LIMIT:
+            try:
+                sys.setrecursionlimit(RECURSION_LIMIT)
+            except RecursionError:                  # called from deeper than that already
+                sys.setrecursionlimit(_depth() + RECURSION_LIMIT)
 
     def run_file(self, path: str) -> Result:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        return self.run(text, path)
+        from .files import read_source
+        return self.run(read_source(path), path)
+
+
+def _words(text: str) -> set:
+    import re
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+
+
+def _depth() -> int:
+    depth, f = 0, sys._getframe(1)
+    while f is not None:
+        depth, f = depth + 1, f.f_back
+    return depth
 
 
 def _bare(error: DPError) -> DPError:

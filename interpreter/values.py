@@ -119,7 +119,7 @@ def format_value(v, top: bool = True) -> str:
     if isinstance(v, float):
         return format_float(v)
     if isinstance(v, int):
-        return str(v)
+        return format_int(v)
     if isinstance(v, str):
         return v if top else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
@@ -145,6 +145,32 @@ def format_value(v, top: bool = True) -> str:
     if callable(v):
         return f"<fn {fn_name(v)}>"
     return "<value>"                       # never a host object's repr (it may name paths, modules, …)
+
+
+MAX_DIGITS = 4300            # as Python's default: turning a longer int into text takes quadratic time
+
+
+def format_int(v: int) -> str:
+    """An int in decimal, up to MAX_DIGITS digits (whatever limit the host set)."""
+    if v.bit_length() <= 14_000:             # fewer than 4215 digits
+        try:
+            return str(v)
+        except ValueError:                   # the host set a lower limit
+            pass
+    elif v.bit_length() <= 14_300:
+        s = str(v) if _digits_allowed() else None
+        if s is not None and len(s.lstrip("-")) <= MAX_DIGITS:
+            return s
+    from .runtime import DPRuntimeError
+    digits = int(v.bit_length() * 0.30103) + 1
+    raise DPRuntimeError(f"an int of about {digits} digits is too long to print (at most {MAX_DIGITS})",
+                         "print it in parts, e.g. `x % 10 ** 100` for its last 100 digits")
+
+
+def _digits_allowed() -> bool:
+    import sys
+    limit = sys.get_int_max_str_digits()
+    return limit == 0 or limit >= MAX_DIGITS
 
 
 def fn_name(f) -> str:

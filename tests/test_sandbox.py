@@ -283,24 +283,34 @@ fn first() -> float { return apply(uses) }
 
 def test_a_redefined_function_keeps_its_callers_typed():
     """`h` was checked against `k() -> S`; a later `k() -> string` must not reach it
-    (the string's `format` would be str.format)."""
+    (the string's `format` would be str.format): h is checked again, no longer
+    checks, and the redefinition is refused (docs/repl.md)."""
     text = attempt('''
 struct S { format: fn(fn() -> int) -> string }
 fn k() -> S { return S { format: fn(f: fn() -> int) -> string { return "old" } } }
 fn one() -> int { return 1 }
 fn h() -> string { return k().format(one) }
-''', 'fn k() -> string { return "{0.__globals__}" }', "print(h(), k())")
-    assert text == "old {0.__globals__}\n"
+''', 'fn k() -> string { return "{0.__globals__}" }', "print(h(), k().format(one))")
+    assert errors_in(text) == ["redefining `k` breaks `h`, defined before and using it"]
+    assert "type error: `string` has no field `format`" in text
+    assert text.endswith("old old\n")
 
 
 def test_a_redefined_global_keeps_its_readers_typed():
+    """A function reading `g` is checked again when `g` gets another type; a closure
+    made before keeps the `g` it was compiled against."""
     text = attempt('''
 struct S { format: fn(fn() -> int) -> string }
 let g = S { format: fn(f: fn() -> int) -> string { return "old" } }
 fn one() -> int { return 1 }
 fn h() -> string { return g.format(one) }
-''', 'let g = "{0.__globals__}"', "print(h(), g)", "var g = [1.0]", "g.append(2.0)\nprint(h(), g)")
-    assert text == "old {0.__globals__}\nold [1.0, 2.0]\n"
+let c = fn() -> string { return g.format(one) }
+''', 'let g = "{0.__globals__}"', "print(h(), c())", 'let g = "{0.__globals__}"\nfn h() -> string { return g }',
+                   "print(h(), c())",
+                   "var g = [1.0]\nfn h() -> string { return str(g) }", "g.append(2.0)\nprint(h(), c(), g)")
+    assert errors_in(text) == ["redefining `g` breaks `h`, defined before and using it"]
+    assert "type error: `string` has no field `format`" in text
+    assert text.endswith("old old\n{0.__globals__} old\n[1.0, 2.0] old [1.0, 2.0]\n")
 
 
 def test_a_global_redefined_with_its_own_type_is_seen_by_its_readers():
@@ -309,8 +319,12 @@ def test_a_global_redefined_with_its_own_type_is_seen_by_its_readers():
 
 def test_a_redefined_struct_does_not_confuse_its_values():
     text = attempt("struct S { a: float }\nlet p = S { a: 1.0 }\nfn h() -> float { return p.a }",
-                   'struct S { a: string }\nlet p = S { a: "x" }', "print(h(), p, p.a)")
-    assert text == '1.0 S { a: "x" } x\n'
+                   'struct S { a: string }\nlet p = S { a: "x" }', "print(h(), p, p.a)",
+                   'struct S { a: string }\nlet p = S { a: "x" }\nfn h() -> string { return p.a }',
+                   "print(h(), p, p.a)")
+    assert errors_in(text) == ["redefining `S`, `p` breaks `h`, defined before and using it"]
+    assert "type error: expected `float`, found `string`" in text
+    assert text.endswith('1.0 S { a: 1.0 } 1.0\nx S { a: "x" } x\n')
 
 
 def test_the_repl_keeps_redefinitions_apart():
@@ -329,11 +343,12 @@ def test_the_repl_keeps_redefinitions_apart():
     for line in ['struct S { format: fn(fn() -> int) -> string }',
                  'fn k() -> S { return S { format: fn(f: fn() -> int) -> string { return "old" } } }',
                  'fn one() -> int { return 1 }', 'fn h() -> string { return k().format(one) }',
-                 'fn k() -> string { return "{0.__init__.__globals__}" }', 'h()', 'k()']:
+                 'fn k() -> string { return "{0.__init__.__globals__}" }', 'h()', 'k().format(one)']:
         assert repl.handle(line)
     text = "".join(out) + "".join(err)
     assert_clean(text)
-    assert '"old"' in text and "{0.__init__.__globals__}" in text and "error" not in text
+    assert "".join(out) == '"old" : string\n"old" : string\n'
+    assert "redefining `k` breaks `h`, defined before and using it" in "".join(err)
 
 
 def test_lambdas_alike_but_for_their_types_are_differentiated_as_themselves():
@@ -353,9 +368,12 @@ def test_a_function_registered_again_with_another_type_never_reaches_old_callers
     dp.load("struct S { format: fn(fn() -> int) -> string }\nfn one() -> int { return 1 }")
     dp.register("k", lambda: {"format": lambda f: "host"}, "fn() -> S")
     dp.load("fn h() -> string { return k().format(one) }")
-    dp.register("k", lambda: "{0.__globals__}", "fn() -> string")
-    dp.load("print(h(), k())")
-    assert "".join(out) == "host {0.__globals__}\n"
+    with pytest.raises(DPError, match="redefining `k` breaks `h`"):       # h is checked again, and would break
+        dp.register("k", lambda: "{0.__globals__}", "fn() -> string")
+    dp.load("print(h(), k().format(one))")
+    dp.register("k2", lambda: "{0.__globals__}", "fn() -> string")
+    dp.load("print(k2())")
+    assert "".join(out) == "host host\n{0.__globals__}\n"
 
 
 def test_a_registered_function_that_returns_the_wrong_kind_is_a_dp_error():

@@ -100,6 +100,10 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
             raise DPError(Diagnostic("differentiation error", f"cannot differentiate `{fn.name}`: {exc}",
                                      fn.span if fn.span is not NOWHERE else None,
                                      "this construct is not differentiable yet; please report it")) from None
+        except BaseException:                                     # a stop (timeout, cancel): nothing half-made stays
+            del self.cache[key]
+            self.syms.pop(out_name, None)
+            raise
         self.by_name[out_name] = d
         return d
 
