@@ -119,8 +119,8 @@ def hover_definition(d, analysis, facts: dict) -> str:
             lines.append(f"defined in `{fn.span.file}`")
         return "\n\n".join(lines)
     if d.kind in ("parameter", "constant", "variable", "loop variable", "size"):
-        kw = {"variable": "var", "parameter": "param", "loop variable": "for", "size": "size"}.get(d.kind, "let")
-        lines = [code(f"{kw} {d.name}: {d.ty}")]
+        kw = {"variable": "var ", "constant": "let "}.get(d.kind, "")
+        lines = [code(f"{kw}{d.name}: {d.ty}")]
         where = f"{d.kind} of `{d.owner}`" if d.owner else f"global {d.kind}"
         fact = facts.get(id(d.sym)) if d.sym is not None else None
         if isinstance(d.ty, FnT):
