@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .types import BOOL, FLOAT, INT, STRING, ListT, Type
+from .types import BOOL, FLOAT, INT, STRING, UNIT, ListT, Type
 from .tensor_primitives import tensor_primitives
 
 
@@ -81,6 +81,16 @@ def _trunc_div(a: float, b: float) -> float:
 
 
 F, FF = (FLOAT,), (FLOAT, FLOAT)
+
+
+def _plot_signatures():
+    """plot(ys), plot(ys, label), plot(xs, ys), plot(xs, ys, label), of lists or tensors."""
+    from .types import TENSOR
+    for seq in (ListT(FLOAT), TENSOR):
+        yield ("ys",), (seq,)
+        yield ("ys", "label"), (seq, STRING)
+        yield ("xs", "ys"), (seq, seq)
+        yield ("xs", "ys", "label"), (seq, seq, STRING)
 
 TABLE: list[Primitive] = [
     # arithmetic on floats: the compiler emits the Python operator inline
@@ -147,6 +157,11 @@ TABLE: list[Primitive] = [
     Primitive("min", ("a", "b"), (INT, INT), INT, impl=min),
     # a script's command-line arguments (`dp run FILE ARGS…`); each session binds its own
     Primitive("args", (), (), ListT(STRING), impl=lambda: [], doc="the script's arguments"),
+    # plots and progress bars: effects each session binds (interpreter/plots.py, progress.py)
+    *[Primitive("plot", names, types, UNIT, doc="add a line to the figure (shown in Jupyter, written by savefig)")
+      for names, types in _plot_signatures()],
+    Primitive("savefig", ("path",), (STRING,), UNIT, doc="write the figure to an image file, where writes are granted"),
+    Primitive("progress", ("xs",), (ListT(INT),), ListT(INT), doc="xs; a `for` over it shows a progress bar"),
 ]
 
 # Derivatives of pow_dbase need more care than a one-line rule at x = 0; it appears only

@@ -78,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if ns.command == "run":
             session.script_args = list(ns.args)          # argparse has dropped a leading `--`
+            from interpreter.plots import finish_run, grant_for_run
+            grant_for_run(session)                       # images in the working directory, progress bars
             session.run(text, ns.file)
+            note = finish_run(session, ns.file)
+            if note:
+                print(note, file=sys.stderr)
         elif ns.command == "check":
             session.check_text(text, ns.file)
             print(f"{ns.file}: ok")

@@ -44,6 +44,9 @@ class Session:
         self.compiler = Compiler(self.runtime, self.transforms)
         from .modules import ModuleLoader
         self.modules = ModuleLoader(self)       # `import name` (interpreter/modules.py)
+        from .plots import Plots
+        from .progress import Progress
+        self.plots, self.progress = Plots(self), Progress(self)    # `plot`, `savefig`, `progress`: granted effects
 
     # -------------------------------------------------------------- front half
     def check_text(self, text: str, file: str = "<input>") -> tuple[S.Program, GlobalEnv]:
