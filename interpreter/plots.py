@@ -22,7 +22,8 @@ import numpy as np
 from dsl.diagnostics import DPRuntimeError
 
 LABEL_LIMIT = 200
-MAX_POINTS = 10_000_000
+MAX_POINTS = 10_000_000        # in one figure, over all its lines
+MAX_LINES = 1_000
 IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 INSTALL_HINT = 'install matplotlib: pip install "dp-lang[plot]"'
 
@@ -94,8 +95,9 @@ class Plots:
         if x.ndim != 1 or x.shape[0] != y.shape[0]:
             raise DPRuntimeError(f"`plot` needs as many xs as ys: {x.shape[0] if x.ndim else 1} and {y.shape[0]}",
                                  "give one x for each y")
-        if sum(s[1].size for s in self.series) + y.size > MAX_POINTS:
-            raise DPRuntimeError(f"the figure would hold more than {MAX_POINTS} points", "plot fewer points")
+        if sum(s[1].size for s in self.series) + y.size > MAX_POINTS or len(self.series) >= MAX_LINES:
+            raise DPRuntimeError(f"the figure would hold more than {MAX_LINES} lines or {MAX_POINTS} points",
+                                 "plot fewer points, or save the figure (`savefig`) and start another")
         if label is not None:
             label = _plain(label)
         if self.saved:                               # a new figure after one was saved

@@ -51,6 +51,9 @@ def test_plot_errors_are_dp_errors():
     with pytest.raises(DPError) as e:
         s.run('plot(1.0, "x")')
     assert e.value.first.kind == "type error"
+    with pytest.raises(DPError) as e:                      # many empty lines cannot fill the host's memory
+        s.run("let none: list[float] = []\nfor i in 0..2000 { plot(none) }")
+    assert e.value.message == "the figure would hold more than 1000 lines or 10000000 points"
 
 
 def test_labels_are_plain_text():
