@@ -120,12 +120,20 @@ async def test_diagnostics_as_you_type(client: LanguageClient, project):
     diags = await change(client, path, 4, "fn f(x: float) -> int { return 1 }\nlet g = grad(f)\n")
     assert [(d.range.start.line, d.code) for d in diags] == [(1, "type error")]
     assert diags[0].message.startswith("`grad` needs a function that returns a `float`, and this one returns `int`")
+    # an error the transforms find: shown once the text has been still for a moment
+    diags = await change(client, path, 5, "fn f(x: float) -> float { return x * x }\n"
+                                          "derivative f(x) -> y { y_dot = 2.0 * x * x_dot }\nlet g = grad(f)\n")
+    assert diags == []
+    await client.wait_for_notification(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    diags = list(client.diagnostics[uri(path)])
+    assert [(d.range.start.line, d.code) for d in diags] == [(1, "differentiation error")]     # at the rule
+    assert diags[0].message.startswith("the derivative rule for `f` gives no `x_bar`, which reverse mode needs here")
     # a missing module: the import line says where DP looked
-    diags = await change(client, path, 5, "import nosuch\n")
+    diags = await change(client, path, 6, "import nosuch\n")
     assert [(d.range.start.line, d.code) for d in diags] == [(0, "import error")]
     assert "no module named `nosuch`" in diags[0].message and "hint: " in diags[0].message
     # fixed again
-    assert await change(client, path, 6, "let x = 1.0\n") == []
+    assert await change(client, path, 7, "let x = 1.0\n") == []
 
 
 async def test_hover_shows_types_and_differentiability(client: LanguageClient, project):

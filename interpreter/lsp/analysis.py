@@ -48,12 +48,25 @@ class Analyzer:
     (a module is read again when its file changes). What one analysis derives is
     forgotten before the next, so derived functions keep their names (`f_grad`)."""
 
-    def __init__(self):
-        from interpreter.session import Session
-        self.session = Session()
-        self.session.runtime.output.write = lambda text: None       # nothing runs, nothing prints
+    RENEW_EVERY = 200            # analyses; what compiling derived code leaves in a session is then let go
 
-    def analyze(self, file: str, text: str, version: int | None = None) -> Analysis:
+    def __init__(self):
+        self.analyses = 0
+        self.session = self._fresh()
+
+    @staticmethod
+    def _fresh():
+        from interpreter.session import Session
+        session = Session()
+        session.runtime.output.write = lambda text: None       # nothing runs, nothing prints
+        return session
+
+    def analyze(self, file: str, text: str, version: int | None = None, derive: bool = True) -> Analysis:
+        """The analysis of text, named file; derive: also make its derivatives (their
+        errors are diagnostics too), which `derive` can do later instead."""
+        self.analyses += 1
+        if self.analyses % self.RENEW_EVERY == 0:
+            self.session = self._fresh()
         a = Analysis(file, text, version, analyzer=self)
         sources = self.session.sources
         sources.add(file, text)
@@ -82,17 +95,30 @@ class Analyzer:
             a.env = work
             # the checker's "no module named" for an import the loader has explained
             errors = [d for d in errors if not (d.span in failed and d.message.startswith("no module named"))]
-            if a.checked:
-                try:
-                    self.session.ad.derive_program(a.prog.body, work)
-                    a.derived = True
-                except DPError as e:
-                    errors = e.diagnostics
-                except RecursionError:
-                    errors = [Diagnostic("differentiation error", "this function is nested too deeply to differentiate",
-                                         None, "split it into smaller functions")]
         a.diagnostics = [sources.quote(DPError(d)).diagnostics[0] for d in import_errors + errors]
+        if derive:
+            self.derive(a)
         return a
+
+    def derive(self, a: Analysis) -> bool:
+        """Make a checked analysis's derivatives, as running it would (and forget them);
+        their errors join its diagnostics. Returns whether there were any."""
+        if not a.checked or a.derived:
+            return False
+        errors: list[Diagnostic] = []
+        with self.isolated():
+            try:
+                self.session.ad.derive_program(a.prog.body, a.env)
+            except DPError as e:
+                errors = e.diagnostics
+            except RecursionError:
+                errors = [Diagnostic("differentiation error", "this function is nested too deeply to differentiate",
+                                     None, "split it into smaller functions")]
+        a.derived = not errors
+        sources = self.session.sources
+        sources.add(a.file, a.text)
+        a.diagnostics = a.diagnostics + [sources.quote(DPError(d)).diagnostics[0] for d in errors]
+        return bool(errors)
 
     def _imports(self, prog: S.Program, file: str) -> tuple[GlobalEnv, list[Diagnostic], set]:
         """The session's globals with the modules prog imports, the diagnostics of those
@@ -119,19 +145,23 @@ class Analyzer:
     def isolated(self, keep: bool = False):
         """Run the transforms without leaving what they made behind (unless keep: what
         loading a module derives stays, as the module does)."""
-        ad = self.session.ad
+        ad, ns = self.session.ad, self.session.runtime.ns
         saved = {k: dict(getattr(ad, k)) for k in ("cache", "syms", "by_name", "by_code", "wrappers", "specialized")}
-        current = ad.current_env
+        current, names = ad.current_env, set(ns)
+
+        def restore():
+            for k, v in saved.items():
+                setattr(ad, k, v)
+            for n in set(ns) - names:            # the functions compiled meanwhile
+                del ns[n]
         try:
             yield
         except BaseException:
-            for k, v in saved.items():
-                setattr(ad, k, v)
+            restore()
             ad.current_env = current
             raise
         if not keep:
-            for k, v in saved.items():
-                setattr(ad, k, v)
+            restore()
         ad.current_env = current
 
     def derived_source(self, a: Analysis, name: str, mode: str = "reverse", wrt: int | None = None) -> str:

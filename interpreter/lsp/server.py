@@ -28,6 +28,7 @@ from .index import Index, Key, build_index
 from .positions import Lines
 
 REQUEST_FAILED = -32803
+DERIVE_AFTER = 0.4          # seconds the text must be still before its derivatives are made
 SHOW_DERIVATIVE = "dp.showDerivative"
 
 COMPLETION_KINDS = {"variable": T.CompletionItemKind.Variable, "function": T.CompletionItemKind.Function,
@@ -83,6 +84,7 @@ class DPServer(LanguageServer):
                          text_document_sync_kind=T.TextDocumentSyncKind.Incremental)
         self.analyzer = Analyzer()
         self.documents: dict[str, Document] = {}
+        self.pending: dict = {}                          # uri -> the timer of its derive pass
 
     # ------------------------------------------------------------ documents
     def path_of(self, uri: str) -> str:
@@ -98,16 +100,46 @@ class DPServer(LanguageServer):
     def canonical(self, file: str) -> str:
         return self.analyzer.module_file(file) or file
 
-    def analyze(self, uri: str) -> Document:
+    def analyze(self, uri: str, derive: bool = True) -> Document:
+        """Analyse the document and publish its diagnostics. derive False (while typing):
+        check now, and make its derivatives (whose errors are rarer, and slower to find)
+        once the text has been still for DERIVE_AFTER seconds."""
         doc = self.workspace.get_text_document(uri)
         d = self.documents.setdefault(uri, Document(uri))
-        a = self.analyzer.analyze(self.path_of(uri), doc.source, doc.version)
+        a = self.analyzer.analyze(self.path_of(uri), doc.source, doc.version, derive=derive)
         d.latest = a
         if a.ok:
             d.good = a
-        self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
-            uri=uri, version=doc.version, diagnostics=self.lsp_diagnostics(a)))
+        self.publish(uri, a)
+        if not derive and a.checked:
+            self.derive_later(uri, a)
         return d
+
+    def publish(self, uri: str, a: Analysis) -> None:
+        self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
+            uri=uri, version=a.version, diagnostics=self.lsp_diagnostics(a)))
+
+    def derive_later(self, uri: str, a: Analysis) -> None:
+        import asyncio
+        old = self.pending.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return self.derive_now(uri, a)
+        self.pending[uri] = loop.call_later(DERIVE_AFTER, self.derive_now, uri, a)
+
+    def derive_now(self, uri: str, a: Analysis) -> None:
+        self.pending.pop(uri, None)
+        d = self.documents.get(uri)
+        if d is None or d.latest is not a:               # edited again since: that analysis will do it
+            return
+        try:
+            if self.analyzer.derive(a):
+                self.publish(uri, a)
+        except Exception as exc:                          # noqa: BLE001 — a bug in DP: say so, briefly
+            self.window_log_message(T.LogMessageParams(T.MessageType.Error, f"dp: deriving failed: {exc}"))
 
     def document(self, uri: str) -> Document | None:
         d = self.documents.get(uri)
@@ -246,7 +278,7 @@ def did_open(ls: DPServer, params: T.DidOpenTextDocumentParams):
 @server.feature(T.TEXT_DOCUMENT_DID_CHANGE)
 @guarded()
 def did_change(ls: DPServer, params: T.DidChangeTextDocumentParams):
-    ls.analyze(params.text_document.uri)
+    ls.analyze(params.text_document.uri, derive=False)
 
 
 @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
