@@ -17,8 +17,6 @@ from __future__ import annotations
 import io
 import os
 
-import numpy as np
-
 from dsl.diagnostics import DPRuntimeError
 
 LABEL_LIMIT = 200
@@ -61,7 +59,7 @@ class FileGrant:
 class Plots:
     def __init__(self, session):
         self.output = session.runtime.output       # its `muted` is set while a derivative recomputes
-        self.series: list[tuple[np.ndarray, np.ndarray, str | None]] = []
+        self.series: list[tuple] = []                # (xs, ys, label): numpy arrays and a string
         self.grant: FileGrant | None = None          # where savefig may write; None: nowhere
         self.saved = False                           # the current figure was written by savefig
         ns = session.runtime.ns
@@ -88,6 +86,7 @@ class Plots:
         return plot
 
     def add(self, xs, ys, label) -> None:
+        import numpy as np
         y = np.asarray(ys, dtype=np.float64)
         if y.ndim == 0 or y.ndim > 2:
             raise DPRuntimeError(f"`plot` draws a list or a 1-d or 2-d tensor, not a tensor of shape {y.shape}")

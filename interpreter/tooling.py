@@ -22,6 +22,7 @@ def add_commands(sub) -> None:
 
 
 def _missing(what: str, extra: str, package: str) -> int:
+    package = package.split(".")[0]
     print(f"dp: {what} needs the Python package `{package}`, which is not installed\n"
           f"  hint: pip install \"dp-lang[{extra}]\"", file=sys.stderr)
     return 2

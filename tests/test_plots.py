@@ -195,3 +195,13 @@ def test_the_trajectory_example(tmp_path):
     f, h = dp.function("distance_after"), 1e-6
     assert abs(slope - (f(1.2 + h) - f(1.2 - h)) / (2 * h)) < 1e-6     # against central differences
     assert (tmp_path / "trajectory.png").read_bytes()[:8] == PNG
+
+
+def test_the_services_say_what_to_install_when_their_packages_are_missing():
+    code = ("import sys\nsys.modules['pygls'] = None\nsys.modules['ipykernel'] = None\n"
+            "sys.modules['jupyter_client'] = None\nfrom interpreter.cli import main\n"
+            "print(main(sys.argv[1:]))")
+    for args, extra in ((["lsp"], "lsp"), (["kernel", "install"], "jupyter"), (["kernel", "run"], "jupyter")):
+        r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert r.stdout == "2\n"
+        assert r.stderr.endswith(f'  hint: pip install "dp-lang[{extra}]"\n') and "Traceback" not in r.stderr

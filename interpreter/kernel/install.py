@@ -6,6 +6,8 @@ import os
 import sys
 import tempfile
 
+from jupyter_client.kernelspec import KernelSpecManager
+
 from interpreter import VERSION
 
 
@@ -22,7 +24,6 @@ def kernel_spec() -> dict:
 def install(where: str = "user", name: str = "dp") -> int:
     """where: "user" (the user's Jupyter directory), "sys-prefix" (this Python
     environment's), or a directory prefix (DIR/share/jupyter/kernels)."""
-    from jupyter_client.kernelspec import KernelSpecManager
     with tempfile.TemporaryDirectory() as d:
         with open(os.path.join(d, "kernel.json"), "w", encoding="utf-8") as f:
             json.dump(kernel_spec(), f, indent=2)
