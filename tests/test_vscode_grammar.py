@@ -99,3 +99,12 @@ def test_tokens_of_a_line(tokens):
     assert got[:6] == [("fn", "storage.type.function.dp"), ("step", "entity.name.function.dp"),
                        ("(", "punctuation.bracket.dp"), ("p", "variable.other.dp"),
                        (":", "punctuation.separator.dp"), ("Particle", "entity.name.type.dp")]
+
+
+def test_the_extensions_own_tests(tokens):
+    """`npm test`: the extension activates against a stand-in for VS Code's API and starts
+    `dp lsp`; the grammar's own checks."""
+    out = subprocess.run(["node", "--test", "test/grammar.test.js", "test/extension.test.js"], cwd=EXT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "# pass 2" in out.stdout and "# fail 0" in out.stdout
