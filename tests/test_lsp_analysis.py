@@ -130,3 +130,26 @@ def test_formatting_the_examples_is_idempotent_or_refused(path):
         assert "would drop the comment" in str(e)
         return
     assert format_text(out, path) == out
+
+
+def test_hover_says_when_the_transforms_refuse_a_function(analyzer):
+    from interpreter.lsp.describe import hover_definition
+    text = ("fn f(x: float) -> float { return x * x }\nderivative f(x) -> y { y_dot = 2.0 * x * x_dot }\n"
+            "fn g(x: float) -> float { return f(x) + 1.0 }\n")
+    a = analyzer.analyze("/tmp/refused.dp", text)
+    assert a.checked and a.diagnostics == []            # no program asks for grad(g): no error to show
+    parts = hover_definition(build_index(a).at(3, 4).definition, a, {}).split("\n\n")
+    assert parts[1:] == [
+        "differentiable in `x`",
+        "`grad(g)` is not defined: the derivative rule for `f` gives no `x_bar`, which reverse mode needs here "
+        "(add `x_bar = …` (in terms of `y_bar`) to the rule at line 2)",
+        "`jvp` applies (the result `float` carries derivatives)"]
+
+
+def test_hover_on_a_builtin():
+    from interpreter.lsp.describe import hover_builtin
+    assert hover_builtin("atan2").split("\n\n") == [
+        "```dp\natan2(a: float, b: float) -> float\natan2(a: tensor, b: tensor) -> tensor\n"
+        "atan2(a: tensor, b: float) -> tensor\natan2(a: float, b: tensor) -> tensor\n```",
+        "differentiable (forward and reverse rules in the primitive table)"]
+    assert hover_builtin("grad").startswith("```dp\ngrad(f, wrt = 0)\n```\n\nthe gradient of a float-valued function")

@@ -33,6 +33,7 @@ class Analysis:
     checked: bool = False                   # checked without errors
     derived: bool = False                   # and its derivatives made without errors
     analyzer: "Analyzer | None" = None
+    memo: dict = field(default_factory=dict)      # what hovers and lenses worked out, for this version
 
     @property
     def lines(self) -> Lines:
@@ -209,6 +210,19 @@ class Analyzer:
             except RecursionError:
                 return None, []
         return prog.body[0].expr.ty, []
+
+    def derivable(self, a: Analysis, name: str, mode: str = "reverse") -> str | None:
+        """None if DP makes function name's derivative in this mode, else why not (the
+        transforms' first diagnostic); remembered for the analysis."""
+        key = ("derivable", name, mode)
+        if key not in a.memo:
+            try:
+                self.derived_source(a, name, mode)
+                a.memo[key] = None
+            except DPError as e:
+                d = e.first
+                a.memo[key] = d.message + (f" ({d.hint})" if d.hint else "")
+        return a.memo[key]
 
     def module_file(self, name: str) -> str | None:
         """The file a loaded module was read from, by the name diagnostics give it

@@ -75,9 +75,11 @@ def fn_signature(name: str, fn: S.FnDef | None, ty: FnT) -> str:
     return f"fn {name}({params}) -> {ty.ret}"
 
 
-def differentiability(name: str, ty: FnT, fn: S.FnDef | None, grad_status: tuple[Type | None, list]) -> list[str]:
+def differentiability(name: str, ty: FnT, fn: S.FnDef | None, grad_status: tuple[Type | None, list],
+                      forward_why: str | None = None, reverse_why: str | None = None) -> list[str]:
     """Lines saying which parameters carry derivatives, and whether `grad(name)` (and
-    jvp/vjp) are defined; grad_status is the checker's answer to `grad(name)`."""
+    jvp/vjp) are defined; grad_status is the checker's answer to `grad(name)`, and
+    forward_why, reverse_why why the transforms could not make the jvp or the pullback."""
     names = [p.name for p in fn.params] if fn is not None else [f"#{i}" for i in range(len(ty.params))]
     active = [f"`{n}`" for n, t in zip(names, ty.params) if t.active]
     inactive = [f"`{n}` (`{t}`)" for n, t in zip(names, ty.params) if not t.active]
@@ -93,8 +95,16 @@ def differentiability(name: str, ty: FnT, fn: S.FnDef | None, grad_status: tuple
         d = diags[0]
         out.append(f"`grad({name})` is not defined: {d.message}" + (f" ({d.hint})" if d.hint else ""))
     if ty.ret.active and ty.params and any(t.active for t in ty.params):
-        what = "`jvp` and `vjp` apply" if ty.ret != FLOAT else "`jvp`, `vjp` and `value_and_grad` apply"
-        out.append(what + f" (the result `{ty.ret}` carries derivatives)")
+        ok = ([] if forward_why else ["`jvp`"]) + ([] if reverse_why else
+                                                    ["`vjp`"] + (["`value_and_grad`"] if ty.ret == FLOAT else []))
+        if ok:
+            what = ok[0] if len(ok) == 1 else ", ".join(ok[:-1]) + " and " + ok[-1]
+            out.append(what + (" applies" if len(ok) == 1 else " apply") +
+                       f" (the result `{ty.ret}` carries derivatives)")
+        if forward_why:
+            out.append(f"forward mode (`jvp`) is not made: {forward_why}")
+        if reverse_why and (gt is not None or not diags or diags[0].message not in reverse_why):
+            out.append(f"reverse mode (`vjp`) is not made: {reverse_why}")
     elif not ty.ret.active:
         out.append(f"no transform applies: the result `{ty.ret}` carries no derivative")
     return out
@@ -114,7 +124,13 @@ def hover_definition(d, analysis, facts: dict) -> str:
         shown = d.name
         target = d.sym.name.replace("__", ".", 1) if d.sym is not None else d.name   # `ode.rk4` for a module's
         status = az.try_expression(analysis, f"grad({target})")
-        lines = [code(fn_signature(shown, fn, d.ty))] + differentiability(shown, d.ty, fn, status)
+        forward = reverse = None
+        if analysis.checked and d.ty.ret.active and any(t.active for t in d.ty.params):
+            forward, reverse = az.derivable(analysis, target, "forward"), az.derivable(analysis, target, "vjp")
+            if status[0] is not None and reverse is not None:     # it type-checks, but the transforms refuse it
+                from dsl.diagnostics import Diagnostic
+                status = (None, [Diagnostic("differentiation error", reverse, None)])
+        lines = [code(fn_signature(shown, fn, d.ty))] + differentiability(shown, d.ty, fn, status, forward, reverse)
         if fn is not None and fn.span.file != analysis.file:
             lines.append(f"defined in `{fn.span.file}`")
         return "\n\n".join(lines)
