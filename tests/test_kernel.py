@@ -37,7 +37,7 @@ def kernel(tmp_path_factory):
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=120)
-    kc.work = work
+    kc.work, kc.manager = work, km
     yield kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)
@@ -157,3 +157,18 @@ def test_is_complete(kernel):
     assert kernel.get_shell_msg(timeout=30)["content"]["status"] == "incomplete"
     kernel.is_complete("let x = 1")
     assert kernel.get_shell_msg(timeout=30)["content"]["status"] == "complete"
+
+
+def test_interrupting_a_cell_keeps_the_session(kernel):
+    import time
+    msg_id = kernel.execute("var k = 0\nwhile true { k += 1 }")
+    time.sleep(1.5)
+    kernel.manager.interrupt_kernel()
+    while True:
+        reply = kernel.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    c = reply["content"]
+    assert (c["status"], c["ename"], c["evalue"]) == ("error", "runtime error", "interrupted")
+    reply, msgs = run(kernel, "f(2.0, 5.0)")
+    assert [c["data"]["text/plain"] for t, c in msgs if t == "execute_result"] == ["11.652071455223084 : float"]
