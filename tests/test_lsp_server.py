@@ -136,6 +136,18 @@ async def test_diagnostics_as_you_type(client: LanguageClient, project):
     assert await change(client, path, 7, "let x = 1.0\n") == []
 
 
+async def test_an_error_in_an_imported_module_is_shown_at_the_import(client: LanguageClient, project):
+    (project / "broken.dp").write_text("fn h(x: float) -> int {\n    return x\n}\n")
+    path = project / "uses_broken.dp"
+    [d] = await open_doc(client, path, "let y = 1.0\nimport broken\n")
+    assert (d.range.start.line, d.range.start.character, d.range.end.character, d.code) == (1, 0, 13, "type error")
+    assert d.message.startswith(f"in module `broken` ({(project / 'broken.dp').resolve()}), imported here: "
+                                "type error: expected `int`, found `float`")
+    [r] = d.related_information
+    assert (r.location.uri, r.location.range.start.line, r.location.range.start.character) == \
+        (uri(project / "broken.dp"), 1, 11)
+
+
 async def test_hover_shows_types_and_differentiability(client: LanguageClient, project):
     main = project / "main.dp"
     await open_doc(client, main)

@@ -182,16 +182,16 @@ class DPServer(LanguageServer):
         for d in here:
             note = d.kind == "note"
             message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
-            related = None
+            related, kind = None, d.kind
             if note and elsewhere and "imported here" in d.message:
                 first = elsewhere[0]
                 message = f"{d.message}: {first.kind}: {first.message}" + (f"\nhint: {first.hint}" if first.hint else "")
                 related = [T.DiagnosticRelatedInformation(self.location(e.span), f"{e.kind}: {e.message}")
                            for e in elsewhere]
-                note = False
+                note, kind = False, first.kind
             out.append(T.Diagnostic(range=self.range_of(d.span, lines), message=message,
                                     severity=T.DiagnosticSeverity.Information if note else T.DiagnosticSeverity.Error,
-                                    source="dp", code=d.kind, related_information=related))
+                                    source="dp", code=kind, related_information=related))
         return out
 
     # ------------------------------------------------------------ positions
