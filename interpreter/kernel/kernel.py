@@ -14,17 +14,20 @@ from __future__ import annotations
 import base64
 import os
 import re
+import sys
 import time
 
-from ipykernel.kernelbase import Kernel
+_limit = sys.getrecursionlimit()
+from ipykernel.kernelbase import Kernel  # noqa: E402
+sys.setrecursionlimit(_limit)       # jedi, which ipykernel's IPython imports, sets it to 3000 for the process
 
-from dsl.diagnostics import DPError
+from dsl.diagnostics import DPError  # noqa: E402
 
-from .. import VERSION
-from ..runtime import Output
-from ..session import Session
-from ..values import format_value
-from . import cells
+from .. import VERSION  # noqa: E402
+from ..runtime import Output  # noqa: E402
+from ..session import Session  # noqa: E402
+from ..values import format_value  # noqa: E402
+from . import cells  # noqa: E402
 
 
 class _Stream:
@@ -62,7 +65,6 @@ class DPKernel(Kernel):
     language_info = {"name": "dp", "version": VERSION, "mimetype": "text/x-dp", "file_extension": ".dp",
                      "pygments_lexer": "dp", "codemirror_mode": "rust"}
     banner = f"DP {VERSION}: cells share one DP session; Shift-Tab shows a function's type and derivative"
-    help_links = [{"text": "DP's language reference", "url": "https://example.invalid/dp/docs/language.md"}]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
