@@ -205,3 +205,38 @@ def test_the_services_say_what_to_install_when_their_packages_are_missing():
         r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert r.stdout == "2\n"
         assert r.stderr.endswith(f'  hint: pip install "dp-lang[{extra}]"\n') and "Traceback" not in r.stderr
+
+
+# a loop long enough (about a second or more) for its bar to appear, after half a second
+LONG_LOOP = "var s = 0.0\nfor i in progress(0..400) {\n    for j in 0..20000 { s = s + 1.0 }\n}\nprint(s)\n"
+
+
+def test_dp_run_draws_a_bar_on_a_terminal(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    prog = tmp_path / "long.dp"
+    prog.write_text(LONG_LOOP)
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    child = pexpect.spawn(sys.executable, ["-m", "interpreter", "run", str(prog)], cwd=str(tmp_path), env=env,
+                          encoding="utf-8", timeout=120)
+    child.expect(pexpect.EOF)
+    child.close()
+    out = child.before
+    assert child.exitstatus == 0
+    assert "\r[##############################] 400/400 " in out and out.rstrip().endswith("8000000.0")
+
+
+def test_the_repl_draws_a_bar_on_a_terminal(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    env = dict(os.environ, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", DP_HISTORY=str(tmp_path / "h"),
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    child = pexpect.spawn(sys.executable, ["-m", "interpreter", "repl"], cwd=str(ROOT), env=env, encoding="utf-8",
+                          timeout=120, dimensions=(30, 120))
+    try:
+        child.expect("dp>")
+        child.send("for i in progress(0..400) { for j in 0..20000 { let k = j } }\r")
+        child.expect(r"\] 400/400 ")
+        child.expect("dp>")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
