@@ -17,8 +17,9 @@ PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tenso
 BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS)
 # Names a program may not redefine. Library functions (sin, dot, shape, …) may be
 # shadowed by a user's own definitions; derived code still reaches the primitive.
-TRANSFORMS = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
-RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS
+TRANSFORMS = P.TRANSFORMS
+# The rules' helpers (unbroadcast, tie_share, …) too: derived code calls them by name.
+RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS | {p.name for p in P.TABLE if p.helper and p.name != "item"}
 LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
 DICT_METHODS = {"keys", "values", "contains", "get", "remove"}
 MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove"}
@@ -208,9 +209,11 @@ class Checker:
             self.stmt(s)
         self.pop()
 
+    _stmt = S.Dispatch("s_", S.STMTS)
+    _expr = S.Dispatch("e_", S.EXPRS)
+
     def stmt(self, s, top=False):
-        m = getattr(self, "s_" + type(s).__name__)
-        m(s, top) if top else m(s, False)
+        self._stmt(s, top)
 
     def s_StructDef(self, s, top):
         if not top:
@@ -539,8 +542,7 @@ class Checker:
         self.error(e.span, f"expected `{want}`, found `{got}`", hint)
 
     def expr(self, e, expected: Type | None = None, lvalue=False) -> Type:
-        m = getattr(self, "e_" + type(e).__name__)
-        t = m(e, expected) if not lvalue else m(e, expected, lvalue=True)
+        t = self._expr(e, expected) if not lvalue else self._expr(e, expected, lvalue=True)
         e.ty = t
         return t
 

@@ -129,6 +129,6 @@ class DPRuntimeError(Exception):
     session turns it into a diagnostic with the span of the DP expression that was
     running."""
 
-    def __init__(self, message: str, hint: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, kind: str = "runtime error"):
         super().__init__(message)
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.kind = message, hint, kind

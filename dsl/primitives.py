@@ -1,173 +1,255 @@
-"""The one table of primitives. Each entry gives a primitive's type, its Python
-implementation, and its derivative rules:
+"""The one table of primitives, and the table of special builtins.
 
-  jvp  — the tangent of the result, in terms of the arguments, their tangents
-         (`x_dot`) and the result `y`;
-  vjp  — for each argument, its cotangent contribution, in terms of the arguments,
-         the result `y` and the result's cotangent `y_bar`.
+An elementwise primitive is one `elementwise(name, params, float version, numpy
+version, ∂y/∂param…)` line: its partial derivatives are DP, in the parameters and the
+result `y`, and its float and tensor versions, jvp and vjp all come from them (see
+dsl/primitive.py). Everything else is a `Primitive(...)` with explicit `jvp` and
+`vjp` templates. Adding a primitive touches this table (and its line in the docs);
+tests/test_primitives.py checks every entry's derivatives to third order.
 
-Rules are DP expressions, parsed once, and spliced into derived code by the
-transforms, so a derived function is plain DP. Adding a primitive touches this
-table and its tests, nothing else.
-
-Conventions at non-differentiable points (documented in docs/derivatives.md):
-  abs'(0) = 0;  max/min split the cotangent equally on ties;  sqrt'(0) = +inf;
-  x ** p at x = 0 has d/dp = 0.
+Conventions at non-differentiable points (docs/derivatives.md), at every order:
+  abs'(0) = 0;  max/min (and clip at a bound) split the derivative equally on ties;
+  sqrt'(0) = +inf;  x ** p at x = 0: every derivative in p is 0.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
-from .types import BOOL, FLOAT, INT, STRING, UNIT, ListT, Type
-from .tensor_primitives import tensor_primitives
+import numpy as np
 
+from . import kernels as K
+from .primitive import Builtin, Primitive, elementwise
+from .types import FLOAT, INT, STRING, TENSOR, UNIT, ListT, Type
 
-@dataclass
-class Primitive:
-    name: str                          # the DP name (operators use their symbol)
-    params: tuple[str, ...]            # parameter names used by the rules
-    types: tuple[Type, ...]            # parameter types
-    ret: Type
-    impl: object = None                # a Python callable, or None when `py_op` is set
-    py_op: str | None = None           # a Python operator the compiler emits inline
-    jvp: str | None = None
-    vjp: tuple[str, ...] | None = None
-    doc: str = ""
-    view: bool = False                 # the result may share memory with an argument (numpy views)
-    elementwise: bool = False          # tensor result shaped like its operands broadcast together
-    rules: dict = field(default_factory=dict)   # parsed rules, filled lazily by dsl.rules
-
-    @property
-    def differentiable(self) -> bool:
-        return self.jvp is not None
-
-
-def _sign(x: float) -> float:
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
-
-
-def _sqrt_deriv(y: float) -> float:
-    """d sqrt(x)/dx written in terms of y = sqrt(x); +inf at 0 by convention."""
-    return 0.5 / y if y != 0.0 else math.inf
-
-
-def _pow_dbase(x: float, p: float) -> float:
-    return p * math.pow(x, p - 1.0) if p != 0.0 else 0.0
-
-
-def _pow_dexp(x: float, y: float) -> float:
-    return math.log(x) * y if x > 0.0 else 0.0
-
-
-def _tie_share(a: float, b: float) -> float:
-    """The share of max(a, b)'s cotangent that goes to a: 1, 0, or 1/2 on a tie."""
-    return 1.0 if a > b else (0.0 if a < b else 0.5)
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _fmod(a: float, b: float) -> float:
-    return math.fmod(a, b)
-
-
-def _trunc_div(a: float, b: float) -> float:
-    return float(math.trunc(a / b))
-
-
-F, FF = (FLOAT,), (FLOAT, FLOAT)
+T, F, I = TENSOR, FLOAT, INT
+LI, LF, LT = ListT(INT), ListT(FLOAT), ListT(TENSOR)
+LLF, LLLF = ListT(LF), ListT(ListT(LF))
+PI = "3.141592653589793"
 
 
 def _plot_signatures():
     """plot(ys), plot(ys, label), plot(xs, ys), plot(xs, ys, label), of lists or tensors."""
-    from .types import TENSOR
     for seq in (ListT(FLOAT), TENSOR):
         yield ("ys",), (seq,)
         yield ("ys", "label"), (seq, STRING)
         yield ("xs", "ys"), (seq, seq)
         yield ("xs", "ys", "label"), (seq, seq, STRING)
 
+
 TABLE: list[Primitive] = [
-    # arithmetic on floats: the compiler emits the Python operator inline
-    Primitive("+", ("a", "b"), FF, FLOAT, py_op="+", jvp="a_dot + b_dot", vjp=("y_bar", "y_bar")),
-    Primitive("-", ("a", "b"), FF, FLOAT, py_op="-", jvp="a_dot - b_dot", vjp=("y_bar", "-y_bar")),
-    Primitive("*", ("a", "b"), FF, FLOAT, py_op="*", jvp="a_dot * b + a * b_dot", vjp=("y_bar * b", "a * y_bar")),
-    Primitive("/", ("a", "b"), FF, FLOAT, py_op="/", jvp="(a_dot - y * b_dot) / b", vjp=("y_bar / b", "-(y_bar * y / b)")),
-    Primitive("%", ("a", "b"), FF, FLOAT, impl=_fmod, jvp="a_dot - trunc_div(a, b) * b_dot", vjp=("y_bar", "-(y_bar * trunc_div(a, b))")),
-    Primitive("neg", ("x",), F, FLOAT, py_op="neg", jvp="-x_dot", vjp=("-y_bar",)),
-    Primitive("**", ("x", "p"), FF, FLOAT, impl=math.pow,
-              jvp="pow_dbase(x, p) * x_dot + pow_dexp(x, y) * p_dot",
-              vjp=("y_bar * pow_dbase(x, p)", "y_bar * pow_dexp(x, y)")),
-    Primitive("**int", ("x", "n"), (FLOAT, INT), FLOAT, py_op="**",
-              jvp="float(n) * x ** (n - 1) * x_dot", vjp=("y_bar * float(n) * x ** (n - 1)", "")),
+    # arithmetic (on floats the compiler emits the Python operator inline)
+    *elementwise("+", "a b", None, np.add, "1.0", "1.0", py_op="+"),
+    *elementwise("-", "a b", None, np.subtract, "1.0", "-1.0", py_op="-"),
+    *elementwise("*", "a b", None, np.multiply, "b", "a", py_op="*"),
+    *elementwise("/", "a b", None, np.divide, "1.0 / b", "-(y / b)", py_op="/", domain="b != 0.0", kinks="b"),
+    *elementwise("%", "a b", K.fmod, np.fmod, "1.0", "-trunc_div(a, b)", domain="b != 0.0",
+                 kinks=f"b * sin({PI} * a / b)", doc="C's fmod: the sign of the dividend"),
+    *elementwise("neg", "x", None, np.negative, "-1.0", py_op="neg"),
+    *elementwise("**", "x p", math.pow, np.power, "pow_dbase(x, p)", "pow_term(1.0, x, p, 1)", py_op="**",
+                 domain="x > 0.0"),
+    *elementwise("**int", "x n:int", None, None, "pow_dbase(x, n)", py_op="**", total=False, doc="float ** int"),
+    *elementwise("pow", "x p", math.pow, None, "pow_dbase(x, p)", "pow_term(1.0, x, p, 1)", domain="x > 0.0"),
     # elementary functions
-    Primitive("sin", ("x",), F, FLOAT, impl=math.sin, jvp="cos(x) * x_dot", vjp=("y_bar * cos(x)",)),
-    Primitive("cos", ("x",), F, FLOAT, impl=math.cos, jvp="-(sin(x) * x_dot)", vjp=("-(y_bar * sin(x))",)),
-    Primitive("tan", ("x",), F, FLOAT, impl=math.tan, jvp="(1.0 + y * y) * x_dot", vjp=("y_bar * (1.0 + y * y)",)),
-    Primitive("exp", ("x",), F, FLOAT, impl=math.exp, jvp="y * x_dot", vjp=("y_bar * y",)),
-    Primitive("log", ("x",), F, FLOAT, impl=math.log, jvp="x_dot / x", vjp=("y_bar / x",)),
-    Primitive("sqrt", ("x",), F, FLOAT, impl=math.sqrt, jvp="sqrt_deriv(y) * x_dot", vjp=("y_bar * sqrt_deriv(y)",)),
-    Primitive("relu", ("x",), F, FLOAT, impl=lambda x: x if x > 0.0 else 0.0, jvp="heaviside(x) * x_dot",
-              vjp=("y_bar * heaviside(x)",)),
-    Primitive("log1p", ("x",), F, FLOAT, impl=math.log1p, jvp="x_dot / (1.0 + x)", vjp=("y_bar / (1.0 + x)",)),
-    Primitive("expm1", ("x",), F, FLOAT, impl=math.expm1, jvp="(y + 1.0) * x_dot", vjp=("y_bar * (y + 1.0)",)),
-    Primitive("sinh", ("x",), F, FLOAT, impl=math.sinh, jvp="cosh(x) * x_dot", vjp=("y_bar * cosh(x)",)),
-    Primitive("cosh", ("x",), F, FLOAT, impl=math.cosh, jvp="sinh(x) * x_dot", vjp=("y_bar * sinh(x)",)),
-    Primitive("asin", ("x",), F, FLOAT, impl=math.asin, jvp="x_dot / sqrt(1.0 - x * x)", vjp=("y_bar / sqrt(1.0 - x * x)",)),
-    Primitive("acos", ("x",), F, FLOAT, impl=math.acos, jvp="-(x_dot / sqrt(1.0 - x * x))", vjp=("-(y_bar / sqrt(1.0 - x * x))",)),
-    Primitive("atan", ("x",), F, FLOAT, impl=math.atan, jvp="x_dot / (1.0 + x * x)", vjp=("y_bar / (1.0 + x * x)",)),
-    # atan2(a, b): the angle of the point (b, a)
-    Primitive("atan2", ("a", "b"), FF, FLOAT, impl=math.atan2, jvp="(b * a_dot - a * b_dot) / (a * a + b * b)",
-              vjp=("y_bar * b / (a * a + b * b)", "-(y_bar * a / (a * a + b * b))")),
-    Primitive("clip", ("x", "lo", "hi"), (FLOAT, FLOAT, FLOAT), FLOAT, impl=lambda x, lo, hi: min(max(x, lo), hi),
-              jvp="clip_inside(x, lo, hi) * x_dot + heaviside(lo - x) * lo_dot + heaviside(x - hi) * hi_dot",
-              vjp=("y_bar * clip_inside(x, lo, hi)", "y_bar * heaviside(lo - x)", "y_bar * heaviside(x - hi)")),
-    Primitive("tanh", ("x",), F, FLOAT, impl=math.tanh, jvp="(1.0 - y * y) * x_dot", vjp=("y_bar * (1.0 - y * y)",)),
-    Primitive("sigmoid", ("x",), F, FLOAT, impl=_sigmoid, jvp="y * (1.0 - y) * x_dot", vjp=("y_bar * y * (1.0 - y)",)),
-    Primitive("abs", ("x",), F, FLOAT, impl=abs, jvp="sign(x) * x_dot", vjp=("y_bar * sign(x)",)),
-    Primitive("max", ("a", "b"), FF, FLOAT, impl=max,
-              jvp="tie_share(a, b) * a_dot + tie_share(b, a) * b_dot",
-              vjp=("y_bar * tie_share(a, b)", "y_bar * tie_share(b, a)")),
-    Primitive("min", ("a", "b"), FF, FLOAT, impl=min,
-              jvp="tie_share(b, a) * a_dot + tie_share(a, b) * b_dot",
-              vjp=("y_bar * tie_share(b, a)", "y_bar * tie_share(a, b)")),
-    Primitive("pow", ("x", "p"), FF, FLOAT, impl=math.pow,
-              jvp="pow_dbase(x, p) * x_dot + pow_dexp(x, y) * p_dot",
-              vjp=("y_bar * pow_dbase(x, p)", "y_bar * pow_dexp(x, y)")),
-    # helpers the rules use; piecewise constant, so their derivatives are zero
-    Primitive("sign", ("x",), F, FLOAT, impl=_sign, jvp="0.0", vjp=("0.0",)),
-    Primitive("floor", ("x",), F, FLOAT, impl=lambda x: float(math.floor(x)), jvp="0.0", vjp=("0.0",)),
-    Primitive("trunc_div", ("a", "b"), FF, FLOAT, impl=_trunc_div, jvp="0.0", vjp=("0.0", "0.0")),
-    Primitive("tie_share", ("a", "b"), FF, FLOAT, impl=_tie_share, jvp="0.0", vjp=("0.0", "0.0")),
-    Primitive("sqrt_deriv", ("y",), F, FLOAT, impl=_sqrt_deriv,
-              jvp="-(2.0 * sqrt_deriv(y) * sqrt_deriv(y) * y_dot)", vjp=("-(y_bar * 2.0 * sqrt_deriv(y) * sqrt_deriv(y))",)),
-    Primitive("pow_dbase", ("x", "p"), FF, FLOAT, impl=_pow_dbase,
-              jvp="pow_dbase(x, p) * (p - 1.0) / x * x_dot", vjp=("y_bar * (p - 1.0) * pow_dbase(x, p - 1.0)", "0.0")),
-    Primitive("pow_dexp", ("x", "y"), FF, FLOAT, impl=_pow_dexp, jvp="0.0", vjp=("0.0", "0.0")),
-    Primitive("clip_inside", ("x", "lo", "hi"), (FLOAT, FLOAT, FLOAT), FLOAT, impl=lambda x, lo, hi: 1.0 if lo <= x <= hi else 0.0,
-              jvp="0.0", vjp=("0.0", "0.0", "0.0")),
-    # integer versions: inactive
-    Primitive("abs", ("x",), (INT,), INT, impl=abs),
-    Primitive("max", ("a", "b"), (INT, INT), INT, impl=max),
-    Primitive("min", ("a", "b"), (INT, INT), INT, impl=min),
-    # a script's command-line arguments (`dp run FILE ARGS…`); each session binds its own
-    Primitive("args", (), (), ListT(STRING), impl=lambda: [], doc="the script's arguments"),
+    *elementwise("sin", "x", math.sin, np.sin, "cos(x)"),
+    *elementwise("cos", "x", math.cos, np.cos, "-sin(x)"),
+    *elementwise("tan", "x", math.tan, np.tan, "1.0 + y * y", kinks="cos(x)"),
+    *elementwise("exp", "x", math.exp, np.exp, "y", total=False),
+    *elementwise("log", "x", math.log, np.log, "1.0 / x", domain="x > 0.0"),
+    *elementwise("sqrt", "x", math.sqrt, np.sqrt, "sqrt_deriv(y)", domain="x >= 0.0", kinks="x"),
+    *elementwise("log1p", "x", math.log1p, np.log1p, "1.0 / (1.0 + x)", domain="x > -1.0"),
+    *elementwise("expm1", "x", math.expm1, np.expm1, "y + 1.0", total=False),
+    *elementwise("sinh", "x", math.sinh, np.sinh, "cosh(x)", total=False),
+    *elementwise("cosh", "x", math.cosh, np.cosh, "sinh(x)", total=False),
+    *elementwise("tanh", "x", math.tanh, np.tanh, "1.0 - y * y"),
+    *elementwise("asin", "x", math.asin, np.arcsin, "1.0 / sqrt(1.0 - x * x)", domain="-1.0 < x && x < 1.0"),
+    *elementwise("acos", "x", math.acos, np.arccos, "-1.0 / sqrt(1.0 - x * x)", domain="-1.0 < x && x < 1.0"),
+    *elementwise("atan", "x", math.atan, np.arctan, "1.0 / (1.0 + x * x)"),
+    *elementwise("atan2", "a b", math.atan2, np.arctan2, "b / (a * a + b * b)", "-a / (a * a + b * b)",
+                 domain="a != 0.0 || b != 0.0", kinks="a", total=True, doc="the angle of the point (b, a)"),
+    *elementwise("sigmoid", "x", K.sigmoid, K.t_sigmoid, "y * (1.0 - y)"),
+    *elementwise("erf", "x", math.erf, K.t_erf, "1.1283791670955126 * exp(-(x * x))", doc="2/√π ∫₀ˣ exp(-t²) dt"),
+    *elementwise("erfc", "x", math.erfc, K.t_erfc, "-1.1283791670955126 * exp(-(x * x))", doc="1 - erf(x)"),
+    # piecewise
+    *elementwise("abs", "x", abs, np.abs, "sign(x)", kinks="x"),
+    *elementwise("relu", "x", K.relu, K.t_relu, "heaviside(x)", kinks="x"),
+    *elementwise("max", "a b", max, np.maximum, "tie_share(a, b)", "tie_share(b, a)", tensor_name="maximum",
+                 kinks="a - b"),
+    *elementwise("min", "a b", min, np.minimum, "tie_share(b, a)", "tie_share(a, b)", tensor_name="minimum",
+                 kinks="a - b"),
+    *elementwise("clip", "x lo hi", K.clip, np.clip, "clip_to_x(x, lo, hi)", "clip_to_lo(x, lo, hi)",
+                 "clip_to_hi(x, lo, hi)", tensors="x", kinks="(x - lo) * (x - hi) * (hi - lo)",
+                 doc="min(max(x, lo), hi)"),
+    *elementwise("sign", "x", K.sign, np.sign, constant=True, kinks="x"),
+    *elementwise("floor", "x", K.floor, np.floor, constant=True, kinks=f"sin({PI} * x)", total=False),
+    # helpers the rules above use, differentiable to every order themselves
+    *elementwise("heaviside", "x", K.heaviside, K.t_heaviside, constant=True, kinks="x", helper=True),
+    *elementwise("trunc_div", "a b", K.trunc_div, K.t_trunc_div, constant=True, domain="b != 0.0",
+                 kinks=f"b * sin({PI} * a / b)", helper=True),
+    *elementwise("tie_share", "a b", K.tie_share, K.t_tie_share, constant=True, kinks="a - b", helper=True,
+                 doc="the share of max(a, b)'s derivative that goes to a: 1, 0, or 1/2 on a tie"),
+    # the shares of clip's derivative that go to x, lo and hi (they sum to 1)
+    *elementwise("clip_to_x", "x lo hi", K.clip_to_x, K.t_clip_to_x, constant=True, tensors="x",
+                 kinks="(x - lo) * (x - hi) * (hi - lo)", helper=True),
+    *elementwise("clip_to_lo", "x lo hi", K.clip_to_lo, K.t_clip_to_lo, constant=True, tensors="x",
+                 kinks="(x - lo) * (x - hi) * (hi - lo)", helper=True),
+    *elementwise("clip_to_hi", "x lo hi", K.clip_to_hi, K.t_clip_to_hi, constant=True, tensors="x",
+                 kinks="(x - lo) * (x - hi) * (hi - lo)", helper=True),
+    *elementwise("sqrt_deriv", "r", K.sqrt_deriv, K.t_sqrt_deriv, "-2.0 * y * y", domain="r >= 0.0", kinks="r",
+                 helper=True, doc="0.5 / r, the derivative of sqrt at x written in r = sqrt(x); +inf at 0"),
+    # the int version first: an int literal exponent picks it. Their derivatives in x are
+    # written with pow_term, whose coefficient 0 makes the term 0 even where x^q is infinite
+    *elementwise("pow_dbase", "x n:int", K.pow_dbase_int, None, "pow_term(float(n * (n - 1)), x, float(n - 2), 0)",
+                 total=False, helper=True, doc="n · x^(n-1); 0 when n is 0"),
+    *elementwise("pow_dbase", "x p", K.pow_dbase, K.t_pow_dbase, "pow_term(p * (p - 1.0), x, p - 2.0, 0)",
+                 "pow_term(1.0, x, p - 1.0, 0) + pow_term(p, x, p - 1.0, 1)", domain="x > 0.0", helper=True,
+                 doc="p · x^(p-1), the derivative of x ** p in x; 0 when p is 0"),
+    *elementwise("pow_term", "c x q m:int", K.pow_term, K.t_pow_term, "pow_term(1.0, x, q, m)",
+                 "pow_term(c * q, x, q - 1.0, m) + pow_term(c * float(m), x, q - 1.0, m - 1)",
+                 "pow_term(c, x, q, m + 1)", domain="x > 0.0", helper=True,
+                 doc="c · x^q · (log x)^m: every derivative of x ** p is a sum of these; 0 at x = 0 when m > 0"),
+
+    # ------------------------------------------------------------ products
+    Primitive("@", "a b", (T, T), T, np.matmul, py_op="@", jvp="a_dot @ b + a @ b_dot",
+              vjp=("mm_grad_a(y_bar, b)", "mm_grad_b(a, y_bar)"), examples=(((2, 3), (3, 2)), ((3,), (3, 2)),
+                                                                              ((2, 3), (3,)), ((3,), (3,)))),
+    Primitive("matmul", "a b", (T, T), T, np.matmul, jvp="a_dot @ b + a @ b_dot",
+              vjp=("mm_grad_a(y_bar, b)", "mm_grad_b(a, y_bar)"), examples=(((2, 3), (3, 2)),)),
+    # the cotangents of a and b in a @ b, bilinear: their own rules close the family
+    Primitive("mm_grad_a", "g b", (T, T), T, K.mm_grad_a, jvp="mm_grad_a(g_dot, b) + mm_grad_a(g, b_dot)",
+              vjp=("y_bar @ b", "mm_grad_b(y_bar, g)"), helper=True,
+              examples=(((2, 2), (3, 2)), ((2,), (3,)), ((2,), (3, 2)), ((), (3,)))),
+    Primitive("mm_grad_b", "a g", (T, T), T, K.mm_grad_b, jvp="mm_grad_b(a_dot, g) + mm_grad_b(a, g_dot)",
+              vjp=("mm_grad_a(g, y_bar)", "a @ y_bar"), helper=True,
+              examples=(((2, 3), (2, 2)), ((3,), (2,)), ((2, 3), (2,)), ((3,), ()))),
+    Primitive("dot", "a b", (T, T), F, K.dot, jvp="dot(a_dot, b) + dot(a, b_dot)", vjp=("y_bar * b", "y_bar * a"),
+              examples=(((3,), (3,)),)),
+    Primitive("outer", "a b", (T, T), T, np.outer, jvp="outer(a_dot, b) + outer(a, b_dot)", total=True,
+              vjp=("reshape(y_bar @ reshape(b, [-1]), shape_of(a))",
+                   "reshape(transpose(y_bar) @ reshape(a, [-1]), shape_of(b))"),
+              examples=(((3,), (2,)), ((2, 2), (3,)))),
+    Primitive("transpose", "x", (T,), T, K.transpose, jvp="transpose(x_dot)", vjp=("transpose(y_bar)",), view=True,
+              total=True, examples=(((2, 3),), ((3,),))),
+
+    # ------------------------------------------------------------ softmax and logsumexp, computed stably
+    Primitive("softmax", "t", (T,), T, K.softmax, jvp="y * (t_dot - sum(y * t_dot))",
+              vjp=("y * (y_bar - sum(y_bar * y))",), keeps_shape=True, total=True, examples=(((2, 3),),)),
+    Primitive("softmax", "t axis", (T, I), T, K.softmax, jvp="y * (t_dot - expand_like(sum(y * t_dot, axis), t, axis))",
+              vjp=("y * (y_bar - expand_like(sum(y_bar * y, axis), t, axis))", "0"), keeps_shape=True,
+              examples=(((2, 3), 1), ((2, 3), 0))),
+    Primitive("logsumexp", "t", (T,), F, lambda t: float(K.logsumexp(t)), jvp="sum(exp(t - y) * t_dot)",
+              vjp=("y_bar * exp(t - y)",), reduction=True, total=True, examples=(((2, 3),),)),
+    Primitive("logsumexp", "t axis", (T, I), T, K.logsumexp, jvp="sum(exp(t - expand_like(y, t, axis)) * t_dot, axis)",
+              vjp=("expand_like(y_bar, t, axis) * exp(t - expand_like(y, t, axis))", "0"), reduction=True,
+              examples=(((2, 3), 1), ((2, 3), -2))),
+    Primitive("argmax", "t", (T,), I, lambda t: int(np.argmax(t))),
+    Primitive("argmin", "t", (T,), I, lambda t: int(np.argmin(t))),
+
+    # ------------------------------------------------------------ where: the branch each element took
+    *[Primitive("where", "c a b", (T, ta, tb), T, np.where, elementwise=True, jvp="where(c, a_dot, b_dot)",
+                vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)"),
+                examples=(((2, 3), (2, 3) if ta == T else None, (3,) if tb == T else None),))
+      for ta, tb in ((T, T), (T, F), (F, T), (F, F))],
+
+    # ------------------------------------------------------------ reductions
+    Primitive("sum", "t", (T,), F, lambda t: float(np.sum(t)), jvp="sum(t_dot)", vjp=("broadcast_like(y_bar, t)",),
+              reduction=True, total=True, examples=(((2, 3),),)),
+    Primitive("sum", "t axis", (T, I), T, lambda t, axis: np.sum(t, axis=axis), jvp="sum(t_dot, axis)",
+              vjp=("expand_like(y_bar, t, axis)", "0"), reduction=True, examples=(((2, 3), 0), ((2, 3), -1))),
+    Primitive("mean", "t", (T,), F, K.mean, jvp="mean(t_dot)", vjp=("broadcast_like(y_bar / float(size(t)), t)",),
+              reduction=True, total=True, examples=(((2, 3),),)),
+    Primitive("mean", "t axis", (T, I), T, K.mean, jvp="mean(t_dot, axis)",
+              vjp=("expand_like(y_bar, t, axis) / float(dim(t, axis))", "0"), reduction=True,
+              examples=(((2, 3), 1),)),
+    # max and min share the derivative equally among tied elements
+    Primitive("max", "t", (T,), F, lambda t: float(np.max(t)), jvp="sum(max_mask(t) * t_dot)",
+              vjp=("y_bar * max_mask(t)",), reduction=True, examples=(((2, 3),),)),
+    Primitive("max", "t axis", (T, I), T, lambda t, axis: np.max(t, axis=axis), jvp="sum(max_mask(t, axis) * t_dot, axis)",
+              vjp=("expand_like(y_bar, t, axis) * max_mask(t, axis)", "0"), reduction=True, examples=(((2, 3), 0),)),
+    Primitive("min", "t", (T,), F, lambda t: float(np.min(t)), jvp="sum(min_mask(t) * t_dot)",
+              vjp=("y_bar * min_mask(t)",), reduction=True, examples=(((2, 3),),)),
+    Primitive("min", "t axis", (T, I), T, lambda t, axis: np.min(t, axis=axis), jvp="sum(min_mask(t, axis) * t_dot, axis)",
+              vjp=("expand_like(y_bar, t, axis) * min_mask(t, axis)", "0"), reduction=True, examples=(((2, 3), 1),)),
+    Primitive("max_mask", "t", (T,), T, K.max_mask, jvp="zeros_like(y)", vjp=("zeros_like(t)",), keeps_shape=True,
+              piecewise_constant=True, helper=True, examples=(((2, 3),),)),
+    Primitive("max_mask", "t axis", (T, I), T, K.max_mask, jvp="zeros_like(y)", vjp=("zeros_like(t)", "0"),
+              keeps_shape=True, piecewise_constant=True, helper=True, examples=(((2, 3), 0),)),
+    Primitive("min_mask", "t", (T,), T, K.min_mask, jvp="zeros_like(y)", vjp=("zeros_like(t)",), keeps_shape=True,
+              piecewise_constant=True, helper=True, examples=(((2, 3),),)),
+    Primitive("min_mask", "t axis", (T, I), T, K.min_mask, jvp="zeros_like(y)", vjp=("zeros_like(t)", "0"),
+              keeps_shape=True, piecewise_constant=True, helper=True, examples=(((2, 3), 1),)),
+
+    # ------------------------------------------------------------ the reverse of broadcasting and reducing
+    Primitive("unbroadcast", "g like", (T, T), T, K.unbroadcast, jvp="unbroadcast(g_dot, like)",
+              vjp=("broadcast_like(y_bar, g)", "zeros_like(like)"), view=True, helper=True,
+              examples=(((2, 3), (3,)), ((2, 3), (2, 1)))),
+    Primitive("unbroadcast", "g like", (T, LI), T, K.unbroadcast, jvp="unbroadcast(g_dot, like)",
+              vjp=("broadcast_like(y_bar, g)", "0"), view=True, helper=True, examples=(((2, 3), [1, 3]),)),
+    Primitive("unbroadcast", "g like", (T, F), F, K.unbroadcast, jvp="unbroadcast(g_dot, like)",
+              vjp=("broadcast_like(y_bar, g)", "0.0"), helper=True, examples=(((2, 3), None),)),
+    Primitive("broadcast_like", "x t", (T, T), T, K.broadcast_like, jvp="broadcast_like(x_dot, t)",
+              vjp=("unbroadcast(y_bar, x)", "zeros_like(t)"), helper=True, examples=(((3,), (2, 3)),)),
+    Primitive("broadcast_like", "x t", (F, T), T, K.broadcast_like, jvp="broadcast_like(x_dot, t)",
+              vjp=("unbroadcast(y_bar, x)", "zeros_like(t)"), helper=True, examples=((None, (2, 3)),)),
+    Primitive("expand_like", "g t axis", (T, T, I), T, K.expand_like, jvp="expand_like(g_dot, t, axis)",
+              vjp=("sum(y_bar, axis)", "zeros_like(t)", "0"), helper=True, examples=(((3,), (2, 3), 0),)),
+
+    # ------------------------------------------------------------ shapes
+    Primitive("reshape", "t shape", (T, LI), T, lambda t, shape: np.reshape(t, tuple(shape)),
+              jvp="reshape(t_dot, shape)", vjp=("reshape(y_bar, shape_of(t))", "0"), view=True,
+              examples=(((2, 3), [3, 2]), ((2, 3), [-1]))),
+    Primitive("concat", "ts axis", (LT, I), T, np.concatenate, jvp="concat(ts_dot, axis)",
+              vjp=("split_like(y_bar, ts, axis)", "0"), examples=(([(2, 3), (1, 3)], 0), ([(2, 1), (2, 2)], 1))),
+    Primitive("stack", "ts axis", (LT, I), T, np.stack, jvp="stack(ts_dot, axis)", vjp=("unstack(y_bar, axis)", "0"),
+              examples=(([(3,), (3,)], 0), ([(2,), (2,), (2,)], 1))),
+    Primitive("split_like", "g ts axis", (T, LT, I), LT, K.split_like, jvp="split_like(g_dot, ts, axis)",
+              vjp=("concat(y_bar, axis)", "zeros_like(ts)", "0"), view=True, helper=True,
+              examples=(((3, 2), [(1, 2), (2, 2)], 0),)),
+    Primitive("unstack", "g axis", (T, I), LT, K.unstack, jvp="unstack(g_dot, axis)", vjp=("stack(y_bar, axis)", "0"),
+              view=True, helper=True, examples=(((2, 3), 1),)),
+    Primitive("item", "t", (T,), F, K.item, jvp="item(t_dot)", vjp=("broadcast_like(y_bar, t)",), helper=True,
+              doc="float(t) of a one-element tensor", examples=(((1,),), ((1, 1),))),
+    Primitive("tensor", "xs", (LF,), T, K.tensor, jvp="tensor(xs_dot)", vjp=("to_list(y_bar)",), examples=((3,),)),
+    Primitive("tensor", "xs", (LLF,), T, K.tensor, jvp="tensor(xs_dot)", vjp=("to_list2(y_bar)",), examples=((2, 3),)),
+    Primitive("tensor", "xs", (LLLF,), T, K.tensor, jvp="tensor(xs_dot)", vjp=("to_list3(y_bar)",),
+              examples=((2, 1, 2),)),
+    Primitive("to_list", "t", (T,), LF, K.to_list, jvp="to_list(t_dot)", vjp=("reshape(tensor(y_bar), shape(t))",),
+              total=True, examples=(((2, 2),),)),
+    Primitive("to_list2", "t", (T,), LLF, K.to_list2, jvp="to_list2(t_dot)", vjp=("tensor(y_bar)",), helper=True,
+              examples=(((2, 3),),)),
+    Primitive("to_list3", "t", (T,), LLLF, K.to_list3, jvp="to_list3(t_dot)", vjp=("tensor(y_bar)",), helper=True,
+              examples=(((2, 1, 2),),)),
+    Primitive("full", "shape v", (LI, F), T, lambda shape, v: np.full(tuple(shape), v, dtype=float),
+              jvp="full(shape, v_dot)", vjp=("0", "sum(y_bar)"), examples=(([2, 3], None),)),
+    Primitive("linspace", "a b n", (F, F, I), T, np.linspace, jvp="linspace(a_dot, b_dot, n)",
+              vjp=("sum(y_bar * linspace(1.0, 0.0, n))", "sum(y_bar * linspace(0.0, 1.0, n))", "0"),
+              examples=((None, None, 4),)),
+    # inactive: shapes and constructors of constants
+    Primitive("shape_of", "t", (T,), LI, lambda t: list(np.shape(t)), total=True, helper=True),
+    Primitive("shape", "t", (T,), LI, lambda t: list(np.shape(t)), total=True),
+    Primitive("size", "t", (T,), I, lambda t: int(np.size(t)), total=True),
+    Primitive("dim", "t axis", (T, I), I, K.dim),
+    Primitive("zeros", "shape", (LI,), T, np.zeros),
+    Primitive("zeros", "n", (I,), T, np.zeros),
+    Primitive("ones", "shape", (LI,), T, np.ones),
+    Primitive("ones", "n", (I,), T, np.ones),
+    Primitive("eye", "n", (I,), T, lambda n: np.eye(n)),
+    Primitive("arange", "n", (I,), T, lambda n: np.arange(n, dtype=float)),
+    Primitive("arange", "a b", (I, I), T, lambda a, b: np.arange(a, b, dtype=float)),
+    Primitive("normal", "key shape", (I, LI), T, K.normal, doc="seeded standard normal samples"),
+    Primitive("uniform", "key shape", (I, LI), T, K.uniform, doc="seeded uniform samples on [0, 1)"),
+
+    # ------------------------------------------------------------ ints, and the script's arguments
+    Primitive("abs", "x", (I,), I, abs, total=True),
+    Primitive("max", "a b", (I, I), I, max, total=True),
+    Primitive("min", "a b", (I, I), I, min, total=True),
+    # `dp run FILE ARGS…`; each session binds its own
+    Primitive("args", (), (), ListT(STRING), lambda: [], total=True, doc="the script's arguments"),
     # plots and progress bars: effects each session binds (interpreter/plots.py, progress.py)
     *[Primitive("plot", names, types, UNIT, doc="add a line to the figure (shown in Jupyter, written by savefig)")
       for names, types in _plot_signatures()],
-    Primitive("savefig", ("path",), (STRING,), UNIT, doc="write the figure to an image file, where writes are granted"),
-    Primitive("progress", ("xs",), (ListT(INT),), ListT(INT), doc="xs; a `for` over it shows a progress bar"),
+    Primitive("savefig", "path", (STRING,), UNIT, doc="write the figure to an image file, where writes are granted"),
+    Primitive("progress", "xs", (LI,), LI, total=True, doc="xs; a `for` over it shows a progress bar"),
 ]
-
-# Derivatives of pow_dbase need more care than a one-line rule at x = 0; it appears only
-# in third and higher derivatives of `**`, where the rule above holds for x != 0.
-
-TABLE += tensor_primitives(TABLE)
 
 BY_NAME: dict[str, list[Primitive]] = {}
 for _p in TABLE:
@@ -185,7 +267,30 @@ def lookup(name: str, arg_types: tuple[Type, ...]) -> Primitive | None:
     return None
 
 
-# -- builtins whose type depends on their arguments; the checker types them itself.
-SPECIAL_BUILTINS = {"print", "len", "range", "float", "int", "str", "stop_gradient", "zeros_like", "accumulate", "source",
-                    "sublist"}
-_ = (BOOL, STRING)
+# ---------------------------------------------------------------- special builtins
+# Their types depend on their arguments, so the checker types each itself.
+
+BUILTINS: list[Builtin] = [
+    Builtin("print", None, "none", "write the values, separated by spaces, and a newline"),
+    Builtin("len", (1,), "none", "the number of elements of a list, dict or string, or the size of a tensor's first axis"),
+    Builtin("range", (1, 2), "none", "the ints 0 … n-1 (or a … b-1) as a list"),
+    Builtin("float", (1,), "identity", "an int as a float, a float itself, or the value of a one-element tensor"),
+    Builtin("int", (1,), "none", "a float truncated toward zero"),
+    Builtin("str", (1,), "none", "a value as text, as print shows it"),
+    Builtin("stop_gradient", (1,), "zero", "its argument, through which no derivative flows"),
+    Builtin("zeros_like", (1,), "zero", "the zero of a value's type and shape"),
+    Builtin("accumulate", (2,), "linear", "the sum of two values of one type (how derived code adds cotangents)"),
+    Builtin("source", (1,), "none", "a function's DP source, derived functions included"),
+    Builtin("sublist", (3,), "linear", "sublist(xs, lo, hi): a new list of xs[lo] … xs[hi - 1]"),
+    Builtin("grad", (1, 2), "transform", "the gradient of a float-valued function"),
+    Builtin("value_and_grad", (1, 2), "transform", "the value and the gradient"),
+    Builtin("jvp", (3,), "transform", "jvp(f, primals, tangents): the value and its tangent (forward mode)"),
+    Builtin("vjp", None, "transform", "vjp(f, args…): the value and a pullback (reverse mode)"),
+    Builtin("jacfwd", (1, 2), "transform", "the Jacobian, by forward mode"),
+    Builtin("jacrev", (1, 2), "transform", "the Jacobian, by reverse mode"),
+    Builtin("hessian", (1, 2), "transform", "the Hessian of a float-valued function"),
+]
+
+BUILTIN = {b.name: b for b in BUILTINS}
+TRANSFORMS = {b.name for b in BUILTINS if b.derivative == "transform"}
+SPECIAL_BUILTINS = {b.name for b in BUILTINS if b.derivative != "transform"}

@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             if note:
                 print(note, file=sys.stderr)
         elif ns.command == "check":
+            session.modules.check_only = True        # nothing is derived, compiled or run
             session.check_text(text, ns.file)
             print(f"{ns.file}: ok")
         elif ns.command == "grad":

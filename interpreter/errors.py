@@ -197,8 +197,9 @@ def runtime_diagnostic(exc: BaseException, sources: SourceRegistry) -> Diagnosti
         if span is not None:
             frames.append((dp_name(tb.tb_frame.f_code), span))
         tb = tb.tb_next
+    kind = "runtime error"
     if isinstance(exc, DPRuntimeError):
-        message, hint = exc.message, exc.hint
+        message, hint, kind = exc.message, exc.hint, exc.kind
     elif isinstance(exc, KeyError):
         from .values import format_value
         key = exc.args[0] if exc.args else "?"
@@ -232,4 +233,4 @@ def runtime_diagnostic(exc: BaseException, sources: SourceRegistry) -> Diagnosti
     stack = frames if len(frames) > 1 else []     # the failing function is named last
     if len(stack) > 12:                         # deep recursion: the ends tell the story
         stack = stack[:5] + [(f"… {len(stack) - 10} more calls …", stack[5][1])] + stack[-5:]
-    return Diagnostic("runtime error", message, span, hint, stack=stack)
+    return Diagnostic(kind, message, span, hint, stack=stack)

@@ -55,6 +55,7 @@ class ModuleLoader:
         self.loading: list[tuple[str, str]] = []     # (path, name) of modules being loaded: cycles
         self.pending: list[tuple[Module, object]] = []   # compiled, top-level code not run yet
         self.prefixes: set[str] = set()
+        self.check_only = False                      # `dp check`: modules are checked, not derived or compiled
         # Which files `import` may read (docs/security.md). allow_files False: none, only
         # the standard library (an embedder's default). directories None: `name.dp`
         # beside the importing file (the working directory for REPL input), as `dp run`
@@ -179,7 +180,8 @@ class ModuleLoader:
         checker.py_prefix = prefix + "."
         try:
             checker.check_program(prog)
-            ad.derive_program(prog.body, work)
+            if not self.check_only:
+                ad.derive_program(prog.body, work)
         except RecursionError:
             raise DPError(Diagnostic("syntax error", "this program is nested too deeply", prog.span,
                                      "split long expressions into several statements")) from None
@@ -188,8 +190,9 @@ class ModuleLoader:
         derived = [ad.syms[n].decl for n in set(ad.syms) - syms_before
                    if ad.syms[n] is not None and isinstance(ad.syms[n].decl, S.FnDef)]
         self._rename(mod, prog, base, work, derived)
-        code = compile(self.session.compiler.program(prog), shown, "exec")
-        self.pending.append((mod, code))
+        if not self.check_only:
+            code = compile(self.session.compiler.program(prog), shown, "exec")
+            self.pending.append((mod, code))
         return mod
 
     def _rename(self, mod: Module, prog, base: GlobalEnv, work: GlobalEnv, derived):

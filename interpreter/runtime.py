@@ -10,13 +10,11 @@ import math
 import numpy as np
 
 from dsl import primitives as P
+from dsl.diagnostics import DPRuntimeError  # noqa: F401 — raised here, and imported from here by others
 from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT, Prim
 
 from .tangents import accumulate, make_tangent_op, zeros_like
 from .values import EnumClass, format_value, make_struct_class
-
-
-from dsl.diagnostics import DPRuntimeError   # noqa: F401 — raised by runtime helpers, here and in dsl
 
 
 def _idiv(a: int, b: int) -> int:

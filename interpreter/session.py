@@ -92,7 +92,10 @@ class Session:
         if file is None:
             file = self.next_input_name()
         prog, env = self.check_text(text, file)
-        self.ad.derive_program(prog.body, env)
+        try:
+            self.ad.derive_program(prog.body, env)
+        except DPError as e:
+            raise self.sources.quote(e) from None
         result_type = None
         body = prog.body
         if body and isinstance(body[-1], S.ExprStmt) and body[-1].expr.ty not in (UNIT, None):

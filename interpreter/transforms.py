@@ -27,7 +27,7 @@ class TransformRuntime:
         _, kind, info = e.target
         d = info.get("derived")
         static = info.get("static")
-        caps = [compiler.expr(c) for c in static[1]] if static else []
+        caps = self.captured(compiler, e.args[0], static[1]) if static else []
         f = compiler.expr(e.args[0]) if d is None else None
 
         def load(n):
@@ -65,9 +65,22 @@ class TransformRuntime:
         raise AssertionError(kind)
 
     # ------------------------------------------------------------ at run time
+    def captured(self, compiler, fn_expr, caps) -> list:
+        """The values a function known statically captured, as the call passes them.
+        A lambda captured them where it was made, so for a name bound to one (or to a
+        derivative of one) they are read from the function value itself: the variables
+        may have changed since."""
+        if caps and isinstance(fn_expr, S.Name) and fn_expr.sym is not None and not isinstance(fn_expr.sym, tuple) \
+                and fn_expr.sym.kind == "let":
+            names = py.Tuple(elts=[py.Constant(c.sym.py) for c in caps], ctx=py.Load())
+            value = py.Call(func=py.Name(id="rt·captured", ctx=py.Load()), args=[compiler.expr(fn_expr), names], keywords=[])
+            return [py.Starred(value=value, ctx=py.Load())]
+        return [compiler.expr(c) for c in caps]
+
     def install(self):
         ns = self.session.runtime.ns
         ns["rt·partial"] = functools.partial
+        ns["rt·captured"] = _captured
         ns["rt·transform"] = self.rt_transform
         ns["rt·jvp"] = self.rt_jvp
         ns["rt·jvp_static"] = _jvp_static
@@ -102,7 +115,8 @@ class TransformRuntime:
                     return self.ad.prim_fn(p), []
             from .runtime import DPRuntimeError
             raise DPRuntimeError("cannot differentiate this function: it is not a DP function",
-                                 "functions registered from Python need derivative rules to be differentiated")
+                                 "functions registered from Python need derivative rules to be differentiated",
+                                 kind="differentiation error")
         if isinstance(node, S.Lambda):
             fn, _ = self.ad.lambda_fn(node)
             cells = dict(zip(code.co_freevars, f.__closure__ or ()))
@@ -128,9 +142,10 @@ class TransformRuntime:
         n = len(caps)
         if any(p.sym.ty.active for p in fn.params[:n]):
             from .runtime import DPRuntimeError
-            raise DPRuntimeError("cannot differentiate through a closure that captured a differentiable value "
-                                 "and was passed as an argument",
-                                 "pass the captured value as an argument instead, or call the lambda where it is made")
+            raise DPRuntimeError("cannot differentiate through a function value that captured a differentiable "
+                                 "value and is known only when the program runs",
+                                 "pass the captured value as an argument instead, or call the lambda where it is made",
+                                 kind="differentiation error")
 
     def rt_jvp(self, f, primals, tangents, inside=False):
         fn, caps = self.node_of(f)
@@ -172,6 +187,17 @@ class TransformRuntime:
         d = self.ad.derive_jacobian(fn, kind, wrt + len(caps))
         g = self.session.runtime.ns[d.py]
         return functools.partial(g, *caps) if caps else g
+
+
+def _captured(f, names):
+    """The values function value f captured, by the Python names of the captures: a
+    derivative's (functools.partial) holds them first among its arguments; a lambda in
+    its closure's cells."""
+    if isinstance(f, functools.partial):
+        return f.args[:len(names)]
+    f = getattr(f, "wrapped", f)
+    cells = dict(zip(f.__code__.co_freevars, f.__closure__ or ()))
+    return tuple(cells[n].cell_contents for n in names)
 
 
 def _jvp_static(derived, mask, caps, primals, tangents):

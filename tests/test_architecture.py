@@ -164,3 +164,16 @@ def test_dp_check_derives_and_compiles_nothing(tmp_path):
     s.compiler.program = lambda *a, **k: compiled.append(a)
     prog, _ = s.check_text(f.read_text(), str(f))
     assert compiled == [] and not s.ad.syms
+
+
+def test_dp_check_of_a_program_with_imports_derives_and_compiles_nothing(tmp_path):
+    from interpreter.session import Session
+    src = "import optim\nimport roots\nfn f(x: float) -> float { return x * x }\nprint(grad(f)(3.0))\n"
+    s = Session()
+    s.modules.check_only = True
+    made = []
+    s.ad.derive = lambda *a, **k: made.append(a)
+    s.ad.derive_jacobian = lambda *a, **k: made.append(a)
+    s.compiler.program = lambda *a, **k: made.append(a)
+    s.check_text(src, str(tmp_path / "p.dp"))
+    assert made == [] and not s.modules.pending and not s.ad.syms

@@ -147,10 +147,12 @@ def test_hover_says_when_the_transforms_refuse_a_function(analyzer):
 
 
 def test_hover_on_a_builtin():
-    from interpreter.lsp.describe import hover_builtin
+    from interpreter.lsp.describe import hover_builtin, user_builtins
     sigs, doc = hover_builtin("atan2").split("\n\n")
     lines = sigs.split("\n")                      # one line per overload in the primitive table
     assert lines[0] == "```dp" and lines[1] == "atan2(a: float, b: float) -> float" and lines[-1] == "```"
     assert "atan2(a: tensor, b: tensor) -> tensor" in lines
-    assert doc == "differentiable (forward and reverse rules in the primitive table)"
+    from dsl import primitives as P
+    assert doc == (P.BY_NAME["atan2"][0].doc or "differentiable (forward and reverse rules in the primitive table)")
+    assert "tie_share" not in user_builtins() and "unbroadcast" not in user_builtins() and "sqrt" in user_builtins()
     assert hover_builtin("grad").startswith("```dp\ngrad(f, wrt = 0)\n```\n\nthe gradient of a float-valued function")

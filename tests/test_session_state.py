@@ -76,6 +76,8 @@ PURE_CACHES = {
     ("dsl.parser", "_parser"): "the Lark parser made from the grammar; a parse keeps its state in locals",
     ("dsl.ad.rules", "_parsed"): "a derivative rule's template, parsed once; instantiate copies it, "
                                  "never changing or handing out its nodes",
+    ("dsl.primitive", "_parse"): "a primitive's partial derivative, parsed once; the rules built from it "
+                                 "copy it",
 }
 _IMMUTABLE = (str, bytes, int, float, bool, complex, frozenset, tuple, type(None), range, re.Pattern,
               types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)

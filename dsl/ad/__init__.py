@@ -8,6 +8,7 @@ time is transformed on first use and cached. Derived functions are DP functions,
 every transform accepts them: grad(grad(f)), jvp(grad(f)), jacfwd(jacrev(f))."""
 from __future__ import annotations
 
+from .. import primitives as P
 from .. import syntax as S
 from ..checker import Checker
 from ..diagnostics import Diagnostic, DPError
@@ -17,6 +18,7 @@ from ..types import FnT
 from . import build as B
 from .derive import StaticFunctions, derive_program
 from .derived import Derived, stamp as _stamp
+from .effects import refuse_global_writes
 from .forward import Forward
 from .normalize import normalize
 from .reverse import Reverse
@@ -44,7 +46,10 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker):
         return env
 
     def reserved(self) -> set[str]:
-        return set(self.env().values) | set(self.syms)
+        """Names derived code cannot give its own variables: the globals, the derived
+        functions, and the primitives and builtins (derived code calls them by name, so
+        a local of that name would hide them)."""
+        return set(self.env().values) | set(self.syms) | P.CALLABLE | P.SPECIAL_BUILTINS
 
     def unique(self, base: str) -> str:
         taken = self.reserved()
@@ -95,6 +100,8 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker):
 
     def make(self, fn, source, kind, wrt, tuple_wrt, out_name, seeds=None):
         """The derived FnDef, unchecked, and the Reverse that made it (None for jvp)."""
+        if kind in ("rev", "grad", "vg"):
+            refuse_global_writes(source, kind)
         reserved = self.reserved()
         nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved, self)
         nf = self.check_fn(nf, register=False)

@@ -8,6 +8,7 @@ from .. import syntax as S
 from ..types import FLOAT, INT, TENSOR, ListT
 from . import build as B
 from .normalize import is_path
+from . import rules
 from .rules import instantiate
 from .trees import _err, names_in, root_of
 
@@ -206,33 +207,37 @@ class Adjoints:
             g = B.name(self._bind_bar(g, pre))
         env["y_bar"] = g
         for k in active:
-            contribution = self._unbroadcast(instantiate(prim.vjp[k], env), prim, args[k], e)
+            tpl = rules.template(prim.vjp[k])
+            if _unbroadcasts_to(tpl, prim.params[k]):
+                # the rule sums its cotangent back to the argument's shape; the parts of
+                # the template, not of what was substituted in, decide where it is needed
+                contribution = self._unbroadcast(instantiate(tpl.args[0], env), prim, args[k], e, env[prim.params[k]])
+            else:
+                contribution = instantiate(tpl, env)
             if args[k].ty in (FLOAT, TENSOR):
                 self._fc(args[k], contribution, out, pre)
             else:                              # a list of tensors (concat, stack)
                 self.aggregate_contribs(args[k], contribution, out)
 
-    def _unbroadcast(self, c, prim, arg, op):
-        """`unbroadcast(v, a)` is v itself where a provably has op's shape, and sums to a
-        literal shape where a's is known; elsewhere, outside loops, it reads a's shape
-        saved in the forward sweep instead of a, so the forward sweep need not keep a
-        temporary alive for its shape."""
-        if not (isinstance(c, S.Call) and isinstance(c.func, S.Name) and c.func.id == "unbroadcast"):
-            return c
+    def _unbroadcast(self, v, prim, arg, op, like):
+        """`unbroadcast(v, like)`, v being op's cotangent sent to its argument arg (like
+        names arg): v itself where arg provably has op's shape; summed to a literal
+        shape where arg's is known; elsewhere, outside loops, summed to arg's shape
+        saved in the forward sweep, so the forward sweep need not keep a temporary alive
+        for its shape."""
         if prim.elementwise and self.shapes.same(arg, op):
-            return c.args[0]
+            return v
         known = self.shapes.shape_of(arg) if arg.ty == TENSOR else None
         if known:
-            return B.call("unbroadcast", c.args[0], S.ListLit([B.inum(d) for d in known]))
+            return B.call("unbroadcast", v, S.ListLit([B.inum(d) for d in known]))
         if self.loop_depth > 0 and arg.ty == TENSOR:
             self.unbroadcasts_in_loops += 1
-        like = c.args[1]
         if self.loop_depth == 0 and isinstance(like, S.Name) and isinstance(arg, S.Name) and like.id == arg.id \
                 and arg.ty == TENSOR and like.id not in self.params:
             snap = self.bookkeeping(f"{like.id}_shape", ListT(INT), S.ListLit([]))
             self.before_fwd.append(B.assign(snap, B.call("shape", B.name(like.id))))
-            return B.call("unbroadcast", c.args[0], B.name(snap))
-        return c
+            return B.call("unbroadcast", v, B.name(snap))
+        return B.call("unbroadcast", v, B.copy_expr(like))
 
     def _bind_bar(self, g, pre):
         n = self.temp("g")
@@ -405,6 +410,12 @@ def _uses(templates) -> dict:
         for n in names_in(_parsed(t), set()) if t else ():
             counts[n] = counts.get(n, 0) + 1
     return counts
+
+
+def _unbroadcasts_to(template, param: str) -> bool:
+    """Whether a vjp template is `unbroadcast(…, param)`."""
+    return isinstance(template, S.Call) and isinstance(template.func, S.Name) and template.func.id == "unbroadcast" \
+        and isinstance(template.args[1], S.Name) and template.args[1].id == param
 
 
 def _binary_prim(e: S.Binary) -> P.Primitive:

@@ -65,30 +65,46 @@ class Forward(Activity, Sweep):
             out += self.stmt(s)
         return out
 
-    def stmt(self, s):
-        if isinstance(s, S.Assign):
-            return self.assign(s)
-        if isinstance(s, S.ExprStmt):
-            e = s.expr
-            if isinstance(e, S.Call) and e.target and e.target[0] == "method" and self.root_active(e.func.obj):
-                obj = e.func.obj
-                if e.func.name == "append":
-                    return [S.ExprStmt(B.method(self.dot_path(obj), "append", self.tan(e.args[0]))), s]
-                if e.func.name in ("pop", "remove"):
-                    return [S.ExprStmt(B.method(self.dot_path(obj), e.func.name, *map(B.copy_expr, e.args))), s]
-                raise _err(s.span, f"cannot differentiate `.{e.func.name}` on a differentiable value yet")
-            return [s]
-        if isinstance(s, S.If):
-            return [S.If(s.cond, self.block(s.then), self.block(s.orelse))]
-        if isinstance(s, S.While):
-            return [S.While(s.cond, self.block(s.body))]
-        if isinstance(s, S.ForRange):
-            return [S.ForRange(s.var, s.start, s.stop, self.block(s.body))]
-        if isinstance(s, S.Match):
-            return [S.Match(s.subject, [self.arm(s.subject, a) for a in s.arms])]
-        if isinstance(s, S.Let):
-            return [s]
-        raise _err(s.span, f"cannot differentiate a `{type(s).__name__}` statement yet")
+    stmt = S.Dispatch("s_", S.STMTS)
+
+    def s_Assign(self, s):
+        return self.assign(s)
+
+    def s_ExprStmt(self, s):
+        e = s.expr
+        if isinstance(e, S.Call) and e.target and e.target[0] == "method" and self.root_active(e.func.obj):
+            obj = e.func.obj
+            if e.func.name == "append":
+                return [S.ExprStmt(B.method(self.dot_path(obj), "append", self.tan(e.args[0]))), s]
+            if e.func.name in ("pop", "remove", "reverse"):
+                return [S.ExprStmt(B.method(self.dot_path(obj), e.func.name, *map(B.copy_expr, e.args))), s]
+            if e.func.name == "extend":
+                return [S.ExprStmt(B.method(self.dot_path(obj), "extend", self.tan(e.args[0]))), s]
+            raise _err(s.span, f"cannot differentiate `.{e.func.name}` on a differentiable value yet")
+        return [s]
+
+    def s_If(self, s):
+        return [S.If(s.cond, self.block(s.then), self.block(s.orelse))]
+
+    def s_While(self, s):
+        return [S.While(s.cond, self.block(s.body))]
+
+    def s_ForRange(self, s):
+        return [S.ForRange(s.var, s.start, s.stop, self.block(s.body))]
+
+    def s_Match(self, s):
+        return [S.Match(s.subject, [self.arm(s.subject, a) for a in s.arms])]
+
+    def s_Let(self, s):
+        return [s]                             # a function value (the only `let` in normal form)
+
+    def _not_in_normal_form(self, s):
+        raise _err(s.span, f"internal: a `{type(s).__name__}` statement in normal form",
+                   "this is a bug in DP's transforms; please report it")
+
+    # normalize.py rewrites these away (or they are never inside a function)
+    s_AugAssign = s_ForEach = s_Break = s_Continue = s_Return = _not_in_normal_form
+    s_FnDef = s_StructDef = s_EnumDef = s_Import = s_RuleDef = _not_in_normal_form
 
     def arm(self, subject, a: S.MatchArm) -> S.MatchArm:
         """A match arm whose payload copies take their tangents from the subject's:
@@ -165,43 +181,60 @@ class Forward(Activity, Sweep):
 
     # ---------------------------------------------------------- tangents of values
     def tan(self, e) -> S.Expr:
+        """The tangent of expression e."""
         if e.ty is None or not e.ty.active:
             return B.zero_of_type(e.ty) if e.ty is not None and B.zero_of_type(e.ty) is not None else B.num(0.0)
         if not self.depends(e):
             return B.zeros_like(B.copy_expr(e), e.ty)
-        if isinstance(e, S.Num):
-            return B.num(0.0)
         if is_path(e):
-            if self.root_active(e):
-                return self.dot_path(e)
-            return B.zeros_like(B.copy_expr(e), e.ty)
-        if isinstance(e, S.Unary) and e.op == "-":
-            return B.neg(self.tan(e.operand))
-        if isinstance(e, S.Binary) and e.op == "+" and isinstance(e.ty, ListT):
-            return S.Binary("+", self.tan(e.left), self.tan(e.right))     # concatenation
-        if isinstance(e, S.Binary):
-            return self.rule(e, _binary_prim(e), [e.left, e.right])
-        if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
-            return self.rule(e, e.target[1], e.args)
-        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
-            name = e.target[1]
-            if name in ("stop_gradient", "zeros_like"):
-                return B.zeros_like(B.copy_expr(e), e.ty)
-            if name == "accumulate":
-                return B.accumulate(self.tan(e.args[0]), self.tan(e.args[1]), e.ty)
-        if isinstance(e, S.Call) and e.target and e.target[0] == "builtin" and e.target[1] == "sublist":
-            return B.call("sublist", self.tan(e.args[0]), B.copy_expr(e.args[1]), B.copy_expr(e.args[2]))
-        if isinstance(e, S.Call) and e.target and e.target[0] == "variant":
-            return S.Call(B.copy_expr(e.func), [self.tan(a) if a.ty.active else B.copy_expr(a) for a in e.args])
-        if isinstance(e, S.StructLit):
-            return S.StructLit(e.name, [(n, self.tan(v)) for n, v in e.fields])
-        if isinstance(e, S.TupleLit):
-            return S.TupleLit([self.tan(x) for x in e.items])
-        if isinstance(e, S.ListLit):
-            return S.ListLit([self.tan(x) for x in e.items])
-        if isinstance(e, S.DictLit):
-            return S.DictLit([B.copy_expr(k) for k in e.keys], [self.tan(v) for v in e.values])
+            return self.dot_path(e)
+        return self._tan(e)
+
+    # Each t_<Kind>(e) is the tangent of an expression of that kind that depends on
+    # what is differentiated and is not a path (tan's work).
+    _tan = S.Dispatch("t_", S.EXPRS)
+
+    def _cannot(self, e):
         raise _err(e.span, "cannot differentiate this expression in forward mode yet", "bind its parts to variables first")
+
+    # constants and names are handled by tan; a read of a part of a computed value is
+    # bound to a variable by normalize.py
+    t_Num = t_Str = t_Bool = t_Name = t_Slice = t_Subscripts = t_Lambda = _cannot
+    t_Index = t_Field = t_TupleIndex = _cannot
+
+    def t_Unary(self, e):
+        if e.op != "-":
+            return self._cannot(e)
+        return B.neg(self.tan(e.operand))
+
+    def t_Binary(self, e):
+        if e.op == "+" and isinstance(e.ty, ListT):
+            return S.Binary("+", self.tan(e.left), self.tan(e.right))     # concatenation
+        return self.rule(e, _binary_prim(e), [e.left, e.right])
+
+    def t_Call(self, e):
+        kind = e.target[0] if e.target else "value"
+        if kind == "prim":
+            return self.rule(e, e.target[1], e.args)
+        if kind == "builtin" and e.target[1] == "accumulate":
+            return B.accumulate(self.tan(e.args[0]), self.tan(e.args[1]), e.ty)
+        if kind == "builtin" and e.target[1] == "sublist":
+            return B.call("sublist", self.tan(e.args[0]), B.copy_expr(e.args[1]), B.copy_expr(e.args[2]))
+        if kind == "variant":
+            return S.Call(B.copy_expr(e.func), [self.tan(a) if a.ty.active else B.copy_expr(a) for a in e.args])
+        return self._cannot(e)                 # calls of functions are statements of their own
+
+    def t_StructLit(self, e):
+        return S.StructLit(e.name, [(n, self.tan(v)) for n, v in e.fields])
+
+    def t_TupleLit(self, e):
+        return S.TupleLit([self.tan(x) for x in e.items])
+
+    def t_ListLit(self, e):
+        return S.ListLit([self.tan(x) for x in e.items])
+
+    def t_DictLit(self, e):
+        return S.DictLit([B.copy_expr(k) for k in e.keys], [self.tan(v) for v in e.values])
 
     def rule(self, e, prim, args):
         env = {}

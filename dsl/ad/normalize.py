@@ -11,6 +11,7 @@
 The output is untyped DP; it is checked again before the transforms read it."""
 from __future__ import annotations
 
+from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
 from ..types import BOOL, FLOAT, INT, TENSOR, UNIT, DictT, FnT, ListT
@@ -18,6 +19,7 @@ from . import build as B
 from ..symbols import Symbol
 from .trees import _declared, renamed
 
+_PRIMITIVE_NAMES = P.CALLABLE | P.SPECIAL_BUILTINS
 TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
 
 
@@ -86,7 +88,9 @@ class Normalizer:
         self.fn_position = False                # renaming a function that is called, bound or transformed
         self.captured: dict = {}                # id(lambda) -> {captured symbol: the copy made with it}
         for p in fn.params:
-            self.names[p.sym] = p.name
+            # a parameter keeps its name, unless derived code needs that name for a
+            # primitive (`fn f(sum: float)`)
+            self.names[p.sym] = self.fresh(p.name, hoist=False) if p.name in _PRIMITIVE_NAMES else p.name
             self.used.add(p.name)
 
     # -- names
@@ -121,7 +125,7 @@ class Normalizer:
                                          self.fn.span, "declare it at the top of the function with `let`"))
             decls.append(S.Let(n, B.type_expr(t), z, True))
         tail = [S.Return(B.name(self.ret_name))] if self.ret_name else []
-        params = [S.Param(p.name, B.param_type(p)) for p in self.fn.params]
+        params = [S.Param(self.names[p.sym], B.param_type(p)) for p in self.fn.params]
         ret = B.type_expr(self.ret_type) if self.ret_type != UNIT else None
         return S.FnDef(new_name, params, ret, decls + out + tail, span=self.fn.span)
 
@@ -172,10 +176,11 @@ class Normalizer:
             cond = S.Binary("&&", cond, S.Unary("!", B.name(f)))
         return cond
 
+    _stmt = S.Dispatch("s_", S.STMTS)
+
     def stmt(self, s) -> list[S.Stmt]:
         pre: list[S.Stmt] = []
-        m = getattr(self, "s_" + type(s).__name__)
-        main = m(s, pre)
+        main = self._stmt(s, pre)
         for st in main:
             if st.span.line == 0:
                 st.span = s.span
@@ -368,6 +373,8 @@ class Normalizer:
     def value(self, e, pre) -> S.Expr:
         """An expression whose value may carry derivatives: calls inside it are lifted
         (a call that is the whole value is already a statement of its own)."""
+        if _pops(e):
+            return S.Call(S.Field(self.rn(e.func.obj, pre), "pop"), [])
         if e.ty is not None and e.ty.active:
             if isinstance(e, S.Call) and e.target and e.target[0] == "fn" and pre is not None and \
                     self.tx is not None and _closure_args(e, self.tx):
@@ -493,82 +500,109 @@ class Normalizer:
             out.span = e.span
         return out
 
-    def _rn(self, e, pre=None, lift=False) -> S.Expr:
-        if isinstance(e, S.Num):
-            return S.Num(e.value)
-        if isinstance(e, S.Str):
-            return S.Str(e.value)
-        if isinstance(e, S.Bool):
-            return S.Bool(e.value)
-        if isinstance(e, S.Name):
-            sym = e.sym
-            if not self.fn_position and _closure_let(sym) is not None:
-                raise _closure_error(e, _active_captures(_closure_let(sym)))
-            if isinstance(sym, Symbol) and sym in self.inlined:
-                return B.copy_expr(self.inlined[sym])
-            if sym is not None and not isinstance(sym, tuple) and sym in self.names:
-                return S.Name(self.names[sym])
-            return S.Name(e.id)
-        if isinstance(e, S.Binary):
-            return S.Binary(e.op, self.rn(e.left, pre, lift), self.rn(e.right, pre, lift))
-        if isinstance(e, S.Unary):
-            return S.Unary(e.op, self.rn(e.operand, pre, lift))
-        if isinstance(e, S.Index):
-            obj = e.obj
-            if lift and pre is not None and obj.ty is not None and obj.ty.active and not is_path(obj):
-                return S.Index(self.atom(obj, pre), self.rn(e.index, pre))   # a part of a temporary
-            return S.Index(self.rn(obj, pre, lift), self.rn(e.index, pre))
-        if isinstance(e, S.Slice):
-            return S.Slice(self.rn(e.lo, pre) if e.lo is not None else None, self.rn(e.hi, pre) if e.hi is not None else None)
-        if isinstance(e, S.Subscripts):
-            return S.Subscripts([self.rn(p, pre) for p in e.parts])
-        if isinstance(e, S.Field):
-            return S.Field(self.rn(e.obj, pre, lift), e.name)
-        if isinstance(e, S.TupleIndex):
-            if lift and pre is not None and e.obj.ty is not None and e.obj.ty.active and not is_path(e.obj):
-                return S.TupleIndex(self.atom(e.obj, pre), e.index)
-            return S.TupleIndex(self.rn(e.obj, pre, lift), e.index)
-        if isinstance(e, S.TupleLit):
-            return S.TupleLit([self.rn(x, pre, lift) for x in e.items])
-        if isinstance(e, S.ListLit):
-            return S.ListLit([self.rn(x, pre, lift) for x in e.items])
-        if isinstance(e, S.DictLit):
-            return S.DictLit([self.rn(k, pre) for k in e.keys], [self.rn(v, pre, lift) for v in e.values])
-        if isinstance(e, S.StructLit):
-            return S.StructLit(e.name, [(n, self.rn(v, pre, lift)) for n, v in e.fields])
-        if isinstance(e, S.Lambda):
-            if not self.fn_position and _active_captures(e):
-                raise _closure_error(e, _active_captures(e))
-            return self.rn_lambda(e)
-        if isinstance(e, S.Call):
-            kind = e.target[0] if e.target else "value"
-            if kind == "fn" and self.tx is not None and _closure_args(e, self.tx):
-                return self.rn(self.specialize(e), pre, lift)
-            if kind == "transform" and e.target[1] == "jvp" and e.target[2].get("derived") is not None:
-                return self.rn(self.jvp_as_call(e), pre, lift)
-            if kind == "transform" and not lift:
-                return S.Call(self.rn(e.func, pre), [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre, lift) for a in e.args[1:]])
-            if kind == "builtin" and e.target[1] == "float" and e.args[0].ty == FLOAT:
-                return self.rn(e.args[0], pre, lift)          # float(x) of a float is x
-            if kind in ("prim", "builtin", "variant"):
-                return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
-            if kind == "method" and e.ty.active and e.func.name in ("get", "values") and pre is not None:
-                return self.dict_read(e, pre)
-            if kind == "method":
-                obj = self.rn(e.func.obj, pre)
-                return S.Call(S.Field(obj, e.func.name), [self.rn(a, pre) for a in e.args])
-            # a user function, a function value or a transform's result: lift it
-            if kind == "transform":
-                args = [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre) for a in e.args[1:]]
-            else:
-                args = [self.atom(a, pre) if a.ty is not None and a.ty.active and lift else self.rn(a, pre) for a in e.args]
-            if lift and e.ty is not None and e.ty.active and pre is not None:
-                func = self.rn_fn(e.func, pre)
-                t = self.fresh("t", e.ty)
-                pre.append(B.assign(t, S.Call(func, args)))
-                return B.name(t)
-            return S.Call(self.rn_fn(e.func, pre), args)
-        raise TypeError(f"normalize: {type(e).__name__}")
+    # Each r_<Kind>(e, pre, lift) copies an expression of that kind (rn's work).
+    _rn = S.Dispatch("r_", S.EXPRS)
+
+    def r_Num(self, e, pre, lift):
+        return S.Num(e.value)
+
+    def r_Str(self, e, pre, lift):
+        return S.Str(e.value)
+
+    def r_Bool(self, e, pre, lift):
+        return S.Bool(e.value)
+
+    def r_Name(self, e, pre, lift):
+        sym = e.sym
+        if not self.fn_position and _closure_let(sym) is not None:
+            raise _closure_error(e, _active_captures(_closure_let(sym)))
+        if isinstance(sym, Symbol) and sym in self.inlined:
+            return B.copy_expr(self.inlined[sym])
+        if isinstance(sym, Symbol) and sym in self.names:
+            return S.Name(self.names[sym])
+        return S.Name(e.id)
+
+    def r_Binary(self, e, pre, lift):
+        return S.Binary(e.op, self.rn(e.left, pre, lift), self.rn(e.right, pre, lift))
+
+    def r_Unary(self, e, pre, lift):
+        return S.Unary(e.op, self.rn(e.operand, pre, lift))
+
+    def _lifts_part(self, obj, pre, lift) -> bool:
+        """Whether a part of obj is read from a temporary: obj is computed, and carries
+        derivatives, so it is bound to a variable first."""
+        return lift and pre is not None and obj.ty is not None and obj.ty.active and not is_path(obj)
+
+    def r_Index(self, e, pre, lift):
+        obj = self.atom(e.obj, pre) if self._lifts_part(e.obj, pre, lift) else self.rn(e.obj, pre, lift)
+        return S.Index(obj, self.rn(e.index, pre))
+
+    def r_Slice(self, e, pre, lift):
+        return S.Slice(self.rn(e.lo, pre) if e.lo is not None else None, self.rn(e.hi, pre) if e.hi is not None else None)
+
+    def r_Subscripts(self, e, pre, lift):
+        return S.Subscripts([self.rn(p, pre) for p in e.parts])
+
+    def r_Field(self, e, pre, lift):
+        return S.Field(self.rn(e.obj, pre, lift), e.name)
+
+    def r_TupleIndex(self, e, pre, lift):
+        obj = self.atom(e.obj, pre) if self._lifts_part(e.obj, pre, lift) else self.rn(e.obj, pre, lift)
+        return S.TupleIndex(obj, e.index)
+
+    def r_TupleLit(self, e, pre, lift):
+        return S.TupleLit([self.rn(x, pre, lift) for x in e.items])
+
+    def r_ListLit(self, e, pre, lift):
+        return S.ListLit([self.rn(x, pre, lift) for x in e.items])
+
+    def r_DictLit(self, e, pre, lift):
+        return S.DictLit([self.rn(k, pre) for k in e.keys], [self.rn(v, pre, lift) for v in e.values])
+
+    def r_StructLit(self, e, pre, lift):
+        return S.StructLit(e.name, [(n, self.rn(v, pre, lift)) for n, v in e.fields])
+
+    def r_Lambda(self, e, pre, lift):
+        if not self.fn_position and _active_captures(e):
+            raise _closure_error(e, _active_captures(e))
+        return self.rn_lambda(e)
+
+    def r_Call(self, e, pre, lift):
+        kind = e.target[0] if e.target else "value"
+        if kind == "fn" and self.tx is not None and _closure_args(e, self.tx):
+            return self.rn(self.specialize(e), pre, lift)
+        if kind == "transform" and e.target[1] == "jvp" and e.target[2].get("derived") is not None:
+            return self.rn(self.jvp_as_call(e), pre, lift)
+        if kind == "transform" and not lift:
+            return S.Call(self.rn(e.func, pre), [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre, lift) for a in e.args[1:]])
+        if kind == "builtin" and e.target[1] == "float" and e.args[0].ty == FLOAT:
+            return self.rn(e.args[0], pre, lift)          # float(x) of a float is x
+        if kind in ("prim", "builtin", "variant"):
+            return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
+        if kind == "method" and e.ty.active and e.func.name in ("get", "values") and pre is not None:
+            return self.dict_read(e, pre)
+        if _pops(e) and lift and pre is not None:
+            # a pop inside an expression is a statement of its own, so the transforms see
+            # the list change (a rule copying its argument would pop twice)
+            t = self.fresh("popped", e.ty)
+            pre.append(B.assign(t, S.Call(S.Field(self.rn(e.func.obj, pre), "pop"), [])))
+            return B.name(t)
+        if kind == "method":
+            obj = self.rn(e.func.obj, pre)
+            return S.Call(S.Field(obj, e.func.name), [self.rn(a, pre) for a in e.args])
+        # a user function, a function value or a transform's result: lift it
+        if kind == "transform":
+            args = [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre) for a in e.args[1:]]
+        else:
+            args = [self.atom(a, pre) if a.ty is not None and a.ty.active and lift else self.rn(a, pre) for a in e.args]
+        if lift and e.ty is not None and e.ty != UNIT and pre is not None and not isinstance(e.ty, FnT):
+            # a statement of its own, whatever its type: the rules copy the expressions
+            # they read, and the call would run (and have its effects) again
+            func = self.rn_fn(e.func, pre)
+            t = self.fresh("t", e.ty)
+            pre.append(B.assign(t, S.Call(func, args)))
+            return B.name(t)
+        return S.Call(self.rn_fn(e.func, pre), args)
 
     def dict_read(self, e: S.Call, pre) -> S.Expr:
         """`d.get(k, v)` and `d.values()` as the reads of elements they are, so
@@ -691,6 +725,10 @@ def _calling(fn: S.FnDef) -> S.Lambda:
     params = [S.Param(p.name, B.param_type(p)) for p in fn.params]
     body = [S.Return(S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params]))]
     return S.Lambda(params, B.type_expr(fn.ty.ret), body)
+
+
+def _pops(e) -> bool:
+    return isinstance(e, S.Call) and e.target is not None and e.target[0] == "method" and e.func.name == "pop"
 
 
 def _has_tensor_op(e) -> bool:

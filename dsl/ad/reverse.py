@@ -244,11 +244,15 @@ class Reverse(Adjoints, Activity, Sweep):
             rev = r + rev
         return fwd, rev
 
-    def stmt(self, s):
-        m = getattr(self, "s_" + type(s).__name__, None)
-        if m is None:
-            raise _err(s.span, f"cannot differentiate a `{type(s).__name__}` statement yet")
-        return m(s)
+    stmt = S.Dispatch("s_", S.STMTS)
+
+    def _not_in_normal_form(self, s):
+        raise _err(s.span, f"internal: a `{type(s).__name__}` statement in normal form",
+                   "this is a bug in DP's transforms; please report it")
+
+    # normalize.py rewrites these away (or they are never inside a function)
+    s_AugAssign = s_ForEach = s_Break = s_Continue = s_Return = _not_in_normal_form
+    s_FnDef = s_StructDef = s_EnumDef = s_Import = s_RuleDef = _not_in_normal_form
 
     def s_Let(self, s):
         if isinstance(s.sym.ty, FnT):
@@ -283,6 +287,14 @@ class Reverse(Adjoints, Activity, Sweep):
             return fwd, rev
         if name == "remove" and isinstance(obj.ty, DictT):
             return self.remove_stmt(s, e, obj, active)
+        if name == "reverse":
+            # its own inverse, on the list and on its cotangent alike
+            rev = [S.ExprStmt(B.method(B.copy_expr(obj), "reverse"))]
+            if active:
+                rev.append(S.ExprStmt(B.method(self.bar_path(obj), "reverse")))
+            return [s], rev
+        if name == "extend":
+            return self.extend_stmt(s, e, obj, active)
         if active:
             raise _err(s.span, f"cannot differentiate `.{name}` on a differentiable value yet",
                        "build the new value with `append`, or assign elements")
@@ -290,6 +302,23 @@ class Reverse(Adjoints, Activity, Sweep):
         root = root_of(obj)
         tape = self.tape(f"{root.id}_before", obj.ty)
         return [self.push(tape, B.copy_expr(obj)), s], [S.Assign(B.copy_expr(obj), self.pop(tape))]
+
+    def extend_stmt(self, s, e, obj, active):
+        """`xs.extend(ys)`: the reverse sweep pops what was added, from the list and its
+        cotangent, sending each cotangent to its element of ys."""
+        ys = e.args[0]
+        lens = self.tape(f"{root_of(obj).id}_len", INT)
+        fwd = [self.push(lens, B.call("len", B.copy_expr(obj))), s]
+        n, j = self.temp("n"), self.temp("j")
+        body = [S.ExprStmt(B.method(B.copy_expr(obj), "pop")), B.assign(j, B.sub(B.name(j), B.inum(1)))]
+        if active:
+            g = self.temp("g")
+            body.append(S.Let(g, None, B.method(self.bar_path(obj), "pop")))
+            if self.depends(ys):
+                body += self.value_adjoint(S.Index(ys, B.name(j), ty=ys.ty.elem), B.name(g))
+        rev = [S.Let(n, None, self.pop(lens)), S.Let(j, None, B.call("len", B.copy_expr(ys)), True),
+               S.While(S.Binary(">", B.call("len", B.copy_expr(obj)), B.name(n)), body)]
+        return fwd, rev
 
     def remove_stmt(self, s, e, obj, active):
         """`d.remove(k)`: whether k was there and its value are saved, and put back in the
@@ -536,13 +565,15 @@ class Reverse(Adjoints, Activity, Sweep):
         arm = self.bookkeeping("arm", INT, B.inum(0))
         arms, revs = [], []
         active = self.root_active(s.subject) if s.subject.ty.active else False
+        outer = self.payload_cotangents         # a match inside an arm has cotangents of its own
         for k, a in enumerate(s.arms):
-            self.payload_cotangents = {}
+            self.payload_cotangents = cotangents = {}
             f, r = self.block(a.body)
             arms.append(S.MatchArm(a.enum, a.variant, list(a.binds), [B.assign(arm, B.inum(k))] + f))
-            if active and self.payload_cotangents:
-                r = r + self.subject_adjoint(s.subject, a, self.payload_cotangents)
+            if active and cotangents:
+                r = r + self.subject_adjoint(s.subject, a, cotangents)
             revs.append(r)
+        self.payload_cotangents = outer
         fwd = [S.Match(B.copy_expr(s.subject), arms)]
         rev = []
         if in_loop:
@@ -558,10 +589,14 @@ class Reverse(Adjoints, Activity, Sweep):
     def subject_adjoint(self, subject, arm, cotangents) -> list[S.Stmt]:
         """After arm `V(b0, b1)` ran backwards, the cotangents of its payload (held by
         payload_copy) are the subject's: `e_bar = accumulate(e_bar, E.V(g1, b1))`,
-        with the primal's own value where a payload carries no derivative."""
+        with zero for a payload nothing sent a cotangent to, and the primal's own value
+        for one that carries no derivative."""
         et = subject.ty
         binds = [self.fresh(f"{b}_again") for b in arm.binds]
-        payload = [B.name(cotangents[k]) if k in cotangents else B.name(binds[k]) for k in range(len(binds))]
+        types = et.variants[arm.variant]
+        payload = [B.name(cotangents[k]) if k in cotangents else
+                   B.zeros_like(B.name(binds[k]), types[k]) if types[k].active else B.name(binds[k])
+                   for k in range(len(binds))]
         value = S.Call(S.Field(S.Name(et.name), arm.variant), payload)
         add = S.Assign(self.bar_path(subject), B.call("accumulate", self.bar_path(subject), value))
         arms = [S.MatchArm(et.name, arm.variant, binds, [add])]
@@ -569,8 +604,6 @@ class Reverse(Adjoints, Activity, Sweep):
             arms.append(S.MatchArm(None, "_", [], []))
         return [S.Match(B.copy_expr(subject), arms)]
 
-    def s_Return(self, s):
-        raise _err(s.span, "internal: return inside normal form")
 
 
 # ---------------------------------------------------------------- helpers

@@ -17,6 +17,11 @@ def _parsed(src: str) -> S.Expr:
     return parse(f"let rule = {src}\n", "<rule>").body[0].value
 
 
+def template(src: str) -> S.Expr:
+    """A rule's template, parsed once and shared: read it, never change it."""
+    return _parsed(src)
+
+
 def instantiate(template: S.Expr | str, env: dict) -> S.Expr:
     """Copy the template with names in env replaced, simplifying as it goes."""
     t = _parsed(template) if isinstance(template, str) else template

@@ -36,9 +36,15 @@ SPECIAL = {
 }
 
 
+def _helpers() -> set[str]:
+    """HELPERS and what the primitive table marks as made for derivative rules."""
+    marked = {n for n, ps in P.BY_NAME.items() if ps and all(getattr(p, "helper", False) for p in ps)}
+    return HELPERS | marked
+
+
 def user_builtins() -> list[str]:
     """The builtin functions a user calls, helpers left out."""
-    names = (set(P.CALLABLE) | set(P.SPECIAL_BUILTINS) | set(SPECIAL)) - HELPERS
+    names = (set(P.CALLABLE) | set(P.SPECIAL_BUILTINS) | set(SPECIAL)) - _helpers()
     return sorted(n for n in names if not n.startswith("_"))
 
 
