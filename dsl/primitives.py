@@ -289,6 +289,11 @@ BUILTINS: list[Builtin] = [
     Builtin("jacfwd", (1, 2), "transform", "the Jacobian, by forward mode"),
     Builtin("jacrev", (1, 2), "transform", "the Jacobian, by reverse mode"),
     Builtin("hessian", (1, 2), "transform", "the Hessian of a float-valued function"),
+    Builtin("pullback", (1,), "transform",
+            "pullback(f)(args…, y_bar): the cotangents of f's arguments (vjp's pullback, as a function of the "
+            "arguments too)"),
+    Builtin("pushforward", (1,), "transform",
+            "pushforward(f)(args…, tangents…): the value and its tangent (jvp, as a function)"),
 ]
 
 BUILTIN = {b.name: b for b in BUILTINS}

@@ -87,7 +87,6 @@ class Call(Expr):
     # What the checker found the callee to be: ("fn", FnDef) | ("prim", Primitive) | ("method", name)
     # | ("builtin", name) | ("variant", EnumT, name) | ("value", None) | ("transform", kind, info)
     target: tuple | None = note()
-    inside_derivative: bool = note(False)    # a run-time jvp/vjp a transform emitted
 
 
 @dataclass(eq=False)

@@ -36,10 +36,12 @@ class TransformRuntime:
         def call(fn, *args):
             return py.Call(func=fn, args=list(args), keywords=[])
 
-        if kind in ("grad", "value_and_grad") or kind in JAC_KINDS:
+        if kind in ("grad", "value_and_grad", "pullback", "pushforward") or kind in JAC_KINDS:
             if d is not None:
                 fv = load(d.py)
                 return call(load("rt·partial"), fv, *caps) if caps else fv
+            if kind in ("pullback", "pushforward"):
+                return call(load("rt·function_derivative"), py.Constant(kind), f)
             if kind in JAC_KINDS:
                 return call(load("rt·jacobian"), py.Constant(kind), f, py.Constant(info["wrt"]))
             return call(load("rt·transform"), py.Constant(kind), f, py.Constant(info["wrt"]), py.Constant(info["tuple_wrt"]))
@@ -54,14 +56,10 @@ class TransformRuntime:
             if d is not None:
                 mask = tuple(p.sym.ty.active for p in d.source.params)
                 return call(load("rt·jvp_static"), load(d.py), py.Constant(mask), tup(caps), tup(ps), tup(ts))
-            inside = py.Constant(e.inside_derivative)
-            return call(load("rt·jvp"), f, tup(ps), tup(ts), inside)
+            return call(load("rt·jvp"), f, tup(ps), tup(ts))
         if kind == "vjp":
             args = [compiler.escaping(a) for a in e.args[1:]]
-            fv = compiler.expr(e.args[0])
-            if e.inside_derivative:
-                return call(load("rt·vjp_inside"), fv, *args)
-            return call(load("rt·vjp"), fv, *args)
+            return call(load("rt·vjp"), compiler.expr(e.args[0]), *args)
         raise AssertionError(kind)
 
     # ------------------------------------------------------------ at run time
@@ -85,8 +83,8 @@ class TransformRuntime:
         ns["rt·jvp"] = self.rt_jvp
         ns["rt·jvp_static"] = _jvp_static
         ns["rt·vjp"] = self.rt_vjp
-        ns["rt·vjp_inside"] = lambda f, *args: self.rt_vjp(f, *args, inside=True)
         ns["rt·jacobian"] = self.rt_jacobian
+        ns["rt·function_derivative"] = self.rt_function_derivative
         ns["rt·source"] = self.rt_source
 
     def node_of(self, f):
@@ -147,29 +145,18 @@ class TransformRuntime:
                                  "pass the captured value as an argument instead, or call the lambda where it is made",
                                  kind="differentiation error")
 
-    def rt_jvp(self, f, primals, tangents, inside=False):
+    def rt_jvp(self, f, primals, tangents):
         fn, caps = self.node_of(f)
-        if inside:
-            self._no_active_captures(fn, caps)
         d = self.ad.derive(fn, "jvp")
         mask = tuple(p.sym.ty.active for p in fn.params)
         return _jvp_static(self.session.runtime.ns[d.py], mask, tuple(caps), primals, tangents)
 
-    def rt_vjp(self, f, *args, inside=False):
+    def rt_vjp(self, f, *args):
         from .tangents import zeros_like
         fn, caps = self.node_of(f)
-        if inside:
-            self._no_active_captures(fn, caps)
         d = self.ad.derive(fn, "rev")
         rev = self.session.runtime.ns[d.py]
-        output = self.session.runtime.output
-        if inside:                             # a derivative recomputing: the effects happened
-            output.muted += 1
-        try:
-            y = f(*args)
-        finally:
-            if inside:
-                output.muted -= 1
+        y = f(*args)
         n = len(caps)
 
         def pullback(y_bar):
@@ -181,6 +168,17 @@ class TransformRuntime:
                     cot[k - n] = r[rank]
             return cot[0] if len(args) == 1 else tuple(cot)
         return (y, pullback)
+
+    def rt_function_derivative(self, kind, f):
+        """pullback(f) or pushforward(f) of a function value: made for the DP function
+        behind it, with the values it captured. Derived code calls these for function
+        values known only now, whose captures are beyond its reach: a closure whose
+        captures carry derivatives is refused."""
+        fn, caps = self.node_of(f)
+        self._no_active_captures(fn, caps)
+        d = self.ad.derive_function_derivative(fn, kind, len(caps))
+        g = self.session.runtime.ns[d.py]
+        return functools.partial(g, *caps) if caps else g
 
     def rt_jacobian(self, kind, f, wrt):
         fn, caps = self.node_of(f)

@@ -23,11 +23,12 @@ from .forward import Forward
 from .normalize import normalize
 from .reverse import Reverse
 from .specialise import specialise
+from .function_values import FunctionDerivatives
 from .jacobians import JacobianMaker
 from .typing import TransformTyping
 
 
-class Transforms(TransformTyping, StaticFunctions, JacobianMaker):
+class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDerivatives):
     def __init__(self, session):
         self.session = session
         self.cache: dict = {}

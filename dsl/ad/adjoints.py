@@ -309,12 +309,10 @@ class Adjoints:
         r = self.temp("r")
         out: list[S.Stmt] = []
         if callee is None:
-            # a function value known only at run time
-            pb = self.temp("pullback")
-            call = S.Call(B.name("vjp"), [B.copy_expr(v.func)] + [B.copy_expr(a) for a in v.args])
-            call.inside_derivative = True       # derivatives cannot reach what it captured: say so
-            out.append(S.Let(pb, None, call))
-            out.append(S.Let(r, None, S.Call(B.tindex(B.name(pb), 1), [g])))
+            # a function value known only at run time: its pullback, itself a function
+            # value, so derivatives of this code reach through it too
+            call = S.Call(B.call("pullback", B.copy_expr(v.func)), [B.copy_expr(a) for a in v.args] + [g])
+            out.append(S.Let(r, None, call))
             n = len(v.args)
             for k, a in enumerate(v.args):
                 if a.ty is not None and a.ty.active and self.root_active(a):

@@ -56,6 +56,8 @@ class StaticFunctions:
             info["derived"] = self.derive(fn, "jvp")
         elif kind == "vjp":
             info["derived"] = self.derive(fn, "rev")
+        elif kind in ("pullback", "pushforward"):
+            info["derived"] = self.derive_function_derivative(fn, kind, len(caps))
         else:
             info["derived"] = self.derive_jacobian(fn, kind, info["wrt"] + len(caps))
 

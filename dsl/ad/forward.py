@@ -144,11 +144,10 @@ class Forward(Activity, Sweep):
         args = list(caps) + list(v.args)
         r = self.fresh("r")
         if callee is None:
-            # known at run time only: jvp takes a tangent for every argument and
-            # ignores those of inactive ones, so pass the argument itself there
+            # known at run time only: its pushforward takes a tangent for every
+            # argument and ignores those of inactive ones, so pass the argument itself
             tangents = [self.tan(a) if a.ty is not None and a.ty.active else B.copy_expr(a) for a in args]
-            call = B.call("jvp", B.copy_expr(v.func), S.TupleLit([B.copy_expr(a) for a in v.args]), S.TupleLit(tangents))
-            call.inside_derivative = True
+            call = S.Call(B.call("pushforward", B.copy_expr(v.func)), [B.copy_expr(a) for a in args] + tangents)
             out = S.Let(r, None, call)
         else:
             tangents = [self.tan(a) for a in args if a.ty is not None and a.ty.active]

@@ -26,7 +26,6 @@ class JacobianMaker:
             d = self.derive_jacobian(g.fn, "jacfwd", wrt)
             self.cache[key] = d
             return d
-        from ..parser import parse
         name = self.unique(f"{fn.name}_{kind}")
         call = _JacobianCalls(self, fn, kind, wrt)
         a, b = fn.ty.params[wrt], fn.ty.ret
@@ -36,13 +35,18 @@ class JacobianMaker:
             body = _list_jacobian_body(call, kind, a, b)
         params = ", ".join(f"{n}: {_src_type(t)}" for n, t in zip(call.names, fn.ty.params))
         src = f"fn {name}({params}) -> {_src_type(_jac_type(a, b))} {{\n{body}}}\n"
-        file = f"<derived {name}>"              # its own file: a diagnostic quotes this text
+        d = self.cache[key] = self.from_source(src, name, kind, fn)
+        return d
+
+    def from_source(self, src: str, name: str, kind: str, fn) -> Derived:
+        """A derived function written as DP source: parsed, checked, compiled and
+        registered, under a file name of its own (a diagnostic quotes its text)."""
+        from ..parser import parse
+        file = f"<derived {name}>"
         self.session.sources.add(file, src)
-        prog = parse(src, file)
-        out = self.check_fn(prog.body[0], register=True)
+        out = self.check_fn(parse(src, file).body[0], register=True)
         self.compile_fn(out, file)
         d = Derived(out, kind, fn)
-        self.cache[key] = d
         self.by_name[out.name] = d
         return d
 
@@ -132,4 +136,6 @@ def _tensor_jacobian_body(call, kind, a, b) -> str:
     if each_float:
         return out + f"    return reshape(tensor(vals), shape({x if kind == 'jacfwd' else 'y'}))\n"
     axis = "len(shape(y))" if kind == "jacfwd" else "0"
-    return out + f"    return reshape(stack(parts, {axis}), shape(y) + shape({x}))\n"
+    # (no columns to stack when a side is empty: the Jacobian has no elements)
+    return out + (f"    if n == 0 {{\n        return zeros(shape(y) + shape({x}))\n    }}\n"
+                  f"    return reshape(stack(parts, {axis}), shape(y) + shape({x}))\n")

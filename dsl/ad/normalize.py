@@ -401,6 +401,10 @@ class Normalizer:
                 node = S.Binary(e.op, self.tensor_steps(e.left, pre), self.tensor_steps(e.right, pre))
             elif isinstance(e, S.Unary):
                 node = S.Unary(e.op, self.tensor_steps(e.operand, pre))
+            elif _constant_prim(e):
+                # `shape(g * x)`: no derivative passes, so no step of a tensor value
+                # whose cotangent a next step would declare
+                node = S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift=True) for a in e.args])
             else:
                 node = S.Call(self.rn(e.func, pre), [self.tensor_steps(a, pre) for a in e.args])
             if not root and e.ty == TENSOR and _reads_variables(e):
@@ -725,6 +729,12 @@ def _calling(fn: S.FnDef) -> S.Lambda:
     params = [S.Param(p.name, B.param_type(p)) for p in fn.params]
     body = [S.Return(S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params]))]
     return S.Lambda(params, B.type_expr(fn.ty.ret), body)
+
+
+def _constant_prim(e) -> bool:
+    """A call of a primitive without derivatives (shapes, sizes, constructors)."""
+    return isinstance(e, S.Call) and e.target is not None and e.target[0] == "prim" \
+        and e.target[1].jvp is None and e.target[1].vjp is None
 
 
 def _pops(e) -> bool:

@@ -40,7 +40,23 @@ class TransformTyping:
             return self.type_jvp(checker, e, ft, info)
         if kind == "vjp":
             return self.type_vjp(checker, e, ft, info)
+        if kind in ("pullback", "pushforward"):
+            return self.type_function_derivative(checker, e, ft, kind)
         return self.type_jacobian(checker, e, ft, info, kind)
+
+    def type_function_derivative(self, checker, e, ft, kind):
+        """`pullback(f)`: fn(args…, y_bar) -> cotangents (one, or a tuple of them), as
+        vjp's pullback; `pushforward(f)`: fn(args…, tangents…) -> (value, tangent)."""
+        for a in e.args[1:]:
+            checker.expr(a)
+        if len(e.args) != 1:
+            return checker.error(e.span, f"`{kind}` takes a function", f"write `{kind}(f)`")
+        if not ft.ret.active:
+            return checker.error(e.args[0].span, f"`{kind}` needs a function with a differentiable result, not `{ft.ret}`")
+        if kind == "pullback":
+            cot = ft.params[0] if len(ft.params) == 1 else TupleT(tuple(ft.params))
+            return FnT(tuple(ft.params) + (ft.ret,), cot)
+        return FnT(tuple(ft.params) * 2, TupleT((ft.ret, ft.ret)))
 
     def type_grad(self, checker, e, ft, info, kind):
         args = e.args
