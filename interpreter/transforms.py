@@ -68,8 +68,8 @@ class TransformRuntime:
         A lambda captured them where it was made, so for a name bound to one (or to a
         derivative of one) they are read from the function value itself: the variables
         may have changed since."""
-        if caps and isinstance(fn_expr, S.Name) and fn_expr.sym is not None and not isinstance(fn_expr.sym, tuple) \
-                and fn_expr.sym.kind == "let":
+        direct = _direct_captures(fn_expr)
+        if caps and direct is not None and all(c.sym in direct for c in caps):
             names = py.Tuple(elts=[py.Constant(c.sym.py) for c in caps], ctx=py.Load())
             value = py.Call(func=py.Name(id="rt·captured", ctx=py.Load()), args=[compiler.expr(fn_expr), names], keywords=[])
             return [py.Starred(value=value, ctx=py.Load())]
@@ -185,6 +185,18 @@ class TransformRuntime:
         d = self.ad.derive_jacobian(fn, kind, wrt + len(caps))
         g = self.session.runtime.ns[d.py]
         return functools.partial(g, *caps) if caps else g
+
+
+def _direct_captures(e):
+    """The symbols a lambda bound with `let` to name e captured itself; None otherwise."""
+    if not (isinstance(e, S.Name) and e.sym is not None and not isinstance(e.sym, tuple) and e.sym.kind == "let"):
+        return None
+    value = e.sym.decl.value if isinstance(e.sym.decl, S.Let) else None
+    if isinstance(value, S.Lambda):
+        return set(value.captures)
+    if isinstance(value, S.Call) and value.target and value.target[0] == "transform":
+        return _direct_captures(value.args[0]) if isinstance(value.args[0], S.Name) else None
+    return None
 
 
 def _captured(f, names):

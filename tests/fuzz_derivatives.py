@@ -24,8 +24,8 @@ import random
 import sys
 import time
 
-from tests.fuzz_oracle import (DIFFERR, FAILURES, OK, SEVERITY, Options, check, error_key, signature)
-from tests.fuzz_program import ALL_FEATURES, FEATURES, Program, generate
+from tests.fuzz_oracle import (DIFFERR, FAILURES, GENBUG, OK, SEVERITY, Options, check, error_key, signature)
+from tests.fuzz_program import ALL_FEATURES, FEATURES, generate
 from tests.fuzz_shrink import shrink
 
 
@@ -59,7 +59,7 @@ def run_one(index: int) -> dict:
     try:
         prog = generate(pseed, cfg["features"])
     except Exception as e:     # noqa: BLE001 — a generator crash is a generator bug
-        return {"index": index, "kind": "generator bug (crash)", "mode": "generate", "detail": repr(e),
+        return {"index": index, "kind": GENBUG, "mode": "generate", "detail": f"generator crash: {e!r}",
                 "features": [], "checks": [], "seconds": 0.0, "second": second}
     opts = Options(second_order=second, third_order=third, source=cfg["source"], timeout=cfg["timeout"],
                    budget=cfg["budget"])

@@ -84,7 +84,7 @@ class Outcome:
 
 
 def signature(kind: str, mode: str, detail: str) -> tuple:
-    return (kind, mode, error_key(detail) if kind in (INTERNAL, DERIV_RUNTIME, GENBUG, SOURCE) else "")
+    return (kind, mode, error_key(detail) if kind in (INTERNAL, DERIV_RUNTIME, GENBUG, SOURCE, DIFFERR) else "")
 
 
 def error_key(detail: str) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import copy
 import time
 
-from tests.fuzz_oracle import FAILURES, Options, check
-from tests.fuzz_program import (FLOAT, Assign, Decl, DeclTuple, Expr, ExprS, For, If, Lambda, Match, Program, Raw, Return,
-                                While, const_text)
+from tests.fuzz_oracle import Options, check
+from tests.fuzz_program import FLOAT, Expr, Lambda, Program, Return, const_text
 
 FIRST = {"reverse", "forward", "fwd-vs-rev", "value", "effects", "source", "load", "primal", "oracle"}
 THIRD = {"3rd-rev", "3rd-fwd", "3rd-rrr"}
@@ -129,5 +128,3 @@ def shrink(prog: Program, outcome, opts: Options | None = None, max_tests: int =
                 break
     return best, best_out
 
-
-__all__ = ["shrink", "focus", "edits", "Assign", "Decl", "DeclTuple", "ExprS", "For", "If", "Match", "Raw", "While"]

@@ -4,7 +4,6 @@ number, no internal error and no printed-source mismatch."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from dsl.diagnostics import Diagnostic, DPError
 from tests.fuzz_derivatives import campaign, summarize

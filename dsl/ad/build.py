@@ -251,6 +251,14 @@ def zero_of_type(t: Type) -> S.Expr | None:
     if isinstance(t, StructT):
         fields = [(n, zero_of_type(ft)) for n, ft in t.fields.items()]
         return None if any(v is None for _, v in fields) else S.StructLit(t.name, fields)
+    if isinstance(t, FnT):
+        # a function that returns zero: what a variable holding functions is declared
+        # with before the function it will hold is known
+        ret = None if t.ret == UNIT else zero_of_type(t.ret)
+        if t.ret != UNIT and ret is None:
+            return None
+        params = [S.Param(f"a{k}", type_expr(p)) for k, p in enumerate(t.params)]
+        return S.Lambda(params, type_expr(t.ret), [S.Return(ret)] if ret is not None else [])
     if isinstance(t, EnumT):
         vname, payload = next(iter(t.variants.items()))
         if not payload:

@@ -36,6 +36,34 @@ def derive_program(tx, body: list[S.Stmt], env) -> None:
         tx.current_env = saved
 
 
+def let_lambda(sym) -> S.Lambda | None:
+    """The lambda literal a `let` binds to sym, if it does."""
+    if sym is None or isinstance(sym, tuple) or sym.kind != "let" or not isinstance(sym.decl, S.Let):
+        return None
+    value = sym.decl.value
+    return value if sym.decl.names is None and isinstance(value, S.Lambda) else None
+
+
+def _captures_through(lam: S.Lambda):
+    """(the values lam captures, directly or through the let-bound lambdas it captures;
+    those lambdas, each after the ones it captures)."""
+    values, made, seen = [], [], set()
+
+    def visit(lm):
+        for s in lm.captures:
+            if id(s) in seen:
+                continue
+            seen.add(id(s))
+            inner = let_lambda(s)
+            if inner is not None:
+                visit(inner)
+                made.append((s, inner))
+            else:
+                values.append(s)
+    visit(lam)
+    return values, made
+
+
 class StaticFunctions:
     """Mixed into Transforms: which function a transform call names, when it is known
     before the program runs, and the derived function made for it."""
@@ -95,18 +123,22 @@ class StaticFunctions:
         return None
 
     def lambda_fn(self, lam: S.Lambda):
-        """A lambda as a top-level function whose first parameters are its captures."""
+        """A lambda as a top-level function whose first parameters are its captures. A
+        captured lambda bound with `let` is made again inside it, from its own captures,
+        so derivatives follow what it captured too."""
+        values, made = _captures_through(lam)
         fn = lam.as_fn
         if fn is None:
-            params = [S.Param(s.name, B.type_expr(s.ty)) for s in lam.captures]
+            params = [S.Param(s.name, B.type_expr(s.ty)) for s in values]
             params += [S.Param(p.name, B.param_type(p)) for p in lam.params]
             name = self.unique(f"lambda_line{lam.span.line}")
-            fn = S.FnDef(name, params, B.type_expr(lam.ty.ret), [S.copy(s) for s in lam.body], span=lam.span)
+            body = [S.Let(s.name, None, S.copy(inner)) for s, inner in made] + [S.copy(s) for s in lam.body]
+            fn = S.FnDef(name, params, B.type_expr(lam.ty.ret), body, span=lam.span)
             fn = self.check_fn(fn, register=True)
             self.compile_fn(fn, lam.span.file)
             lam.as_fn = fn
         caps = []
-        for s in lam.captures:
+        for s in values:
             n = S.Name(s.name, span=lam.span)
             n.sym, n.ty = s, s.ty
             caps.append(n)

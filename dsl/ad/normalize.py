@@ -577,6 +577,13 @@ class Normalizer:
             return self.rn(self.specialize(e), pre, lift)
         if kind == "transform" and e.target[1] == "jvp" and e.target[2].get("derived") is not None:
             return self.rn(self.jvp_as_call(e), pre, lift)
+        if kind == "transform" and e.target[1] == "jvp":
+            return self.rn(self.jvp_at_run_time(e), pre, lift)
+        if kind == "transform" and e.target[1] == "vjp":
+            raise DPError(Diagnostic(
+                "differentiation error", "cannot differentiate `vjp` inside a derivative: the pullback it returns is "
+                "not a function derivatives can follow", e.span,
+                "call `pullback(f)(args…, y_bar)` instead: it is differentiable to any order"))
         if kind == "transform" and not lift:
             return S.Call(self.rn(e.func, pre), [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre, lift) for a in e.args[1:]])
         if kind == "builtin" and e.target[1] == "float" and e.args[0].ty == FLOAT:
@@ -627,6 +634,17 @@ class Normalizer:
                                                 S.Index(B.copy_expr(obj), B.index(B.name(keys), B.name(k)))))])]
         return B.name(vals)
 
+    def jvp_at_run_time(self, e: S.Call) -> S.Call:
+        """`jvp(f, primals, tangents)` with f known only at run time: a call of
+        `pushforward(f)`, typed as the checker would type it, a call of a function value
+        that derivatives follow like any."""
+        ft = e.args[0].ty
+        pf = S.Call(S.Name("pushforward", span=e.span), [e.args[0]], span=e.span)
+        pf.target, pf.ty = ("transform", "pushforward", {}), FnT(tuple(ft.params) * 2, e.ty)
+        call = S.Call(pf, _spread(e.args[1], e.target[2]) + _spread(e.args[2], e.target[2]), span=e.span)
+        call.target, call.ty = ("value", None), e.ty
+        return call
+
     def jvp_as_call(self, e: S.Call) -> S.Call:
         """`jvp(f, primals, tangents)` with f known: a call of f's derived jvp function,
         typed as the checker would type it, so it is differentiated like any call."""
@@ -634,19 +652,7 @@ class Normalizer:
         d = info["derived"]
         caps = info["static"][1]
         src = d.source
-
-        def spread(arg):
-            if info["bare"]:
-                return [arg]
-            if isinstance(arg, S.TupleLit):
-                return list(arg.items)
-            parts = []
-            for k, t in enumerate(arg.ty.items):
-                p = S.TupleIndex(arg, k, span=arg.span)
-                p.ty = t
-                parts.append(p)
-            return parts
-        primals, tangents = spread(e.args[1]), spread(e.args[2])
+        primals, tangents = _spread(e.args[1], info), _spread(e.args[2], info)
         mask = [p.sym.ty.active for p in src.params]
         n = len(caps)
         dots = []
@@ -729,6 +735,20 @@ def _calling(fn: S.FnDef) -> S.Lambda:
     params = [S.Param(p.name, B.param_type(p)) for p in fn.params]
     body = [S.Return(S.Call(S.Name(fn.name), [S.Name(p.name) for p in fn.params]))]
     return S.Lambda(params, B.type_expr(fn.ty.ret), body)
+
+
+def _spread(arg, info) -> list:
+    """jvp's primals or tangents, one expression per parameter."""
+    if info["bare"]:
+        return [arg]
+    if isinstance(arg, S.TupleLit):
+        return list(arg.items)
+    parts = []
+    for k, t in enumerate(arg.ty.items):
+        p = S.TupleIndex(arg, k, span=arg.span)
+        p.ty = t
+        parts.append(p)
+    return parts
 
 
 def _constant_prim(e) -> bool:
