@@ -443,6 +443,11 @@ class _Build(Transformer):
     def args(self, meta, c):
         return list(c)
 
+    def range_arg(self, meta, c):
+        """`progress(0..n)`: an argument `a..b` is the list `range(a, b)`."""
+        span = self.sp(meta)
+        return S.Call(S.Name("range", span=span), [c[0], c[2]], span=span)
+
     def index(self, meta, c):
         return S.Index(c[0], c[1], span=self.sp(meta))
 

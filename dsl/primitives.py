@@ -19,12 +19,22 @@ import numpy as np
 
 from . import kernels as K
 from .primitive import Builtin, Primitive, elementwise
-from .types import FLOAT, INT, STRING, TENSOR, ListT, Type
+from .types import FLOAT, INT, STRING, TENSOR, UNIT, ListT, Type
 
 T, F, I = TENSOR, FLOAT, INT
 LI, LF, LT = ListT(INT), ListT(FLOAT), ListT(TENSOR)
 LLF, LLLF = ListT(LF), ListT(ListT(LF))
 PI = "3.141592653589793"
+
+
+def _plot_signatures():
+    """plot(ys), plot(ys, label), plot(xs, ys), plot(xs, ys, label), of lists or tensors."""
+    for seq in (ListT(FLOAT), TENSOR):
+        yield ("ys",), (seq,)
+        yield ("ys", "label"), (seq, STRING)
+        yield ("xs", "ys"), (seq, seq)
+        yield ("xs", "ys", "label"), (seq, seq, STRING)
+
 
 TABLE: list[Primitive] = [
     # arithmetic (on floats the compiler emits the Python operator inline)
@@ -234,6 +244,11 @@ TABLE: list[Primitive] = [
     Primitive("min", "a b", (I, I), I, min, total=True),
     # `dp run FILE ARGS…`; each session binds its own
     Primitive("args", (), (), ListT(STRING), lambda: [], total=True, doc="the script's arguments"),
+    # plots and progress bars: effects each session binds (interpreter/plots.py, progress.py)
+    *[Primitive("plot", names, types, UNIT, doc="add a line to the figure (shown in Jupyter, written by savefig)")
+      for names, types in _plot_signatures()],
+    Primitive("savefig", "path", (STRING,), UNIT, doc="write the figure to an image file, where writes are granted"),
+    Primitive("progress", "xs", (LI,), LI, total=True, doc="xs; a `for` over it shows a progress bar"),
 ]
 
 BY_NAME: dict[str, list[Primitive]] = {}

@@ -6,7 +6,7 @@ import sys
 
 from dsl.diagnostics import DPError
 
-from . import VERSION
+from . import VERSION, tooling
 
 USAGE_EXAMPLES = """commands:
   dp run FILE [ARGS...]   run a DP script (its arguments are in `args()`)
@@ -14,6 +14,8 @@ USAGE_EXAMPLES = """commands:
   dp grad FILE NAME       print the derivative of function NAME as DP source
                           (--wrt N: with respect to parameter N; --mode forward|vjp)
   dp repl                 start the interactive prompt (also: `dp` alone)
+  dp lsp                  the language server, for editors (docs/editors.md)
+  dp kernel install       register the Jupyter kernel (docs/jupyter.md)
 """
 
 
@@ -34,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="reverse: the gradient, as grad(NAME) (the default); forward: the jvp; vjp: the pullback")
     g.add_argument("--wrt", type=int, metavar="N", help="the gradient with respect to parameter N (0 is the first)")
     sub.add_parser("repl", help="start the interactive prompt")
+    tooling.add_commands(sub)
     return p
 
 
@@ -48,7 +51,7 @@ def _read(path: str) -> str | None:
         return None
 
 
-COMMANDS = ("run", "check", "grad", "repl")
+COMMANDS = ("run", "check", "grad", "repl") + tooling.COMMANDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                          "with respect to every parameter")
     except SystemExit as e:                        # usage errors: status 2, --help/--version: 0
         return int(e.code or 0)
+    if ns.command in tooling.COMMANDS:
+        return tooling.run(ns)
     from interpreter.session import Session
     if ns.command in (None, "repl"):
         from interpreter.repl import run_repl
@@ -75,7 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         session.runtime.output.write = _write_stdout
         if ns.command == "run":
             session.script_args = list(ns.args)          # argparse has dropped a leading `--`
+            from interpreter.plots import finish_run, grant_for_run
+            grant_for_run(session)                       # images in the working directory, progress bars
             session.run(text, ns.file)
+            note = finish_run(session, ns.file)
+            if note:
+                print(note, file=sys.stderr)
         elif ns.command == "check":
             session.modules.check_only = True        # nothing is derived, compiled or run
             session.check_text(text, ns.file)

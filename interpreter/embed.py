@@ -82,12 +82,17 @@ class Interpreter:
     module_path: directories `import name` may read `name.dp` from, in order. By
                default none: DP code imports only the standard library and reads no
                file of the host's (docs/security.md).
+    plot_dir:  the directory `savefig` may write image files in; by default none, and
+               `dp.figure()` gives the figure's image instead.
     Each limit ends the program with a DPError; None means no limit. The limits
     can be changed between calls through the attributes of the same names."""
 
     def __init__(self, *, max_steps: int | None = None, timeout: float | None = None,
-                 max_depth: int | None = None, stdout=None, module_path=None):
+                 max_depth: int | None = None, stdout=None, module_path=None, plot_dir=None):
         self.session = Session(_Sink(stdout) if stdout is not None else None)
+        if plot_dir is not None:                 # the one directory `savefig` may write images in
+            from .plots import FileGrant
+            self.session.plots.grant = FileGrant(plot_dir)
         loader = self.session.modules
         loader.allow_files, loader.directories = module_path is not None, _directories(module_path)
         session = self.session
@@ -152,6 +157,16 @@ class Interpreter:
         if len(prog.body) != 1 or not isinstance(prog.body[0], S.ExprStmt):
             raise _argument_error("`type_of` takes one expression")
         return str(prog.body[0].expr.ty)
+
+    def figure(self, fmt: str = "png") -> bytes | None:
+        """The image (png, svg or pdf bytes) of what the program plotted and has not
+        saved, or None; the next `plot` starts a new figure."""
+        if fmt not in ("png", "svg", "pdf"):
+            raise _argument_error(f"`figure` makes png, svg or pdf images, not {fmt!r}")
+        try:
+            return self.session.plots.take(fmt)
+        except DPRuntimeError as e:                  # matplotlib is missing
+            raise DPError(Diagnostic("runtime error", e.message, None, e.hint)) from None
 
     def __contains__(self, name: str) -> bool:
         return name in self.session.env.values

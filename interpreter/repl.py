@@ -229,6 +229,7 @@ class Repl:
         old = self.session
         self.session = Session(old.runtime.output)
         self.session.script_args = old.script_args
+        self.session.progress.sink = old.progress.sink
         if not self.loaded:
             self.say("no files loaded: the session starts afresh")
         for path in self.loaded:
@@ -346,6 +347,8 @@ def run_repl(session: Session | None = None) -> int:
     terminal) and some input failed."""
     repl = Repl(session)
     if sys.stdin.isatty() and sys.stdout.isatty():
+        from .progress import terminal_sink
+        repl.session.progress.sink = terminal_sink()          # `for i in progress(0..n)` draws a bar
         return _interactive(repl)
     return _lines(repl, sys.stdin)
 

@@ -57,6 +57,9 @@ class Session:
         self.interrupts_as_errors = True
         from dsl.parser import build_parser
         build_parser()                          # once per process, never inside a run's timeout
+        from .plots import Plots
+        from .progress import Progress
+        self.plots, self.progress = Plots(self), Progress(self)    # `plot`, `savefig`, `progress`: granted effects
 
     @property
     def metered(self) -> bool:
