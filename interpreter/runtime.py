@@ -217,12 +217,9 @@ class Runtime:
     asks it to name."""
 
     def __init__(self, output: Output | None = None):
-        from .meter import Meter, priced_namespace
         self.output = output or Output()
         self.ns = base_namespace(self.output)
-        self.meter = Meter()                       # steps and prices of metered code (meter.py)
-        self.ns.update(priced_namespace(self.meter, [(prim_py_name(p), p) for prims in P.BY_NAME.values()
-                                                     for p in prims if p.impl is not None]))
+        self.meter = None                          # the session installs one (meter.py)
         self._names: dict[int, str] = {}
         self._keep: list = []                      # objects named here stay alive
         self.struct_classes: dict = {}

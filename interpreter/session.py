@@ -19,6 +19,7 @@ from .compiler import Compiler
 from .transforms import TransformRuntime
 from .errors import runtime_diagnostic
 from .limits import NO_GUARD
+from .meter import Meter, priced_namespace
 from .runtime import DPStop, Output, Runtime, prim_py_name
 
 RECURSION_LIMIT = 8000          # DP calls a run may nest, unless an embedder sets max_depth
@@ -36,6 +37,10 @@ class Session:
         self.sources = SourceRegistry()          # the text of every input and module, for diagnostics
         self.env = GlobalEnv()
         self.runtime = Runtime(output)
+        # steps and prices of metered code (meter.py), beside the plain primitives
+        self.runtime.meter = Meter()
+        self.runtime.ns.update(priced_namespace(self.runtime.meter, [
+            (prim_py_name(p), p) for prims in P.BY_NAME.values() for p in prims if p.impl is not None]))
         self.max_depth: int | None = None       # DP call depth limit an embedder may set
         self.script_args: list[str] = []        # what `args()` returns (`dp run FILE ARGS…`)
         self.runtime.ns[prim_py_name(P.BY_NAME["args"][0])] = lambda: list(self.script_args)

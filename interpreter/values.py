@@ -8,6 +8,7 @@ import operator
 
 import numpy as np
 
+from dsl.diagnostics import DPRuntimeError
 from dsl.symbols import field_attr
 
 
@@ -161,7 +162,6 @@ def format_int(v: int) -> str:
         s = str(v) if _digits_allowed() else None
         if s is not None and len(s.lstrip("-")) <= MAX_DIGITS:
             return s
-    from .runtime import DPRuntimeError
     digits = int(v.bit_length() * 0.30103) + 1
     raise DPRuntimeError(f"an int of about {digits} digits is too long to print (at most {MAX_DIGITS})",
                          "print it in parts, e.g. `x % 10 ** 100` for its last 100 digits")
