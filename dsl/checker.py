@@ -482,7 +482,9 @@ class Checker:
         if isinstance(e, S.Name):
             sym = self.lookup(e.id)
             if sym is None:
-                hint = self.name_hint(e.id) or undeclared_hint(e.id, value, updated)
+                # a misspelt variable, or one never declared (a function's name is no likely target)
+                hint = (did_you_mean(e.id, set(self.scope.visible_names()) | set(self.env.values))
+                        or undeclared_hint(e.id, value, updated))
                 e.ty = self.error(e.span, f"`{e.id}` is not defined", hint)
                 return e.ty
             e.sym = sym

@@ -232,6 +232,8 @@ def syntax_diagnostic(e, text: str, file: str, literals: dict[str, str]) -> Diag
         lines = text.split("\n") or [""]
         line, col = len(lines), len(lines[-1]) + 1
     ws = words(text)
+    if isinstance(e, UnexpectedToken) and e.token.type == "$END" and ws:
+        line, col = ws[-1].line, ws[-1].end          # the caret just after the last word
     at_end = isinstance(e, UnexpectedToken) and e.token.type == "$END" or not isinstance(
         e, (UnexpectedToken, UnexpectedCharacters))
     at = len(ws) if at_end else next((k for k, w in enumerate(ws) if (w.line, w.end) > (line, col)), len(ws))
