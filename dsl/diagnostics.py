@@ -5,7 +5,7 @@ import difflib
 import os
 from dataclasses import dataclass, field
 
-from wcwidth import wcwidth
+import wcwidth
 
 from .span import Span
 
@@ -117,7 +117,7 @@ def use_colour(stream) -> bool:
 def _width(ch: str) -> int:
     """The columns a character takes on a terminal: 2 for a wide (East Asian, emoji)
     character, 0 for a combining one; a control character is shown as 1."""
-    w = wcwidth(ch)
+    w = wcwidth.wcwidth(ch)
     return 1 if w < 0 else w
 
 

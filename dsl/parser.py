@@ -200,7 +200,6 @@ def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
     return syntax_diagnostic(e, text, file, _literals())
 
 
-@lru_cache(maxsize=1)
 def _literals() -> dict[str, str]:
     """The grammar's terminals that stand for one string, by name (`RPAR` → `)`), for
     the hints of syntax errors."""

@@ -52,6 +52,7 @@ def words(text: str) -> list[Word]:
 
 
 _CLOSER = {"(": ")", "[": "]", "{": "}"}
+_CLOSER_TERMS = {"(": "RPAR", "[": "RSQB", "{": "RBRACE"}
 
 
 def open_brackets(ws: list[Word], upto: tuple[int, int] | None = None):
@@ -206,7 +207,7 @@ def habit(ws: list[Word], at: int, token: str, accepts: set[str]) -> tuple[str, 
         nxt = here.text if here is not None and re.fullmatch(r"[A-Za-z_]\w*", here.text) else "x"
         return message, hint.replace("{next}", nxt).replace("{name}", nxt), before
     if here is not None and here.text == ":" and token == "COLON" and start is not None:
-        if start.text in _BLOCKS:
+        if start.text in _BLOCKS and accepts & {"LBRACE", "IF"}:
             return ("a block is in braces, with no `:` before it",
                     f"write `{_BLOCKS[start.text]}`", here)
         if start.text == "fn":
@@ -270,7 +271,7 @@ def syntax_diagnostic(e, text: str, file: str, literals: dict[str, str]) -> Diag
 
     if tok.type == "$END":
         left = unclosed(ws)
-        if left is not None:
+        if left is not None and _CLOSER_TERMS[left[0].text] in accepts:   # not `{ return x *`: that wants an operand
             return _unclosed(left, span)
         what, width = "end of input", 1
     elif tok.type == "_NL":
