@@ -155,4 +155,5 @@ def test_hover_on_a_builtin():
     from dsl import primitives as P
     assert doc == (P.BY_NAME["atan2"][0].doc or "differentiable (forward and reverse rules in the primitive table)")
     assert "tie_share" not in user_builtins() and "unbroadcast" not in user_builtins() and "sqrt" in user_builtins()
-    assert hover_builtin("grad").startswith("```dp\ngrad(f, wrt = 0)\n```\n\nthe gradient of a float-valued function")
+    assert hover_builtin("grad").startswith("```dp\ngrad(f: fn(P0, …) -> float, wrt: int = 0) -> fn(P0, …) -> P0\n```\n\n"
+                                            "the gradient of a float-valued function")
