@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dsl import syntax as S
 from dsl.diagnostics import Diagnostic, DPError
@@ -26,7 +26,6 @@ class Outcome:
     passed: bool
     seconds: float = 0.0
     error: DPError | None = None
-    diagnostics: list = field(default_factory=list)
 
 
 def find_test_files(paths: list[str]) -> tuple[list[str], list[str]]:
@@ -44,9 +43,9 @@ def find_test_files(paths: list[str]) -> tuple[list[str], list[str]]:
     return found, missing
 
 
-def run_file(path: str, write) -> list[Outcome]:
-    """The outcomes of path's tests (none if it defines none); write receives what
-    the tests print."""
+def run_file(path: str, write):
+    """The outcomes of path's tests, each as soon as it is known (none if the file
+    defines none); write receives what the tests print."""
     from .files import read_source
     from .session import Session
     session = Session()
@@ -55,30 +54,30 @@ def run_file(path: str, write) -> list[Outcome]:
         text = read_source(path)
         prog, _ = session.check_text(text, path)
     except OSError as e:
-        return [Outcome(path, None, False, error=DPError(Diagnostic("usage error", f"cannot read {path}: "
-                                                                    f"{e.strerror}", None)))]
+        yield Outcome(path, None, False, error=DPError(Diagnostic("usage error", f"cannot read {path}: "
+                                                                  f"{e.strerror}", None)))
+        return
     except DPError as e:
-        return [Outcome(path, None, False, error=e)]
+        yield Outcome(path, None, False, error=e)
+        return
     tests = [d for d in prog.body if isinstance(d, S.FnDef) and d.name.startswith("test_")]
     if not tests:
-        return []
+        return
     try:
         session.run(text, path)
     except DPError as e:
-        return [Outcome(path, None, False, error=e)]
-    out = []
+        yield Outcome(path, None, False, error=e)
+        return
     for fn in tests:
         if fn.params:
-            from dsl.diagnostics import Diagnostic
-            out.append(Outcome(path, fn.name, False, error=DPError(Diagnostic(
+            yield Outcome(path, fn.name, False, error=session.sources.quote(DPError(Diagnostic(
                 "test error", f"`{fn.name}` takes parameters; a test takes none", fn.span,
                 "call it from a test of its own: `fn test_it() { " + fn.name + "(…) }`"))))
-            session.sources.quote(out[-1].error)
             continue
         start = time.perf_counter()
         try:
             session.call(fn.name)
-            out.append(Outcome(path, fn.name, True, time.perf_counter() - start))
         except DPError as e:
-            out.append(Outcome(path, fn.name, False, time.perf_counter() - start, e))
-    return out
+            yield Outcome(path, fn.name, False, time.perf_counter() - start, e)
+        else:
+            yield Outcome(path, fn.name, True, time.perf_counter() - start)
