@@ -45,14 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _read(path: str) -> str | None:
-    """The file's text; None (said on stderr) if it cannot be read. A file that is not
+def _read(path: str, report: tooling.Report) -> str | None:
+    """The file's text; None (said in report) if it cannot be read. A file that is not
     UTF-8 raises DPError."""
     from interpreter.files import read_source
     try:
         return read_source(path)
     except OSError as e:
-        print(f"dp: cannot read {path}: {e.strerror}", file=sys.stderr)
+        report.unreadable(path, e.strerror)
         return None
 
 
@@ -106,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             from interpreter.files import decode_source
             text, ns.file = decode_source(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
         else:
-            text = _read(ns.file)
+            text = _read(ns.file, report)
         if text is None:
-            return 2
+            return report.finish(2)
         session = Session()
         session.runtime.output.write = _write_stdout
         if ns.command == "run":
