@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     if ns.command in tooling.COMMANDS:
         try:
-            return _flushed(tooling.run(ns))
+            return _flushed(tooling.run(ns, _write_stdout))
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if ns.command in (None, "repl"):
         from interpreter.repl import run_repl
         return _flushed(run_repl(files=getattr(ns, "files", [])))
-    report = tooling.Report(getattr(ns, "json", False), sys.stderr)
+    report = tooling.Report(getattr(ns, "json", False), sys.stderr, _write_stdout)
     try:
         if ns.command == "run" and ns.file is None:
             text, ns.file = ns.code, "<-e>"

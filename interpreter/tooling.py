@@ -14,8 +14,9 @@ class Report:
     """Where a command's diagnostics go: rendered on stderr, or, with --json, gathered
     into one JSON object (`{"diagnostics": […], …}`) written at the end to stream."""
 
-    def __init__(self, as_json: bool, stream=None):
+    def __init__(self, as_json: bool, stream=None, write=None):
         self.as_json, self.stream = as_json, stream
+        self.write = write or sys.stdout.write      # stdout: the CLI's, which handles a closed pipe
         self.diagnostics: list[dict] = []
         self.changed: list[str] = []
         self.extra: dict = {}
@@ -41,12 +42,10 @@ class Report:
     def say(self, text: str) -> None:
         """A result line (`FILE: ok`, a test's outcome): stdout, unless --json."""
         if not self.as_json:
-            from .cli import _write_stdout
-            _write_stdout(text + "\n")
+            self.write(text + "\n")
 
     def output(self, text: str) -> None:
-        from .cli import _write_stdout
-        _write_stdout(text)
+        self.write(text)
 
     def finish(self, status: int) -> int:
         if self.as_json:
@@ -54,8 +53,7 @@ class Report:
             report = {"diagnostics": self.diagnostics, **self.extra}
             stream = self.stream or sys.stdout
             if stream is sys.stdout:
-                from .cli import _write_stdout
-                _write_stdout(diagnostic_json.dumps(report) + "\n")
+                self.write(diagnostic_json.dumps(report) + "\n")
             else:
                 print(diagnostic_json.dumps(report), file=stream)
         return status
@@ -91,13 +89,13 @@ def _missing(what: str, extra: str, package: str) -> int:
     return 2
 
 
-def check(ns: argparse.Namespace) -> int:
+def check(ns: argparse.Namespace, write) -> int:
     """`dp check FILE…`: each file parsed and checked (its imports too), nothing run.
     0 when all check, 1 when one has an error, 2 when one cannot be read."""
     from dsl.diagnostics import DPError
     from .files import read_source
     from .session import Session
-    report, status, files = Report(ns.json), 0, []
+    report, status, files = Report(ns.json, write=write), 0, []
     for path in ns.files:
         session = Session()
         session.modules.check_only = True        # nothing is derived, compiled or run
@@ -117,24 +115,23 @@ def check(ns: argparse.Namespace) -> int:
     return report.finish(status)
 
 
-def fmt(ns: argparse.Namespace) -> int:
+def fmt(ns: argparse.Namespace, write) -> int:
     from .fmt import format_files
-    report = Report(ns.json)
+    report = Report(ns.json, write=write)
     status = format_files(ns.files, ns.check, report)
     report.extra["changed" if not ns.check else "would_change"] = report.changed
     return report.finish(status)
 
 
-def test(ns: argparse.Namespace) -> int:
-    from .cli import _write_stdout
+def test(ns: argparse.Namespace, write) -> int:
     from .testing import find_test_files, run_file
-    report = Report(ns.json)
+    report = Report(ns.json, write=write)
     files, missing = find_test_files(ns.paths or ["."])
     for path in missing:
         report.unreadable(path, "no such file or directory", "cannot find")
     outcomes = []
     for path in files:
-        for o in run_file(path, _write_stdout if not ns.json else (lambda text: None)):
+        for o in run_file(path, write if not ns.json else (lambda text: None)):
             outcomes.append(o)
             where = f"{o.file}::{o.name}" if o.name else o.file
             if o.passed:
@@ -161,9 +158,10 @@ def _json(e) -> list:
     return diagnostic_json.error(e)
 
 
-def run(ns: argparse.Namespace) -> int:
+def run(ns: argparse.Namespace, write) -> int:
+    """Run command ns; write writes to stdout."""
     if ns.command in ("check", "fmt", "test"):
-        return {"check": check, "fmt": fmt, "test": test}[ns.command](ns)
+        return {"check": check, "fmt": fmt, "test": test}[ns.command](ns, write)
     if ns.command == "lsp":
         try:
             from interpreter.lsp.server import main
