@@ -572,7 +572,7 @@ class Checker:
         return BOOL
 
     def name_hint(self, name):
-        cands = set(self.scope.visible_names()) | set(self.env.values) | set(BUILTIN_NAMES)
+        cands = set(self.scope.visible_names()) | set(self.env.values) | (set(BUILTIN_NAMES) - P.HELPERS)
         return unknown_name_hint(name) or did_you_mean(name, cands)
 
     def e_Name(self, e, expected):

@@ -34,6 +34,14 @@ def floor(x: float) -> float:
     return float(math.floor(x))
 
 
+def assert_true(cond: bool, message: str | None = None) -> None:
+    """`assert(cond)`, `assert(cond, message)`: a runtime error at the call when cond is false."""
+    if not cond:
+        raise DPRuntimeError(f"assertion failed: {message}" if message is not None else "assertion failed",
+                             None if message is not None else "the condition is false here; "
+                             "`assert(cond, \"why\")` says why in the error")
+
+
 def fmod(a: float, b: float) -> float:
     return math.fmod(a, b)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import kernels as K
 from .primitive import Builtin, Primitive, elementwise
-from .types import FLOAT, INT, STRING, TENSOR, UNIT, ListT, Type
+from .types import BOOL, FLOAT, INT, STRING, TENSOR, UNIT, ListT, Type
 
 T, F, I = TENSOR, FLOAT, INT
 LI, LF, LT = ListT(INT), ListT(FLOAT), ListT(TENSOR)
@@ -247,6 +247,10 @@ TABLE: list[Primitive] = [
     Primitive("min", "a b", (I, I), I, min, total=True),
     # `dp run FILE ARGS…`; each session binds its own
     Primitive("args", (), (), ListT(STRING), lambda: [], total=True, doc="the script's arguments"),
+    # `dp test` runs the `test_*` functions: a false assert is a runtime error at its line
+    Primitive("assert", "cond", (BOOL,), UNIT, K.assert_true, doc="a runtime error here when cond is false"),
+    Primitive("assert", "cond message", (BOOL, STRING), UNIT, K.assert_true,
+              doc="a runtime error here, saying message, when cond is false"),
     # plots and progress bars: effects each session binds (interpreter/plots.py, progress.py)
     *[Primitive("plot", names, types, UNIT, doc="add a line to the figure (shown in Jupyter, written by savefig)")
       for names, types in _plot_signatures()],
@@ -260,6 +264,9 @@ for _p in TABLE:
 
 # Names callable from DP source as functions (operators are reached through syntax).
 CALLABLE = {name for name in BY_NAME if name[0].isalpha() and name != "neg"}
+# The rules' helpers (`tie_share`, `mm_grad_a`, `unbroadcast`, …): derived code calls them,
+# printed derived source too, so they stay callable; no list, hint or completion offers them.
+HELPERS = {name for name, ps in BY_NAME.items() if all(p.helper for p in ps)}
 
 
 def lookup(name: str, arg_types: tuple[Type, ...]) -> Primitive | None:

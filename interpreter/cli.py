@@ -4,18 +4,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dsl.diagnostics import DPError, use_colour
+from dsl.diagnostics import DPError
 
 from . import VERSION, tooling
 
 USAGE_EXAMPLES = """commands:
-  dp run FILE [ARGS...]   run a DP script (its arguments are in `args()`)
-  dp check FILE           type-check a script without running it
+  dp run FILE [ARGS...]   run a DP script (its arguments are in `args()`); FILE - reads stdin
+  dp -e CODE [ARGS...]    run CODE, a DP program given on the command line
+  dp check FILE...        type-check scripts without running them
   dp grad FILE NAME       print the derivative of function NAME as DP source
                           (--wrt N: with respect to parameter N; --mode forward|vjp)
-  dp repl                 start the interactive prompt (also: `dp` alone)
+  dp fmt FILE...          format DP files in place, comments kept (--check: for CI)
+  dp test [PATH...]       run the test_* functions of .dp files (assert(cond) in them)
+  dp repl [FILE...]       start the interactive prompt, FILEs loaded (also: `dp` alone)
   dp lsp                  the language server, for editors (docs/editors.md)
   dp kernel install       register the Jupyter kernel (docs/jupyter.md)
+  check, run, fmt and test take --json: their diagnostics as one JSON object
 """
 
 
@@ -23,59 +27,88 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dp", description="DP: a differentiable programming language.",
                                 epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"dp {VERSION}")
+    p.add_argument("-e", dest="code", metavar="CODE", help="run CODE (arguments after it go to `args()`)")
     sub = p.add_subparsers(dest="command")
     r = sub.add_parser("run", help="run a DP script")
-    r.add_argument("file")
+    r.add_argument("--json", action="store_true", help=tooling.JSON_HELP + ", on stderr")
+    r.add_argument("file", help="the script; - reads it from standard input")
     r.add_argument("args", nargs=argparse.REMAINDER)
-    c = sub.add_parser("check", help="type-check a DP script")
-    c.add_argument("file")
     g = sub.add_parser("grad", help="print a function's derivative as DP source")
     g.add_argument("file")
     g.add_argument("name")
     g.add_argument("--mode", choices=["reverse", "forward", "vjp"], default="reverse",
                    help="reverse: the gradient, as grad(NAME) (the default); forward: the jvp; vjp: the pullback")
     g.add_argument("--wrt", type=int, metavar="N", help="the gradient with respect to parameter N (0 is the first)")
-    sub.add_parser("repl", help="start the interactive prompt")
+    rp = sub.add_parser("repl", help="start the interactive prompt")
+    rp.add_argument("files", nargs="*", metavar="FILE", help="files to load first (`:reload` loads them again)")
     tooling.add_commands(sub)
     return p
 
 
-def _read(path: str) -> str | None:
-    """The file's text; None (said on stderr) if it cannot be read. A file that is not
+def _read(path: str, report: tooling.Report) -> str | None:
+    """The file's text; None (said in report) if it cannot be read. A file that is not
     UTF-8 raises DPError."""
     from interpreter.files import read_source
     try:
         return read_source(path)
     except OSError as e:
-        print(f"dp: cannot read {path}: {e.strerror}", file=sys.stderr)
+        report.unreadable(path, e.strerror)
         return None
 
 
-COMMANDS = ("run", "check", "grad", "repl") + tooling.COMMANDS
+COMMANDS = ("run", "grad", "repl") + tooling.COMMANDS
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0].endswith(".dp") and argv[0] not in COMMANDS:
         argv.insert(0, "run")                      # `dp FILE.dp ARGS…` is `dp run FILE.dp ARGS…`
+    if argv and argv[0] == "-e":                   # `dp -e CODE ARGS…`: what follows CODE is the program's
+        if len(argv) < 2:
+            print("dp: -e needs the code to run: dp -e 'print(1 + 2)'", file=sys.stderr)
+            return 2
+        rest = argv[2:][1:] if argv[2:3] == ["--"] else argv[2:]
+        argv = ["run", "-e", argv[1], *rest]
     parser = _parser()
     try:
-        ns = parser.parse_args(argv)
+        if argv[:2] == ["run", "-e"]:
+            ns = argparse.Namespace(command="run", file=None, code=argv[2], args=argv[3:], json=False)
+        else:
+            ns = parser.parse_args(argv)
         if ns.command == "grad" and ns.wrt is not None and ns.mode != "reverse":
             parser.error(f"--wrt selects the parameter of a gradient; --mode {ns.mode} differentiates "
                          "with respect to every parameter")
     except SystemExit as e:                        # usage errors: status 2, --help/--version: 0
         return int(e.code or 0)
     if ns.command in tooling.COMMANDS:
-        return tooling.run(ns)
+        try:
+            return _flushed(tooling.run(ns, _write_stdout))
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except Exception as e:                     # noqa: BLE001 — only the output's own failure
+            from interpreter.runtime import OutputFailed
+            if not isinstance(e, OutputFailed):
+                raise
+            print(f"dp: {e.message}", file=sys.stderr)
+            return 1
     from interpreter.session import Session
+    if ns.command is None and getattr(ns, "code", None) is not None:
+        ns = argparse.Namespace(command="run", file=None, code=ns.code, args=[], json=False)
     if ns.command in (None, "repl"):
         from interpreter.repl import run_repl
-        return _flushed(run_repl())
+        return _flushed(run_repl(files=getattr(ns, "files", [])))
+    report = tooling.Report(getattr(ns, "json", False), sys.stderr, _write_stdout)
     try:
-        text = _read(ns.file)
+        if ns.command == "run" and ns.file is None:
+            text, ns.file = ns.code, "<-e>"
+        elif ns.command == "run" and ns.file == "-":
+            from interpreter.files import decode_source
+            text, ns.file = decode_source(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
+        else:
+            text = _read(ns.file, report)
         if text is None:
-            return 2
+            return report.finish(2)
         session = Session()
         session.runtime.output.write = _write_stdout
         if ns.command == "run":
@@ -86,10 +119,6 @@ def main(argv: list[str] | None = None) -> int:
             note = finish_run(session, ns.file)
             if note:
                 print(note, file=sys.stderr)
-        elif ns.command == "check":
-            session.modules.check_only = True        # nothing is derived, compiled or run
-            session.check_text(text, ns.file)
-            _write_stdout(f"{ns.file}: ok\n")
         elif ns.command == "grad":
             # the definitions are checked, the script is not run: only its source matters
             _, session.env = session.check_text(text, ns.file)
@@ -98,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  name_at, wrt_at).rstrip("\n") + "\n")
     except DPError as e:
         _flushed(0)
-        print(e.render(use_colour(sys.stderr)), file=sys.stderr)
-        return 130 if e.message == "interrupted" else 1
+        report.error(e)
+        return report.finish(130 if e.message == "interrupted" else 1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -109,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"dp: {e.message}", file=sys.stderr)
         return 1
-    return _flushed(0)
+    return report.finish(_flushed(0))
 
 
 def _grad_command(ns) -> tuple[str, int, int | None]:

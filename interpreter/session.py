@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast as py
 import sys
+import time
 from dataclasses import dataclass
 
 from dsl import primitives as P
@@ -191,16 +192,20 @@ class Session:
             raise self.sources.quote(e) from None
 
     # -------------------------------------------------------------- running
-    def run(self, text: str, file: str | None = None) -> Result:
+    def run(self, text: str, file: str | None = None, timing: dict | None = None) -> Result:
         """Parse, check, compile and run text. On any error raise DPError and leave
-        the session exactly as it was before."""
+        the session exactly as it was before. timing, if given, receives the seconds
+        spent making the code ("compile") and running it ("run"), and the code."""
         if file is None:
             file = self.next_input_name()
         # A stop (a timeout, a cancel) lands only while the program is made or runs, never
         # in the bookkeeping between, which it would leave half-done (limits.py).
         with self.guard.shield():
+            start = time.perf_counter()
             with self.guard.region():
                 code, env, result_type = self._make(text, file)
+            if timing is not None:
+                timing["compile"], timing["code"] = time.perf_counter() - start, code
             try:
                 self.modules.run_pending()      # imported modules' top-level code, once
             except DPError as e:
@@ -210,7 +215,10 @@ class Session:
             ns = self.runtime.ns
             saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
             try:
+                start = time.perf_counter()
                 value = self.execute(code)
+                if timing is not None:
+                    timing["run"] = time.perf_counter() - start
             except BaseException as e:          # a failed input leaves no half-made globals
                 if isinstance(e, DPError):
                     self.sources.quote(e)

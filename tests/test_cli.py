@@ -115,3 +115,60 @@ def test_repl_reads_lines_from_a_pipe():
 def test_dp_alone_starts_the_repl():
     r = dp(stdin="1 + 2\n")
     assert r.stdout.strip() == "3 : int"
+
+
+def test_e_runs_code_from_the_command_line():
+    r = dp("-e", "let x = 20 + 22\nprint(x, args())", "a", "--", "-b")
+    assert (r.returncode, r.stdout, r.stderr) == (0, '42 ["a", "--", "-b"]\n', "")
+    assert dp("-e", "print(args())", "--", "-x").stdout == '["-x"]\n'     # a first `--` is dropped
+    r = dp("-e", "let x: int = 1.5")
+    assert r.returncode == 1 and r.stderr.startswith("<-e>:1:14: type error: expected `int`, found `float`\n"
+                                                      "   1 | let x: int = 1.5\n")
+    r = dp("-e")
+    assert r.returncode == 2 and "-e needs the code to run" in r.stderr
+
+
+def test_run_dash_reads_the_program_from_stdin():
+    r = dp("run", "-", "arg", stdin="print(6 * 7, args())\n")
+    assert (r.returncode, r.stdout) == (0, '42 ["arg"]\n')
+    r = dp("run", "-", stdin="print(1)\nlet y = 1 / 0\n")
+    assert r.returncode == 1 and r.stdout == "1\n"
+    assert r.stderr.startswith("<stdin>:2:9: runtime error: division by zero")
+
+
+def test_check_takes_several_files(tmp_path):
+    good = script(tmp_path, "fn f(x: float) -> float { return x }\n", "good.dp")
+    bad = script(tmp_path, "let a = 1\nlet b: string = a\n", "bad.dp")
+    r = dp("check", good, bad, good)
+    assert r.returncode == 1
+    assert r.stdout == f"{good}: ok\n{good}: ok\n"
+    assert r.stderr.startswith(f"{bad}:2:17: type error: expected `string`, found `int`")
+    r = dp("check", good, tmp_path / "missing.dp")
+    assert r.returncode == 2 and r.stdout == f"{good}: ok\n"
+
+
+def test_json_diagnostics_for_tools(tmp_path):
+    import json
+    good = script(tmp_path, "print(1)\n", "good.dp")
+    bad = script(tmp_path, "let a = 1\nlet b: string = a\n", "bad.dp")
+    r = dp("check", "--json", good, bad, tmp_path / "missing.dp")
+    report = json.loads(r.stdout)
+    assert r.returncode == 2 and r.stderr == ""
+    assert report["files"] == [{"file": str(good), "ok": True}, {"file": str(bad), "ok": False},
+                               {"file": str(tmp_path / "missing.dp"), "ok": False}]
+    typed, missing = report["diagnostics"]
+    assert typed == {"file": str(bad), "line": 2, "column": 17, "end_line": 2, "end_column": 18,
+                     "severity": "error", "kind": "type error", "message": "expected `string`, found `int`",
+                     "hint": typed["hint"], "stack": []}
+    assert (missing["kind"], missing["line"], missing["message"]) == (
+        "usage error", None, f"cannot read {tmp_path / 'missing.dp'}: No such file or directory")
+    r = dp("check", "--json", good)
+    assert (r.returncode, json.loads(r.stdout)) == (0, {"diagnostics": [], "files": [{"file": str(good), "ok": True}]})
+    # `dp run --json`: the program's output on stdout, the diagnostics on stderr, with the call stack
+    prog = script(tmp_path, "fn f(x: float) -> float { return log(x) }\nprint(1)\nprint(f(-1.0))\n")
+    r = dp("run", "--json", prog)
+    d, = json.loads(r.stderr)["diagnostics"]
+    assert (r.returncode, r.stdout) == (1, "1\n")
+    assert (d["kind"], d["line"], d["column"]) == ("runtime error", 1, 34)
+    assert d["stack"] == [{"function": "<top level>", "file": str(prog), "line": 3, "column": 7},
+                          {"function": "f", "file": str(prog), "line": 1, "column": 34}]

@@ -114,8 +114,10 @@ def test_formatting_keeps_comments_and_blank_lines():
 
 
 def test_formatting_refuses_to_drop_a_comment():
+    assert format_text("let a = 1\nlet b = 2  # why two\nfn f()->int {  # f\n  return 1  # one\n}\n") == \
+        "let a = 1\nlet b = 2  # why two\nfn f() -> int {  # f\n    return 1  # one\n}\n"
     with pytest.raises(Refused, match="would drop the comment on line 2"):
-        format_text("let a = 1\nlet b = 2  # why two\n")
+        format_text("let a = 1\nlet b = [2,  # inside an expression\n 3]\n")
     with pytest.raises(Refused, match="syntax error at line 1"):
         format_text("let a = \n")
     assert comments('let s = "# not a comment"  # but this is\n') == [(1, "but this is")]
@@ -155,4 +157,5 @@ def test_hover_on_a_builtin():
     from dsl import primitives as P
     assert doc == (P.BY_NAME["atan2"][0].doc or "differentiable (forward and reverse rules in the primitive table)")
     assert "tie_share" not in user_builtins() and "unbroadcast" not in user_builtins() and "sqrt" in user_builtins()
-    assert hover_builtin("grad").startswith("```dp\ngrad(f, wrt = 0)\n```\n\nthe gradient of a float-valued function")
+    assert hover_builtin("grad").startswith("```dp\ngrad(f: fn(P0, …) -> float, wrt: int = 0) -> fn(P0, …) -> P0\n```\n\n"
+                                            "the gradient of a float-valued function")

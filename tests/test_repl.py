@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from interpreter.repl import Completions, Repl, expression_before, needs_more, resolve_command
+from dsl import primitives as P
+
+from interpreter.repl import Completions, Repl, enter_inserts_line, expression_before, needs_more, resolve_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,6 +57,7 @@ def test_command_prefixes_resolve_in_priority_order():
     assert resolve_command("ti") == "time" and resolve_command("q") == "quit"
     assert resolve_command("r") == "reload" and resolve_command("l") == "load"
     assert resolve_command("g") == "grad" and resolve_command("h") == "help"
+    assert resolve_command("d") == "doc" and resolve_command("b") == "browse"
     assert resolve_command("x") is None
 
 
@@ -158,6 +161,128 @@ def test_grad_command_prints_derivative_source():
     assert r(":g cube forward")[0].startswith("fn cube_jvp(")
 
 
+def test_type_of_a_builtin_shows_its_signatures():
+    r = Out()
+    assert r(":t zeros") == ("zeros(shape: list[int]) -> tensor\nzeros(n: int) -> tensor\n", "")
+    assert r(":t grad") == ("grad(f: fn(P0, …) -> float, wrt: int = 0) -> fn(P0, …) -> P0\n", "")
+    assert r(":type sin")[0].splitlines()[0] == "sin(x: float) -> float"
+    assert r(":t print") == ("print(a, b, …)\n", "")
+    out, _ = r(":t tie_share")
+    assert out.startswith("tie_share(a: float, b: float) -> float\n") and "helper" in out
+    r("fn zeros(n: int) -> int { return n }")       # a definition of the session shadows the builtin
+    assert r(":t zeros") == ("zeros : fn(int) -> int\n", "")
+
+
+def test_doc_reads_the_reference_docs():
+    r = Out()
+    out, err = r(":doc zeros")
+    assert err == "" and out.splitlines()[:3] == [
+        "zeros(shape: list[int]) -> tensor", "zeros(n: int) -> tensor",
+        "`zeros(n)`, `zeros([2, 3])`, `ones(…)` — filled with 0.0 or 1.0"]
+    assert "(docs/tensors.md, “Making tensors”)" in out
+    assert r("?zeros") == (out, "")
+    out, _ = r("?grad")
+    assert "`grad(f)` — `fn(params) -> P0`: the gradient with respect to parameter 0" in out
+    out, _ = r(":d sum")
+    assert "`sum(t)`, `mean(t)`, `max(t)`, `min(t)` give a float" in out and "(docs/tensors.md, “Reductions”)" in out
+    r("import optim")
+    out, _ = r("?optim.adam")
+    assert out.startswith("fn optim.adam(g: fn(list[float]) -> list[float], x0: list[float], lr: float, steps: int)")
+    assert "`adam(g, x0, lr, steps)` — Adam with β₁ = 0.9" in out
+    assert "helper" in r("?mm_grad_a")[0]
+    assert r(":doc nosuchname")[1] == "nothing is documented for `nosuchname`\n"
+    assert "did you mean `zeros`" in r("?zeross")[1]
+    assert r("?") == ("", "usage: ?NAME\n")
+
+
+def test_doc_of_a_session_definition():
+    r = Out()
+    r("# the square of x\nfn sq(x: float) -> float { return x * x }\nfn count(n: int) -> int { return n }")
+    assert r(":doc sq") == ("fn sq(x: float) -> float\nthe square of x\ndifferentiable in `x`\n"
+                            "`grad(sq)` : `fn(float) -> float`\n"
+                            "`jvp`, `vjp` and `value_and_grad` apply (the result `float` carries derivatives)\n", "")
+    out, _ = r("?count")
+    assert out.splitlines()[:2] == ["fn count(n: int) -> int", "no parameter carries a derivative: `n` (`int`)"]
+    r("struct P { x: float }\nvar k = 2")
+    assert r("?P") == ("struct P { x: float }\nits gradient is a `P`\n", "")
+    assert r("?k") == ("var k: int\n", "")
+
+
+def test_browse_lists_the_session_definitions():
+    r = Out()
+    assert r(":browse") == ("nothing is defined yet\n", "")
+    r("struct P { x: float, y: float }\nenum Color { Red, Green }\nfn norm(p: P) -> float { return p.x }")
+    r("let origin = P { x: 0.0, y: 0.0 }\nvar steps = 3\nimport stats")
+    r("norm(origin)")
+    assert r(":b") == ("struct P { x: float, y: float }\nenum Color { Red, Green }\nfn norm(p: P) -> float\n"
+                       "let origin: P\nvar steps: int\nimport stats\nans: float\n", "")
+    out, _ = r(":browse stats")
+    assert "fn mean(xs: list[float]) -> float" in out.splitlines()
+    assert "no module `optim` is imported; `import optim` first" in r(":browse optim")[1]
+
+
+def test_ans_is_the_last_value():
+    r = Out()
+    assert "`ans` is not defined" in r("ans")[1]
+    r("6 * 7")
+    assert r("ans + 1") == ("43 : int\n", "")
+    assert r("ans") == ("43 : int\n", "")
+    r("[1.5, 2.5]")
+    r("fn twice() -> float { return ans[0] * 2.0 }")           # ans takes the type of the value
+    assert r("twice()") == ("3.0 : float\n", "")
+    r("let x = 1")                                           # a statement has no value: ans stays
+    assert r("ans") == ("3.0 : float\n", "")
+    r("[5.0]")
+    assert r("twice()") == ("10.0 : float\n", "")           # the last `ans` of the type it was checked with
+    r("true")
+    assert r("twice()") == ("10.0 : float\n", "")
+    assert "redefining `ans` breaks `twice`" in r("let ans = \"mine\"")[1]     # as any global would
+    r = Out()
+    r("1.5")
+    r("let ans = \"mine\"")                               # the session's own `ans` wins
+    r("1 + 1")
+    assert r("ans") == ('"mine" : string\n', "")
+    assert "`ans` is not defined" in Out()("ans")[1]         # one session's ans is not another's
+
+
+def test_time_repeats_a_quick_call_and_reports_compiling_apart():
+    r = Out()
+    r("fn sq(x: float) -> float { print(\"called\")\n return x * x }")
+    out, err = r(":time sq(3.0)")
+    lines = out.splitlines()
+    assert err == "" and lines[:2] == ["called", "9.0 : float"]            # what the repeats print is not shown
+    assert re.fullmatch(r"time: [\d.]+ [µm]?s ± [\d.]+ [µm]?s a call \(mean ± std\. dev\. of 5 runs, \d+ calls? each\); "
+                        r"compile [\d.]+ [µm]?s, first run [\d.]+ [µm]?s", lines[2]), lines[2]
+    assert len(lines) == 3
+    out, _ = r(":time let z = sq(2.0)")                                    # a statement runs once
+    assert out.splitlines()[1].startswith("time: compile ") and ", run " in out
+    assert r("z") == ("4.0 : float\n", "")
+    assert "division by zero" in r(":time 1 / 0")[1]
+
+
+def test_an_internal_error_keeps_the_session():
+    r = Out()
+    r("let kept = 5")
+    real = r.repl.session.run
+
+    def broken(*args, **kw):
+        raise ValueError("a bug")
+    r.repl.session.run = broken
+    out, err = r("kept + 1")
+    assert err.startswith("internal error: ValueError: a bug\n  hint: this is a bug in DP")
+    r.repl.session.run = real
+    assert r("kept + 1") == ("6 : int\n", "")
+
+
+def test_enter_inserts_a_line_inside_a_multiline_input_unless_at_the_end():
+    text = "fn f() -> int {\n    return 1\n}"
+    assert enter_inserts_line(text, text.index("return"))          # inside a recalled input
+    assert enter_inserts_line(text, text.index("\n}"))               # at the end of a line, not of the input
+    assert not enter_inserts_line(text, len(text))
+    assert not enter_inserts_line(text + "\n  ", len(text))          # only blanks after the cursor
+    assert not enter_inserts_line("1 + 2", 2)                       # one line: Enter runs it
+
+
 # ---------------------------------------------------------------------- completion
 
 
@@ -197,6 +322,25 @@ def test_completes_meta_commands_and_their_arguments():
     assert completions(r.repl, ":type alp") == ("alp", ["alpha"])
 
 
+def test_candidates_carry_their_types_and_helpers_are_hidden():
+    r = Out()
+    r("struct Pt { x: float, y: int }\nlet pt = Pt { x: 1.0, y: 2 }\nvar xs = [1.0]\nimport optim")
+    c = Completions(r.repl)
+    assert c.candidates("pt.") == ("", {"x": "float", "y": "int"})
+    assert c.candidates("p") [1]["pt"] == "Pt"
+    assert c.candidates("xs.p") == ("p", {"pop": "fn() -> float"})
+    assert c.candidates("sq")[1] == {"sqrt": "fn(float) -> float  (+1)"}
+    assert c.candidates("optim.gd_")[1] == {"gd_t": "fn(fn(tensor) -> tensor, tensor, float, int) -> tensor"}
+    assert c.candidates("whi")[1] == {"while": "keyword"}
+    assert c.candidates(":br") == ("br", {"browse": "list what this session (or an imported module) defines"})
+    assert c.candidates("?zeros_")[1] == {"zeros_like": "zeros_like(x: T) -> T"}
+    for helper in ("tie_share", "mm_grad_a", "unbroadcast", "sqrt_deriv", "pow_dbase", "broadcast_like"):
+        assert helper not in c.words()
+        assert c.complete(helper[:3])[1] == [w for w in c.complete(helper[:3])[1] if w not in P.HELPERS]
+    assert c.complete("tie") == ("tie", [])
+    assert "did you mean" not in r("tie_shar(1.0, 2.0)")[1]         # hints do not offer helpers either
+
+
 def test_expression_before_a_dot():
     assert expression_before("print(p.pos") == "p.pos"
     assert expression_before("let a = f(x, g(y))[0]") == "f(x, g(y))[0]"
@@ -223,6 +367,15 @@ def test_line_mode_runs_multiline_inputs_and_goes_on_after_errors():
 def test_line_mode_exit_status_is_0_when_all_inputs_succeed():
     r = repl_pipe("let a = 2\na * 21\n")
     assert (r.returncode, r.stdout) == (0, "42 : int\n")
+
+
+def test_repl_loads_its_files_then_reads_inputs(tmp_path):
+    f = tmp_path / "lib.dp"
+    f.write_text("fn k() -> float { return 2.5 }\n")
+    r = subprocess.run([sys.executable, "-m", "interpreter", "repl", str(f), str(tmp_path / "no.dp")],
+                       input="k() * 2.0\n:reload\nk()\n", capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.stdout.splitlines() == [f"loaded {f}", "5.0 : float", f"loaded {f}", "2.5 : float"]
+    assert r.stderr == f"cannot read {tmp_path / 'no.dp'}: No such file or directory\n" and r.returncode == 1
 
 
 def test_line_mode_reports_an_unfinished_input_at_the_end():
@@ -364,3 +517,36 @@ def test_history_persists_and_suggests_and_tab_completes_fields(tmp_path):
         child.expect(pexpect.EOF)
     finally:
         child.close()
+
+
+def test_enter_in_a_recalled_multiline_input_inserts_a_line_and_completion_shows_types(tmp_path):
+    child = spawn(tmp_path / "history")
+    try:
+        for line in ["fn f() -> int {", "return 1", "}"]:
+            send(child, line)
+        prompt(child)
+        child.send("\x1b[A")                     # ↑ recalls the definition, the cursor at its end
+        time.sleep(0.3)
+        child.send("\x1b[A\x1b[A")               # ↑↑ moves up inside it, to the first line
+        child.send("\x1b[F")                     # End
+        time.sleep(0.3)
+        send(child, "")                          # Enter there inserts a line…
+        child.send("print(7)")
+        child.send("\x1b[B\x1b[B\x1b[F")          # ↓↓ End: the end of the input
+        time.sleep(0.3)
+        send(child, "")                          # …and at the end Enter runs it
+        prompt(child)
+        send(child, "f()")
+        child.expect(r"7\r\n1 : int")
+        prompt(child)
+        child.send("sqr")
+        time.sleep(0.3)
+        child.send("\t")
+        child.expect(r"fn\(float\) -> float")     # the type beside the candidate
+        child.sendintr()
+        prompt(child)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0

@@ -78,6 +78,8 @@ PURE_CACHES = {
                                  "never changing or handing out its nodes",
     ("dsl.primitive", "_parse"): "a primitive's partial derivative, parsed once; the rules built from it "
                                  "copy it",
+    ("interpreter.reference", "_entries"): "the reference docs read once into a tuple of frozen entries, "
+                                           "for `:doc`; nothing changes them",
 }
 _IMMUTABLE = (str, bytes, int, float, bool, complex, frozenset, tuple, type(None), range, re.Pattern,
               types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)

@@ -26,20 +26,27 @@ SPECIAL = {
     "accumulate": ("accumulate(a: T, b: T) -> T", "the sum of two values of one type (derived code adds cotangents so)"),
     "source": ("source(f) -> string", "a function's DP source; `source(grad(f))` prints a derivative"),
     "sublist": ("sublist(xs: list[T], lo: int, hi: int) -> list[T]", "a new list of xs[lo] … xs[hi - 1]"),
-    "grad": ("grad(f, wrt = 0)", "the gradient of a float-valued function, a function of the same parameters"),
-    "value_and_grad": ("value_and_grad(f, wrt = 0)", "the value and the gradient, together"),
-    "jvp": ("jvp(f, primals, tangents) -> (value, tangent)", "forward mode"),
-    "vjp": ("vjp(f, args…) -> (value, pullback)", "reverse mode: pullback(y_bar) gives the cotangents"),
-    "jacfwd": ("jacfwd(f, wrt = 0)", "the Jacobian, by forward mode"),
-    "jacrev": ("jacrev(f, wrt = 0)", "the Jacobian, by reverse mode"),
-    "hessian": ("hessian(f, wrt = 0)", "the Hessian of a float-valued function"),
+    "grad": ("grad(f: fn(P0, …) -> float, wrt: int = 0) -> fn(P0, …) -> P0",
+             "the gradient of a float-valued function, a function of the same parameters"),
+    "value_and_grad": ("value_and_grad(f: fn(P0, …) -> float, wrt: int = 0) -> fn(P0, …) -> (float, P0)",
+                       "the value and the gradient, together"),
+    "jvp": ("jvp(f: fn(P…) -> R, primals: (P…), tangents: (P…)) -> (R, R)",
+            "forward mode: the value and its tangent"),
+    "vjp": ("vjp(f: fn(P…) -> R, args: P…) -> (R, fn(R) -> (P…))",
+            "reverse mode: the value and a pullback; pullback(y_bar) gives the cotangents"),
+    "jacfwd": ("jacfwd(f: fn(X, …) -> Y, wrt: int = 0) -> fn(X, …) -> J", "the Jacobian, by forward mode"),
+    "jacrev": ("jacrev(f: fn(X, …) -> Y, wrt: int = 0) -> fn(X, …) -> J", "the Jacobian, by reverse mode"),
+    "hessian": ("hessian(f: fn(X, …) -> float, wrt: int = 0) -> fn(X, …) -> H", "the Hessian of a float-valued function"),
+    "pullback": ("pullback(f: fn(P…) -> R) -> fn(P…, R) -> (P…)",
+                 "f's pullback as a function of the arguments and the result's cotangent"),
+    "pushforward": ("pushforward(f: fn(P…) -> R) -> fn(P…, P…) -> (R, R)",
+                    "f's jvp as a function of the arguments and their tangents"),
 }
 
 
 def _helpers() -> set[str]:
     """HELPERS and what the primitive table marks as made for derivative rules."""
-    marked = {n for n, ps in P.BY_NAME.items() if ps and all(getattr(p, "helper", False) for p in ps)}
-    return HELPERS | marked
+    return HELPERS | P.HELPERS
 
 
 def user_builtins() -> list[str]:

@@ -2,9 +2,11 @@
 comments that stand on their own lines (above a statement, between statements, at the
 end of a block) and the blank lines between statements.
 
-A comment at the end of a line of code, or inside an expression, has no place the
-printer could put it back. Formatting refuses such a file, saying which lines hold the
-comments it would drop, rather than lose them. It also refuses a file that does not
+A comment at the end of a line of code stays at the end of that statement's printed
+line (or its block's header line) when the statement prints on one line. One inside an
+expression that spans lines, or after a closing `}`, has no place the printer could put
+it back: formatting refuses such a file, saying which lines hold the comments it would
+drop, rather than lose them. It also refuses a file that does not
 parse, and checks that the text it makes parses to the program it was given."""
 from __future__ import annotations
 
@@ -62,8 +64,8 @@ def format_text(text: str, file: str = "<document>") -> str:
     if lost:
         where = ", ".join(map(str, lost[:8])) + (", …" if len(lost) > 8 else "")
         raise Refused(f"formatting would drop the comment{'s' if len(lost) > 1 else ''} on line{'s' if len(lost) > 1 else ''} "
-                      f"{where}: DP's printer keeps the comments on lines of their own, not those at the end "
-                      "of a line of code or inside an expression; move them onto a line of their own")
+                      f"{where}: DP's printer keeps the comments on lines of their own and those after a statement "
+                      "on one line, not those inside an expression or after a `}`; move them onto a line of their own")
     try:
         same = program_src(parse(out, file)) == program_src(prog)
     except DPError:
@@ -84,6 +86,10 @@ class _Format:
                 for k in range(len(st.comment.split("\n"))):
                     own.pop(st.span.line - 1 - k, None)
         self.free = own                              # line -> text of the comments kept apart
+        # line -> text of a comment after code: kept at the end of the statement's line
+        # (a block's header line), when the statement prints on one line
+        self.trailing = {n: c for n, c in comments(text) if n not in own
+                         and not text.split("\n")[n - 1].lstrip().startswith("#")}
         self.braces = _Braces(text)
 
     def block(self, stmts, depth: int, end: int) -> str:
@@ -101,10 +107,28 @@ class _Format:
             start = s.span.line - (len(s.comment.split("\n")) if s.comment else 0)
             for item in self._comments_before(start, depth):
                 put(*item)
-            put(start, s.span.end_line, self.stmt(s, depth))
+            put(start, s.span.end_line, self._trailed(s, depth))
         for item in self._comments_before(end, depth):
             put(*item)
         return "".join(out)
+
+    def _trailed(self, s, depth: int) -> str:
+        """s printed, with the comment after its code on its source line put back at the
+        end of its printed line: a block's header line, or a statement that prints on
+        one line. One it cannot place stays unplaced (and the file is refused)."""
+        block = isinstance(s, (S.FnDef, S.While, S.ForRange, S.ForEach, S.If, S.Match))
+        key = s.span.line if block else s.span.end_line
+        note = self.trailing.pop(key, None)                 # before the block's own statements
+        text = self.stmt(s, depth)
+        if note is None:
+            return text
+        lines = text.split("\n")
+        k = next((i for i, ln in enumerate(lines) if not ln.lstrip().startswith("#")), None)
+        if k is None or (not block and any(ln.strip() for ln in lines[k + 1:])):
+            self.trailing[key] = note
+            return text
+        lines[k] += "  # " + note if note else "  #"
+        return "\n".join(lines)
 
     def _comments_before(self, line: int, depth: int) -> list:
         lines = sorted(n for n in self.free if n < line)
