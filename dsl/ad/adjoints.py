@@ -279,14 +279,15 @@ class Adjoints:
             if isinstance(leaf, S.Name) and leaf.id in self.temps:
                 out.append(S.Let(self.barname(leaf.id), None, c))      # a step's cotangent, once
                 continue
-            out.append(self.update(leaf, lambda cur, c=c, t=leaf.ty: B.accumulate(cur, c, t)))
+            out += self.update(leaf, lambda cur, c=c, t=leaf.ty: B.accumulate(cur, c, t))
         return out
 
-    def update(self, leaf, f) -> S.Stmt:
-        """`bar(leaf) = f(bar(leaf))`, rebuilding tuples (they are immutable)."""
+    def update(self, leaf, f) -> list[S.Stmt]:
+        """`bar(leaf) = f(bar(leaf))`, rebuilding tuples (they are immutable): a struct
+        inside one as a literal, a list or dict inside one as a copy with the element set."""
         def set_(path, new):
             if isinstance(path, S.Name):
-                return B.assign(self.barname(path.id), new)
+                return [B.assign(self.barname(path.id), new)]
             if isinstance(path, S.TupleIndex):
                 tt = path.obj.ty
                 items = [new if j == path.index else B.tindex(self.bar_path(path.obj), j) for j in range(len(tt.items))]
@@ -296,8 +297,10 @@ class Adjoints:
                     st = path.obj.ty
                     fields = [(n, new if n == path.name else B.field(self.bar_path(path.obj), n)) for n in st.fields]
                     return set_(path.obj, S.StructLit(st.name, fields))
-                raise _err(leaf.span, "cannot differentiate an element of a list inside a tuple yet")
-            return S.Assign(self.bar_path(path), new)
+                part = self.temp("part")            # `r.0[i]`: var part = r_bar.0; part[i] = …; r_bar = (part, …)
+                return [S.Let(part, None, self.bar_path(path.obj), True),
+                        S.Assign(B.index(B.name(part), B.copy_expr(path.index)), new)] + set_(path.obj, B.name(part))
+            return [S.Assign(self.bar_path(path), new)]
         return set_(leaf, f(self.bar_path(leaf)))
 
     def call_adjoint(self, v: S.Call, g: S.Expr) -> list[S.Stmt]:
