@@ -549,7 +549,7 @@ class Reverse(Adjoints, Activity, Sweep):
             fwd = [B.assign(lo, B.copy_expr(s.start)), B.assign(hi, B.copy_expr(s.stop)),
                    S.ForRange(s.var, B.name(lo), B.name(hi), bf)]
         rev = []
-        if in_loop and not const:
+        if in_loop and not const and br:      # (no reverse loop: nothing to push, or to pop)
             tl, th = self.tape("lo", INT), self.tape("hi", INT)
             fwd += [self.push(tl, B.name(lo)), self.push(th, B.name(hi))]
             rev += [B.assign(hi, self.pop(th)), B.assign(lo, self.pop(tl))]
