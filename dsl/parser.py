@@ -3,6 +3,7 @@ newlines and struct-literal braces; a transformer builds `syntax` nodes with spa
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 
 import lark
@@ -10,6 +11,7 @@ from lark import Token, Transformer, v_args
 
 from grammar import grammar_text
 
+from . import cache
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, SourceRegistry
 from .span import Span
@@ -79,16 +81,32 @@ class _PostLexer:
             yield pending_nl
 
 
+_OPTIONS = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
+
+
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
-    return lark.Lark(grammar_text(), parser="lalr", lexer="basic", postlex=_PostLexer(),
-                     propagate_positions=True, maybe_placeholders=True)
+    """The Lark parser. Its LALR tables take a while to build, so they are kept in the
+    user's cache directory (dsl/cache.py), under a name made from the grammar and the
+    versions of Lark and Python; Lark checks the same again as it reads the file, and a
+    file it cannot read (corrupt, stale, half-written) it builds anew and rewrites."""
+    text = grammar_text()
+    where = cache.path(f"grammar-{cache.key(text, lark.__version__, repr(sorted(_OPTIONS.items())))}.lark")
+    return lark.Lark(text, postlex=_PostLexer(), cache=where or False, **_OPTIONS)
 
 
 def build_parser() -> None:
-    """Build the parser now (it takes a second, once per process): a session does, so
-    that it never happens inside a program's timeout."""
+    """Build (or load) the parser now, once per process: a session does, so that it
+    never happens inside a program's timeout."""
     _parser()
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """What a parsed syntax tree depends on: the grammar and the code that builds
+    trees (a key for trees kept in the cache)."""
+    from . import span
+    return cache.key(grammar_text(), lark.__version__, cache.source_of(sys.modules[__name__], S, span))
 
 
 # Friendly names for terminals in "expected ..." hints.

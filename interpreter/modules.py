@@ -28,6 +28,7 @@ runs (`dp check` does not run them)."""
 from __future__ import annotations
 
 import os
+import pickle
 
 from dsl import syntax as S
 from dsl.checker import Checker
@@ -164,7 +165,7 @@ class ModuleLoader:
         except OSError as e:
             raise DPError(Diagnostic(KIND, f"cannot read module `{name}`: {e.strerror}", None)) from None
         self.session.sources.add(shown, text)
-        prog = parse(text, shown)
+        prog = parse_module(text, shown) if _in_stdlib(path) else parse(text, shown)
         if prefix is None:
             prefix, k = name, 2
             while prefix in self.prefixes:
@@ -287,6 +288,33 @@ class _Renamer:
         if isinstance(x, tuple):
             return tuple(self.item(y) for y in x)
         return x
+
+
+def parse_module(text: str, file: str) -> S.Program:
+    """parse(text, file), kept in the user's cache directory (dsl/cache.py) under a key
+    made from the text, the file's name (every span carries it) and the parser's
+    fingerprint: parsing a standard module takes longer than reading it back. A tree
+    that cannot be read back is parsed again. Only trees that parse are kept, so every
+    syntax error is found by the parser, as it is for any other file."""
+    from dsl import cache
+    from dsl.parser import fingerprint
+    from . import VERSION
+    name = f"module-{cache.key(VERSION, fingerprint(), file, text)}.pickle"
+    data = cache.read(name)
+    if data is not None:
+        try:
+            prog = pickle.loads(data)
+            if isinstance(prog, S.Program):
+                return prog
+        except Exception:                       # noqa: BLE001 — a corrupt entry is made again
+            pass
+    prog = parse(text, file)
+    try:
+        data = pickle.dumps(prog, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:                           # noqa: BLE001 — then it is parsed every time
+        return prog
+    cache.write(name, data)
+    return prog
 
 
 def stdlib_names() -> list[str]:
