@@ -175,21 +175,23 @@ class ModuleLoader:
         mod.mtime = _mtime(path) if not _in_stdlib(path) else None
         base = self.load_imports(prog, GlobalEnv(py_types=self.session.env.py_types), shown)
         work = base.copy()
-        ad = self.session.ad
-        saved_env, syms_before = ad.current_env, set(ad.syms)
-        checker = Checker(work, ad.typer)
+        session = self.session                 # session.ad is made when a transform is first checked
+        saved_env, syms_before = (session.ad.current_env, set(session.ad.syms)) if session.differentiates else (None, set())
+        checker = Checker(work, session.typer)
         checker.py_prefix = prefix + "."
         try:
             checker.check_program(prog)
-            if not self.check_only:
-                ad.derive_program(prog.body, work)
+            if not self.check_only and session.differentiates:
+                session.ad.derive_program(prog.body, work)
         except RecursionError:
             raise DPError(Diagnostic("syntax error", "this program is nested too deeply", prog.span,
                                      "split long expressions into several statements")) from None
         finally:
-            ad.current_env = saved_env       # the transforms check derived code in the importer's env
-        derived = [ad.syms[n].decl for n in set(ad.syms) - syms_before
-                   if ad.syms[n] is not None and isinstance(ad.syms[n].decl, S.FnDef)]
+            if session.differentiates:
+                session.ad.current_env = saved_env       # the transforms check derived code in the importer's env
+        syms = session.ad.syms if session.differentiates else {}
+        derived = [syms[n].decl for n in set(syms) - syms_before
+                   if syms[n] is not None and isinstance(syms[n].decl, S.FnDef)]
         self._rename(mod, prog, base, work, derived)
         if not self.check_only:
             code = compile(self.session.compiler.program(prog), shown, "exec")
@@ -235,7 +237,7 @@ class ModuleLoader:
                 raise
             for sym in mod.exports.values.values():
                 if sym.kind == "fn" and sym.py in ns:
-                    self.session.ad.register_function(ns[sym.py], sym.decl)
+                    self.session.register_function(ns[sym.py], sym.decl)
 
 
 class _Renamer:

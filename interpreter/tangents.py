@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import operator
 
-import numpy as np
-
+from dsl import lazy_numpy
 from dsl.symbols import field_attr
 
 from .values import DPEnum, DPStruct
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 
 def zeros_like(v):
