@@ -77,16 +77,21 @@ def load():
 
 
 class Function:
-    """numpy.<name>, named before numpy is imported: calling it imports numpy. The
-    table of primitives and the runtime namespaces replace it by numpy's own function
-    once numpy is imported (`resolve`)."""
-    __slots__ = ("name",)
+    """numpy.<name>, named before numpy is imported: calling it imports numpy, and puts
+    numpy's own functions in place of the Functions in the caller's globals (compiled DP
+    code runs in its runtime's namespace: the rest of the program calls numpy directly).
+    The table of primitives does the same for itself once numpy is imported."""
+    __slots__ = ("name", "fn")
 
     def __init__(self, name: str):
         self.name = name
+        self.fn = None
 
     def __call__(self, *args, **kwargs):
-        return getattr(load(), self.name)(*args, **kwargs)
+        if self.fn is None:
+            self.fn = getattr(load(), self.name)
+            resolve_all(sys._getframe(1).f_globals)
+        return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<numpy.{self.name}, not imported yet>"

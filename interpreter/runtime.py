@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast as py
 import math
-import types
 
 from dsl import lazy_numpy
 from dsl import primitives as P
@@ -205,20 +204,6 @@ def _args(names):
                         defaults=[])
 
 
-def _calls_numpy(code, ns) -> bool:
-    """Whether code (or a function in it) names a numpy function not imported yet,
-    itself or in its priced version (meter.py)."""
-    todo = [code]
-    while todo:
-        c = todo.pop()
-        for n in c.co_names:
-            if type(ns.get(n)) is lazy_numpy.Function or (
-                    n.startswith("rt·g·") and type(ns.get("rt·" + n[len("rt·g·"):])) is lazy_numpy.Function):
-                return True
-        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-    return False
-
-
 def prim_py_name(p) -> str:
     i = P.BY_NAME[p.name].index(p)
     return f"rt·{_opname(p.name)}·{i}"
@@ -244,16 +229,13 @@ class Runtime:
         self._copiers: dict = {}
         self._building: set = set()                # copiers being made (recursive types)
 
-    def ready_numpy(self, code=None) -> None:
-        """Put numpy's own functions in ns in place of the names the table made them with
-        (dsl/lazy_numpy.py) once numpy is imported, and import it now if code, about to
-        run, calls one: a program's tensor operations then call numpy directly."""
-        if not lazy_numpy.loaded():
-            if code is None or not _calls_numpy(code, self.ns):
-                return
-            lazy_numpy.load()
-        lazy_numpy.resolve_all(self.ns)
-        self.numpy_ready = True
+    def ready_numpy(self) -> None:
+        """Once numpy is imported (by a program's first tensor operation, or by an
+        embedder), put numpy's own functions in ns in place of the names the table made
+        them with (dsl/lazy_numpy.py)."""
+        if lazy_numpy.loaded():
+            lazy_numpy.resolve_all(self.ns)
+            self.numpy_ready = True
 
     def name(self, obj, hint: str) -> str:
         """A namespace name bound to obj (one name per object)."""
@@ -314,7 +296,7 @@ class Runtime:
 
     def _make_copier(self, t):
         if isinstance(t, Prim):
-            return np.copy if t == TENSOR else None
+            return lazy_numpy.functions.copy if t == TENSOR else None
         if isinstance(t, ListT):
             inner = self.copier(t.elem)
             return list.copy if inner is None else (lambda xs: [inner(x) for x in xs])

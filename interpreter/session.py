@@ -280,7 +280,7 @@ class Session:
     def execute(self, code):
         ns = self.runtime.ns
         if not self.runtime.numpy_ready:
-            self.runtime.ready_numpy(code)          # numpy, if the code uses tensors (dsl/lazy_numpy.py)
+            self.runtime.ready_numpy()              # numpy's own functions, once it is imported (dsl/lazy_numpy.py)
         ns.pop("rt·result", None)
         old = sys.getrecursionlimit()
         self._set_recursion_limit(old)

@@ -105,7 +105,7 @@ def make_tangent_op(runtime, t, kind):
     if t == FLOAT:
         return (lambda v: 0.0) if kind == "zero" else (lambda a, b: a + b)
     if t == TENSOR:
-        return np.zeros_like if kind == "zero" else (lambda a, b: a + b)
+        return lazy_numpy.functions.zeros_like if kind == "zero" else (lambda a, b: a + b)
     if isinstance(t, ListT) and t.elem == FLOAT:
         if kind == "zero":
             return lambda v: [0.0] * len(v)
