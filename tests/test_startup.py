@@ -20,7 +20,7 @@ RUN_AND_REPORT = """
 import json, sys
 from interpreter.cli import main
 status = main(["run", sys.argv[1]])
-names = ("numpy", "dsl.ad", "lark", "matplotlib", "prompt_toolkit")
+names = ("numpy", "dsl.ad", "lark", "regex", "matplotlib", "prompt_toolkit")
 print(json.dumps({"status": status, "imported": [n for n in names if n in sys.modules]}), file=sys.stderr)
 """
 
@@ -42,6 +42,9 @@ def test_a_scalar_program_imports_neither_numpy_nor_the_transforms(tmp_path):
     out, report, err = run(tmp_path, "print(1 + 2)\n")
     assert (out, err, report["status"]) == ("3\n", "", 0)
     assert "numpy" not in report["imported"] and "dsl.ad" not in report["imported"]
+    out, report, err = run(tmp_path, "print(1 + 2)\n")
+    assert (out, err, report["status"]) == ("3\n", "", 0)
+    assert report["imported"] == []            # nor Lark, once its standalone parser is in the cache
 
 
 def test_importing_standard_modules_imports_no_numpy(tmp_path):
@@ -108,7 +111,7 @@ def test_a_run_fills_the_cache_and_the_next_run_reads_it(tmp_path):
     text = "import optim\nimport stats\nprint(stats.mean([2.0, 4.0]))\n"
     assert run(tmp_path, text, home)[0] == "3.0\n"
     names = entries(home)
-    assert sum(n.startswith("grammar-") for n in names) == 1
+    assert sum(n.startswith("parser-") for n in names) == 1          # dsl/standalone.py's parser
     assert sum(n.startswith("module-") for n in names) == 3            # optim, stats and math (which stats imports)
     assert not any(n.endswith(".tmp") for n in names)
     stamps = {n: (home / "dp" / n).stat().st_mtime_ns for n in names}
@@ -154,18 +157,56 @@ def test_an_entry_made_by_another_version_is_not_read(tmp_path, monkeypatch):
     assert sum(n.startswith("module-") for n in entries(tmp_path)) == 2
 
 
+# Without the standalone parser (it cannot be made): Lark itself, its tables in the cache
+WITH_LARK = """
+import json, sys
+import dsl.standalone
+dsl.standalone.load = lambda always_accept: None
+from interpreter.cli import main
+status = main(["run", sys.argv[1]])
+print(json.dumps({"status": status, "imported": [n for n in ("lark",) if n in sys.modules]}), file=sys.stderr)
+"""
+
+
+def run_with_lark(tmp_path, text, home):
+    prog = tmp_path / "prog.dp"
+    prog.write_text(text)
+    out = subprocess.run([sys.executable, "-c", WITH_LARK, str(prog)], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, XDG_CACHE_HOME=str(home)), timeout=120)
+    *before, last = out.stderr.strip().split("\n")
+    return out.stdout, json.loads(last), "\n".join(before)
+
+
+def test_without_the_standalone_parser_lark_parses_and_keeps_its_tables(tmp_path):
+    home = tmp_path / "cache"
+    out, report, err = run_with_lark(tmp_path, "print(1 + 2)\nlet x = (1 +\n", home)
+    assert out == "" and "syntax error" in err and report == {"status": 1, "imported": ["lark"]}
+    assert sum(n.startswith("grammar-") for n in entries(home)) == 1
+    out, report, err = run_with_lark(tmp_path, "print(1 + 2)\n", home)
+    assert (out, err, report["status"]) == ("3\n", "", 0)
+
+
 def test_a_grammar_table_with_a_stale_header_is_rebuilt(tmp_path):
     """Lark checks its own digest of the grammar, options and versions as it reads the
     tables: a file at the right name with another digest is built again."""
     home = tmp_path / "cache"
-    run(tmp_path, "print(1)\n", home)
+    run_with_lark(tmp_path, "print(1)\n", home)
     [name] = [n for n in entries(home) if n.startswith("grammar-")]
     p = home / "dp" / name
     rest = p.read_bytes().split(b"\n", 1)[1]
     p.write_bytes(b"0" * 64 + b"\n" + rest)
-    out, report, err = run(tmp_path, "print(2)\n", home)
+    out, report, err = run_with_lark(tmp_path, "print(2)\n", home)
     assert (out, err, report["status"]) == ("2\n", "", 0)
     assert not p.read_bytes().startswith(b"0" * 64)
+
+
+def test_the_standalone_parser_reports_syntax_errors_as_lark_does(tmp_path):
+    """The same diagnostic, whichever parser finds the error."""
+    home = tmp_path / "cache"
+    for text in ("let x = (1 +\n", "fn f( { }\n", "let 3 = x\n", "print(\"a\" $ 1)\n"):
+        a = run(tmp_path, text, home)
+        b = run_with_lark(tmp_path, text, home)
+        assert a[0] == b[0] == "" and a[2] == b[2] and "syntax error" in a[2]
 
 
 def test_an_entry_that_is_not_a_program_is_ignored(tmp_path, monkeypatch):
