@@ -48,9 +48,29 @@ def _generate(text: str, always_accept: tuple) -> str:
     parser.options.postlex = None              # the post-lexer is DP's, given when the parser is made
     out = io.StringIO()
     gen_standalone(parser, out=out)
-    # Lark imports the `regex` module, if installed, for grammars with Unicode categories
-    # or `regex=True`; DP's grammar has neither, and the module takes long to import
-    return out.getvalue().replace("\n    import regex\n", "\n    raise ImportError\n", 1)
+    return _trimmed(out.getvalue())
+
+
+# Two imports of Lark's that DP's parser does without, each slower to import than the
+# parser itself is to load: `regex`, which Lark uses (when installed) only for grammars
+# with Unicode categories or for `regex=True`, and `logging`, for a logger Lark sets to
+# CRITICAL (it says nothing). Each is replaced only if all its lines are found.
+_TRIMS = [
+    [("\n    import regex\n", "\n    raise ImportError\n")],
+    [("\nimport logging\n", "\n"),
+     ('\nlogger: logging.Logger = logging.getLogger("lark")\nlogger.addHandler(logging.StreamHandler())\n',
+      "\nclass _Silent:\n    def __getattr__(self, name):\n        return lambda *args, **kwargs: None\n\n\n"
+      "logger = _Silent()\n"),
+     ("\nlogger.setLevel(logging.CRITICAL)\n", "\n")],
+]
+
+
+def _trimmed(src: str) -> str:
+    for trim in _TRIMS:
+        if all(src.count(old) == 1 for old, _ in trim):
+            for old, new in trim:
+                src = src.replace(old, new)
+    return src
 
 
 def _module(code) -> types.ModuleType:

@@ -20,7 +20,7 @@ RUN_AND_REPORT = """
 import json, sys
 from interpreter.cli import main
 status = main(["run", sys.argv[1]])
-names = ("numpy", "dsl.ad", "lark", "regex", "matplotlib", "prompt_toolkit")
+names = ("numpy", "dsl.ad", "lark", "regex", "logging", "matplotlib", "prompt_toolkit")
 print(json.dumps({"status": status, "imported": [n for n in names if n in sys.modules]}), file=sys.stderr)
 """
 
