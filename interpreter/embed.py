@@ -99,6 +99,7 @@ class Interpreter:
         session = self.session
         self._guard = Guard(session.runtime.meter, session.sources, lambda: session.compiler.compiled_unmetered)
         session.guard = self._guard
+        session.preload()                             # no import happens inside a limit
         session.interrupts_as_errors = False          # Ctrl-C reaches Python as KeyboardInterrupt
         self.max_steps, self.timeout, self.max_depth = max_steps, timeout, max_depth
         self._names = itertools.count()

@@ -296,7 +296,7 @@ class Runtime:
 
     def _make_copier(self, t):
         if isinstance(t, Prim):
-            return lazy_numpy.functions.copy if t == TENSOR else None
+            return (np.copy if lazy_numpy.loaded() else lazy_numpy.functions.copy) if t == TENSOR else None
         if isinstance(t, ListT):
             inner = self.copier(t.elem)
             return list.copy if inner is None else (lambda xs: [inner(x) for x in xs])

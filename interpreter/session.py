@@ -79,6 +79,14 @@ class Session:
             self._functions = []
         return self._ad
 
+    def preload(self) -> None:
+        """Import now what programs import when they first need it (dsl.ad, numpy): an
+        embedder's limits (a timeout) then never count an import."""
+        _ = self.ad
+        from dsl import lazy_numpy
+        lazy_numpy.load()
+        self.runtime.ready_numpy()
+
     @property
     def differentiates(self) -> bool:
         """Whether anything was differentiated yet: the checker types every transform

@@ -85,18 +85,33 @@ def test_a_runtime_error_in_a_scalar_program_needs_no_numpy(tmp_path):
     assert "numpy" not in report["imported"]
 
 
-def test_numpy_imported_by_an_embedder_after_dp_is_seen_by_dp():
-    """An embedder that imports numpy after DP and hands DP an array: DP's checks for
+def test_numpy_imported_by_a_host_after_dp_is_seen_by_dp():
+    """A host that imports numpy after DP and hands a session an array: DP's checks for
     numpy's types see it (the stand-in looks at sys.modules)."""
     code = """
-from interpreter.embed import Interpreter
-dp = Interpreter()
-dp.load("fn total(t: tensor) -> float { return sum(t * t) }")
+import sys
+from interpreter.session import Session
+s = Session()
+s.run("fn total(t: tensor) -> float { return sum(t * t) }", "a.dp")
+before = "numpy" in sys.modules
 import numpy
-print(dp.function("total")(numpy.array([1.0, 2.0])), dp.eval("tensor([1.0]) + 1.0"))
+print(before, s.call("total", numpy.array([1.0, 2.0])), s.run("tensor([1.0]) + 1.0").value)
 """
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert out.stdout == "5.0 [2.]\n", out.stderr
+    assert out.stdout == "False 5.0 [2.]\n", out.stderr
+
+
+def test_the_embedding_api_imports_everything_before_any_limit_starts():
+    """An Interpreter's limits (a timeout) never count an import: it makes the
+    transforms and imports numpy as it is made."""
+    code = """
+import sys
+from interpreter.embed import Interpreter
+dp = Interpreter(timeout=0.05)
+print("numpy" in sys.modules, "dsl.ad" in sys.modules, dp.eval("sum(ones(3))"))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout == "True True 3.0\n", out.stderr
 
 
 # ---------------------------------------------------------------- the caches
