@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from . import lazy_numpy
 from .diagnostics import DPRuntimeError
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 # ---------------------------------------------------------------- elementwise, on floats
 
@@ -191,8 +192,22 @@ def t_pow_term(c, x, q, m):
 
 
 # erf has no numpy version; math.erf elementwise agrees with the float version exactly
-t_erf = np.vectorize(math.erf, otypes=[float])
-t_erfc = np.vectorize(math.erfc, otypes=[float])
+def t_erf(x):
+    return _vectorized(math.erf)(x)
+
+
+def t_erfc(x):
+    return _vectorized(math.erfc)(x)
+
+
+_VECTORIZED: dict = {}
+
+
+def _vectorized(f):
+    v = _VECTORIZED.get(f)
+    if v is None:
+        v = _VECTORIZED[f] = np.vectorize(f, otypes=[float])
+    return v
 
 
 # ---------------------------------------------------------------- broadcasting and reductions

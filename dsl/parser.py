@@ -3,17 +3,24 @@ newlines and struct-literal braces; a transformer builds `syntax` nodes with spa
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
-
-import lark
-from lark import Token, Transformer, v_args
 
 from grammar import grammar_text
 
+from . import cache, standalone
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, SourceRegistry
 from .span import Span
 from .syntax_hints import syntax_diagnostic
+
+_ALWAYS_ACCEPT = ("_NL",)          # the post-lexer's terminals (the tables depend on them)
+# Lark's parser as a module of its own, kept compiled in the cache (dsl/standalone.py),
+# or Lark itself: the same names either way
+lark = standalone.load(_ALWAYS_ACCEPT)
+if lark is None:
+    import lark
+Token, Transformer, v_args = lark.Token, lark.Transformer, lark.v_args
 
 # Tokens after which a newline ends a statement (Go's rule).
 _ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "INF", "NAN",
@@ -33,7 +40,7 @@ class _PostLexer:
     closes the header of an `if`/`while`/`for`/`match` (as in Rust, a struct literal
     in a condition needs parentheses)."""
 
-    always_accept = ("_NL",)
+    always_accept = _ALWAYS_ACCEPT
 
     def process(self, stream):
         brackets: list[str] = []         # open ( [ {
@@ -82,14 +89,30 @@ class _PostLexer:
 
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
-    return lark.Lark(grammar_text(), parser="lalr", lexer="basic", postlex=_PostLexer(),
-                     propagate_positions=True, maybe_placeholders=True)
+    """The Lark parser: the standalone module's (dsl/standalone.py), or else Lark's,
+    whose LALR tables take a while to build, so they too are kept in the user's cache
+    directory (dsl/cache.py), under a name made from the grammar and the versions of
+    Lark and Python; Lark checks the same again as it reads the file, and a file it
+    cannot read (corrupt, stale, half-written) it builds anew and rewrites."""
+    if lark.__name__ == standalone.NAME:
+        return lark.Lark_StandAlone(postlex=_PostLexer(), propagate_positions=True)
+    text, options = grammar_text(), standalone.OPTIONS
+    where = cache.path(f"grammar-{cache.key(text, lark.__version__, repr(sorted(options.items())))}.lark")
+    return lark.Lark(text, postlex=_PostLexer(), cache=where or False, **options)
 
 
 def build_parser() -> None:
-    """Build the parser now (it takes a second, once per process): a session does, so
-    that it never happens inside a program's timeout."""
+    """Build (or load) the parser now, once per process: a session does, so that it
+    never happens inside a program's timeout."""
     _parser()
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """What a parsed syntax tree depends on: the grammar and the code that builds
+    trees (a key for trees kept in the cache)."""
+    from . import span
+    return cache.key(grammar_text(), standalone._lark_version(), cache.source_of(sys.modules[__name__], S, span))
 
 
 # How deeply syntax may nest (`- - - x`, `[[[1]]]`, `f(f(f(x)))`, `a + b + c + …`, which

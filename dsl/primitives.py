@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from . import kernels as K
+from . import lazy_numpy
 from .primitive import Builtin, Primitive, elementwise
 from .types import BOOL, FLOAT, INT, STRING, TENSOR, UNIT, ListT, Type
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
+N = lazy_numpy.functions                   # N.sin: numpy.sin, named before numpy is imported
 
 T, F, I = TENSOR, FLOAT, INT
 LI, LF, LT = ListT(INT), ListT(FLOAT), ListT(TENSOR)
@@ -38,49 +40,49 @@ def _plot_signatures():
 
 TABLE: list[Primitive] = [
     # arithmetic (on floats the compiler emits the Python operator inline)
-    *elementwise("+", "a b", None, np.add, "1.0", "1.0", py_op="+"),
-    *elementwise("-", "a b", None, np.subtract, "1.0", "-1.0", py_op="-"),
-    *elementwise("*", "a b", None, np.multiply, "b", "a", py_op="*"),
-    *elementwise("/", "a b", None, np.divide, "1.0 / b", "-(y / b)", py_op="/", domain="b != 0.0", kinks="b"),
-    *elementwise("%", "a b", K.fmod, np.fmod, "1.0", "-trunc_div(a, b)", domain="b != 0.0",
+    *elementwise("+", "a b", None, N.add, "1.0", "1.0", py_op="+"),
+    *elementwise("-", "a b", None, N.subtract, "1.0", "-1.0", py_op="-"),
+    *elementwise("*", "a b", None, N.multiply, "b", "a", py_op="*"),
+    *elementwise("/", "a b", None, N.divide, "1.0 / b", "-(y / b)", py_op="/", domain="b != 0.0", kinks="b"),
+    *elementwise("%", "a b", K.fmod, N.fmod, "1.0", "-trunc_div(a, b)", domain="b != 0.0",
                  kinks=f"b * sin({PI} * a / b)", doc="C's fmod: the sign of the dividend"),
-    *elementwise("neg", "x", None, np.negative, "-1.0", py_op="neg"),
-    *elementwise("**", "x p", math.pow, np.power, "pow_dbase(x, p)", "pow_term(1.0, x, p, 1)", py_op="**",
+    *elementwise("neg", "x", None, N.negative, "-1.0", py_op="neg"),
+    *elementwise("**", "x p", math.pow, N.power, "pow_dbase(x, p)", "pow_term(1.0, x, p, 1)", py_op="**",
                  domain="x > 0.0"),
     *elementwise("**int", "x n:int", None, None, "pow_dbase(x, n)", py_op="**", total=False, doc="float ** int"),
     *elementwise("pow", "x p", math.pow, None, "pow_dbase(x, p)", "pow_term(1.0, x, p, 1)", domain="x > 0.0"),
     # elementary functions
-    *elementwise("sin", "x", math.sin, np.sin, "cos(x)"),
-    *elementwise("cos", "x", math.cos, np.cos, "-sin(x)"),
-    *elementwise("tan", "x", math.tan, np.tan, "1.0 + y * y", kinks="cos(x)"),
-    *elementwise("exp", "x", math.exp, np.exp, "y", total=False),
-    *elementwise("log", "x", math.log, np.log, "1.0 / x", domain="x > 0.0"),
-    *elementwise("sqrt", "x", math.sqrt, np.sqrt, "sqrt_deriv(y)", domain="x >= 0.0", kinks="x"),
-    *elementwise("log1p", "x", math.log1p, np.log1p, "1.0 / (1.0 + x)", domain="x > -1.0"),
-    *elementwise("expm1", "x", math.expm1, np.expm1, "y + 1.0", total=False),
-    *elementwise("sinh", "x", math.sinh, np.sinh, "cosh(x)", total=False),
-    *elementwise("cosh", "x", math.cosh, np.cosh, "sinh(x)", total=False),
-    *elementwise("tanh", "x", math.tanh, np.tanh, "1.0 - y * y"),
-    *elementwise("asin", "x", math.asin, np.arcsin, "1.0 / sqrt(1.0 - x * x)", domain="-1.0 < x && x < 1.0"),
-    *elementwise("acos", "x", math.acos, np.arccos, "-1.0 / sqrt(1.0 - x * x)", domain="-1.0 < x && x < 1.0"),
-    *elementwise("atan", "x", math.atan, np.arctan, "1.0 / (1.0 + x * x)"),
-    *elementwise("atan2", "a b", math.atan2, np.arctan2, "b * inv_norm2(a, b)", "-(a * inv_norm2(a, b))",
+    *elementwise("sin", "x", math.sin, N.sin, "cos(x)"),
+    *elementwise("cos", "x", math.cos, N.cos, "-sin(x)"),
+    *elementwise("tan", "x", math.tan, N.tan, "1.0 + y * y", kinks="cos(x)"),
+    *elementwise("exp", "x", math.exp, N.exp, "y", total=False),
+    *elementwise("log", "x", math.log, N.log, "1.0 / x", domain="x > 0.0"),
+    *elementwise("sqrt", "x", math.sqrt, N.sqrt, "sqrt_deriv(y)", domain="x >= 0.0", kinks="x"),
+    *elementwise("log1p", "x", math.log1p, N.log1p, "1.0 / (1.0 + x)", domain="x > -1.0"),
+    *elementwise("expm1", "x", math.expm1, N.expm1, "y + 1.0", total=False),
+    *elementwise("sinh", "x", math.sinh, N.sinh, "cosh(x)", total=False),
+    *elementwise("cosh", "x", math.cosh, N.cosh, "sinh(x)", total=False),
+    *elementwise("tanh", "x", math.tanh, N.tanh, "1.0 - y * y"),
+    *elementwise("asin", "x", math.asin, N.arcsin, "1.0 / sqrt(1.0 - x * x)", domain="-1.0 < x && x < 1.0"),
+    *elementwise("acos", "x", math.acos, N.arccos, "-1.0 / sqrt(1.0 - x * x)", domain="-1.0 < x && x < 1.0"),
+    *elementwise("atan", "x", math.atan, N.arctan, "1.0 / (1.0 + x * x)"),
+    *elementwise("atan2", "a b", math.atan2, N.arctan2, "b * inv_norm2(a, b)", "-(a * inv_norm2(a, b))",
                  domain="a != 0.0 || b != 0.0", kinks="a", total=True, doc="the angle of the point (b, a)"),
     *elementwise("sigmoid", "x", K.sigmoid, K.t_sigmoid, "y * (1.0 - y)"),
     *elementwise("erf", "x", math.erf, K.t_erf, "1.1283791670955126 * exp(-(x * x))", doc="2/√π ∫₀ˣ exp(-t²) dt"),
     *elementwise("erfc", "x", math.erfc, K.t_erfc, "-1.1283791670955126 * exp(-(x * x))", doc="1 - erf(x)"),
     # piecewise
-    *elementwise("abs", "x", abs, np.abs, "sign(x)", kinks="x"),
+    *elementwise("abs", "x", abs, N.abs, "sign(x)", kinks="x"),
     *elementwise("relu", "x", K.relu, K.t_relu, "heaviside(x)", kinks="x"),
-    *elementwise("max", "a b", max, np.maximum, "tie_share(a, b)", "tie_share(b, a)", tensor_name="maximum",
+    *elementwise("max", "a b", max, N.maximum, "tie_share(a, b)", "tie_share(b, a)", tensor_name="maximum",
                  kinks="a - b"),
-    *elementwise("min", "a b", min, np.minimum, "tie_share(b, a)", "tie_share(a, b)", tensor_name="minimum",
+    *elementwise("min", "a b", min, N.minimum, "tie_share(b, a)", "tie_share(a, b)", tensor_name="minimum",
                  kinks="a - b"),
-    *elementwise("clip", "x lo hi", K.clip, np.clip, "clip_to_x(x, lo, hi)", "clip_to_lo(x, lo, hi)",
+    *elementwise("clip", "x lo hi", K.clip, N.clip, "clip_to_x(x, lo, hi)", "clip_to_lo(x, lo, hi)",
                  "clip_to_hi(x, lo, hi)", tensors="x", kinks="(x - lo) * (x - hi) * (hi - lo)",
                  doc="min(max(x, lo), hi)"),
-    *elementwise("sign", "x", K.sign, np.sign, constant=True, kinks="x"),
-    *elementwise("floor", "x", K.floor, np.floor, constant=True, kinks=f"sin({PI} * x)", total=False),
+    *elementwise("sign", "x", K.sign, N.sign, constant=True, kinks="x"),
+    *elementwise("floor", "x", K.floor, N.floor, constant=True, kinks=f"sin({PI} * x)", total=False),
     # helpers the rules above use, differentiable to every order themselves
     *elementwise("heaviside", "x", K.heaviside, K.t_heaviside, constant=True, kinks="x", helper=True),
     *elementwise("trunc_div", "a b", K.trunc_div, K.t_trunc_div, constant=True, domain="b != 0.0",
@@ -112,10 +114,10 @@ TABLE: list[Primitive] = [
                  doc="c · x^q · (log x)^m: every derivative of x ** p is a sum of these; 0 at x = 0 when m > 0"),
 
     # ------------------------------------------------------------ products
-    Primitive("@", "a b", (T, T), T, np.matmul, py_op="@", jvp="a_dot @ b + a @ b_dot",
+    Primitive("@", "a b", (T, T), T, N.matmul, py_op="@", jvp="a_dot @ b + a @ b_dot",
               vjp=("mm_grad_a(y_bar, b)", "mm_grad_b(a, y_bar)"), examples=(((2, 3), (3, 2)), ((3,), (3, 2)),
                                                                               ((2, 3), (3,)), ((3,), (3,)))),
-    Primitive("matmul", "a b", (T, T), T, np.matmul, jvp="a_dot @ b + a @ b_dot",
+    Primitive("matmul", "a b", (T, T), T, N.matmul, jvp="a_dot @ b + a @ b_dot",
               vjp=("mm_grad_a(y_bar, b)", "mm_grad_b(a, y_bar)"), examples=(((2, 3), (3, 2)),)),
     # the cotangents of a and b in a @ b, bilinear: their own rules close the family
     Primitive("mm_grad_a", "g b", (T, T), T, K.mm_grad_a, jvp="mm_grad_a(g_dot, b) + mm_grad_a(g, b_dot)",
@@ -126,7 +128,7 @@ TABLE: list[Primitive] = [
               examples=(((2, 3), (2, 2)), ((3,), (2,)), ((2, 3), (2,)), ((3,), ()))),
     Primitive("dot", "a b", (T, T), F, K.dot, jvp="dot(a_dot, b) + dot(a, b_dot)", vjp=("y_bar * b", "y_bar * a"),
               examples=(((3,), (3,)),)),
-    Primitive("outer", "a b", (T, T), T, np.outer, jvp="outer(a_dot, b) + outer(a, b_dot)", total=True,
+    Primitive("outer", "a b", (T, T), T, N.outer, jvp="outer(a_dot, b) + outer(a, b_dot)", total=True,
               vjp=("reshape(y_bar @ reshape(b, [-1]), shape_of(a))",
                    "reshape(transpose(y_bar) @ reshape(a, [-1]), shape_of(b))"),
               examples=(((3,), (2,)), ((2, 2), (3,)))),
@@ -148,7 +150,7 @@ TABLE: list[Primitive] = [
     Primitive("argmin", "t", (T,), I, lambda t: int(np.argmin(t))),
 
     # ------------------------------------------------------------ where: the branch each element took
-    *[Primitive("where", "c a b", (T, ta, tb), T, np.where, elementwise=True, jvp="where(c, a_dot, b_dot)",
+    *[Primitive("where", "c a b", (T, ta, tb), T, N.where, elementwise=True, jvp="where(c, a_dot, b_dot)",
                 vjp=("zeros_like(c)", "unbroadcast(where(c, y_bar, 0.0), a)", "unbroadcast(where(c, 0.0, y_bar), b)"),
                 examples=(((2, 3), (2, 3) if ta == T else None, (3,) if tb == T else None),))
       for ta, tb in ((T, T), (T, F), (F, T), (F, F))],
@@ -200,9 +202,9 @@ TABLE: list[Primitive] = [
     Primitive("reshape", "t shape", (T, LI), T, lambda t, shape: np.reshape(t, tuple(shape)),
               jvp="reshape(t_dot, shape)", vjp=("reshape(y_bar, shape_of(t))", "0"), view=True,
               examples=(((2, 3), [3, 2]), ((2, 3), [-1]))),
-    Primitive("concat", "ts axis", (LT, I), T, np.concatenate, jvp="concat(ts_dot, axis)",
+    Primitive("concat", "ts axis", (LT, I), T, N.concatenate, jvp="concat(ts_dot, axis)",
               vjp=("split_like(y_bar, ts, axis)", "0"), examples=(([(2, 3), (1, 3)], 0), ([(2, 1), (2, 2)], 1))),
-    Primitive("stack", "ts axis", (LT, I), T, np.stack, jvp="stack(ts_dot, axis)", vjp=("unstack(y_bar, axis)", "0"),
+    Primitive("stack", "ts axis", (LT, I), T, N.stack, jvp="stack(ts_dot, axis)", vjp=("unstack(y_bar, axis)", "0"),
               examples=(([(3,), (3,)], 0), ([(2,), (2,), (2,)], 1))),
     Primitive("split_like", "g ts axis", (T, LT, I), LT, K.split_like, jvp="split_like(g_dot, ts, axis)",
               vjp=("concat(y_bar, axis)", "zeros_like(ts)", "0"), view=True, helper=True,
@@ -223,7 +225,7 @@ TABLE: list[Primitive] = [
               examples=(((2, 1, 2),),)),
     Primitive("full", "shape v", (LI, F), T, lambda shape, v: np.full(tuple(shape), v, dtype=float),
               jvp="full(shape, v_dot)", vjp=("0", "sum(y_bar)"), examples=(([2, 3], None),)),
-    Primitive("linspace", "a b n", (F, F, I), T, np.linspace, jvp="linspace(a_dot, b_dot, n)",
+    Primitive("linspace", "a b n", (F, F, I), T, N.linspace, jvp="linspace(a_dot, b_dot, n)",
               vjp=("sum(y_bar * linspace(1.0, 0.0, n))", "sum(y_bar * linspace(0.0, 1.0, n))", "0"),
               examples=((None, None, 4),)),
     # inactive: shapes and constructors of constants
@@ -231,10 +233,10 @@ TABLE: list[Primitive] = [
     Primitive("shape", "t", (T,), LI, lambda t: list(np.shape(t)), total=True),
     Primitive("size", "t", (T,), I, lambda t: int(np.size(t)), total=True),
     Primitive("dim", "t axis", (T, I), I, K.dim),
-    Primitive("zeros", "shape", (LI,), T, np.zeros),
-    Primitive("zeros", "n", (I,), T, np.zeros),
-    Primitive("ones", "shape", (LI,), T, np.ones),
-    Primitive("ones", "n", (I,), T, np.ones),
+    Primitive("zeros", "shape", (LI,), T, N.zeros),
+    Primitive("zeros", "n", (I,), T, N.zeros),
+    Primitive("ones", "shape", (LI,), T, N.ones),
+    Primitive("ones", "n", (I,), T, N.ones),
     Primitive("eye", "n", (I,), T, lambda n: np.eye(n)),
     Primitive("arange", "n", (I,), T, lambda n: np.arange(n, dtype=float)),
     Primitive("arange", "a b", (I, I), T, lambda a, b: np.arange(a, b, dtype=float)),
@@ -267,6 +269,15 @@ CALLABLE = {name for name in BY_NAME if name[0].isalpha() and name != "neg"}
 # The rules' helpers (`tie_share`, `mm_grad_a`, `unbroadcast`, …): derived code calls them,
 # printed derived source too, so they stay callable; no list, hint or completion offers them.
 HELPERS = {name for name, ps in BY_NAME.items() if all(p.helper for p in ps)}
+
+
+def _numpy_loaded(numpy) -> None:
+    """numpy's own functions in the table, in place of the names it was made with."""
+    for p in TABLE:
+        p.impl = lazy_numpy.resolve(p.impl)
+
+
+lazy_numpy.when_loaded(_numpy_loaded)
 
 
 def lookup(name: str, arg_types: tuple[Type, ...]) -> Primitive | None:

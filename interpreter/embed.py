@@ -24,8 +24,7 @@ import os
 import types
 from collections.abc import Mapping
 
-import numpy as np
-
+from dsl import lazy_numpy
 from dsl import syntax as S
 from dsl.checker import Checker, check
 from dsl.diagnostics import Diagnostic, DPError, did_you_mean
@@ -38,6 +37,8 @@ from .limits import Guard
 from .runtime import DPRuntimeError, Output
 from .session import Session
 from .values import DPEnum, DPStruct, fn_name, format_value
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 __all__ = ["Interpreter", "DPError", "DPFunction", "DPStruct"]
 
@@ -98,6 +99,7 @@ class Interpreter:
         session = self.session
         self._guard = Guard(session.runtime.meter, session.sources, lambda: session.compiler.compiled_unmetered)
         session.guard = self._guard
+        session.preload()                             # no import happens inside a limit
         session.interrupts_as_errors = False          # Ctrl-C reaches Python as KeyboardInterrupt
         self.max_steps, self.timeout, self.max_depth = max_steps, timeout, max_depth
         self._names = itertools.count()
@@ -239,7 +241,7 @@ class Interpreter:
         self.session.sources.add(file, body)
         prog = parse(body, file)
         try:
-            check(prog, env, self.session.ad.typer)
+            check(prog, env, self.session.typer)
         except DPError as e:
             raise self.session.sources.quote(e) from None
         ret = prog.body[0].expr.ty

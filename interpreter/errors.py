@@ -8,12 +8,13 @@ from __future__ import annotations
 import dis
 import re
 
-import numpy as np
-
+from dsl import lazy_numpy
 from dsl.diagnostics import Diagnostic, SourceRegistry
 from dsl.span import Span
 
 from .runtime import DPRuntimeError, DPStop
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 _MESSAGES = {
     ZeroDivisionError: ("division by zero", "check the divisor before dividing"),
@@ -44,7 +45,7 @@ def _numpy_diagnostic(exc: BaseException, tb) -> tuple[str, str | None] | None:
     """numpy's and the tensor primitives' exceptions that a DP program can cause, as a
     message and a hint; None for anything else."""
     text = str(exc).strip()
-    if isinstance(exc, np.exceptions.AxisError):
+    if lazy_numpy.loaded() and isinstance(exc, np.exceptions.AxisError):
         m = re.match(r"axis (-?\d+) is out of bounds for array of dimension (\d+)", text)
         if m:
             axis, n = int(m[1]), int(m[2])

@@ -34,9 +34,11 @@ from __future__ import annotations
 import time
 from itertools import chain, islice
 
-import numpy as np
+from dsl import lazy_numpy
 
 from .runtime import DPRuntimeError, DPStop, _idiv, _imod, _matmul
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 TOTAL = 2 ** 62              # steps without a limit: never reached
 STEP_NS = 20                 # the price of a step: about one loop trip on a fast machine
@@ -405,12 +407,11 @@ def _priced_prim(prim, price):
     from dsl.types import TENSOR
     if prim.impl is None:
         return None
-    impl = prim.impl
     if prim.name in _PRODUCTS:
         def product(*args):
             price(_matmul_ns(args[0], args[-1]), lambda: f"a matrix product of shapes {np.shape(args[0])} and "
                                                            f"{np.shape(args[-1])}")
-            return impl(*args)
+            return prim.impl(*args)
         return product
     makes = _MAKES.get(prim.name)
     if makes is not None:
@@ -418,7 +419,7 @@ def _priced_prim(prim, price):
             n = makes(*args)
             if n > 4096:
                 price(n * 8 * BYTE_NS, lambda: f"`{prim.name}` making {_elements(n)}")
-            return impl(*args)
+            return prim.impl(*args)
         priced.__name__ = prim.name
         return priced
     tensors = [i for i, t in enumerate(prim.types) if t == TENSOR]
@@ -431,12 +432,12 @@ def _priced_prim(prim, price):
                 if n > 4096 and n > a.size and n > b.size:
                     price(n * 8 * BYTE_NS, lambda: f"`{prim.name}` broadcasting shapes {a.shape} and {b.shape} "
                                                    f"into {_elements(n)}")
-            return impl(a, b)
+            return prim.impl(a, b)
         return broadcast2
 
     def broadcast(*args):
         n = _broadcast_size(*args)
         if n > 4096 and all(n > _size(a) for a in args):
             price(n * 8 * BYTE_NS, lambda: f"`{prim.name}` making {_elements(n)}")
-        return impl(*args)
+        return prim.impl(*args)
     return broadcast

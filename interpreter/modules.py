@@ -28,6 +28,7 @@ runs (`dp check` does not run them)."""
 from __future__ import annotations
 
 import os
+import pickle
 
 from dsl import syntax as S
 from dsl.checker import Checker
@@ -164,7 +165,7 @@ class ModuleLoader:
         except OSError as e:
             raise DPError(Diagnostic(KIND, f"cannot read module `{name}`: {e.strerror}", None)) from None
         self.session.sources.add(shown, text)
-        prog = parse(text, shown)
+        prog = parse_module(text, shown) if _in_stdlib(path) else parse(text, shown)
         if prefix is None:
             prefix, k = name, 2
             while prefix in self.prefixes:
@@ -174,21 +175,23 @@ class ModuleLoader:
         mod.mtime = _mtime(path) if not _in_stdlib(path) else None
         base = self.load_imports(prog, GlobalEnv(py_types=self.session.env.py_types), shown)
         work = base.copy()
-        ad = self.session.ad
-        saved_env, syms_before = ad.current_env, set(ad.syms)
-        checker = Checker(work, ad.typer)
+        session = self.session                 # session.ad is made when a transform is first checked
+        saved_env, syms_before = (session.ad.current_env, set(session.ad.syms)) if session.differentiates else (None, set())
+        checker = Checker(work, session.typer)
         checker.py_prefix = prefix + "."
         try:
             checker.check_program(prog)
-            if not self.check_only:
-                ad.derive_program(prog.body, work)
+            if not self.check_only and session.differentiates:
+                session.ad.derive_program(prog.body, work)
         except RecursionError:
             raise DPError(Diagnostic("syntax error", "this program is nested too deeply", prog.span,
                                      "split long expressions into several statements")) from None
         finally:
-            ad.current_env = saved_env       # the transforms check derived code in the importer's env
-        derived = [ad.syms[n].decl for n in set(ad.syms) - syms_before
-                   if ad.syms[n] is not None and isinstance(ad.syms[n].decl, S.FnDef)]
+            if session.differentiates:
+                session.ad.current_env = saved_env       # the transforms check derived code in the importer's env
+        syms = session.ad.syms if session.differentiates else {}
+        derived = [syms[n].decl for n in set(syms) - syms_before
+                   if syms[n] is not None and isinstance(syms[n].decl, S.FnDef)]
         self._rename(mod, prog, base, work, derived)
         if not self.check_only:
             code = compile(self.session.compiler.program(prog), shown, "exec")
@@ -234,7 +237,7 @@ class ModuleLoader:
                 raise
             for sym in mod.exports.values.values():
                 if sym.kind == "fn" and sym.py in ns:
-                    self.session.ad.register_function(ns[sym.py], sym.decl)
+                    self.session.register_function(ns[sym.py], sym.decl)
 
 
 class _Renamer:
@@ -287,6 +290,33 @@ class _Renamer:
         if isinstance(x, tuple):
             return tuple(self.item(y) for y in x)
         return x
+
+
+def parse_module(text: str, file: str) -> S.Program:
+    """parse(text, file), kept in the user's cache directory (dsl/cache.py) under a key
+    made from the text, the file's name (every span carries it) and the parser's
+    fingerprint: parsing a standard module takes longer than reading it back. A tree
+    that cannot be read back is parsed again. Only trees that parse are kept, so every
+    syntax error is found by the parser, as it is for any other file."""
+    from dsl import cache
+    from dsl.parser import fingerprint
+    from . import VERSION
+    name = f"module-{cache.key(VERSION, fingerprint(), file, text)}.pickle"
+    data = cache.read(name)
+    if data is not None:
+        try:
+            prog = pickle.loads(data)
+            if isinstance(prog, S.Program):
+                return prog
+        except Exception:                       # noqa: BLE001 — a corrupt entry is made again
+            pass
+    prog = parse(text, file)
+    try:
+        data = pickle.dumps(prog, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:                           # noqa: BLE001 — then it is parsed every time
+        return prog
+    cache.write(name, data)
+    return prog
 
 
 def stdlib_names() -> list[str]:

@@ -7,14 +7,15 @@ from __future__ import annotations
 import ast as py
 import math
 
-import numpy as np
-
+from dsl import lazy_numpy
 from dsl import primitives as P
 from dsl.diagnostics import DPRuntimeError  # noqa: F401 — raised here, and imported from here by others
 from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT, Prim
 
 from .tangents import accumulate, make_tangent_op, zeros_like
 from .values import EnumClass, format_value, make_struct_class
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 
 class OutputFailed(DPRuntimeError):
@@ -148,7 +149,7 @@ class Output:
 
 
 # IEEE arithmetic on tensors: 1/0 is inf, 0/0 is nan, silently, as numpy users expect
-np.seterr(divide="ignore", invalid="ignore", over="ignore")
+lazy_numpy.when_loaded(lambda numpy: numpy.seterr(divide="ignore", invalid="ignore", over="ignore"))
 
 
 def base_namespace(output: Output) -> dict:
@@ -165,7 +166,7 @@ def base_namespace(output: Output) -> dict:
         "rt·idiv": _idiv, "rt·imod": _imod, "rt·ipow": _ipow, "rt·fpow": _fpow, "rt·fmod": _fmod,
         "rt·pop": _pop, "rt·insert": _insert, "rt·remove": _remove, "rt·list": list,
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),
-        "rt·tensor_fmod": np.fmod,
+        "rt·tensor_fmod": lazy_numpy.functions.fmod,
         "rt·tensor_truth": lambda c: np.asarray(c, dtype=np.float64),   # comparisons: 1.0 / 0.0
         "rt·sublist": _sublist,
         "rt·matmul": _matmul, "rt·check_sizes": check_sizes,
@@ -219,6 +220,7 @@ class Runtime:
     def __init__(self, output: Output | None = None):
         self.output = output or Output()
         self.ns = base_namespace(self.output)
+        self.numpy_ready = lazy_numpy.loaded()     # ns holds numpy's own functions (see ready_numpy)
         self.meter = None                          # the session installs one (meter.py)
         self._names: dict[int, str] = {}
         self._keep: list = []                      # objects named here stay alive
@@ -226,6 +228,14 @@ class Runtime:
         self.enum_classes: dict = {}
         self._copiers: dict = {}
         self._building: set = set()                # copiers being made (recursive types)
+
+    def ready_numpy(self) -> None:
+        """Once numpy is imported (by a program's first tensor operation, or by an
+        embedder), put numpy's own functions in ns in place of the names the table made
+        them with (dsl/lazy_numpy.py)."""
+        if lazy_numpy.loaded():
+            lazy_numpy.resolve_all(self.ns)
+            self.numpy_ready = True
 
     def name(self, obj, hint: str) -> str:
         """A namespace name bound to obj (one name per object)."""
@@ -286,7 +296,7 @@ class Runtime:
 
     def _make_copier(self, t):
         if isinstance(t, Prim):
-            return np.copy if t == TENSOR else None
+            return (np.copy if lazy_numpy.loaded() else lazy_numpy.functions.copy) if t == TENSOR else None
         if isinstance(t, ListT):
             inner = self.copier(t.elem)
             return list.copy if inner is None else (lambda xs: [inner(x) for x in xs])

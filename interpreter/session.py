@@ -49,8 +49,10 @@ class Session:
         # The source of each function defined at the top level, by name (file, text padded
         # to its place): what a redefinition re-checks a function from (see _dependents).
         self.fn_sources: dict[str, tuple[str, str]] = {}
-        from dsl import ad
-        self.ad = ad.Transforms(self)
+        # The session's derivatives (dsl/ad), made when the first transform is checked
+        # (see `ad`): a program that differentiates nothing never imports dsl.ad.
+        self._ad = None
+        self._functions: list = []              # (Python function, its node) registered before there was one
         self.transforms = TransformRuntime(self)        # grad(f) & co. compiled and at run time
         self.compiler = Compiler(self.runtime, self.transforms)
         from .modules import ModuleLoader
@@ -66,6 +68,42 @@ class Session:
         from .plots import Plots
         from .progress import Progress
         self.plots, self.progress = Plots(self), Progress(self)    # `plot`, `savefig`, `progress`: granted effects
+
+    @property
+    def ad(self):
+        """The session's registry of derived functions (dsl/ad), made on first use."""
+        if self._ad is None:
+            from dsl import ad
+            self._ad = ad.Transforms(self)
+            for pyfn, node in self._functions:
+                self._ad.register_function(pyfn, node)
+            self._functions = []
+        return self._ad
+
+    def preload(self) -> None:
+        """Import now what programs import when they first need it (dsl.ad, numpy): an
+        embedder's limits (a timeout) then never count an import."""
+        _ = self.ad
+        from dsl import lazy_numpy
+        lazy_numpy.load()
+        self.runtime.ready_numpy()
+
+    @property
+    def differentiates(self) -> bool:
+        """Whether anything was differentiated yet: the checker types every transform
+        (`grad(f)`, …) through `typer`, which makes `ad`; before that there is nothing to derive."""
+        return self._ad is not None
+
+    def typer(self, checker, call, expected):
+        """How the checker types `grad(f)` & co. (dsl/ad/typing.py)."""
+        return self.ad.typer(checker, call, expected)
+
+    def register_function(self, pyfn, node) -> None:
+        """pyfn (a compiled DP function) is node's: for `grad` of a function value."""
+        if self._ad is None:
+            self._functions.append((pyfn, node))
+        else:
+            self._ad.register_function(pyfn, node)
 
     @property
     def metered(self) -> bool:
@@ -85,7 +123,7 @@ class Session:
         sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
             prog = parse(text, file)
-            env = check(prog, self.modules.load_imports(prog, self.env, file), self.ad.typer)
+            env = check(prog, self.modules.load_imports(prog, self.env, file), self.typer)
             env = self._dependents(prog, env, text)
         except DPError as e:
             raise self.sources.quote(e) from None
@@ -122,7 +160,7 @@ class Session:
                 file, src = self.fn_sources[n]
                 fns += [d for d in parse(src, file).body if isinstance(d, S.FnDef)]
             try:
-                env = check(S.Program(fns, span=prog.span), env, self.ad.typer)
+                env = check(S.Program(fns, span=prog.span), env, self.typer)
             except DPError as e:
                 raise self._breaks(prog, changed, deps, e) from None
             prog.body.extend(fns)
@@ -211,7 +249,8 @@ class Session:
             except DPError as e:
                 raise self.sources.quote(e) from None
             old_env, self.env = self.env, env   # definitions land only once they compile
-            self.ad.redefined(old_env, env)     # derivatives made before are made again on use
+            if self.differentiates:
+                self.ad.redefined(old_env, env) # derivatives made before are made again on use
             ns = self.runtime.ns
             saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
             try:
@@ -238,9 +277,10 @@ class Session:
         old = sys.getrecursionlimit()
         sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
-            if _redefines_a_function(self.env, env):
-                self.ad.forget()                # this input's derivatives are made from its definitions
-            self.ad.derive_program(prog.body, env)
+            if self.differentiates:
+                if _redefines_a_function(self.env, env):
+                    self.ad.forget()            # this input's derivatives are made from its definitions
+                self.ad.derive_program(prog.body, env)
             result_type = None
             body = prog.body
             if body and isinstance(body[-1], S.ExprStmt) and body[-1].expr.ty not in (UNIT, None):
@@ -259,6 +299,8 @@ class Session:
 
     def execute(self, code):
         ns = self.runtime.ns
+        if not self.runtime.numpy_ready:
+            self.runtime.ready_numpy()              # numpy's own functions, once it is imported (dsl/lazy_numpy.py)
         ns.pop("rt·result", None)
         old = sys.getrecursionlimit()
         self._set_recursion_limit(old)
@@ -298,6 +340,8 @@ class Session:
 
     def call_value(self, fn, *args):
         """Call a DP function value with Python values; errors become DPError."""
+        if not self.runtime.numpy_ready:
+            self.runtime.ready_numpy()
         old = sys.getrecursionlimit()
         self._set_recursion_limit(old)
         guard, meter = self.guard, self.runtime.meter

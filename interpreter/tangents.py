@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import operator
 
-import numpy as np
-
+from dsl import lazy_numpy
 from dsl.symbols import field_attr
 
 from .values import DPEnum, DPStruct
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 
 def zeros_like(v):
@@ -104,7 +105,9 @@ def make_tangent_op(runtime, t, kind):
     if t == FLOAT:
         return (lambda v: 0.0) if kind == "zero" else (lambda a, b: a + b)
     if t == TENSOR:
-        return np.zeros_like if kind == "zero" else (lambda a, b: a + b)
+        if kind == "zero":
+            return np.zeros_like if lazy_numpy.loaded() else lazy_numpy.functions.zeros_like
+        return lambda a, b: a + b
     if isinstance(t, ListT) and t.elem == FLOAT:
         if kind == "zero":
             return lambda v: [0.0] * len(v)

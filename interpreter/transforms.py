@@ -7,12 +7,13 @@ from __future__ import annotations
 import ast as py
 import functools
 
-import numpy as np
-
+from dsl import lazy_numpy
 from dsl import primitives as P
 from dsl import syntax as S
 
 from .values import DPStruct
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 JAC_KINDS = ("jacfwd", "jacrev", "hessian")
 
@@ -20,8 +21,11 @@ JAC_KINDS = ("jacfwd", "jacrev", "hessian")
 class TransformRuntime:
     def __init__(self, session):
         self.session = session
-        self.ad = session.ad
         self.install()
+
+    @property
+    def ad(self):
+        return self.session.ad                  # made on first use (session.py)
 
     def compile_call(self, compiler, e: S.Call):
         _, kind, info = e.target
@@ -219,15 +223,12 @@ def _jvp_static(derived, mask, caps, primals, tangents):
     for i, (p, t, m) in enumerate(zip(primals, tangents, mask[n:])):
         if m:
             c = p.__class__
-            if c is t.__class__ and (c is float or c is _NDARRAY and p.shape == t.shape):
+            if c is t.__class__ and (c is float or c is np.ndarray and p.shape == t.shape):
                 continue                                        # the common cases, cheaply
             _check_like(t, p, f"the tangent of parameter {i}", "the primal", "")
     dots = [zeros_like(c) for c, m in zip(caps, mask) if m]
     dots += [t for t, m in zip(tangents, mask[n:]) if m]
     return derived(*caps, *primals, *dots)
-
-
-_NDARRAY = np.ndarray
 
 
 def _check_like(v, like, what: str, of: str, path: str):

@@ -6,10 +6,11 @@ import ast as py
 import math
 import operator
 
-import numpy as np
-
+from dsl import lazy_numpy
 from dsl.diagnostics import DPRuntimeError
 from dsl.symbols import field_attr
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 
 class DPStruct:

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
-
+from .. import lazy_numpy
 from .. import syntax as S
 from ..types import FLOAT, INT, TENSOR
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
 SCALAR = "scalar"                    # a float: broadcasts against any shape
 _KEEPS_SHAPE = {"zeros_like", "stop_gradient", "copy"}

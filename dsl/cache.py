@@ -1,0 +1,83 @@
+"""DP's files under the user's cache directory ($XDG_CACHE_HOME/dp, else ~/.cache/dp):
+what start-up would otherwise make again on every run (the parser's tables, the
+standard library's parsed modules).
+
+An entry's name carries a key made from everything it was made from (the grammar, the
+source of the code that made it, the versions of DP, Lark and Python), so a change to
+any of them never reads an old entry. An entry that is missing, unreadable or corrupt
+is made again; a directory that cannot be made or written is no error either: the work
+is then done on every run. Entries are written whole (a temporary file, then renamed),
+so a run that reads while another writes sees the old entry or the new one."""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+
+
+def directory() -> str:
+    """Where DP's cache lives (looked up on every call: the environment may change)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "dp")
+
+
+def key(*parts: str | bytes) -> str:
+    """A name for an entry made from parts (with the Python version it runs on)."""
+    h = hashlib.sha256(sys.version.encode())
+    for p in parts:
+        b = p.encode("utf-8", "surrogatepass") if isinstance(p, str) else p
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()[:32]
+
+
+def path(name: str) -> str | None:
+    """The file for entry `name` in a cache directory that exists, made if need be;
+    None if it cannot be made."""
+    d = directory()
+    try:
+        os.makedirs(d, exist_ok=True)
+    except OSError:
+        return None
+    return os.path.join(d, name) if os.path.isdir(d) else None
+
+
+def read(name: str) -> bytes | None:
+    """Entry `name`'s bytes, or None if there is none that can be read."""
+    try:
+        with open(os.path.join(directory(), name), "rb") as f:
+            return f.read()
+    except (OSError, ValueError):
+        return None
+
+
+def write(name: str, data: bytes) -> bool:
+    """Store entry `name` whole (or not at all: False when it cannot be written)."""
+    where = path(name)
+    if where is None:
+        return False
+    tmp = f"{where}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, where)
+        return True
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+
+
+def source_of(*modules) -> bytes:
+    """The source text of modules (what an entry made by their code depends on); empty
+    for one whose file cannot be read."""
+    out = []
+    for m in modules:
+        try:
+            with open(m.__file__, "rb") as f:
+                out.append(f.read())
+        except (OSError, TypeError, AttributeError):
+            out.append(b"?" + m.__name__.encode())
+    return b"\0".join(out)

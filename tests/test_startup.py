@@ -1,0 +1,304 @@
+"""Start-up (issue 13): what a run imports, and the caches under the user's cache
+directory (dsl/cache.py): the parser's tables and the standard library's parsed
+modules. A cache that is corrupt, stale or cannot be written is never fatal."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dsl import cache
+from dsl import syntax as S
+from dsl.parser import parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Runs `dp run FILE`, then prints (on stderr, after the program's output) which of the
+# optional modules the process imported.
+RUN_AND_REPORT = """
+import json, sys
+from interpreter.cli import main
+status = main(["run", sys.argv[1]])
+names = ("numpy", "dsl.ad", "lark", "regex", "logging", "matplotlib", "prompt_toolkit")
+print(json.dumps({"status": status, "imported": [n for n in names if n in sys.modules]}), file=sys.stderr)
+"""
+
+
+def run(tmp_path, text, cache_home=None):
+    """(stdout, the run's report, stderr before the report) of `dp run` on text."""
+    prog = tmp_path / "prog.dp"
+    prog.write_text(text)
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache_home or tmp_path / "cache"))
+    out = subprocess.run([sys.executable, "-c", RUN_AND_REPORT, str(prog)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    *before, last = out.stderr.strip().split("\n")
+    return out.stdout, json.loads(last), "\n".join(before)
+
+
+# ---------------------------------------------------------------- what a run imports
+
+def test_a_scalar_program_imports_neither_numpy_nor_the_transforms(tmp_path):
+    out, report, err = run(tmp_path, "print(1 + 2)\n")
+    assert (out, err, report["status"]) == ("3\n", "", 0)
+    assert "numpy" not in report["imported"] and "dsl.ad" not in report["imported"]
+    out, report, err = run(tmp_path, "print(1 + 2)\n")
+    assert (out, err, report["status"]) == ("3\n", "", 0)
+    assert report["imported"] == []            # nor Lark, once its standalone parser is in the cache
+
+
+def test_importing_standard_modules_imports_no_numpy(tmp_path):
+    """optim, ode (and linalg, which it imports) and stats define tensor functions
+    too: defining them needs no numpy, only running them does."""
+    out, report, _ = run(tmp_path, "import optim\nimport ode\nimport stats\nprint(stats.mean([1.0, 2.0, 3.0]))\n")
+    assert out == "2.0\n"
+    assert "numpy" not in report["imported"] and "dsl.ad" not in report["imported"]
+
+
+def test_a_tensor_program_imports_numpy_and_prints_the_same(tmp_path):
+    out, report, _ = run(tmp_path, "let t = zeros(3) + 1.0\nprint(t * 2.0, sum(t), 7 % 3)\n")
+    assert out == "tensor([2.0, 2.0, 2.0]) 3.0 1\n"
+    assert "numpy" in report["imported"] and "dsl.ad" not in report["imported"]
+
+
+def test_a_tensor_made_inside_a_function_called_later(tmp_path):
+    """numpy is first needed deep inside a call: the program goes on with numpy's own
+    functions in its namespace."""
+    text = ("fn f(n: int) -> float {\n    var s = 0.0\n    for i in 0..n { s = s + sum(ones(i) * 2.0) }\n"
+            "    return s\n}\nprint(f(4))\nprint(tanh(zeros(2)))\n")
+    out, report, _ = run(tmp_path, text)
+    assert out == "12.0\ntensor([0.0, 0.0])\n"
+    assert "numpy" in report["imported"]
+
+
+def test_differentiating_imports_the_transforms_not_numpy(tmp_path):
+    out, report, _ = run(tmp_path, "fn f(x: float) -> float { return x * x * x }\nprint(grad(f)(2.0))\n")
+    assert out == "12.0\n"
+    assert "dsl.ad" in report["imported"] and "numpy" not in report["imported"]
+
+
+def test_a_runtime_error_in_a_scalar_program_needs_no_numpy(tmp_path):
+    prog = tmp_path / "bad.dp"
+    prog.write_text("let xs = [1.0]\nprint(xs[3])\n")
+    out, report, err = run(tmp_path, prog.read_text())
+    assert report["status"] == 1 and "index" in err and "Traceback" not in err
+    assert "numpy" not in report["imported"]
+
+
+def test_numpy_imported_by_a_host_after_dp_is_seen_by_dp():
+    """A host that imports numpy after DP and hands a session an array: DP's checks for
+    numpy's types see it (the stand-in looks at sys.modules)."""
+    code = """
+import sys
+from interpreter.session import Session
+s = Session()
+s.run("fn total(t: tensor) -> float { return sum(t * t) }", "a.dp")
+before = "numpy" in sys.modules
+import numpy
+print(before, s.call("total", numpy.array([1.0, 2.0])), s.run("tensor([1.0]) + 1.0").value)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout == "False 5.0 [2.]\n", out.stderr
+
+
+def test_the_embedding_api_imports_everything_before_any_limit_starts():
+    """An Interpreter's limits (a timeout) never count an import: it makes the
+    transforms and imports numpy as it is made."""
+    code = """
+import sys
+from interpreter.embed import Interpreter
+dp = Interpreter(timeout=0.05)
+print("numpy" in sys.modules, "dsl.ad" in sys.modules, dp.eval("sum(ones(3))"))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout == "True True 3.0\n", out.stderr
+
+
+# ---------------------------------------------------------------- the caches
+
+def entries(cache_home):
+    d = cache_home / "dp"
+    return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+
+
+def test_a_run_fills_the_cache_and_the_next_run_reads_it(tmp_path):
+    home = tmp_path / "cache"
+    text = "import optim\nimport stats\nprint(stats.mean([2.0, 4.0]))\n"
+    assert run(tmp_path, text, home)[0] == "3.0\n"
+    names = entries(home)
+    assert sum(n.startswith("parser-") for n in names) == 1          # dsl/standalone.py's parser
+    assert sum(n.startswith("module-") for n in names) == 3            # optim, stats and math (which stats imports)
+    assert not any(n.endswith(".tmp") for n in names)
+    stamps = {n: (home / "dp" / n).stat().st_mtime_ns for n in names}
+    assert run(tmp_path, text, home)[0] == "3.0\n"
+    assert {n: (home / "dp" / n).stat().st_mtime_ns for n in entries(home)} == stamps   # read, not rewritten
+
+
+def test_a_corrupt_cache_is_made_again(tmp_path):
+    home = tmp_path / "cache"
+    text = "import stats\nprint(stats.mean([2.0, 4.0]))\n"
+    run(tmp_path, text, home)
+    names = entries(home)
+    for n in names:
+        (home / "dp" / n).write_bytes(b"\x80\x05not a pickle at all")
+    out, report, err = run(tmp_path, text, home)
+    assert (out, err, report["status"]) == ("3.0\n", "", 0)
+    for n in names:                                   # each written again, whole
+        assert not (home / "dp" / n).read_bytes().startswith(b"\x80\x05not")
+    assert run(tmp_path, text, home)[0] == "3.0\n"
+
+
+def test_a_truncated_cache_is_made_again(tmp_path):
+    home = tmp_path / "cache"
+    text = "import stats\nprint(stats.mean([1.0]))\n"
+    run(tmp_path, text, home)
+    for n in entries(home):
+        p = home / "dp" / n
+        p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])
+    out, report, err = run(tmp_path, text, home)
+    assert (out, err, report["status"]) == ("1.0\n", "", 0)
+
+
+def test_an_entry_made_by_another_version_is_not_read(tmp_path, monkeypatch):
+    """The key names the entry: another DP version (or grammar, or parser source)
+    looks under another name, and never reads this one."""
+    import interpreter
+    from interpreter.modules import parse_module
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = "fn f(x: float) -> float { return x }\n"
+    parse_module(text, "<stdlib>/m.dp")
+    monkeypatch.setattr(interpreter, "VERSION", "0.0.0-other")
+    parse_module(text, "<stdlib>/m.dp")
+    assert sum(n.startswith("module-") for n in entries(tmp_path)) == 2
+
+
+# Without the standalone parser (it cannot be made): Lark itself, its tables in the cache
+WITH_LARK = """
+import json, sys
+import dsl.standalone
+dsl.standalone.load = lambda always_accept: None
+from interpreter.cli import main
+status = main(["run", sys.argv[1]])
+print(json.dumps({"status": status, "imported": [n for n in ("lark",) if n in sys.modules]}), file=sys.stderr)
+"""
+
+
+def run_with_lark(tmp_path, text, home):
+    prog = tmp_path / "prog.dp"
+    prog.write_text(text)
+    out = subprocess.run([sys.executable, "-c", WITH_LARK, str(prog)], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, XDG_CACHE_HOME=str(home)), timeout=120)
+    *before, last = out.stderr.strip().split("\n")
+    return out.stdout, json.loads(last), "\n".join(before)
+
+
+def test_without_the_standalone_parser_lark_parses_and_keeps_its_tables(tmp_path):
+    home = tmp_path / "cache"
+    out, report, err = run_with_lark(tmp_path, "print(1 + 2)\nlet x = (1 +\n", home)
+    assert out == "" and "syntax error" in err and report == {"status": 1, "imported": ["lark"]}
+    assert sum(n.startswith("grammar-") for n in entries(home)) == 1
+    out, report, err = run_with_lark(tmp_path, "print(1 + 2)\n", home)
+    assert (out, err, report["status"]) == ("3\n", "", 0)
+
+
+def test_a_grammar_table_with_a_stale_header_is_rebuilt(tmp_path):
+    """Lark checks its own digest of the grammar, options and versions as it reads the
+    tables: a file at the right name with another digest is built again."""
+    home = tmp_path / "cache"
+    run_with_lark(tmp_path, "print(1)\n", home)
+    [name] = [n for n in entries(home) if n.startswith("grammar-")]
+    p = home / "dp" / name
+    rest = p.read_bytes().split(b"\n", 1)[1]
+    p.write_bytes(b"0" * 64 + b"\n" + rest)
+    out, report, err = run_with_lark(tmp_path, "print(2)\n", home)
+    assert (out, err, report["status"]) == ("2\n", "", 0)
+    assert not p.read_bytes().startswith(b"0" * 64)
+
+
+def test_the_standalone_parser_reports_syntax_errors_as_lark_does(tmp_path):
+    """The same diagnostic, whichever parser finds the error."""
+    home = tmp_path / "cache"
+    for text in ("let x = (1 +\n", "fn f( { }\n", "let 3 = x\n", "print(\"a\" $ 1)\n"):
+        a = run(tmp_path, text, home)
+        b = run_with_lark(tmp_path, text, home)
+        assert a[0] == b[0] == "" and a[2] == b[2] and "syntax error" in a[2]
+
+
+def test_an_entry_that_is_not_a_program_is_ignored(tmp_path, monkeypatch):
+    import pickle
+    from interpreter.modules import parse_module
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = "fn f(x: float) -> float { return x }\n"
+    parse_module(text, "<stdlib>/m.dp")
+    [name] = [n for n in entries(tmp_path) if n.startswith("module-")]
+    (tmp_path / "dp" / name).write_bytes(pickle.dumps({"not": "a program"}))
+    prog = parse_module(text, "<stdlib>/m.dp")
+    assert isinstance(prog, S.Program) and prog.body[0].name == "f"
+
+
+@pytest.mark.parametrize("where", ["a file", "a file in the way of dp/"])
+def test_a_cache_directory_that_cannot_be_made_is_no_error(tmp_path, where):
+    if where == "a file":
+        home = tmp_path / "plain-file"
+        home.write_text("")
+    else:
+        home = tmp_path / "cache"
+        home.mkdir()
+        (home / "dp").write_text("")
+    out, report, err = run(tmp_path, "import stats\nprint(stats.mean([5.0]))\n", home)
+    assert (out, err, report["status"]) == ("5.0\n", "", 0)
+
+
+def test_a_cache_directory_that_cannot_be_written_is_no_error(tmp_path):
+    home = tmp_path / "cache"
+    (home / "dp").mkdir(parents=True)
+    os.chmod(home / "dp", 0o500)
+    try:
+        if os.access(home / "dp", os.W_OK):
+            pytest.skip("this user can write a read-only directory (root)")
+        out, report, err = run(tmp_path, "import stats\nprint(stats.mean([5.0]))\n", home)
+        assert (out, err, report["status"]) == ("5.0\n", "", 0)
+        assert entries(home) == []
+    finally:
+        os.chmod(home / "dp", 0o700)
+
+
+def test_cache_write_is_whole_or_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache.write("x", b"abc") and cache.read("x") == b"abc"
+    assert cache.read("missing") is None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "dp" / "x"))      # a file where the directory would go
+    assert cache.write("y", b"abc") is False and cache.read("y") is None
+
+
+def test_cache_keys_differ_with_any_part():
+    assert cache.key("a", "b") != cache.key("ab")
+    assert cache.key("a", b"b") == cache.key("a", "b")
+    assert len({cache.key(), cache.key(""), cache.key("", "")}) == 3
+
+
+# ---------------------------------------------------------------- a cached tree is the tree
+
+def _shape(node):
+    """Everything a parsed tree says: each node's kind, span and data, in order."""
+    out = []
+    for n in S.walk(node):
+        kids, data, _ = S.LAYOUT[type(n)]
+        out.append((type(n).__name__, n.span, tuple((d, repr(getattr(n, d))) for d in data)))
+    return out
+
+
+@pytest.mark.parametrize("name", ["optim", "ode", "linalg", "stats", "math", "roots"])
+def test_a_standard_module_read_back_from_the_cache_is_what_the_parser_makes(tmp_path, monkeypatch, name):
+    from interpreter.modules import parse_module
+    from stdlib import module_path
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = module_path(name).read_text(encoding="utf-8")
+    shown = f"<stdlib>/{name}.dp"
+    fresh = parse(text, shown)
+    first = parse_module(text, shown)            # parsed, and stored
+    again = parse_module(text, shown)            # read back
+    assert again is not first
+    assert _shape(again) == _shape(first) == _shape(fresh)
+    assert [type(c).__name__ for c in getattr(again, "comments", [])] == \
+           [type(c).__name__ for c in getattr(fresh, "comments", [])]
