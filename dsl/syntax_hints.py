@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
 from .diagnostics import Diagnostic
 from .span import Span
@@ -228,6 +227,8 @@ def habit(ws: list[Word], at: int, token: str, accepts: set[str]) -> tuple[str, 
 def syntax_diagnostic(e, text: str, file: str, literals: dict[str, str]) -> Diagnostic:
     """The diagnostic for Lark's error e in text; literals names the grammar's
     terminals that stand for one string (`RPAR` → `)`), as the parser has them."""
+    from .parser import lark                 # the standalone parser's classes, or Lark's own
+    UnexpectedCharacters, UnexpectedToken = lark.exceptions.UnexpectedCharacters, lark.exceptions.UnexpectedToken
     line, col = getattr(e, "line", 1), getattr(e, "column", 1)
     if line is None or line < 1:
         lines = text.split("\n") or [""]

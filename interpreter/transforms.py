@@ -82,7 +82,7 @@ class TransformRuntime:
     def install(self):
         ns = self.session.runtime.ns
         ns["rt·partial"] = functools.partial
-        ns["rt·rederive"] = self.ad.rederive       # the stub of a retired derivative (dsl/ad/redefinitions.py)
+        ns["rt·rederive"] = lambda name: self.ad.rederive(name)   # a retired derivative's stub (dsl/ad/redefinitions.py)
         ns["rt·captured"] = _captured
         ns["rt·transform"] = self.rt_transform
         ns["rt·jvp"] = self.rt_jvp
