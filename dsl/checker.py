@@ -21,7 +21,7 @@ TRANSFORMS = P.TRANSFORMS
 # The rules' helpers (unbroadcast, tie_share, …) too: derived code calls them by name.
 RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS | {p.name for p in P.TABLE if p.helper and p.name != "item"}
 LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
-DICT_METHODS = {"keys", "values", "contains", "get", "remove"}
+DICT_METHODS = {"keys", "values", "items", "contains", "get", "remove"}
 MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove"}
 HASHABLE = (INT, STRING, BOOL)
 RESERVED_FIELDS = {"_fields", "_type", "to_dict"}      # attributes of every runtime struct (values.py)
@@ -386,7 +386,10 @@ class Checker:
         self.push()
         if var is not None:
             name, ty, node = var
-            node.sym = self.declare_local(name, ty, "loop", node, node.span)
+            if getattr(node, "names", None) is not None:     # for (i, x) in …: each name an item
+                node.syms = self.destructure(node, ty)
+            else:
+                node.sym = self.declare_local(name, ty, "loop", node, node.span)
         for st in body:
             self.stmt(st)
         self.pop()
@@ -398,6 +401,19 @@ class Checker:
             if not isinstance(t, ErrorT) and t != INT and not isinstance(t, IntLit):
                 self.error(e.span, f"a range bound must be an `int`, not `{t}`", "convert with `int(x)`")
         self.loop_body(s.body, (s.var, INT, s))
+
+    def destructure(self, s: S.ForEach, et) -> list:
+        """The loop variables of `for (a, b) in xs`: xs's elements are tuples of as many items."""
+        n = len(s.names)
+        if isinstance(et, TupleT) and len(et.items) == n:
+            items = et.items
+        else:
+            if not isinstance(et, ErrorT):
+                self.error(s.iterable.span, f"cannot unpack `{et}` into {n} names",
+                           f"the elements must be tuples of {n}: iterate over `enumerate(xs)`, `zip(xs, ys)` "
+                           "or `d.items()`")
+            items = [ERROR] * n
+        return [self.declare_local(name, it, "loop", s, s.span) for name, it in zip(s.names, items)]
 
     def s_ForEach(self, s, top):
         t = self.expr(s.iterable)
@@ -1071,7 +1087,8 @@ class Checker:
             sig = {"append": ((ot.elem,), UNIT), "pop": ((), ot.elem), "insert": ((INT, ot.elem), UNIT),
                    "extend": ((ot,), UNIT), "reverse": ((), UNIT)}[name]
         else:
-            sig = {"keys": ((), ListT(ot.key)), "values": ((), ListT(ot.value)), "contains": ((ot.key,), BOOL),
+            sig = {"keys": ((), ListT(ot.key)), "values": ((), ListT(ot.value)),
+                   "items": ((), ListT(TupleT((ot.key, ot.value)))), "contains": ((ot.key,), BOOL),
                    "get": ((ot.key, ot.value), ot.value), "remove": ((ot.key,), UNIT)}[name]
         self.check_args(e, sig[0], f"`.{name}`")
         return sig[1]

@@ -344,6 +344,11 @@ class _Build(Transformer):
 
     def for_stmt(self, meta, c):
         name, first, rng, second, body = c
+        if isinstance(name, list):
+            if rng is not None:
+                raise DPError(Diagnostic("syntax error", "a range loop binds one int, not a tuple", self.sp(meta),
+                                         f"write `for {name[0]} in a..b`"))
+            return S.ForEach(f"({', '.join(name)})", first, body, names=name, span=self.sp(meta))
         if rng is None:
             return S.ForEach(str(name), first, body, span=self.sp(meta))
         return S.ForRange(str(name), first, second, body, span=self.sp(meta))

@@ -222,10 +222,12 @@ class ForRange(Stmt):
 
 @dataclass(eq=False)
 class ForEach(Stmt):
-    var: str
+    var: str                                 # for destructuring, the binder as written: "(i, x)"
     iterable: Expr
     body: list[Stmt]
-    sym: object = note()
+    names: list[str] | None = None           # for (i, x) in enumerate(xs): the names bound
+    sym: object = note()                     # the loop variable (None when destructuring)
+    syms: list | None = note()               # for destructuring: the symbols of `names`
 
 
 @dataclass(eq=False)

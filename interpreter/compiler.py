@@ -269,25 +269,29 @@ class Compiler:
         return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
 
     def s_ForEach(self, s):
-        self.locals.append(s.sym)
+        syms = s.syms if s.names is not None else [s.sym]
+        self.locals.extend(syms)
         root = _root_sym(s.iterable)
         if needs_copy(s.iterable.ty) and root is not None and not root.is_global and not _mutates(s.body, root):
             # nothing in the body changes the list in place: iterate over it directly;
             # if it is itself borrowed, so is the loop variable (escapes copy it)
             it = self.expr(s.iterable)
-            s.sym.borrowed = _reads_mutable(s.iterable)
+            for sym in syms:
+                sym.borrowed = _reads_mutable(s.iterable)
         else:
             it = self.escaping(s.iterable)
         if isinstance(s.iterable.ty, DictT):
             it = _call(_load("rt·list"), it)
+        # `for (i, x) in …` unpacks each element as Python's `for i, x in …` does
+        target = _store(s.sym.py) if s.names is None else py.Tuple(elts=[_store(x.py) for x in syms], ctx=py.Store())
         if self.metered:
             body = self.loop_body(s)
             if not _leaves_early(s.body):
                 it = _pos(_call(_load("rt·counted"), it), s.span)
-                return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
+                return py.For(target=target, iter=it, body=body, orelse=[])
             it = _pos(_call(_load("rt·chunked"), it), s.span)
-            return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
-        return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
+            return py.For(target=target, iter=it, body=body, orelse=[])
+        return py.For(target=target, iter=it, body=self.loop_body(s), orelse=[])
 
     MAX_LOOP_NESTING = 20                 # Python's limit on nested blocks in one function
 
@@ -535,9 +539,9 @@ class Compiler:
             return _call(_load("rt·g·extend"), obj, *args)
         if name == "keys":
             return _call(_load("rt·list"), obj)
-        if name == "values":
-            obj = self.escaping(f.obj)                  # a fresh list of the values, unshared
-            return _call(_load("rt·list"), _call(py.Attribute(value=obj, attr="values", ctx=py.Load())))
+        if name in ("values", "items"):
+            obj = self.escaping(f.obj)                  # a fresh list of the values (and keys), unshared
+            return _call(_load("rt·list"), _call(py.Attribute(value=obj, attr=name, ctx=py.Load())))
         if name == "get" and needs_copy(e.ty) and _reads_mutable(f.obj):
             got = _call(py.Attribute(value=obj, attr=name, ctx=py.Load()), *args)
             return self.copy(got, e.ty, e.span)
@@ -791,7 +795,7 @@ def is_fresh(e) -> bool:
         return True
     if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
         return e.target[1] not in ("stop_gradient", "accumulate")     # these may return an argument
-    if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values"):
+    if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values", "items"):
         return True
     if isinstance(e, S.Binary):
         return True

@@ -14,7 +14,7 @@ from .trees import _walk, names_in, root_of
 # builtins whose value carries no derivative whatever their argument
 _CONSTANT_BUILTINS = {"stop_gradient", "zeros_like", "len", "int", "str", "range", "source", "print"}
 # dict and list methods: their results' dependence on the container and the arguments
-_METHOD_READS_OBJECT = {"get", "values", "pop"}
+_METHOD_READS_OBJECT = {"get", "values", "items", "pop"}
 
 
 class Activity:

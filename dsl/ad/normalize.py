@@ -309,22 +309,26 @@ class Normalizer:
         it_ty = s.iterable.ty
         seq = self.fresh("items", ListT(it_ty.key) if isinstance(it_ty, DictT) else it_ty)
         k = self.fresh("k", INT)
-        var = self.local(s.sym)
         source = self.rn(s.iterable, pre)
         if isinstance(it_ty, DictT):
             source = B.method(source, "keys")
         first = [B.assign(seq, source)]
-        elem = B.assign(var, B.index(B.name(seq), B.name(k)))
+        if s.names is None:
+            elem = [B.assign(self.local(s.sym), B.index(B.name(seq), B.name(k)))]
+        else:                     # for (a, b) in xs: the element, then each of its items
+            item = self.fresh("item", it_ty.key if isinstance(it_ty, DictT) else it_ty.elem)
+            elem = [B.assign(item, B.index(B.name(seq), B.name(k)))]
+            elem += [B.assign(self.local(sym), B.tindex(B.name(item), j)) for j, sym in enumerate(s.syms)]
         r, b, _ = _Jumps.scan(s.body)
         if not (r or b):
             def make(inner, bf, r):
-                return first + [S.ForRange(k, B.inum(0), B.call("len", B.name(seq)), [elem] + inner)]
+                return first + [S.ForRange(k, B.inum(0), B.call("len", B.name(seq)), elem + inner)]
             return self.loop(s.body, make)
 
         def make_while(inner, bf, r):
             step = B.assign(k, S.Binary("+", B.name(k), B.inum(1)))
             return first + [B.assign(k, B.inum(0)), B.assign(bf, S.Bool(False)),
-                            S.While(self.guard(S.Binary("<", B.name(k), B.call("len", B.name(seq))), bf, r), [elem] + inner + [step])]
+                            S.While(self.guard(S.Binary("<", B.name(k), B.call("len", B.name(seq))), bf, r), elem + inner + [step])]
         return self.loop(s.body, make_while)
 
     def s_Match(self, s, pre):
@@ -590,7 +594,7 @@ class Normalizer:
             return self.rn(e.args[0], pre, lift)          # float(x) of a float is x
         if kind in ("prim", "builtin", "variant"):
             return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
-        if kind == "method" and e.ty.active and e.func.name in ("get", "values") and pre is not None:
+        if kind == "method" and e.ty.active and e.func.name in ("get", "values", "items") and pre is not None:
             return self.dict_read(e, pre)
         if _pops(e) and lift and pre is not None:
             # a pop inside an expression is a statement of its own, so the transforms see
@@ -616,7 +620,7 @@ class Normalizer:
         return S.Call(self.rn_fn(e.func, pre), args)
 
     def dict_read(self, e: S.Call, pre) -> S.Expr:
-        """`d.get(k, v)` and `d.values()` as the reads of elements they are, so
+        """`d.get(k, v)`, `d.values()` and `d.items()` as the reads of elements they are, so
         derivatives follow each element: `got = v; if d.contains(k) { got = d[k] }`."""
         obj = self.atom(e.func.obj, pre)
         if e.func.name == "get":
@@ -627,11 +631,13 @@ class Normalizer:
                             [B.assign(got, S.Index(B.copy_expr(obj), B.copy_expr(key)))], []))
             return B.name(got)
         keys = self.fresh("keys", ListT(e.func.obj.ty.key))
-        vals, k = self.fresh("vals", e.ty), self.fresh("k", INT)
+        vals, k = self.fresh("vals" if e.func.name == "values" else "items", e.ty), self.fresh("k", INT)
+        elem = S.Index(B.copy_expr(obj), B.index(B.name(keys), B.name(k)))
+        if e.func.name == "items":
+            elem = S.TupleLit([B.index(B.name(keys), B.name(k)), elem])
         pre += [B.assign(keys, B.method(B.copy_expr(obj), "keys")), B.assign(vals, S.ListLit([])),
                 S.ForRange(k, B.inum(0), B.call("len", B.name(keys)),
-                           [S.ExprStmt(B.method(B.name(vals), "append",
-                                                S.Index(B.copy_expr(obj), B.index(B.name(keys), B.name(k)))))])]
+                           [S.ExprStmt(B.method(B.name(vals), "append", elem))])]
         return B.name(vals)
 
     def jvp_at_run_time(self, e: S.Call) -> S.Call:

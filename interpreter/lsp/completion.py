@@ -38,6 +38,7 @@ def list_method_types(t: ListT) -> dict[str, str]:
 
 def dict_method_types(t: DictT) -> dict[str, str]:
     return {"keys": f"fn() -> list[{t.key}]", "values": f"fn() -> list[{t.value}]",
+            "items": f"fn() -> list[({t.key}, {t.value})]",
             "contains": f"fn({t.key}) -> bool", "get": f"fn({t.key}, {t.value}) -> {t.value}",
             "remove": f"fn({t.key}) -> ()"}
 

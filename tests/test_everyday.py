@@ -1,0 +1,115 @@
+"""The everyday language (docs/language.md): list slices, the list functions (`sum`,
+`min`, `max`, `sort`, `map`, `filter`, `zip`, `enumerate`), `d.items()`, tuples
+destructured in `for`, `if` expressions. Each that carries floats is differentiated
+here, in reverse and forward mode, at first and second order, against central
+differences and against the other mode.
+
+A case is a DP function `f(x: float) -> float` that builds the construct's values
+from x; `check` compares grad(f) and jvp(f) with central differences of f, and
+grad(grad(f)), jvp(grad(f)) and jvp of the forward derivative with central differences of
+grad(f). Cases with list parameters go through tests/gradcheck.py."""
+from __future__ import annotations
+
+import pytest
+
+from gradcheck import check as check_params
+from helpers import error_of, run, session
+
+H = 1e-5
+
+# (name, source of f, x)
+CASES = [
+    ("items", """
+fn f(x: float) -> float {
+    let d = {"a": x, "b": x * x}
+    var s = 0.0
+    for (k, v) in d.items() {
+        if k == "b" { s += v * sin(x) } else { s += v * v }
+    }
+    return s
+}""", 0.7),
+    ("items of a var dict", """
+fn f(x: float) -> float {
+    var d: dict[int, float] = {}
+    for i in 0..3 { d[i] = x * float(i + 1) }
+    d[1] = d[1] * x
+    var s = 0.0
+    for (k, v) in d.items() { s += float(k) * v * v }
+    return s
+}""", 1.3),
+    ("destructuring a list of tuples", """
+fn f(x: float) -> float {
+    let ps = [(1, x), (2, x * x), (3, exp(x))]
+    var s = 0.0
+    for (i, p) in ps {
+        if i == 2 { continue }
+        s += float(i) * p * p
+    }
+    return s
+}""", 0.4),
+    ("destructuring tuples of floats, with an early return", """
+fn f(x: float) -> float {
+    var s = 0.0
+    for (a, b) in [(x, 2.0 * x), (x * x, 1.0), (3.0, x)] {
+        s += a * b
+        if s > 100.0 { return s }
+    }
+    return s * x
+}""", 0.9),
+]
+
+
+def _central(session, name, x):
+    f = session.runtime.ns[session.env.values[name].py]
+    return (f(x + H) - f(x - H)) / (2 * H)
+
+
+def check(src: str, x: float):
+    """First and second order of f at x: reverse and forward against central differences
+    and against each other."""
+    s, out = session()
+    s.run(src + """
+fn df(x: float) -> float { return grad(f)(x) }
+fn jf(x: float) -> float { return jvp(f, x, 1.0).1 }
+""", "everyday.dp")
+    def value(expr):
+        return s.run(f"{expr}\n").value
+    d1 = {"r": value(f"grad(f)({x!r})"), "j": value(f"jvp(f, {x!r}, 1.0).1")}
+    fd1 = _central(s, "f", x)
+    for mode, got in d1.items():
+        assert abs(got - fd1) <= 1e-6 * max(1.0, abs(fd1)), f"first order {mode}: {got} vs central differences {fd1}"
+    assert abs(d1["r"] - d1["j"]) <= 1e-9 * max(1.0, abs(d1["r"]))
+    d2 = {"rr": value(f"grad(grad(f))({x!r})"), "jr": value(f"jvp(df, {x!r}, 1.0).1"),
+          "jj": value(f"jvp(jf, {x!r}, 1.0).1"), "rj": value(f"grad(jf)({x!r})")}
+    fd2 = _central(s, "df", x)
+    for mode, got in d2.items():
+        assert abs(got - fd2) <= 1e-5 * max(1.0, abs(fd2)), f"second order {mode}: {got} vs central differences {fd2}"
+        assert abs(got - d2["rr"]) <= 1e-8 * max(1.0, abs(fd2)), f"second order {mode}: {got} vs rr {d2['rr']}"
+
+
+@pytest.mark.parametrize("name,src,x", CASES, ids=[c[0] for c in CASES])
+def test_derivatives(name, src, x):
+    check(src, x)
+
+
+# ---------------------------------------------------------------- values and errors
+
+def test_items_and_destructuring_values():
+    assert run('var d = {"a": 1, "b": 2}\nd["c"] = 3\nfor (k, v) in d.items() { print(k, v) }\n'
+               'print(d.items())\n') == 'a 1\nb 2\nc 3\n[("a", 1), ("b", 2), ("c", 3)]\n'
+    assert run('for (i, p) in [(1, (2, 3))] { print(i, p) }\n') == "1 (2, 3)\n"
+
+
+def test_items_is_a_copy():
+    assert run('var d = {"a": [1.0]}\nvar its = d.items()\nd["a"][0] = 5.0\nprint(its)\n') == '[("a", [1.0])]\n'
+
+
+def test_destructuring_errors():
+    e = error_of("for (a, b) in [1, 2] { print(a) }\n")
+    assert "cannot unpack `int` into 2 names" in str(e) and e.diagnostics[0].line == 1
+    e = error_of("for (a, b) in [(1, 2, 3)] { print(a) }\n")
+    assert "cannot unpack `(int, int, int)` into 2 names" in str(e)
+    e = error_of("for (a, b) in 0..3 { print(a) }\n")
+    assert "a range loop binds one int" in str(e)
+    e = error_of("for (a, b) in [(1, 2)] { a = 3 }\n")
+    assert "loop variable" in str(e)
