@@ -867,8 +867,16 @@ class Checker:
                 self.subscript(p)
             e.index.ty = INDEX
             return TENSOR
+        if isinstance(e.index, S.Slice) and isinstance(t, ListT):
+            # xs[lo:hi]: a new list, bounds as Python's (negative from the end, clamped)
+            if lvalue:
+                return self.error(e.span, "a list slice is a new list, not a place to assign to",
+                                  "assign the elements one by one: `xs[i] = v`")
+            self.subscript(e.index)
+            return t
         if isinstance(e.index, (S.Slice, S.Subscripts)):
-            return self.error(e.index.span, f"slices and `a[i, j]` index tensors, not `{t}`",
+            return self.error(e.index.span, f"slices and `a[i, j]` index tensors and lists, not `{t}`"
+                              if isinstance(e.index, S.Slice) else f"`a[i, j]` indexes tensors, not `{t}`",
                               "index one element: `xs[i]`")
         if isinstance(t, ListT):
             it = self.expr(e.index, INT)

@@ -332,3 +332,13 @@ def uniform(key, shape):
 
 def dim(t, axis):
     return int(np.shape(t)[axis])
+
+
+def slice_lo(lo: int, n: int) -> int:
+    """Where xs[lo:] starts, as Python's slices count: negative from the end, clamped to 0 … n."""
+    return max(0, lo + n) if lo < 0 else min(lo, n)
+
+
+def slice_hi(lo: int, hi: int, n: int) -> int:
+    """Where xs[lo:hi] ends: hi as slice_lo counts it, never before the start."""
+    return max(slice_lo(lo, n), slice_lo(hi, n))

@@ -238,6 +238,13 @@ TABLE: list[Primitive] = [
     Primitive("normal", "key shape", (I, LI), T, K.normal, doc="seeded standard normal samples"),
     Primitive("uniform", "key shape", (I, LI), T, K.uniform, doc="seeded uniform samples on [0, 1)"),
 
+    # ------------------------------------------------------------ list slices: xs[lo:hi] in derived code is
+    # sublist(xs, slice_lo(lo, len(xs)), slice_hi(lo, hi, len(xs))), bounds as Python's
+    Primitive("slice_lo", "lo n", (I, I), I, K.slice_lo, total=True, helper=True,
+              doc="a slice's start in 0 … n: negative counts from the end, clamped"),
+    Primitive("slice_hi", "lo hi n", (I, I, I), I, K.slice_hi, total=True, helper=True,
+              doc="a slice's end in slice_lo(lo, n) … n: negative counts from the end, clamped"),
+
     # ------------------------------------------------------------ ints, and the script's arguments
     Primitive("abs", "x", (I,), I, abs, total=True),
     Primitive("max", "a b", (I, I), I, max, total=True),

@@ -37,6 +37,30 @@ fn f(x: float) -> float {
     for (k, v) in d.items() { s += float(k) * v * v }
     return s
 }""", 1.3),
+    ("list slices", """
+fn f(x: float) -> float {
+    let ys = [x, x * x, sin(x), 4.0, exp(x)]
+    let a = ys[1:3]
+    var s = 0.0
+    for v in a { s += v * v }
+    for v in ys[-2:] { s += v * x }
+    let n = 2
+    for v in ys[:n] { s += v }
+    for v in ys[4:1] { s += 100.0 * v }
+    for v in ys[:100] { s += v * 0.5 }
+    return s + ys[3:][1] * 2.0 + ys[-10:1][0]
+}""", 0.5),
+    ("a slice of a list that changes", """
+fn f(x: float) -> float {
+    var ys = [x]
+    var s = 0.0
+    for i in 0..4 {
+        ys.append(ys[i] * x + 1.0)
+        let tail = ys[i:]
+        s += tail[0] * tail[len(tail) - 1]
+    }
+    return s
+}""", 0.8),
     ("destructuring a list of tuples", """
 fn f(x: float) -> float {
     let ps = [(1, x), (2, x * x), (3, exp(x))]
@@ -98,6 +122,35 @@ def test_items_and_destructuring_values():
     assert run('var d = {"a": 1, "b": 2}\nd["c"] = 3\nfor (k, v) in d.items() { print(k, v) }\n'
                'print(d.items())\n') == 'a 1\nb 2\nc 3\n[("a", 1), ("b", 2), ("c", 3)]\n'
     assert run('for (i, p) in [(1, (2, 3))] { print(i, p) }\n') == "1 (2, 3)\n"
+
+
+def test_list_slices_count_as_python_does():
+    assert run("let xs = [1, 2, 3, 4, 5]\n"
+               "print(xs[1:3], xs[:2], xs[3:], xs[-2:], xs[:-1], xs[4:2], xs[:10], xs[-10:1], xs[:])\n") \
+        == "[2, 3] [1, 2] [4, 5] [4, 5] [1, 2, 3, 4] [] [1, 2, 3, 4, 5] [1] [1, 2, 3, 4, 5]\n"
+
+
+def test_a_list_slice_is_a_copy():
+    assert run("var xs = [[1.0], [2.0]]\nvar ys = xs[0:1]\nys[0][0] = 9.0\nprint(xs, ys)\n") \
+        == "[[1.0], [2.0]] [[9.0]]\n"
+
+
+def test_list_slice_errors():
+    e = error_of("var xs = [1, 2]\nxs[0:1] = [3]\n")
+    assert "a list slice is a new list, not a place to assign to" in str(e) and e.diagnostics[0].line == 2
+    e = error_of("let xs = [1, 2]\nprint(xs[0, 1])\n")
+    assert "`a[i, j]` indexes tensors, not `list[int]`" in str(e)
+    e = error_of("let xs = [1, 2]\nprint(xs[0.5:1])\n")
+    assert "expected `int`, found `float`" in str(e)
+    e = error_of('let s = "abc"\nprint(s[0:1])\n')
+    assert "slices and `a[i, j]` index tensors and lists, not `string`" in str(e)
+
+
+def test_a_list_slice_with_list_parameters():
+    src = "fn f(xs: list[float], n: int) -> float {\n    var s = 0.0\n" \
+          "    for v in xs[1:n] { s += v * v }\n    return s * xs[-1:][0]\n}\n"
+    grads = check_params(src, [0.3, -1.2, 0.7, 2.0], 3)
+    assert grads[0] == pytest.approx([0.0, -2.4 * 2.0, 1.4 * 2.0, 1.44 + 0.49])
 
 
 def test_items_is_a_copy():

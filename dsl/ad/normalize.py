@@ -28,6 +28,8 @@ def is_path(e) -> bool:
     while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
         if isinstance(e, S.Index) and e.index.ty is not None and e.index.ty.active:
             return False
+        if isinstance(e, S.Index) and isinstance(e.index, S.Slice) and isinstance(e.obj.ty, ListT):
+            return False                  # xs[lo:hi] of a list is a new list: a sublist call
         if isinstance(e, S.Field) and e.target and e.target[0] != "field":
             return False
         e = e.obj
@@ -542,8 +544,21 @@ class Normalizer:
         return lift and pre is not None and obj.ty is not None and obj.ty.active and not is_path(obj)
 
     def r_Index(self, e, pre, lift):
+        if isinstance(e.index, S.Slice) and isinstance(e.obj.ty, ListT):
+            return self.list_slice(e, pre, lift)
         obj = self.atom(e.obj, pre) if self._lifts_part(e.obj, pre, lift) else self.rn(e.obj, pre, lift)
         return S.Index(obj, self.rn(e.index, pre))
+
+    def list_slice(self, e, pre, lift):
+        """`xs[lo:hi]` as `sublist(xs, slice_lo(lo, n), slice_hi(lo, hi, n))` with n = len(xs):
+        sublist's derivatives pad the cotangent back to xs's length, to every order."""
+        obj = self.atom(e.obj, pre) if pre is not None and not is_path(e.obj) else self.rn(e.obj, pre, lift)
+        n = B.call("len", B.copy_expr(obj))
+        lo = self.rn(e.index.lo, pre) if e.index.lo is not None else B.inum(0)
+        hi = self.rn(e.index.hi, pre) if e.index.hi is not None else B.copy_expr(n)
+        start = B.call("slice_lo", B.copy_expr(lo), B.copy_expr(n)) if e.index.lo is not None else B.inum(0)
+        stop = B.call("slice_hi", lo, hi, n) if e.index.hi is not None else n
+        return B.call("sublist", obj, start, stop)
 
     def r_Slice(self, e, pre, lift):
         return S.Slice(self.rn(e.lo, pre) if e.lo is not None else None, self.rn(e.hi, pre) if e.hi is not None else None)
