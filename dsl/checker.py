@@ -1167,6 +1167,10 @@ def _list_literal_type(arg, k, cands):
     while isinstance(e, S.ListLit):
         depth += 1
         e = e.items[0] if e.items else None
+    if isinstance(e, (S.Str, S.Bool)):
+        return None                               # `sort(["b", "a"])`: not a list of numbers
+    if isinstance(e, S.Num) and isinstance(e.value, int) and any(_depth_of(c.types[k]) == (depth, INT) for c in cands):
+        return None                               # `sum([1, 2])`: the int version takes it
     for c in cands:
         t, d = c.types[k], 0
         while isinstance(t, ListT):
@@ -1174,6 +1178,14 @@ def _list_literal_type(arg, k, cands):
         if d == depth and t == FLOAT:
             return c.types[k]
     return None
+
+
+def _depth_of(t) -> tuple:
+    """(how many lists deep, the element type inside): list[list[float]] gives (2, float)."""
+    d = 0
+    while isinstance(t, ListT):
+        t, d = t.elem, d + 1
+    return d, t
 
 
 def _has_unknown(t) -> bool:

@@ -61,6 +61,19 @@ fn f(x: float) -> float {
     }
     return s
 }""", 0.8),
+    ("sum, min, max and sort of lists", """
+fn f(x: float) -> float {
+    let ys = [x, x * x, sin(x), 0.3, exp(-x)]
+    let s = sort(ys)
+    return sum(ys) * max(ys) + min(ys) * s[0] + s[1] * s[2] * s[4] + sum(sort(ys)[1:3])
+}""", 0.7),
+    ("sum of an empty slice, sort of a list built in a loop", """
+fn f(x: float) -> float {
+    var ys: list[float] = []
+    for i in 0..5 { ys.append(sin(x * float(i + 1))) }
+    let s = sort(ys)
+    return sum(ys[3:1]) + s[0] * 2.0 + s[4] * s[3] + max(s[:2]) + min(ys[1:])
+}""", 1.1),
     ("destructuring a list of tuples", """
 fn f(x: float) -> float {
     let ps = [(1, x), (2, x * x), (3, exp(x))]
@@ -151,6 +164,35 @@ def test_a_list_slice_with_list_parameters():
           "    for v in xs[1:n] { s += v * v }\n    return s * xs[-1:][0]\n}\n"
     grads = check_params(src, [0.3, -1.2, 0.7, 2.0], 3)
     assert grads[0] == pytest.approx([0.0, -2.4 * 2.0, 1.4 * 2.0, 1.44 + 0.49])
+
+
+def test_list_reductions_values_and_errors():
+    assert run('let xs = [3.0, 1.0, 2.0]\nlet e: list[float] = []\n'
+               'print(sum(xs), max(xs), min(xs), sort(xs), xs, sum([1, 2]), max([4, 7, 1]), min(range(2, 5)))\n'
+               'print(sort(["b", "a", "c"]), sum(e), sort(e))\n') \
+        == '6.0 3.0 1.0 [1.0, 2.0, 3.0] [3.0, 1.0, 2.0] 3 7 2\n["a", "b", "c"] 0.0 []\n'
+    e = error_of("let e: list[int] = []\nprint(max(e))\n")
+    assert "`max` of an empty list" in str(e) and e.diagnostics[0].line == 2
+    e = error_of("print(sum([true]))\n")
+    assert "`sum` cannot take (list[bool])" in str(e)
+
+
+def test_list_reductions_with_list_parameters():
+    src = "fn f(xs: list[float]) -> float {\n    let s = sort(xs)\n" \
+          "    return sum(xs) * 0.5 + max(xs) * 2.0 - min(xs) + s[1] * 3.0 + s[2] * s[3]\n}\n"
+    grads = check_params(src, [0.3, -1.2, 2.0, 0.7])
+    # sorted: -1.2, 0.3, 0.7, 2.0: s[1] = xs[0], s[2] = xs[3], s[3] = xs[2] = max
+    assert grads[0] == pytest.approx([0.5 + 3.0, 0.5 - 1.0, 0.5 + 2.0 + 0.7, 0.5 + 2.0])
+
+
+def test_ties_share_the_derivative_as_central_differences_do():
+    # two equal elements: max's derivative is split, sort's averaged over the pair
+    src = "fn f(xs: list[float]) -> float {\n    let s = sort(xs)\n" \
+          "    return max(xs) * 3.0 + s[0] * 5.0 + s[1] * 7.0 + s[2] * 11.0 - min(xs)\n}\n"
+    grads = check_params(src, [0.5, -1.0, 0.5])
+    assert grads[0] == pytest.approx([1.5 + 9.0, 5.0 - 1.0, 1.5 + 9.0])
+    grads = check_params(src, [-1.0, -1.0, 2.0])
+    assert grads[0] == pytest.approx([6.0 - 0.5, 6.0 - 0.5, 3.0 + 11.0])
 
 
 def test_items_is_a_copy():
