@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import generics as G
 from . import primitives as P
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, did_you_mean
@@ -14,7 +15,7 @@ from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, Dict
 
 INDEX = Prim("index")          # the type of a tensor subscript (`1:3`, `i, :`): inactive
 PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tensor": TENSOR}
-BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS)
+BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS | G.NAMES)
 # Names a program may not redefine. Library functions (sin, dot, shape, …) may be
 # shadowed by a user's own definitions; derived code still reaches the primitive.
 TRANSFORMS = P.TRANSFORMS
@@ -45,6 +46,7 @@ class Checker:
         self.transform_typer = transform_typer     # types grad(...) & co. (dsl.ad.typing)
         self.defined_here: dict[str, int] = {}     # globals this program defines, for duplicates
         self.py_prefix = ""        # a module's globals get Python names apart from its importer's (interpreter/modules.py)
+        self.instances: list[S.FnDef] = []         # generic list functions' instances this program made (generics.py)
 
     # ------------------------------------------------------------------ reporting
     def error(self, span, message, hint=None):
@@ -59,6 +61,7 @@ class Checker:
             self.stmt(stmt, top=True)
         if self.errors:
             raise DPError(self.errors)
+        prog.body[:0] = self.instances        # compiled with the program, like its own functions
 
     # ------------------------------------------------------------------ declarations
     def _declare(self, body):
@@ -916,6 +919,8 @@ class Checker:
         if isinstance(f, S.Name) and self.lookup(f.id) is None:
             if f.id in TRANSFORMS:
                 return self.transform_call(e, expected)
+            if f.id in G.NAMES:
+                return self.generic_call(e, expected)
             if f.id in P.SPECIAL_BUILTINS:
                 return self.special_call(e, expected)
             if f.id in P.CALLABLE:
@@ -1100,6 +1105,73 @@ class Checker:
                    "get": ((ot.key, ot.value), ot.value), "remove": ((ot.key,), UNIT)}[name]
         self.check_args(e, sig[0], f"`.{name}`")
         return sig[1]
+
+    def generic_call(self, e, expected):
+        """`map(f, xs)`, `filter(keep, xs)`, `zip(xs, ys)`, `enumerate(xs)`: typed here, and
+        bound to the DP function that is the template's instance at these types."""
+        name, args = e.func.id, e.args
+        want = {"map": 2, "filter": 2, "zip": 2, "enumerate": 1}[name]
+        if len(args) != want:
+            for a in args:
+                self.expr(a)
+            return self.error(e.span, f"`{name}` takes {want} argument{'s' if want > 1 else ''}, {len(args)} given",
+                              f"`{G.DOCS[name][0]}`")
+        if name in ("map", "filter"):
+            ft = self.expr(args[0])
+            if isinstance(ft, ErrorT):
+                self.expr(args[1])
+                return ERROR
+            if not isinstance(ft, FnT) or len(ft.params) != 1 or (name == "filter" and ft.ret != BOOL):
+                self.expr(args[1])
+                what = "a function of one element returning `bool`" if name == "filter" else "a function of one element"
+                return self.error(args[0].span, f"`{name}` takes {what}, not `{ft}`", f"`{G.DOCS[name][0]}`")
+            a, b = ft.params[0], (ft.ret if name == "map" else None)
+            lt = self.expr(args[1], ListT(a))
+            self.expect(args[1], lt, ListT(a))
+            if isinstance(lt, ErrorT) or lt != ListT(a):
+                return ERROR
+            if name == "map" and ft.ret == UNIT:
+                return self.error(args[0].span, "the function given to `map` returns no value", "use a `for` loop")
+        else:
+            ts = []
+            for x in args:
+                t = concrete(self.expr(x))
+                if isinstance(t, ListT) and t.elem is None:
+                    t = self.error(x.span, "cannot tell the type of an empty literal", "annotate it in a `let` first")
+                elif not isinstance(t, (ListT, ErrorT)):
+                    t = self.error(x.span, f"`{name}` takes lists, not `{t}`", f"`{G.DOCS[name][0]}`")
+                ts.append(t)
+            if any(isinstance(t, ErrorT) for t in ts):
+                return ERROR
+            a, b = ts[0].elem, (ts[1].elem if name == "zip" else None)
+        fn = self.instance(name, a, b)
+        e.func.sym, e.func.ty = fn.sym, fn.ty
+        e.target = ("fn", fn)
+        return fn.ty.ret
+
+    def instance(self, name, a, b) -> S.FnDef:
+        """The generic function's instance at element types a (and b): found in the
+        environment, or made, checked and kept for this program to compile."""
+        ty = G.instance_type(name, a, b)
+        base = fn_name = G.instance_name(name, a, b)
+        k = 1
+        while fn_name in self.env.values:
+            sym = self.env.values[fn_name]
+            if sym.ty == ty and isinstance(sym.decl, S.FnDef) and sym.decl.instance_of == name:
+                return sym.decl
+            k += 1
+            fn_name = f"{base}_{k}"
+        from .parser import parse
+        text = G.instance_source(name, fn_name, str(a), str(b) if b is not None else None)
+        fn = parse(text, f"<{name}>").body[0]
+        fn.instance_of = name
+        self._declare_fn(fn)
+        errors = len(self.errors)
+        self.s_FnDef(fn, top=True)
+        if len(self.errors) > errors:       # a type the template cannot spell: a bug in DP
+            raise AssertionError(f"the instance of `{name}` does not check:\n{text}")
+        self.instances.append(fn)
+        return fn
 
     def transform_call(self, e, expected):
         if self.transform_typer is None:

@@ -266,6 +266,7 @@ class FnDef(Stmt):
     dim_syms: list = note(factory=list)      # the size names its tensor parameters bind
     py_assigned_globals: set = note(factory=set)
     quiet: bool = note(False)                # a pullback: it recomputes the primal, whose effects happened
+    instance_of: str | None = note()         # an instance of a generic list function (dsl/generics.py): "map"
 
 
 @dataclass(eq=False)

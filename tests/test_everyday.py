@@ -74,6 +74,32 @@ fn f(x: float) -> float {
     let s = sort(ys)
     return sum(ys[3:1]) + s[0] * 2.0 + s[4] * s[3] + max(s[:2]) + min(ys[1:])
 }""", 1.1),
+    ("map, filter, zip, enumerate", """
+fn f(x: float) -> float {
+    let ys = [x, x * x, sin(x)]
+    let zs = map(fn(y: float) -> float { return y * x }, ys)
+    var s = 0.0
+    for (i, z) in enumerate(zs) { s += float(i + 1) * z }
+    for (a, b) in zip(ys, zs) { s += a * b }
+    for v in filter(fn(y: float) -> bool { return y > 0.5 }, ys) { s += v }
+    return s
+}""", 0.7),
+    ("map of a named function and of a primitive, zip of unequal lists", """
+fn sq(y: float) -> float { return y * y }
+fn f(x: float) -> float {
+    let ys = [x, 2.0 * x, exp(x)]
+    var s = sum(map(sq, ys)) + sum(map(tanh, ys))
+    for (a, b) in zip(ys, [x, 3.0]) { s += a * b }
+    let ps = enumerate(map(fn(y: float) -> float { return cos(y) * x }, ys))
+    return s * ps[2].1
+}""", 0.3),
+    ("filter keeps what a captured float decides", """
+fn f(x: float) -> float {
+    let t = x * 0.5
+    let kept = filter(fn(y: float) -> bool { return y > t }, [0.1, x, x * x, 2.0])
+    let mapped = map(fn(y: float) -> float { return y * t }, kept)
+    return sum(mapped) + float(len(kept))
+}""", 1.2),
     ("destructuring a list of tuples", """
 fn f(x: float) -> float {
     let ps = [(1, x), (2, x * x), (3, exp(x))]
@@ -119,9 +145,24 @@ fn jf(x: float) -> float { return jvp(f, x, 1.0).1 }
     d2 = {"rr": value(f"grad(grad(f))({x!r})"), "jr": value(f"jvp(df, {x!r}, 1.0).1"),
           "jj": value(f"jvp(jf, {x!r}, 1.0).1"), "rj": value(f"grad(jf)({x!r})")}
     fd2 = _central(s, "df", x)
+    _printed_reruns(s, src, x, d1["r"])
     for mode, got in d2.items():
         assert abs(got - fd2) <= 1e-5 * max(1.0, abs(fd2)), f"second order {mode}: {got} vs central differences {fd2}"
         assert abs(got - d2["rr"]) <= 1e-8 * max(1.0, abs(fd2)), f"second order {mode}: {got} vs rr {d2['rr']}"
+
+
+def _printed_reruns(s, src, x, want):
+    """source(grad(f)), loaded into a new interpreter that has run only the program,
+    gives the same gradient (as tests/test_printed_derivatives.py asks of the examples)."""
+    from dsl import syntax as S
+    from dsl.parser import parse
+    text = s.run("source(grad(f))\n").value
+    name = next(d.name for d in parse(text, "printed.dp").body if isinstance(d, S.FnDef))
+    fresh, _ = session()
+    fresh.run(src, "program.dp")
+    fresh.run(text, "printed.dp")
+    got = fresh.run(f"{name}({x!r})\n").value
+    assert abs(got - want) <= 1e-12 * max(1.0, abs(want)), f"printed {got} vs {want}:\n{text}"
 
 
 @pytest.mark.parametrize("name,src,x", CASES, ids=[c[0] for c in CASES])
@@ -193,6 +234,50 @@ def test_ties_share_the_derivative_as_central_differences_do():
     assert grads[0] == pytest.approx([1.5 + 9.0, 5.0 - 1.0, 1.5 + 9.0])
     grads = check_params(src, [-1.0, -1.0, 2.0])
     assert grads[0] == pytest.approx([6.0 - 0.5, 6.0 - 0.5, 3.0 + 11.0])
+
+
+def test_generic_list_functions_values():
+    assert run('let xs = [3.0, 1.0, 2.0]\n'
+               'print(map(fn(x: float) -> float { return x * 2.0 }, xs), filter(fn(x: float) -> bool { return x > 1.5 }, xs))\n'
+               'print(zip(xs, [1, 2]), enumerate(["a", "b"]), map(sin, [0.0]), map(fn(i: int) -> string { return str(i) }, [1, 2]))\n'
+               'print(map(fn(p: (int, string)) -> string { return p.1 }, zip([1], ["z"])), enumerate(zip([true], [[1]])))\n'
+               'let e: list[int] = []\nprint(map(fn(i: int) -> float { return float(i) }, e), zip(e, e), enumerate(e))\n') \
+        == ('[6.0, 2.0, 4.0] [3.0, 2.0]\n[(3.0, 1), (1.0, 2)] [(0, "a"), (1, "b")] [0.0] ["1", "2"]\n'
+            '["z"] [(0, (true, [1]))]\n[] [] []\n')
+
+
+def test_generic_instances_are_made_once_per_types_and_kept_across_inputs():
+    s, out = session()
+    s.run("let a = map(fn(x: float) -> float { return x + 1.0 }, [1.0])\n")
+    s.run("let b = map(fn(x: float) -> float { return x * 3.0 }, [2.0])\nlet c = map(fn(x: int) -> int { return x }, [4])\n")
+    s.run("print(a, b, c)\n")
+    assert out.text == "[2.0] [6.0] [4]\n"
+    made = sorted(n for n, sym in s.env.values.items() if getattr(sym.decl, "instance_of", None))
+    assert made == ["map__float__float", "map__int__int"]
+
+
+def test_a_user_function_named_map_shadows_the_generic():
+    assert run("fn map(x: float) -> float { return x + 1.0 }\nprint(map(1.0))\n") == "2.0\n"
+
+
+def test_a_runtime_error_inside_map_points_at_the_lambda():
+    e = error_of("let xs = [1.0, 0.0]\nprint(map(fn(x: float) -> float { return 1.0 / x }, xs))\n")
+    assert "division by zero" in str(e) and e.diagnostics[0].line == 2
+
+
+def test_generic_list_function_errors():
+    cases = [
+        ("print(map([1.0], [1.0]))\n", "`map` takes a function of one element, not `list[float]`"),
+        ("print(filter(fn(x: float) -> float { return x }, [1.0]))\n",
+         "`filter` takes a function of one element returning `bool`"),
+        ("print(map(fn(x: float) -> float { return x }, [1, 2], 3))\n", "`map` takes 2 arguments, 3 given"),
+        ("print(map(fn(x: float) -> float { return x }, [\"a\"]))\n", "expected `float`, found `string`"),
+        ("print(zip([1], 2))\n", "`zip` takes lists, not `int`"),
+        ("print(enumerate([]))\n", "cannot tell the type of an empty literal"),
+    ]
+    for src, want in cases:
+        e = error_of(src)
+        assert want in str(e), (src, str(e))
 
 
 def test_items_is_a_copy():

@@ -11,6 +11,7 @@
 The output is untyped DP; it is checked again before the transforms read it."""
 from __future__ import annotations
 
+from .. import generics as G
 from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
@@ -19,7 +20,7 @@ from . import build as B
 from ..symbols import Symbol
 from .trees import _declared, renamed
 
-_PRIMITIVE_NAMES = P.CALLABLE | P.SPECIAL_BUILTINS
+_PRIMITIVE_NAMES = P.CALLABLE | P.SPECIAL_BUILTINS | G.NAMES
 TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
 
 
@@ -311,7 +312,8 @@ class Normalizer:
         it_ty = s.iterable.ty
         seq = self.fresh("items", ListT(it_ty.key) if isinstance(it_ty, DictT) else it_ty)
         k = self.fresh("k", INT)
-        source = self.rn(s.iterable, pre)
+        # bound to a variable like any value: a call's arguments are atoms (`zip(ys, [x, 3.0])`)
+        source = self.value(s.iterable, pre)
         if isinstance(it_ty, DictT):
             source = B.method(source, "keys")
         first = [B.assign(seq, source)]

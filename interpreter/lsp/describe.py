@@ -3,6 +3,7 @@ carry derivatives and which transforms apply to it. Hover, completion details an
 the Jupyter kernel's inspection all read these."""
 from __future__ import annotations
 
+from dsl import generics as G
 from dsl import primitives as P
 from dsl import syntax as S
 from dsl.printer import type_src
@@ -33,6 +34,7 @@ SPECIAL = {
     "jacfwd": ("jacfwd(f, wrt = 0)", "the Jacobian, by forward mode"),
     "jacrev": ("jacrev(f, wrt = 0)", "the Jacobian, by reverse mode"),
     "hessian": ("hessian(f, wrt = 0)", "the Hessian of a float-valued function"),
+    **G.DOCS,
 }
 
 
