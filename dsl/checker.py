@@ -727,6 +727,24 @@ class Checker:
             return self.error(e.span, f"cannot add `{lt}` and `{rt}`", "convert with `str(...)` first")
         return self.error(e.span, f"`{op}` is not defined for `{lt}` and `{rt}`")
 
+    def e_IfExpr(self, e, expected):
+        self.expect(e.cond, self.expr(e.cond, BOOL), BOOL)
+        a = self.expr(e.then, expected)
+        b = self.expr(e.orelse, expected if expected is not None else (a if not isinstance(a, IntLit) else None))
+        if isinstance(a, ErrorT) or isinstance(b, ErrorT):
+            return ERROR
+        a, b = self.unify_numeric(e.then, a, e.orelse, b)
+        if _has_unknown(a) and not _has_unknown(b) and assignable(a, b):      # `if c { [] } else { xs }`
+            a = e.then.ty = b
+        elif _has_unknown(b) and not _has_unknown(a) and assignable(b, a):
+            b = e.orelse.ty = a
+        if a != b:
+            return self.error(e.span, f"the branches of this `if` have different types, `{a}` and `{b}`",
+                              "convert with `float(...)`" if {a, b} == {INT, FLOAT} else "make both the same type")
+        if a == UNIT:
+            return self.error(e.span, "the branches of this `if` have no value", "write an `if` statement")
+        return a
+
     def e_TupleLit(self, e, expected):
         exp = expected.items if isinstance(expected, TupleT) and len(expected.items) == len(e.items) else [None] * len(e.items)
         items = []

@@ -123,6 +123,15 @@ class TupleIndex(Expr):
 
 
 @dataclass(eq=False)
+class IfExpr(Expr):
+    """`if c { a } else { b }` as a value: each branch is one expression, and only the
+    chosen one is evaluated."""
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+@dataclass(eq=False)
 class TupleLit(Expr):
     items: list[Expr]
 
@@ -359,7 +368,7 @@ def _node_classes():
 
 NODE_CLASSES = _node_classes()
 EXPRS = (Num, Str, Bool, Name, Binary, Unary, Call, Index, Slice, Subscripts, Field, TupleIndex, TupleLit,
-         ListLit, DictLit, StructLit, Lambda)
+         ListLit, DictLit, StructLit, Lambda, IfExpr)
 STMTS = (Let, Assign, AugAssign, ExprStmt, If, While, ForRange, ForEach, Return, Break, Continue, FnDef,
          StructDef, EnumDef, Match, Import, RuleDef)
 

@@ -573,6 +573,10 @@ class Compiler:
     def e_TupleIndex(self, e):
         return py.Subscript(value=self.expr(e.obj), slice=py.Constant(e.index), ctx=py.Load())
 
+    def e_IfExpr(self, e):
+        # each branch escapes as the value would (a branch reading a variable copies it)
+        return py.IfExp(test=self.expr(e.cond), body=self.escaping(e.then), orelse=self.escaping(e.orelse))
+
     def e_TupleLit(self, e):
         return py.Tuple(elts=[self.escaping(x) for x in e.items], ctx=py.Load())
 

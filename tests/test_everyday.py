@@ -100,6 +100,29 @@ fn f(x: float) -> float {
     let mapped = map(fn(y: float) -> float { return y * t }, kept)
     return sum(mapped) + float(len(kept))
 }""", 1.2),
+    ("if expressions", """
+fn f(x: float) -> float {
+    let a = if x > 0.0 { log(x) } else { 0.0 }
+    var s = if x > 1.0 { x * x } else if x > 0.5 { sin(x) * x } else { exp(x) }
+    var k = 0
+    while (if s > 0.0 { s } else { -s }) < 10.0 && k < 100 {
+        s = s * 1.5 + x
+        k += 1
+    }
+    return a * s + (if a > 0.0 { a } else { x }) * x
+}""", 0.7),
+    ("if expressions choosing lists, calls and tuples", """
+fn g(y: float) -> float { return y * y * y }
+fn f(x: float) -> float {
+    let ys = if x < 2.0 { [x, g(x)] } else { [1.0, 2.0] }
+    let p = if ys[1] > ys[0] { (g(x), 1) } else { (x, 2) }
+    let n = if p.1 == 1 { 3 } else { 4 }
+    return sum(ys) * p.0 + float(n) * (if x > 0.3 { g(x) } else { sqrt(-x) })
+}""", 1.3),
+    ("an if expression that is not taken does not fail", """
+fn f(x: float) -> float {
+    return if x > 0.0 { sqrt(x) * x } else { sqrt(-x) }
+}""", -0.6),
     ("destructuring a list of tuples", """
 fn f(x: float) -> float {
     let ps = [(1, x), (2, x * x), (3, exp(x))]
@@ -274,6 +297,52 @@ def test_generic_list_function_errors():
         ("print(map(fn(x: float) -> float { return x }, [\"a\"]))\n", "expected `float`, found `string`"),
         ("print(zip([1], 2))\n", "`zip` takes lists, not `int`"),
         ("print(enumerate([]))\n", "cannot tell the type of an empty literal"),
+    ]
+    for src, want in cases:
+        e = error_of(src)
+        assert want in str(e), (src, str(e))
+
+
+def test_if_expression_values():
+    assert run('let c = true\nlet y = if c { 1 } else { 2 }\nlet z = if !c { 1.5 } else if y > 3 { 2 } else { 3.0 }\n'
+               'print(y, z, if y == 1 { "one" } else { "many" }, [if c { 1 } else { 0 }], (if c { 2 } else { 3 }) * 10)\n'
+               'var xs: list[int] = if c { [] } else { [1] }\nxs.append(if c {\n    5\n} else {\n    6\n})\nprint(xs)\n') \
+        == '1 3.0 one [1] 20\n[5]\n'
+
+
+def test_if_expression_evaluates_only_the_branch_taken():
+    assert run('fn shout(s: string) -> int { print(s)\n return 1 }\n'
+               'let a = if 1 < 2 { shout("then") } else { shout("else") }\nprint(a)\n') == "then\n1\n"
+
+
+def test_if_expression_branch_is_a_copy():
+    assert run("var a = [1.0]\nlet b = if true { a } else { [2.0] }\na[0] = 5.0\nprint(a, b)\n") == "[5.0] [1.0]\n"
+
+
+def test_an_if_at_the_start_of_a_line_is_a_statement():
+    # after `return` on the line before, after `=` ending no line, after `;`
+    assert run('fn g(x: int) {\n    if x > 5 { print("big") }\n    return\n    if x > 0 { print("never") }\n}\n'
+               'g(7); if true { print("after ;") }\nvar y = 1\nif y > 0 { print("stmt") }\n') \
+        == "big\nafter ;\nstmt\n"
+
+
+def test_if_expression_prints_and_parses_back():
+    from dsl.parser import parse
+    from dsl.printer import program_src
+    src = ("let y = if a { 1 } else if b { 2 } else { 3 }\n(if a { f(1) } else { f(2) })\n"
+           "let z = (if a { t } else { u }).0 + (if a { 1 } else { 2 }) * 3\n")
+    once = program_src(parse(src, "t.dp"))
+    assert once == src and program_src(parse(once, "t.dp")) == once
+
+
+def test_if_expression_errors():
+    cases = [
+        ("let y = if true { 1 } else { 2.5 }\nlet n: int = y\n", "expected `int`, found `float`"),
+        ('let y = if true { 1 } else { "a" }\n', "the branches of this `if` have different types, `int` and `string`"),
+        ("let y = if 1 { 1 } else { 2 }\n", "expected `bool`"),
+        ("let y = if true { 1 }\n", "syntax error"),
+        ("let y = if true { let a = 1\n a } else { 2 }\n", "each branch of an `if` expression is one expression"),
+        ("let y = if true { print(1) } else { print(2) }\n", "the branches of this `if` have no value"),
     ]
     for src, want in cases:
         e = error_of(src)

@@ -34,6 +34,9 @@ class Activity:
 
     d_Str = d_Bool = d_Slice = d_Subscripts = d_Num
 
+    def d_IfExpr(self, e):
+        return self.depends(e.then) or self.depends(e.orelse)      # the condition is control flow
+
     def d_Lambda(self, e):
         return False                          # a function value: its captures count where it is called
 

@@ -90,6 +90,7 @@ class Normalizer:
         self.inlined: dict = {}                 # a parameter of a function being inlined -> its argument
         self.fn_position = False                # renaming a function that is called, bound or transformed
         self.captured: dict = {}                # id(lambda) -> {captured symbol: the copy made with it}
+        self.in_condition = False               # normalising a `while` condition
         for p in fn.params:
             # a parameter keeps its name, unless derived code needs that name for a
             # primitive (`fn f(sum: float)`)
@@ -290,7 +291,12 @@ class Normalizer:
     def s_While(self, s, pre):
         def make(inner, bf, r):
             out = [B.assign(bf, S.Bool(False))] if bf else []
-            return out + [S.While(self.guard(self.rn(s.cond, pre), bf, r), inner)]
+            self.in_condition = True
+            try:
+                cond = self.rn(s.cond, pre)
+            finally:
+                self.in_condition = False
+            return out + [S.While(self.guard(cond, bf, r), inner)]
         return self.loop(s.body, make)
 
     def s_ForRange(self, s, pre):
@@ -574,6 +580,20 @@ class Normalizer:
     def r_TupleIndex(self, e, pre, lift):
         obj = self.atom(e.obj, pre) if self._lifts_part(e.obj, pre, lift) else self.rn(e.obj, pre, lift)
         return S.TupleIndex(obj, e.index)
+
+    def r_IfExpr(self, e, pre, lift):
+        """`if c { a } else { b }` as the statement `if c { t = a } else { t = b }` before
+        its use, each branch's own steps inside it, so only the chosen one runs; kept as
+        it is in a `while` condition (evaluated on every trip), which carries no derivative."""
+        if pre is None or self.in_condition:
+            return S.IfExpr(self.rn(e.cond, None), self.rn(e.then, None), self.rn(e.orelse, None))
+        cond = self.rn(e.cond, pre)
+        t = self.fresh("chosen", e.ty)
+        then_pre, else_pre = [], []
+        a = B.assign(t, self.value(e.then, then_pre))
+        b = B.assign(t, self.value(e.orelse, else_pre))
+        pre.append(S.If(cond, then_pre + [a], else_pre + [b]))
+        return B.name(t)
 
     def r_TupleLit(self, e, pre, lift):
         return S.TupleLit([self.rn(x, pre, lift) for x in e.items])
