@@ -360,7 +360,8 @@ class Checker:
         tt = self.lvalue(s.target)
         vt = self.expr(s.value, tt if not isinstance(tt, ErrorT) else None)
         if tt == TENSOR and isinstance(s.target, S.Index) and (vt == FLOAT or isinstance(vt, IntLit)):
-            coerce(s.value, FLOAT)            # a float fills the indexed part of a tensor
+            if isinstance(vt, IntLit):
+                coerce(s.value, FLOAT)        # a float fills the indexed part of a tensor
             return
         self.expect(s.value, vt, tt)
 
@@ -1208,7 +1209,10 @@ def root_name(e) -> S.Name | None:
 
 
 def coerce(e, t: Type):
-    """Retype an int-literal expression as `t` (float or int)."""
+    """Retype an int-literal expression as `t` (float or int); any other expression
+    keeps its type (retyping a float `x` in `2.0 ** x` made its derivative vanish)."""
+    if not isinstance(e.ty, IntLit):
+        return
     e.ty = t
     if isinstance(e, S.Num):
         e.value = float(e.value) if t == FLOAT else int(e.value)

@@ -207,6 +207,7 @@ class Session:
             except DPError as e:
                 raise self.sources.quote(e) from None
             old_env, self.env = self.env, env   # definitions land only once they compile
+            self.ad.redefined(old_env, env)     # derivatives made before are made again on use
             ns = self.runtime.ns
             saved = {s.py: ns[s.py] for s in env.values.values() if s.py in ns}
             try:
@@ -230,6 +231,8 @@ class Session:
         old = sys.getrecursionlimit()
         sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
+            if _redefines_a_function(self.env, env):
+                self.ad.forget()                # this input's derivatives are made from its definitions
             self.ad.derive_program(prog.body, env)
             result_type = None
             body = prog.body
@@ -351,3 +354,7 @@ def _bare(error: DPError) -> DPError:
     error.__suppress_context__ = True
     error.__traceback__ = None
     return error
+
+
+def _redefines_a_function(old: GlobalEnv, new: GlobalEnv) -> bool:
+    return any(s.kind == "fn" and n in old.values and old.values[n] is not s for n, s in new.values.items())

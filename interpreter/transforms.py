@@ -78,6 +78,7 @@ class TransformRuntime:
     def install(self):
         ns = self.session.runtime.ns
         ns["rt·partial"] = functools.partial
+        ns["rt·rederive"] = self.ad.rederive       # the stub of a retired derivative (dsl/ad/redefinitions.py)
         ns["rt·captured"] = _captured
         ns["rt·transform"] = self.rt_transform
         ns["rt·jvp"] = self.rt_jvp
@@ -94,6 +95,7 @@ class TransformRuntime:
             return fn, list(f.args) + caps
         f = getattr(f, "generic", f)           # a derivative specialised per shape (specialise.py)
         f = getattr(f, "wrapped", f)           # a pullback run with effects muted (__init__.py)
+        f = self.ad.refreshed(f)               # a derivative retired by a redefinition, made again
         code = getattr(f, "__code__", None)
         node = self.ad.by_code.get(code) if code is not None else None
         if node is None and code is not None:

@@ -26,10 +26,11 @@ from .reverse import Reverse
 from .specialise import specialise
 from .function_values import FunctionDerivatives
 from .jacobians import JacobianMaker
+from .redefinitions import Redefinitions
 from .typing import TransformTyping
 
 
-class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDerivatives):
+class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDerivatives, Redefinitions):
     def __init__(self, session):
         self.session = session
         self.cache: dict = {}
@@ -40,6 +41,9 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         self.specialized: dict = {}          # (function, closure source) -> FnDef
         self.current_env = None              # the env of the program being checked, if any
         self.typer = self.type_call
+        self.stale: dict = {}                # stub code -> name of a derivative retired by a redefinition
+        self.replaced: dict = {}             # id -> a FnDef a redefinition replaced (redefinitions.py)
+        self.remade: dict = {}               # id -> (retired derivative's FnDef, the one made again)
 
     # ------------------------------------------------------------ environments
     def env(self):
@@ -61,10 +65,13 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         return n
 
     # ------------------------------------------------------------ deriving
-    def derive(self, fn: S.FnDef, kind: str, wrt: tuple | None = None, tuple_wrt: bool = False) -> Derived:
+    def derive(self, fn: S.FnDef, kind: str, wrt: tuple | None = None, tuple_wrt: bool = False,
+               name: str | None = None) -> Derived:
         """kind: "rev" (the pullback: all cotangents for a given seed), "grad", "vg" (value_and_grad),
         "jvp", or "jvp_quiet" (a jvp that runs with effects muted: a Jacobian's second and later
-        columns recompute a primal whose output was written already)."""
+        columns recompute a primal whose output was written already). name: the name a
+        retired derivative had (redefinitions.py)."""
+        fn = self.current(fn)
         key = (id(fn), kind, wrt, tuple_wrt)
         hit = self.cache.get(key)
         if hit is not None:
@@ -78,32 +85,34 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
             # tangents only for these parameters: the others' are zero, known now
             suffix += "_" + "_".join(map(str, wrt)) if wrt else "_none"
             active_idx = list(wrt)
-        out_name = self.unique(f"{fn.name}_{suffix}")
+        out_name = name or self.unique(f"{fn.name}_{suffix}")
         # registered before it is made, so a recursive function's derivative can call itself
         d = Derived(None, kind, fn, active_idx, name=out_name)
+        d.wrt, d.tuple_wrt = wrt, tuple_wrt
         self.cache[key] = d
+        old_sym = self.syms.get(out_name)
         self.syms[out_name] = _placeholder(fn, kind, out_name, active_idx)
         try:
             derived, rev = self.make(fn, source, kind, wrt, tuple_wrt, out_name)
             d.fn = self.check_fn(derived, register=True)
-            self.compile_fn(d.fn, fn.span.file)
+            d.pyfns = [self.compile_fn(d.fn, fn.span.file)]
             if rev is not None and rev.unbroadcasts_in_loops:
                 # broadcasting undone at run time every trip of a loop: derive again for
                 # the shapes a call brings, where they decide it (specialise.py)
                 specialise(self, d, lambda seeds, name: self.make(fn, source, kind, wrt, tuple_wrt, name, seeds)[0])
         except DPError:
             del self.cache[key]
-            self.syms.pop(out_name, None)
+            self._unregister(out_name, old_sym)
             raise
         except Exception as exc:                                  # noqa: BLE001 — never a traceback
             del self.cache[key]
-            self.syms.pop(out_name, None)
+            self._unregister(out_name, old_sym)
             raise DPError(Diagnostic("differentiation error", f"cannot differentiate `{fn.name}`: {exc}",
                                      fn.span if fn.span is not NOWHERE else None,
                                      "this construct is not differentiable yet; please report it")) from None
         except BaseException:                                     # a stop (timeout, cancel): nothing half-made stays
             del self.cache[key]
-            self.syms.pop(out_name, None)
+            self._unregister(out_name, old_sym)
             raise
         self.by_name[out_name] = d
         return d
@@ -167,11 +176,19 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         code = compile(module, file if file != "<generated>" else "<derived>", "exec")
         ns = self.session.runtime.ns
         exec(code, ns)
-        self.by_code[ns[fn.sym.py].__code__] = fn
+        raw = ns[fn.sym.py]
+        self.by_code[raw.__code__] = fn
         if fn.quiet:
-            ns[fn.sym.py] = _muted(ns[fn.sym.py], self.session.runtime.output)
+            ns[fn.sym.py] = _muted(raw, self.session.runtime.output)
         self.register_lambdas(compiler)
         _ = py
+        return raw
+
+    def _unregister(self, name: str, old_sym) -> None:
+        if old_sym is None:
+            self.syms.pop(name, None)
+        else:
+            self.syms[name] = old_sym
 
     def register_function(self, pyfn, node):
         self.by_code[pyfn.__code__] = node

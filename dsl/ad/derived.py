@@ -13,6 +13,8 @@ class Derived:
         self.source = source                 # what it was derived from
         self.active_idx = active_idx or []   # for "rev": which parameters get cotangents
         self.name = name if name is not None else fn.name
+        self.wrt, self.tuple_wrt = None, False   # what derive() was asked for
+        self.pyfns: list = []                # the compiled function objects, unwrapped (redefinitions.py)
 
     @property
     def py(self) -> str:

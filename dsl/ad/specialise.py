@@ -44,6 +44,8 @@ def specialise(tx, derived, make):
             return generic
 
     def dispatch(*args):
+        if dispatch.retired:                    # a redefinition retired the variants (redefinitions.py)
+            return generic(*args)
         try:
             key = tuple(get(args).shape for get in getters)
         except (AttributeError, IndexError):
@@ -58,6 +60,7 @@ def specialise(tx, derived, make):
     dispatch.__name__ = dispatch.__qualname__ = fn.sym.py
     dispatch.generic = generic
     dispatch.variants = variants
+    dispatch.retired = False
     ns[fn.sym.py] = dispatch
 
 
