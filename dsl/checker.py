@@ -1224,6 +1224,9 @@ def coerce(e, t: Type):
             coerce(e.right, t)
         else:
             coerce(e.right, INT)
+    elif isinstance(e, S.IfExpr):               # `2.0 * (if c { 1 } else { 2 })`
+        coerce(e.then, t)
+        coerce(e.orelse, t)
 
 
 def _literal_fits(e, got, want) -> bool:

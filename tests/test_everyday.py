@@ -310,6 +310,15 @@ def test_if_expression_values():
         == '1 3.0 one [1] 20\n[5]\n'
 
 
+def test_an_if_expression_of_int_literals_adapts_to_a_float():
+    s, out = session()
+    s.run("fn f(x: float) -> float { return x * (if x > 1.0 { 2 } else { 3 }) }\n"
+          "print(f(2.0), f(0.5), grad(f)(2.0), grad(grad(f))(0.5))\n")
+    assert out.text == "4.0 1.5 2.0 0.0\n"
+    body = s.env.values["f"].decl.body[0].value.right
+    assert isinstance(body.then.value, float) and isinstance(body.orelse.value, float)
+
+
 def test_if_expression_evaluates_only_the_branch_taken():
     assert run('fn shout(s: string) -> int { print(s)\n return 1 }\n'
                'let a = if 1 < 2 { shout("then") } else { shout("else") }\nprint(a)\n') == "then\n1\n"
