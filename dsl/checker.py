@@ -11,11 +11,14 @@ from . import syntax as S
 from .diagnostics import Diagnostic, DPError, did_you_mean
 from .symbols import GlobalEnv, Scope, Symbol, py_name
 from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DictT, EnumT, ErrorT,
-                    FnT, IntLit, ListT, ModuleT, Prim, StructT, TupleT, Type, assignable, concrete)
+                    FnT, IntLit, ListT, ModuleT, Prim, SetT, StructT, TupleT, Type, assignable, concrete)
 
 INDEX = Prim("index")          # the type of a tensor subscript (`1:3`, `i, :`): inactive
 PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tensor": TENSOR}
-BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS | G.NAMES)
+# Made by a call and typed by the checker, like the generic list functions; a program's own
+# function of the name shadows them
+CONTAINERS = {"set"}
+BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS | G.NAMES | CONTAINERS)
 # Names a program may not redefine. Library functions (sin, dot, shape, …) may be
 # shadowed by a user's own definitions; derived code still reaches the primitive.
 TRANSFORMS = P.TRANSFORMS
@@ -23,7 +26,8 @@ TRANSFORMS = P.TRANSFORMS
 RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS | {p.name for p in P.TABLE if p.helper and p.name != "item"}
 LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
 DICT_METHODS = {"keys", "values", "items", "contains", "get", "remove"}
-MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove"}
+SET_METHODS = {"add", "remove", "contains", "union", "intersection", "difference", "to_list"}
+MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove", "add"}
 HASHABLE = (INT, STRING, BOOL)
 RESERVED_FIELDS = {"_fields", "_type", "to_dict"}      # attributes of every runtime struct (values.py)
 
@@ -135,6 +139,14 @@ class Checker:
             if not self._hashable(k):
                 self.error(t.args[0].span, f"`{k}` cannot be a dict key", "keys are int, string, bool or enum values")
             return DictT(k, self.resolve_type(t.args[1]))
+        if n == "set":
+            if len(t.args) != 1:
+                return self.error(t.span, "`set` takes one type argument", "write `set[int]`")
+            k = self.resolve_type(t.args[0])
+            if not self._hashable(k):
+                self.error(t.args[0].span, f"`{k}` cannot be a set's element",
+                           "elements are int, string, bool or enum values, or tuples of them")
+            return SetT(k)
         if n == "tensor" and t.args:
             if not sizes_ok:
                 return self.error(t.span, "a tensor's sizes can be written only for a parameter, a result or a `let`",
@@ -155,7 +167,7 @@ class Checker:
             return self.env.structs[n]
         if n in self.env.enums:
             return self.env.enums[n]
-        known = list(PRIM_TYPES) + list(self.env.structs) + list(self.env.enums) + ["list", "dict"]
+        known = list(PRIM_TYPES) + list(self.env.structs) + list(self.env.enums) + ["list", "dict", "set"]
         return self.error(t.span, f"unknown type `{n}`", did_you_mean(n, known))
 
     def _hashable(self, t):
@@ -425,12 +437,14 @@ class Checker:
             et = t.elem
         elif isinstance(t, DictT):
             et = t.key
+        elif isinstance(t, SetT):
+            et = t.elem
         elif t == STRING:
             et = STRING
         elif isinstance(t, ErrorT):
             et = ERROR
         else:
-            et = self.error(s.iterable.span, f"cannot iterate over `{t}`", "iterate over a list, a dict's keys, or a range `a..b`")
+            et = self.error(s.iterable.span, f"cannot iterate over `{t}`", "iterate over a list, a dict's keys, a set, or a range `a..b`")
         self.loop_body(s.body, (s.var, et, s))
 
     def s_Match(self, s, top):
@@ -855,8 +869,8 @@ class Checker:
                 return self.error(e.span, f"`{t.name}` has no field `{e.name}`", did_you_mean(e.name, t.fields))
             e.target = ("field",)
             return t.fields[e.name]
-        if isinstance(t, (ListT, DictT)):
-            methods = LIST_METHODS if isinstance(t, ListT) else DICT_METHODS
+        if isinstance(t, (ListT, DictT, SetT)):
+            methods = LIST_METHODS if isinstance(t, ListT) else DICT_METHODS if isinstance(t, DictT) else SET_METHODS
             hint = did_you_mean(e.name, methods) or f"call one of its methods: {', '.join(sorted(methods))}"
             return self.error(e.span, f"`{e.name}` is not a method of `{t}`" if e.name not in methods else f"call the method: `.{e.name}(...)`", hint)
         return self.error(e.span, f"`{t}` has no field `{e.name}`",
@@ -940,6 +954,8 @@ class Checker:
                 return self.transform_call(e, expected)
             if f.id in G.NAMES:
                 return self.generic_call(e, expected)
+            if f.id == "set":
+                return self.set_call(e, expected)
             if f.id in P.SPECIAL_BUILTINS:
                 return self.special_call(e, expected)
             if f.id in P.CALLABLE:
@@ -948,7 +964,7 @@ class Checker:
                                            and (f.obj.id in self.env.enums or f.obj.id in self.env.modules)) \
                 and self.module_enum(f.obj) is None:
             ot = self.expr(f.obj)
-            if isinstance(ot, (ListT, DictT)):
+            if isinstance(ot, (ListT, DictT, SetT)):
                 return self.method_call(e, ot)
             if isinstance(ot, ErrorT):
                 for a in e.args:
@@ -1063,8 +1079,8 @@ class Checker:
         if name == "len":
             if not arity(1):
                 return INT
-            if not isinstance(ts[0], (ListT, DictT)) and ts[0] not in (STRING, TENSOR):
-                self.error(e.args[0].span, f"`len` needs a list, dict, string or tensor, not `{ts[0]}`")
+            if not isinstance(ts[0], (ListT, DictT, SetT)) and ts[0] not in (STRING, TENSOR):
+                self.error(e.args[0].span, f"`len` needs a list, dict, set, string or tensor, not `{ts[0]}`")
             return INT
         if name == "range":
             if not arity((1, 2)):
@@ -1099,7 +1115,7 @@ class Checker:
     def method_call(self, e, ot):
         f = e.func
         name = f.name
-        methods = LIST_METHODS if isinstance(ot, ListT) else DICT_METHODS
+        methods = LIST_METHODS if isinstance(ot, ListT) else DICT_METHODS if isinstance(ot, DictT) else SET_METHODS
         f.ty = ot
         if name not in methods:
             for a in e.args:
@@ -1115,7 +1131,11 @@ class Checker:
             elif root.sym is not None:
                 self.check_assignable_root(root, root.sym)
                 root.sym.inplace = True
-        if isinstance(ot, ListT):
+        if isinstance(ot, SetT):
+            sig = {"add": ((ot.elem,), UNIT), "remove": ((ot.elem,), UNIT), "contains": ((ot.elem,), BOOL),
+                   "union": ((ot,), ot), "intersection": ((ot,), ot), "difference": ((ot,), ot),
+                   "to_list": ((), ListT(ot.elem))}[name]
+        elif isinstance(ot, ListT):
             sig = {"append": ((ot.elem,), UNIT), "pop": ((), ot.elem), "insert": ((INT, ot.elem), UNIT),
                    "extend": ((ot,), UNIT), "reverse": ((), UNIT)}[name]
         else:
@@ -1167,6 +1187,29 @@ class Checker:
         e.func.sym, e.func.ty = fn.sym, fn.ty
         e.target = ("fn", fn)
         return fn.ty.ret
+
+    def set_call(self, e, expected):
+        """`set(xs)`: the distinct elements of a list, in the order they first appear."""
+        e.target = ("builtin", "set")
+        if len(e.args) != 1:
+            for a in e.args:
+                self.expr(a)
+            return self.error(e.span, f"`set` takes 1 argument, {len(e.args)} given", "`set(xs)` of a list `xs`")
+        want = ListT(expected.elem) if isinstance(expected, SetT) else None
+        t = concrete(self.expr(e.args[0], want))
+        if isinstance(t, ErrorT):
+            return ERROR
+        if not isinstance(t, ListT):
+            return self.error(e.args[0].span, f"`set` takes a list, not `{t}`", "`set([1, 2])`, `set(xs)`")
+        if t.elem is None:
+            if want is not None:
+                e.args[0].ty = want
+                return expected
+            return SetT(None)
+        if not self._hashable(t.elem):
+            return self.error(e.args[0].span, f"`{t.elem}` cannot be a set's element",
+                              "elements are int, string, bool or enum values, or tuples of them")
+        return SetT(t.elem)
 
     def instance(self, name, a, b) -> S.FnDef:
         """The generic function's instance at element types a (and b): found in the
@@ -1292,6 +1335,8 @@ def _has_unknown(t) -> bool:
         return t.key is None or _has_unknown(t.value)
     if isinstance(t, TupleT):
         return any(_has_unknown(x) for x in t.items)
+    if isinstance(t, SetT):
+        return t.elem is None
     return False
 
 

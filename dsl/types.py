@@ -70,6 +70,16 @@ class DictT(Type):
 
 
 @dataclass(frozen=True, slots=True)
+class SetT(Type):
+    """set[T]: distinct hashable values (int, string, bool, enums, tuples of them), in
+    insertion order. Never differentiable: its elements cannot be floats."""
+    elem: Type
+
+    def __str__(self) -> str:
+        return f"set[{self.elem}]"
+
+
+@dataclass(frozen=True, slots=True)
 class TupleT(Type):
     items: tuple[Type, ...]
 
@@ -185,6 +195,8 @@ def assignable(src: Type, dst: Type) -> bool:
         return (src.key is None) or (src.key == dst.key and assignable(src.value, dst.value) and _same_shape(src.value, dst.value))
     if isinstance(src, TupleT) and isinstance(dst, TupleT):
         return len(src.items) == len(dst.items) and all(assignable(a, b) for a, b in zip(src.items, dst.items))
+    if isinstance(src, SetT) and isinstance(dst, SetT):
+        return src.elem is None or src.elem == dst.elem
     return False
 
 
@@ -204,4 +216,6 @@ def concrete(t: Type) -> Type:
         return TupleT(tuple(concrete(x) for x in t.items))
     if isinstance(t, DictT):
         return DictT(concrete(t.key), concrete(t.value))
+    if isinstance(t, SetT):
+        return SetT(concrete(t.elem))
     return t

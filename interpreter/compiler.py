@@ -22,13 +22,13 @@ from dsl import syntax as S
 from dsl.diagnostics import Diagnostic, DPError
 from dsl.span import NOWHERE, Span
 from dsl.symbols import Symbol, field_attr
-from dsl.types import (FLOAT, INT, STRING, TENSOR, DictT, EnumT, FnT, IntLit, ListT, StructT,
+from dsl.types import (FLOAT, INT, STRING, TENSOR, DictT, EnumT, FnT, IntLit, ListT, SetT, StructT,
                        TupleT, Prim)
 
 from .meter import priced_name
 from .runtime import Runtime, prim_py_name
 
-AGGREGATE = (ListT, DictT, StructT, TupleT)
+AGGREGATE = (ListT, DictT, SetT, StructT, TupleT)
 
 
 def _pos(node: py.AST, span: Span) -> py.AST:
@@ -280,7 +280,7 @@ class Compiler:
                 sym.borrowed = _reads_mutable(s.iterable)
         else:
             it = self.escaping(s.iterable)
-        if isinstance(s.iterable.ty, DictT):
+        if isinstance(s.iterable.ty, (DictT, SetT)):
             it = _call(_load("rt·list"), it)
         # `for (i, x) in …` unpacks each element as Python's `for i, x in …` does
         target = _store(s.sym.py) if s.names is None else py.Tuple(elts=[_store(x.py) for x in syms], ctx=py.Store())
@@ -522,11 +522,15 @@ class Compiler:
     def method(self, e):
         f = e.func
         name = f.name
-        if name in ("append", "pop", "insert", "extend", "reverse", "remove"):
+        if name in ("append", "pop", "insert", "extend", "reverse", "remove", "add"):
             obj = self.place(f.obj)
         else:
             obj = self.expr(f.obj)
         args = [self.escaping(a) for a in e.args]
+        if isinstance(f.obj.ty, SetT) and name != "contains":
+            if name == "to_list":
+                return _call(_load("rt·list"), obj)
+            return _call(_load(f"rt·set_{name}"), obj, *args)      # add remove union intersection difference
         if name == "pop":
             # Python's own pop: on an empty list its IndexError becomes DP's
             # "pop from an empty list" (errors.py); no helper call on the hot path
@@ -799,7 +803,7 @@ def is_fresh(e) -> bool:
         return True
     if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
         return e.target[1] not in ("stop_gradient", "accumulate")     # these may return an argument
-    if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values", "items"):
+    if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values", "items", "union", "intersection", "difference", "to_list"):
         return True
     if isinstance(e, S.Binary):
         return True

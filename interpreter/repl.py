@@ -14,10 +14,10 @@ import sys
 import time
 
 from dsl import syntax as S
-from dsl.checker import DICT_METHODS, LIST_METHODS
+from dsl.checker import DICT_METHODS, LIST_METHODS, SET_METHODS
 from dsl.diagnostics import DPError, did_you_mean
 from dsl.parser import parse
-from dsl.types import DictT, ListT, StructT, TupleT
+from dsl.types import DictT, ListT, SetT, StructT, TupleT
 
 from .lexer import BUILTINS, KEYWORDS, TYPES, DPLexer
 from .runtime import DPRuntimeError, Output
@@ -307,6 +307,8 @@ class Completions:
             return sorted(LIST_METHODS)
         if isinstance(t, DictT):
             return sorted(DICT_METHODS)
+        if isinstance(t, SetT):
+            return sorted(SET_METHODS)
         if isinstance(t, TupleT):
             return [str(i) for i in range(len(t.items))]
         return []

@@ -11,10 +11,10 @@ import numpy as np
 
 from dsl import primitives as P
 from dsl.diagnostics import DPRuntimeError  # noqa: F401 — raised here, and imported from here by others
-from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT, Prim
+from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, SetT, StructT, TupleT, Prim
 
 from .tangents import accumulate, make_tangent_op, zeros_like
-from .values import EnumClass, format_value, make_struct_class
+from .values import DPSet, EnumClass, format_value, make_struct_class
 
 
 class OutputFailed(DPRuntimeError):
@@ -88,6 +88,30 @@ def _insert(xs: list, i: int, v) -> None:
 
 def _remove(d: dict, k) -> None:
     del d[k]
+
+
+def _set_add(s: DPSet, v) -> None:
+    s[v] = True
+
+
+def _set_remove(s: DPSet, v) -> None:
+    if v not in s:
+        raise DPRuntimeError(f"{format_value(v, False)} is not in the set", "check with `s.contains(v)` first")
+    del s[v]
+
+
+def _set_union(a: DPSet, b: DPSet) -> DPSet:
+    out = DPSet(a)
+    out.update(b)
+    return out
+
+
+def _set_intersection(a: DPSet, b: DPSet) -> DPSet:
+    return DPSet.fromkeys([x for x in a if x in b], True)
+
+
+def _set_difference(a: DPSet, b: DPSet) -> DPSet:
+    return DPSet.fromkeys([x for x in a if x not in b], True)
 
 
 def _matmul(a, b):
@@ -168,6 +192,9 @@ def base_namespace(output: Output) -> dict:
         "rt·tensor_fmod": np.fmod,
         "rt·tensor_truth": lambda c: np.asarray(c, dtype=np.float64),   # comparisons: 1.0 / 0.0
         "rt·sublist": _sublist,
+        "rt·set": lambda xs: DPSet.fromkeys(xs, True), "rt·set_add": _set_add, "rt·set_remove": _set_remove,
+        "rt·set_union": _set_union, "rt·set_intersection": _set_intersection,
+        "rt·set_difference": _set_difference,
         "rt·matmul": _matmul, "rt·check_sizes": check_sizes,
         "rt·zeros_like": zeros_like, "rt·accumulate": accumulate, "rt·stop_gradient": lambda x: x,
     })
@@ -293,6 +320,8 @@ class Runtime:
         if isinstance(t, DictT):
             inner = self.copier(t.value)
             return dict.copy if inner is None else (lambda d: {k: inner(v) for k, v in d.items()})
+        if isinstance(t, SetT):
+            return DPSet                             # its elements are immutable
         if isinstance(t, TupleT):
             inners = [self.copier(x) for x in t.items]
             if all(c is None for c in inners):
@@ -324,6 +353,8 @@ class Runtime:
             return []
         if isinstance(t, DictT):
             return {}
+        if isinstance(t, SetT):
+            return DPSet()
         raise DPRuntimeError(f"no zero value for `{t}`")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from dsl.symbols import field_attr
 
-from .values import DPEnum, DPStruct
+from .values import DPEnum, DPSet, DPStruct
 
 
 def zeros_like(v):
@@ -24,6 +24,8 @@ def zeros_like(v):
         return [zeros_like(x) for x in v]
     if isinstance(v, tuple):
         return tuple(zeros_like(x) for x in v)
+    if isinstance(v, DPSet):
+        return v                          # a set holds no float: inactive, its own zero
     if isinstance(v, dict):
         return {k: zeros_like(x) for k, x in v.items()}
     if isinstance(v, DPStruct):
@@ -53,6 +55,8 @@ def accumulate(a, b):
         return [accumulate(x, y) for x, y in zip(a, b)]
     if isinstance(a, tuple):
         return tuple(accumulate(x, y) for x, y in zip(a, b))
+    if isinstance(a, DPSet):
+        return a
     if isinstance(a, dict):
         out = dict(a)
         for k, y in b.items():

@@ -123,6 +123,21 @@ fn f(x: float) -> float {
 fn f(x: float) -> float {
     return if x > 0.0 { sqrt(x) * x } else { sqrt(-x) }
 }""", -0.6),
+    ("a set of ints decides which terms count", """
+fn f(x: float) -> float {
+    var seen = set([0])
+    var s = 0.0
+    for i in [1, 2, 2, 3, 1] {
+        if !seen.contains(i) {
+            seen.add(i)
+            s += x * float(i) * s + x
+        }
+    }
+    for k in seen { s += float(k) * x * x }
+    let t = seen.union(set([7]))
+    for (j, k) in enumerate(t.to_list()) { s += float(j * k) * sin(x) }
+    return s * float(len(seen))
+}""", 0.6),
     ("destructuring a list of tuples", """
 fn f(x: float) -> float {
     let ps = [(1, x), (2, x * x), (3, exp(x))]
@@ -356,6 +371,44 @@ def test_if_expression_errors():
     for src, want in cases:
         e = error_of(src)
         assert want in str(e), (src, str(e))
+
+
+def test_set_values():
+    assert run("var s = set([3, 1, 3, 2])\ns.add(5)\ns.add(1)\nprint(s, len(s), s.contains(2), s.contains(7))\n"
+               "s.remove(3)\nvar t: set[int] = set([])\nt.add(2)\n"
+               "print(s, t, s.union(set([9])), s.intersection(t), s.difference(t), s.to_list(), sort(s.to_list()))\n"
+               "for x in s { s.add(x * 10) }\nprint(s)\n"
+               'print(set([(1, "a"), (1, "a")]), set([true]) == set([true, true]), set([1, 2]) == set([2, 1]))\n') \
+        == ("set([3, 1, 2, 5]) 4 true false\n"
+            "set([1, 2, 5]) set([2]) set([1, 2, 5, 9]) set([2]) set([1, 5]) [1, 2, 5] [1, 2, 5]\n"
+            "set([1, 2, 5, 10, 20, 50])\n"
+            'set([(1, "a")]) true true\n')
+
+
+def test_a_set_is_a_value():
+    assert run("var a = set([1])\nvar b = a\nb.add(2)\nvar xs = [a]\na.add(3)\nprint(a, b, xs)\n") \
+        == "set([1, 3]) set([1, 2]) [set([1])]\n"
+
+
+def test_set_errors():
+    cases = [
+        ("var s = set([1])\ns.remove(4)\n", "4 is not in the set"),
+        ("let s = set([1])\ns.add(2)\n", "cannot assign to `s`"),
+        ("let s = set([1.5])\n", "`float` cannot be a set's element"),
+        ("let s: set[float] = set([])\n", "`float` cannot be a set's element"),
+        ("let s = set([])\n", "cannot tell the type of an empty literal"),
+        ("let s = set([1])\nprint(s.add(\"a\"))\n", "expected `int`, found `string`"),
+        ("let s = set([1])\nprint(s[0])\n", "cannot index a `set[int]`"),
+        ("let s = set(3)\n", "`set` takes a list, not `int`"),
+        ("let s = set([1])\nprint(s.append(2))\n", "`set[int]` has no method `append`"),
+    ]
+    for src, want in cases:
+        e = error_of(src)
+        assert want in str(e), (src, str(e))
+
+
+def test_a_user_function_named_set_shadows_the_constructor():
+    assert run("fn set(v: float) -> int { return int(v) }\nprint(set(5.0))\n") == "5\n"
 
 
 def test_items_is_a_copy():

@@ -15,7 +15,7 @@ from .. import generics as G
 from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import BOOL, FLOAT, INT, TENSOR, UNIT, DictT, FnT, ListT
+from ..types import BOOL, FLOAT, INT, TENSOR, UNIT, DictT, FnT, ListT, SetT
 from . import build as B
 from ..symbols import Symbol
 from .trees import _declared, renamed
@@ -316,17 +316,20 @@ class Normalizer:
 
     def s_ForEach(self, s, pre):
         it_ty = s.iterable.ty
-        seq = self.fresh("items", ListT(it_ty.key) if isinstance(it_ty, DictT) else it_ty)
+        seq = self.fresh("items", ListT(it_ty.key) if isinstance(it_ty, DictT) else ListT(it_ty.elem)
+                         if isinstance(it_ty, SetT) else it_ty)
         k = self.fresh("k", INT)
         # bound to a variable like any value: a call's arguments are atoms (`zip(ys, [x, 3.0])`)
         source = self.value(s.iterable, pre)
         if isinstance(it_ty, DictT):
             source = B.method(source, "keys")
+        elif isinstance(it_ty, SetT):
+            source = B.method(source, "to_list")
         first = [B.assign(seq, source)]
         if s.names is None:
             elem = [B.assign(self.local(s.sym), B.index(B.name(seq), B.name(k)))]
         else:                     # for (a, b) in xs: the element, then each of its items
-            item = self.fresh("item", it_ty.key if isinstance(it_ty, DictT) else it_ty.elem)
+            item = self.fresh("item", it_ty.key if isinstance(it_ty, DictT) else it_ty.elem)     # a list's or a set's
             elem = [B.assign(item, B.index(B.name(seq), B.name(k)))]
             elem += [B.assign(self.local(sym), B.tindex(B.name(item), j)) for j, sym in enumerate(s.syms)]
         r, b, _ = _Jumps.scan(s.body)
