@@ -10,14 +10,14 @@ from . import primitives as P
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, did_you_mean
 from .symbols import GlobalEnv, Scope, Symbol, py_name
-from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DictT, EnumT, ErrorT,
+from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, ErrorT,
                     FnT, IntLit, ListT, ModuleT, Prim, SetT, StructT, TupleT, Type, assignable, concrete)
 
 INDEX = Prim("index")          # the type of a tensor subscript (`1:3`, `i, :`): inactive
 PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tensor": TENSOR}
 # Made by a call and typed by the checker, like the generic list functions; a program's own
 # function of the name shadows them
-CONTAINERS = {"set"}
+CONTAINERS = {"set", "defaultdict"}
 BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS | G.NAMES | CONTAINERS)
 # Names a program may not redefine. Library functions (sin, dot, shape, …) may be
 # shadowed by a user's own definitions; derived code still reaches the primitive.
@@ -132,13 +132,13 @@ class Checker:
             if len(t.args) != 1:
                 return self.error(t.span, "`list` takes one type argument", "write `list[float]`")
             return ListT(self.resolve_type(t.args[0]))
-        if n == "dict":
+        if n in ("dict", "defaultdict"):
             if len(t.args) != 2:
-                return self.error(t.span, "`dict` takes two type arguments", "write `dict[string, float]`")
+                return self.error(t.span, f"`{n}` takes two type arguments", f"write `{n}[string, float]`")
             k = self.resolve_type(t.args[0])
             if not self._hashable(k):
                 self.error(t.args[0].span, f"`{k}` cannot be a dict key", "keys are int, string, bool or enum values")
-            return DictT(k, self.resolve_type(t.args[1]))
+            return (DictT if n == "dict" else DefaultDictT)(k, self.resolve_type(t.args[1]))
         if n == "set":
             if len(t.args) != 1:
                 return self.error(t.span, "`set` takes one type argument", "write `set[int]`")
@@ -167,7 +167,7 @@ class Checker:
             return self.env.structs[n]
         if n in self.env.enums:
             return self.env.enums[n]
-        known = list(PRIM_TYPES) + list(self.env.structs) + list(self.env.enums) + ["list", "dict", "set"]
+        known = list(PRIM_TYPES) + list(self.env.structs) + list(self.env.enums) + ["list", "dict", "set", "defaultdict"]
         return self.error(t.span, f"unknown type `{n}`", did_you_mean(n, known))
 
     def _hashable(self, t):
@@ -786,8 +786,8 @@ class Checker:
     def e_DictLit(self, e, expected):
         kw = expected.key if isinstance(expected, DictT) else None
         vw = expected.value if isinstance(expected, DictT) else None
-        if not e.keys:
-            return expected if isinstance(expected, DictT) else DictT(None, None)
+        if not e.keys:          # `{}` is a dict, never a defaultdict
+            return expected if type(expected) is DictT else DictT(None, None)
         kts = [self.expr(k, kw) for k in e.keys]
         vts = [self.expr(v, vw) for v in e.values]
         kw = kw or concrete(kts[0])
@@ -956,6 +956,8 @@ class Checker:
                 return self.generic_call(e, expected)
             if f.id == "set":
                 return self.set_call(e, expected)
+            if f.id == "defaultdict":
+                return self.defaultdict_call(e, expected)
             if f.id in P.SPECIAL_BUILTINS:
                 return self.special_call(e, expected)
             if f.id in P.CALLABLE:
@@ -1039,7 +1041,9 @@ class Checker:
     def special_call(self, e, expected):
         name = e.func.id
         e.target = ("builtin", name)
-        ts = [self.expr(a) for a in e.args]
+        # x itself: the type expected of the call is x's (`zeros_like(defaultdict(0.0))`)
+        hint = expected if name in ("stop_gradient", "zeros_like") and len(e.args) == 1 else None
+        ts = [self.expr(a, hint) for a in e.args]
         n = len(ts)
         if any(isinstance(t, ErrorT) for t in ts):
             return ERROR if name != "print" else UNIT
@@ -1211,6 +1215,25 @@ class Checker:
                               "elements are int, string, bool or enum values, or tuples of them")
         return SetT(t.elem)
 
+    def defaultdict_call(self, e, expected):
+        """`defaultdict(v)`, where the type says what it holds: `var d: defaultdict[string,
+        float] = defaultdict(0.0)`. The default is a constant, so it carries no derivative."""
+        e.target = ("builtin", "defaultdict")
+        if len(e.args) != 1:
+            for a in e.args:
+                self.expr(a)
+            return self.error(e.span, f"`defaultdict` takes 1 argument, {len(e.args)} given",
+                              "`defaultdict(0.0)`: the value a missing key reads as")
+        if not isinstance(expected, DefaultDictT):
+            self.expr(e.args[0])
+            return self.error(e.span, "cannot tell the keys of this `defaultdict`",
+                              "give its type: `var d: defaultdict[string, float] = defaultdict(0.0)`")
+        self.expect(e.args[0], self.expr(e.args[0], expected.value), expected.value)
+        if not _constant(e.args[0]):
+            return self.error(e.args[0].span, "a `defaultdict`'s default is a constant",
+                              "write it with literals (`0.0`, `[]`, `(0, \"\")`); set a key to a computed value with `d[k] = v`")
+        return expected
+
     def instance(self, name, a, b) -> S.FnDef:
         """The generic function's instance at element types a (and b): found in the
         environment, or made, checked and kept for this program to compile."""
@@ -1318,6 +1341,20 @@ def _list_literal_type(arg, k, cands):
         if d == depth and t == FLOAT:
             return c.types[k]
     return None
+
+
+def _constant(e) -> bool:
+    """Whether e is made of literals alone (and enum variants): it reads no variable."""
+    if isinstance(e, (S.Num, S.Str, S.Bool)):
+        return True
+    if isinstance(e, S.Field):
+        return bool(e.target) and e.target[0] == "variant"
+    if isinstance(e, S.Call) and e.target and e.target[0] in ("variant", "builtin") and \
+            (e.target[0] == "variant" or e.target[1] in ("set", "defaultdict")):
+        return all(_constant(a) for a in e.args)
+    if isinstance(e, (S.Unary, S.ListLit, S.TupleLit, S.DictLit, S.StructLit)):
+        return all(_constant(c) for c in S.subexpressions(e))
+    return False
 
 
 def _depth_of(t) -> tuple:

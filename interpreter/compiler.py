@@ -22,7 +22,7 @@ from dsl import syntax as S
 from dsl.diagnostics import Diagnostic, DPError
 from dsl.span import NOWHERE, Span
 from dsl.symbols import Symbol, field_attr
-from dsl.types import (FLOAT, INT, STRING, TENSOR, DictT, EnumT, FnT, IntLit, ListT, SetT, StructT,
+from dsl.types import (FLOAT, INT, STRING, TENSOR, DefaultDictT, DictT, EnumT, FnT, IntLit, ListT, SetT, StructT,
                        TupleT, Prim)
 
 from .meter import priced_name
@@ -237,6 +237,9 @@ class Compiler:
             return _pos(_load(e.sym.py), e.span)
         if isinstance(e, S.Field):
             return _pos(py.Attribute(value=self.place(e.obj), attr=field_attr(e.name), ctx=py.Load()), e.span)
+        if isinstance(e, S.Index) and isinstance(e.obj.ty, DefaultDictT):
+            # changed through a missing key: the key is added with its default first
+            return _pos(_call(_load("rt·slot"), self.place(e.obj), self.expr(e.index)), e.span)
         if isinstance(e, S.Index):
             return _pos(py.Subscript(value=self.place(e.obj), slice=self.expr(e.index), ctx=py.Load()), e.span)
         return self.expr(e)
@@ -507,6 +510,10 @@ class Compiler:
         # read before a later argument mutates it prints as it was when read
         snap = name == "print" and _mutates(e.args, None)
         args = [self.escaping(a) if snap else self.expr(a) for a in e.args]
+        if name == "defaultdict":          # its default is made afresh for each missing key read
+            factory = py.Lambda(args=py.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]),
+                                body=self.expr(e.args[0]))
+            return _call(_load("rt·defaultdict"), factory)
         if name == "accumulate" and e.ty in (FLOAT, TENSOR):
             return py.BinOp(left=args[0], op=py.Add(), right=args[1])      # one numpy call, no helper
         if name in ("zeros_like", "accumulate"):

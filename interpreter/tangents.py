@@ -8,7 +8,7 @@ import numpy as np
 
 from dsl.symbols import field_attr
 
-from .values import DPEnum, DPSet, DPStruct
+from .values import DPDefaultDict, DPEnum, DPSet, DPStruct
 
 
 def zeros_like(v):
@@ -26,6 +26,9 @@ def zeros_like(v):
         return tuple(zeros_like(x) for x in v)
     if isinstance(v, DPSet):
         return v                          # a set holds no float: inactive, its own zero
+    if isinstance(v, DPDefaultDict):      # a missing key's cotangent (or tangent) is zero
+        factory = v.factory
+        return DPDefaultDict(lambda: zeros_like(factory()), {k: zeros_like(x) for k, x in v.items()})
     if isinstance(v, dict):
         return {k: zeros_like(x) for k, x in v.items()}
     if isinstance(v, DPStruct):
@@ -58,7 +61,7 @@ def accumulate(a, b):
     if isinstance(a, DPSet):
         return a
     if isinstance(a, dict):
-        out = dict(a)
+        out = DPDefaultDict(a.factory, a) if isinstance(a, DPDefaultDict) else dict(a)
         for k, y in b.items():
             out[k] = accumulate(out[k], y) if k in out else accumulate(zeros_like(y), y)   # unshared
         return out

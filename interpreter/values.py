@@ -73,6 +73,19 @@ class DPSet(dict):
     __slots__ = ()
 
 
+class DPDefaultDict(dict):
+    """A DP `defaultdict[K, V]`: a missing key reads as factory() (the default, made
+    afresh), and is not added by the read."""
+    __slots__ = ("factory",)
+
+    def __init__(self, factory, items=()):
+        super().__init__(items)
+        self.factory = factory
+
+    def __missing__(self, key):
+        return self.factory()
+
+
 class DPEnum:
     """A value of a DP enum: its type, variant tag and payload."""
     __slots__ = ("enum", "tag", "name", "vals")

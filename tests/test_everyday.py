@@ -138,6 +138,26 @@ fn f(x: float) -> float {
     for (j, k) in enumerate(t.to_list()) { s += float(j * k) * sin(x) }
     return s * float(len(seen))
 }""", 0.6),
+    ("defaultdict of floats", """
+fn f(x: float) -> float {
+    var tot: defaultdict[string, float] = defaultdict(0.0)
+    let keys = ["a", "b", "a", "c", "b", "a"]
+    for (i, k) in enumerate(keys) { tot[k] += x * float(i + 1) }
+    tot["d"] = tot["missing"] + sin(x) * x
+    var s = 0.0
+    for (k, v) in tot.items() { s += v * v }
+    return s + tot["nope"] * x + tot.get("c", 1.0) * tot["a"]
+}""", 0.5),
+    ("defaultdict of lists, appended through missing keys", """
+fn f(x: float) -> float {
+    var g: defaultdict[int, list[float]] = defaultdict([])
+    for i in 0..5 { g[i % 2].append(x * float(i)) }
+    g[7].append(3.0 * exp(x))
+    g[0][1] = g[0][1] * x
+    var s = 0.0
+    for (k, vs) in g.items() { for v in vs { s += v * v * float(k + 1) } }
+    return s + float(len(g[9]))
+}""", 0.5),
     ("destructuring a list of tuples", """
 fn f(x: float) -> float {
     let ps = [(1, x), (2, x * x), (3, exp(x))]
@@ -409,6 +429,46 @@ def test_set_errors():
 
 def test_a_user_function_named_set_shadows_the_constructor():
     assert run("fn set(v: float) -> int { return int(v) }\nprint(set(5.0))\n") == "5\n"
+
+
+def test_defaultdict_values():
+    assert run('var counts: defaultdict[string, int] = defaultdict(0)\nfor w in ["a", "b", "a"] { counts[w] += 1 }\n'
+               'print(counts, counts["zzz"], len(counts), counts.contains("zzz"))\n'
+               'var groups: defaultdict[int, list[string]] = defaultdict([])\n'
+               'for (i, w) in enumerate(["x", "y", "z", "w"]) { groups[i % 2].append(w) }\n'
+               'print(groups, groups[5], groups.keys())\nlet g2 = groups\ngroups[0].append("q")\nprint(g2[0], groups[0])\n'
+               'var e: defaultdict[int, (int, string)] = defaultdict((1, "one"))\nprint(e[3], e.get(3, (0, "")), e)\n') \
+        == ('{"a": 2, "b": 1} 0 2 false\n{0: ["x", "z"], 1: ["y", "w"]} [] [0, 1]\n["x", "z"] ["x", "z", "q"]\n'
+            '(1, "one") (0, "") {}\n')
+
+
+def test_a_defaultdict_default_is_made_afresh_for_each_key():
+    assert run("var d: defaultdict[int, list[int]] = defaultdict([])\nd[0].append(1)\nd[1].append(2)\nvar x = d[2]\n"
+               "x.append(3)\nprint(d, x)\n") == "{0: [1], 1: [2]} [3]\n"
+
+
+def test_a_defaultdict_as_a_parameter():
+    s, out = session()
+    s.run('fn h(d: defaultdict[string, float], x: float) -> float { return d["a"] * x + d["b"] * d["b"] }\n'
+          'var d: defaultdict[string, float] = defaultdict(0.0)\nd["a"] = 2.0\n'
+          'print(h(d, 3.0), grad(h)(d, 3.0), grad(h, 1)(d, 3.0), d)\n')
+    # a missing key read gives a zero entry to the gradient
+    assert out.text == '6.0 {"a": 3.0, "b": 0.0} 2.0 {"a": 2.0}\n'
+
+
+def test_defaultdict_errors():
+    cases = [
+        ("let d = defaultdict(0)\n", "cannot tell the keys of this `defaultdict`"),
+        ("let x = 1.0\nvar d: defaultdict[int, float] = defaultdict(x)\n", "a `defaultdict`'s default is a constant"),
+        ("var d: defaultdict[int, float] = defaultdict(\"a\")\n", "expected `float`, found `string`"),
+        ("var d: defaultdict[int, float] = {}\n", "expected `defaultdict[int, float]`, found `dict"),
+        ("var d: defaultdict[float, float] = defaultdict(0.0)\n", "`float` cannot be a dict key"),
+        ("fn g(d: dict[int, int]) -> int { return 0 }\nvar d: defaultdict[int, int] = defaultdict(0)\nprint(g(d))\n",
+         "expected `dict[int, int]`, found `defaultdict[int, int]`"),
+    ]
+    for src, want in cases:
+        e = error_of(src)
+        assert want in str(e), (src, str(e))
 
 
 def test_items_is_a_copy():
