@@ -110,7 +110,28 @@ def pow_term(c: float, x: float, q: float, m: int) -> float:
     return c * math.pow(x, q) * math.log(x) ** m
 
 
+def inv_norm2(a: float, b: float) -> float:
+    """1 / (a² + b²), in the derivative of atan2: none exists at the origin."""
+    r = a * a + b * b
+    if r == 0.0:
+        raise _no_atan2_derivative()
+    return 1.0 / r
+
+
+def _no_atan2_derivative() -> DPRuntimeError:
+    return DPRuntimeError("`atan2(a, b)` has no derivative at a = b = 0 (the angle of the origin is undefined)",
+                          "keep the point away from the origin, or use `stop_gradient` where it may be there",
+                          kind="differentiation error")
+
+
 # ---------------------------------------------------------------- elementwise, on tensors
+
+def t_inv_norm2(a, b):
+    r = np.asarray(a * a + b * b, dtype=float)
+    if np.any(r == 0.0):
+        raise _no_atan2_derivative()
+    return 1.0 / r
+
 
 def t_sigmoid(x):
     return 0.5 * (np.tanh(0.5 * x) + 1.0)

@@ -64,7 +64,7 @@ TABLE: list[Primitive] = [
     *elementwise("asin", "x", math.asin, np.arcsin, "1.0 / sqrt(1.0 - x * x)", domain="-1.0 < x && x < 1.0"),
     *elementwise("acos", "x", math.acos, np.arccos, "-1.0 / sqrt(1.0 - x * x)", domain="-1.0 < x && x < 1.0"),
     *elementwise("atan", "x", math.atan, np.arctan, "1.0 / (1.0 + x * x)"),
-    *elementwise("atan2", "a b", math.atan2, np.arctan2, "b / (a * a + b * b)", "-a / (a * a + b * b)",
+    *elementwise("atan2", "a b", math.atan2, np.arctan2, "b * inv_norm2(a, b)", "-(a * inv_norm2(a, b))",
                  domain="a != 0.0 || b != 0.0", kinks="a", total=True, doc="the angle of the point (b, a)"),
     *elementwise("sigmoid", "x", K.sigmoid, K.t_sigmoid, "y * (1.0 - y)"),
     *elementwise("erf", "x", math.erf, K.t_erf, "1.1283791670955126 * exp(-(x * x))", doc="2/√π ∫₀ˣ exp(-t²) dt"),
@@ -94,6 +94,9 @@ TABLE: list[Primitive] = [
                  kinks="(x - lo) * (x - hi) * (hi - lo)", helper=True),
     *elementwise("clip_to_hi", "x lo hi", K.clip_to_hi, K.t_clip_to_hi, constant=True, tensors="x",
                  kinks="(x - lo) * (x - hi) * (hi - lo)", helper=True),
+    *elementwise("inv_norm2", "a b", K.inv_norm2, K.t_inv_norm2, "-2.0 * a * (y * y)", "-2.0 * b * (y * y)",
+                 domain="a != 0.0 || b != 0.0", kinks="a * a + b * b", helper=True,
+                 doc="1 / (a² + b²), in atan2's derivative; a differentiation error at the origin"),
     *elementwise("sqrt_deriv", "r", K.sqrt_deriv, K.t_sqrt_deriv, "-2.0 * y * y", domain="r >= 0.0", kinks="r",
                  helper=True, doc="0.5 / r, the derivative of sqrt at x written in r = sqrt(x); +inf at 0"),
     # the int version first: an int literal exponent picks it. Their derivatives in x are
