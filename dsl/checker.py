@@ -10,6 +10,7 @@ from . import primitives as P
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, did_you_mean
 from .symbols import GlobalEnv, Scope, Symbol, py_name
+from .syntax_hints import undeclared_hint, unknown_name_hint
 from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, ErrorT,
                     FnT, IntLit, ListT, ModuleT, Prim, SetT, StructT, TupleT, Type, assignable, concrete)
 
@@ -369,7 +370,7 @@ class Checker:
         s.sym = self.declare_local(s.name, t, "var" if s.mutable else "let", s, s.span)
 
     def s_Assign(self, s, top):
-        tt = self.lvalue(s.target)
+        tt = self.lvalue(s.target, s.value)
         vt = self.expr(s.value, tt if not isinstance(tt, ErrorT) else None)
         if tt == TENSOR and isinstance(s.target, S.Index) and (vt == FLOAT or isinstance(vt, IntLit)):
             if isinstance(vt, IntLit):
@@ -378,7 +379,7 @@ class Checker:
         self.expect(s.value, vt, tt)
 
     def s_AugAssign(self, s, top):
-        tt = self.lvalue(s.target)
+        tt = self.lvalue(s.target, updated=True)
         if isinstance(s.target, S.Name) and s.target.sym is not None and (tt == TENSOR or isinstance(tt, ListT)):
             # Python's `xs += ys` and numpy's `t += v` update in place, so the variable must own its value
             s.target.sym.inplace = True
@@ -509,12 +510,16 @@ class Checker:
             self.error(s.span, "`continue` outside a loop")
 
     # ------------------------------------------------------------------ lvalues
-    def lvalue(self, e) -> Type:
-        """Check an assignment target; mark in-place mutation on its root variable."""
+    def lvalue(self, e, value=None, updated: bool = False) -> Type:
+        """Check an assignment target (of `= value`, or updated: of `+=` and the like);
+        mark in-place mutation on its root variable."""
         if isinstance(e, S.Name):
             sym = self.lookup(e.id)
             if sym is None:
-                e.ty = self.error(e.span, f"`{e.id}` is not defined", self.name_hint(e.id))
+                # a misspelt variable, or one never declared (a function's name is no likely target)
+                hint = (did_you_mean(e.id, set(self.scope.visible_names()) | set(self.env.values))
+                        or undeclared_hint(e.id, value, updated))
+                e.ty = self.error(e.span, f"`{e.id}` is not defined", hint)
                 return e.ty
             e.sym = sym
             self.check_assignable_root(e, sym)
@@ -601,7 +606,7 @@ class Checker:
 
     def name_hint(self, name):
         cands = set(self.scope.visible_names()) | set(self.env.values) | set(BUILTIN_NAMES)
-        return did_you_mean(name, cands)
+        return unknown_name_hint(name) or did_you_mean(name, cands)
 
     def e_Name(self, e, expected):
         sym = self.lookup(e.id)

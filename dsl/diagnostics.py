@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 
+import wcwidth
+
 from .span import Span
+
+TAB_STOP = 4        # a tab in a quoted line is shown as spaces to the next multiple of 4, as rustc does
 
 
 class SourceRegistry:
@@ -59,13 +64,21 @@ class Diagnostic:
     def column(self) -> int | None:
         return self.span.col if self.span else None
 
-    def render(self) -> str:
-        head = f"{self.span}: {self.kind}: {self.message}" if self.span else f"{self.kind}: {self.message}"
+    def render(self, colour: bool = False) -> str:
+        """The diagnostic as text: `file:line:col: kind: message`, the source line with a
+        caret under the span, the hint and the DP call stack. colour adds ANSI colours
+        (see use_colour)."""
+        paint = _paint if colour else _plain
+        where = f"{paint(str(self.span), BOLD)}: " if self.span else ""
+        head = f"{where}{paint(self.kind + ':', _KIND_COLOUR.get(self.kind, RED))} {paint(self.message, BOLD)}"
         out = [head]
         if self.span:
-            out += _quote(self.span, self.source_line)
+            quoted = _quote(self.span, self.source_line)
+            if quoted:
+                gutter, text, pad, carets = quoted
+                out += [paint(gutter, BLUE) + text, " " * len(gutter) + pad + paint(carets, RED)]
         if self.hint:
-            out.append(f"  hint: {self.hint}")
+            out.append(f"  {paint('hint:', CYAN)} {self.hint}")
         if self.stack:
             out.append("  DP call stack (most recent call last):")
             for name, span in self.stack:
@@ -76,13 +89,69 @@ class Diagnostic:
         return self.render()
 
 
-def _quote(span: Span, text: str | None) -> list[str]:
+# ANSI colours (SGR codes), as compilers use them: the kind red, the caret red, the hint cyan
+BOLD, RED, YELLOW, BLUE, CYAN = "1", "1;31", "1;33", "1;34", "1;36"
+_KIND_COLOUR = {"warning": YELLOW}
+
+
+def _paint(text: str, code: str) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def _plain(text: str, code: str) -> str:
+    return text
+
+
+def use_colour(stream) -> bool:
+    """Whether diagnostics written to stream are coloured: only on a terminal, never
+    when the NO_COLOR environment variable is set to anything (no-color.org) or the
+    terminal is `dumb`."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):   # no isatty, or a closed stream
+        return False
+
+
+def _width(ch: str) -> int:
+    """The columns a character takes on a terminal: 2 for a wide (East Asian, emoji)
+    character, 0 for a combining one; a control character is shown as 1."""
+    w = wcwidth.wcwidth(ch)
+    return 1 if w < 0 else w
+
+
+def _expand(text: str) -> tuple[str, list[int]]:
+    """text with its tabs as spaces (to the next multiple of TAB_STOP), and the display
+    column (0-based) at which each character of text starts, one more entry for its end."""
+    shown, starts, at = [], [], 0
+    for ch in text:
+        starts.append(at)
+        if ch == "\t":
+            n = TAB_STOP - at % TAB_STOP
+            shown.append(" " * n)
+            at += n
+        else:
+            shown.append(ch)
+            at += _width(ch)
+    starts.append(at)
+    return "".join(shown), starts
+
+
+def _quote(span: Span, text: str | None) -> tuple[str, str, str, str] | None:
+    """(gutter, the source line as shown, the spaces before the caret, the carets):
+    the caret stands under the span's characters however wide they show (tabs, wide
+    characters), since columns count characters."""
     if text is None:
-        return []
-    width = (span.end_col - span.col) if span.end_line == span.line else len(text) - span.col + 1
-    width = max(1, width)
-    gutter = f"{span.line:>4} | "
-    return [gutter + text, " " * (len(gutter) + span.col - 1) + "^" * width]
+        return None
+    shown, starts = _expand(text)
+    # a column past the end of the line (an end of input) is shown as past it
+    starts += [starts[-1] + k for k in range(1, max(span.col, span.end_col) - len(text))]
+    first = max(span.col - 1, 0)
+    last = span.end_col - 1 if span.end_line == span.line else len(text)
+    last = min(max(last, first), len(starts) - 1)
+    width = max(1, starts[last] - starts[first])
+    return f"{span.line:>4} | ", shown, " " * starts[first], "^" * width
 
 
 class DPError(Exception):
@@ -117,8 +186,8 @@ class DPError(Exception):
     def column(self):
         return self.first.column
 
-    def render(self) -> str:
-        return "\n".join(d.render() for d in self.diagnostics)
+    def render(self, colour: bool = False) -> str:
+        return "\n".join(d.render(colour) for d in self.diagnostics)
 
 
 def did_you_mean(name: str, candidates) -> str | None:

@@ -13,6 +13,7 @@ from grammar import grammar_text
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, SourceRegistry
 from .span import Span
+from .syntax_hints import syntax_diagnostic
 
 # Tokens after which a newline ends a statement (Go's rule).
 _ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "INF", "NAN",
@@ -99,25 +100,6 @@ def build_parser() -> None:
     """Build the parser now (it takes a second, once per process): a session does, so
     that it never happens inside a program's timeout."""
     _parser()
-
-
-# Friendly names for terminals in "expected ..." hints.
-_TERMINAL_NAMES = {
-    "NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string",
-    "_NL": "a new line", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
-    "LBRACE": "`{`", "RBRACE": "`}`", "STRUCT_LBRACE": "`{`", "COMMA": "`,`", "COLON": "`:`",
-    "EQUAL": "`=`", "SEMICOLON": "`;`", "$END": "the end of the input", "DOT": "`.`",
-}
-
-
-def _describe(term: str) -> str:
-    if term in _TERMINAL_NAMES:
-        return _TERMINAL_NAMES[term]
-    if term.isupper() and term.isalpha() and len(term) > 1 and term not in ("PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "BANG", "OROR", "ANDAND"):
-        return f"`{term.lower()}`"
-    return {"PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`", "SLASH": "`/`", "PERCENT": "`%`",
-            "POW": "`**`", "BANG": "`!`", "OROR": "`||`", "ANDAND": "`&&`", "RANGE": "`..`",
-            "AUG_OP": "`+=`", "CMP_OP": "a comparison"}.get(term, term)
 
 
 # How deeply syntax may nest (`- - - x`, `[[[1]]]`, `f(f(f(x)))`, `a + b + c + …`, which
@@ -225,34 +207,13 @@ def _attach_comments(prog: S.Program, text: str) -> None:
 
 
 def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
-    line, col = getattr(e, "line", 1), getattr(e, "column", 1)
-    if line is None or line < 1:
-        lines = text.split("\n") or [""]
-        line, col = len(lines), len(lines[-1]) + 1
-    width = 1
-    if isinstance(e, lark.exceptions.UnexpectedToken):
-        tok = e.token
-        if tok.type == "$END":
-            what = "end of input"
-        elif tok.type == "_NL":
-            what = "end of line"
-        else:
-            what = f"`{tok.value}`"
-            width = max(1, len(str(tok.value)))
-        expected = sorted({_describe(t) for t in e.expected if not t.startswith("__ANON")})
-        hint = ("expected " + ", ".join(expected[:8])) if expected else None
-        if tok.type == "$END" or (tok.type == "_NL" and "`}`" in expected):
-            hint = "a `{` or `(` may not be closed" if not hint else hint
-        message = f"unexpected {what}"
-    elif isinstance(e, lark.exceptions.UnexpectedCharacters):
-        char = getattr(e, "char", None) or "?"
-        shown = char if char.isprintable() and not char.isspace() else f"\\x{ord(char):02x}" if ord(char) < 256 \
-            else f"\\u{ord(char):04x}"
-        message = f"unexpected character `{shown}`"
-        hint = None
-    else:
-        message, hint = "unexpected end of input", "a block or bracket is not closed"
-    return Diagnostic("syntax error", message, Span(file, line, col, line, col + width), hint)
+    return syntax_diagnostic(e, text, file, _literals())
+
+
+def _literals() -> dict[str, str]:
+    """The grammar's terminals that stand for one string, by name (`RPAR` → `)`), for
+    the hints of syntax errors."""
+    return {t.name: t.pattern.value for t in _parser().terminals if t.pattern.type == "str"}
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"'}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dsl.diagnostics import DPError
+from dsl.diagnostics import DPError, use_colour
 
 from . import VERSION, tooling
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  name_at, wrt_at).rstrip("\n") + "\n")
     except DPError as e:
         _flushed(0)
-        print(e.render(), file=sys.stderr)
+        print(e.render(use_colour(sys.stderr)), file=sys.stderr)
         return 130 if e.message == "interrupted" else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -167,6 +167,102 @@ def _indexed_shape(tb, fits):
         return None
 
 
+# ---------------------------------------------------------------------- a list's index and length
+
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+           "//": lambda a, b: a // b, "%": lambda a, b: a % b}
+
+
+def _replay(frame, ins) -> object:
+    """The value the instructions ins leave, worked out again from the frame's
+    variables when they only load names, constants and fields, index, and do integer
+    arithmetic (nothing they do has an effect); _UNKNOWN otherwise."""
+    stack: list = []
+    for x in ins:
+        op = x.opname
+        if op in ("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_NAME", "LOAD_CLASSDEREF"):
+            if x.argval not in frame.f_locals and op != "LOAD_NAME":
+                return _UNKNOWN
+            stack.append(frame.f_locals[x.argval] if x.argval in frame.f_locals else frame.f_globals[x.argval])
+        elif op == "LOAD_GLOBAL" and not x.arg & 1:
+            stack.append(frame.f_globals[x.argval])
+        elif op == "LOAD_CONST":
+            stack.append(x.argval)
+        elif op == "LOAD_ATTR" and stack:
+            stack.append(getattr(stack.pop(), x.argval))
+        elif op == "BINARY_SUBSCR" and len(stack) >= 2:
+            key = stack.pop()
+            stack.append(stack.pop()[key])
+        elif op == "BINARY_OP" and len(stack) >= 2 and x.argrepr in _BINARY:
+            b, a = stack.pop(), stack.pop()
+            if not (type(a) is int and type(b) is int):
+                return _UNKNOWN
+            stack.append(_BINARY[x.argrepr](a, b))
+        elif op == "UNARY_NEGATIVE" and stack and type(stack[-1]) is int:
+            stack.append(-stack.pop())
+        elif op in ("NOP", "CACHE"):
+            continue
+        else:
+            return _UNKNOWN
+    return stack[0] if len(stack) == 1 else _UNKNOWN
+
+
+_UNKNOWN = object()
+
+
+def _subscript_operands(tb) -> tuple[object, object]:
+    """The container and the index of the subscript tb failed at (`xs[i]`, `xs[i] = v`),
+    each _UNKNOWN where the code computing it cannot be worked out again."""
+    if tb is None:
+        return _UNKNOWN, _UNKNOWN
+    try:
+        frame = tb.tb_frame
+        ins = list(dis.get_instructions(frame.f_code))
+        at = next(i for i, x in enumerate(ins) if x.offset == tb.tb_lasti)
+        if ins[at].opname not in ("BINARY_SUBSCR", "STORE_SUBSCR"):
+            return _UNKNOWN, _UNKNOWN
+        starts, depth, k = [], 0, at - 1     # where the index, then the container, begins
+        while k >= 0 and len(starts) < 2:
+            x = ins[k]
+            if x.opcode in dis.hasjrel or x.opcode in dis.hasjabs:
+                break
+            depth += dis.stack_effect(x.opcode, x.arg if x.opcode >= dis.HAVE_ARGUMENT else None)
+            if depth == len(starts) + 1:
+                starts.append(k)
+            elif depth > len(starts) + 1:
+                break
+            k -= 1
+        if not starts:
+            return _UNKNOWN, _UNKNOWN
+        index = _replay(frame, ins[starts[0]:at])
+        container = _replay(frame, ins[starts[1]:starts[0]]) if len(starts) == 2 else _UNKNOWN
+        return container, index
+    except Exception:                       # noqa: BLE001 — only a nicer message is lost
+        return _UNKNOWN, _UNKNOWN
+
+
+def _list_index_diagnostic(exc: IndexError, tb) -> tuple[str, str]:
+    """A list's (or string's) index out of range, with the index and the length when
+    they can be found."""
+    container, index = _subscript_operands(tb)
+    what = "string" if "string" in str(exc) else "list"
+    if isinstance(container, (list, str)):
+        what = "string" if isinstance(container, str) else "list"
+    known = isinstance(container, (list, str))
+    n = len(container) if known else None
+    at = f"index {index}" if type(index) is int else "index"
+    if not known:
+        return (f"{at} is out of range",
+                f"valid indices of a {what} of n elements are 0 … n-1 (and -n … -1 from the end); "
+                f"`len(xs)` is its length")
+    message = f"{at} is out of range for a {what} of length {n}"
+    if n == 0:
+        return message, f"the {what} is empty: it has no elements; check `len(xs) > 0` first"
+    if n == 1:
+        return message, f"the only index of a {what} of length 1 is 0 (or -1, from the end)"
+    return message, f"valid indices of a {what} of length {n} are 0 … {n - 1} (and -{n} … -1 from the end)"
+
+
 def frame_span(code, lasti: int, sources: SourceRegistry) -> Span | None:
     if code.co_filename not in sources:
         return None
@@ -216,6 +312,8 @@ def runtime_diagnostic(exc: BaseException, sources: SourceRegistry) -> Diagnosti
         message, hint = "interrupted", None
     elif (known := _numpy_diagnostic(exc, tb_last(exc, sources))) is not None:
         message, hint = known
+    elif isinstance(exc, IndexError):
+        message, hint = _list_index_diagnostic(exc, tb_last(exc, sources))
     else:
         message, hint = None, None
         for cls, (m, h) in _MESSAGES.items():

@@ -15,7 +15,7 @@ import time
 
 from dsl import syntax as S
 from dsl.checker import DICT_METHODS, LIST_METHODS, SET_METHODS
-from dsl.diagnostics import DPError, did_you_mean
+from dsl.diagnostics import DPError, did_you_mean, use_colour
 from dsl.parser import parse
 from dsl.types import DictT, ListT, SetT, StructT, TupleT
 
@@ -75,6 +75,7 @@ class Repl:
         self.session = session
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        self.colour = use_colour(self.err)          # diagnostics in colour on a terminal
         self.loaded: list[str] = []
         self.failed = False                 # whether any input failed (line mode's exit status)
 
@@ -105,7 +106,7 @@ class Repl:
         try:
             result = self.session.run(text)
         except DPError as e:
-            self.complain(e.render())
+            self.complain(e.render(self.colour))
             return
         except KeyboardInterrupt:                    # outside DP code (checking, compiling)
             self.complain("interrupted")
@@ -154,7 +155,7 @@ class Repl:
         try:
             prog, _ = self.session.check_text(rest, "<type>")
         except DPError as e:
-            self.complain(e.render())
+            self.complain(e.render(self.colour))
             return
         body = prog.body
         if len(body) != 1 or not isinstance(body[0], S.ExprStmt):
@@ -177,7 +178,7 @@ class Repl:
             from dsl.diagnostics import Diagnostic
             from dsl.span import Span
             d = Diagnostic("usage error", message, Span(file, 1, at + 1, 1, at + 1 + len(word)), hint, source_line=line)
-            self.complain(d.render())
+            self.complain(d.render(self.colour))
         mode, wrt, wrt_at = "reverse", None, None
         for word, at in options:
             if re.fullmatch(r"-?\d+", word) and wrt is None:
@@ -200,7 +201,7 @@ class Repl:
         try:
             text = self.session.derived_source(name, mode, wrt, (file, line), name_at, wrt_at)
         except DPError as e:
-            self.complain(e.render())
+            self.complain(e.render(self.colour))
             return
         self.say(text.rstrip("\n"))
 
@@ -217,7 +218,7 @@ class Repl:
             self.complain(f"cannot read {path}: {e.strerror}")
             return False
         except DPError as e:
-            self.complain(e.render())
+            self.complain(e.render(self.colour))
             return False
         except KeyboardInterrupt:
             self.complain("interrupted")

@@ -45,7 +45,7 @@ def test_runtime_error_exits_1_with_a_diagnostic(tmp_path):
     r = dp("run", p)
     assert r.returncode == 1
     assert r.stdout == "before\n"
-    assert f"{p}:3:7: runtime error: index out of range" in r.stderr
+    assert f"{p}:3:7: runtime error: index 5 is out of range for a list of length 2" in r.stderr
     assert "   3 | print(xs[5])" in r.stderr and "Traceback" not in r.stderr
 
 

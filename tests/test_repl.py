@@ -3,6 +3,7 @@ the prompt_toolkit front end through a real pseudo-terminal made by pexpect (so 
 tests need no terminal of their own)."""
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -247,6 +248,11 @@ def send(child, line):
     child.send(line + "\r")
 
 
+def said(kind, message):
+    """A pattern for a diagnostic's first line, coloured or not (dsl.diagnostics)."""
+    return rf"{kind}:(\x1b\[0m)? (\x1b\[1m)?{re.escape(message)}"
+
+
 def prompt(child):
     """Wait for the next prompt. Keys like Ctrl-D or Ctrl-R must wait for it: before
     the prompt puts the terminal in raw mode, the terminal itself would eat them."""
@@ -268,14 +274,14 @@ def test_terminal_session(tmp_path):
         send(child, "height(Ball { pos: 1.0, vel: 2.0 }, 1.0)")
         child.expect(r"-1\.905\d* : float")
         send(child, "let wrong: int = height(Ball { pos: 1.0, vel: 2.0 }, 1.0)")
-        child.expect("type error: expected `int`, found `float`")
+        child.expect(said("type error", "expected `int`, found `float`"))     # in colour: a terminal
         send(child, "grad(height, 1)(Ball { pos: 0.0, vel: 3.0 }, 1.0)")
         child.expect(r"-6\.81\d* : float")
         prompt(child)
         send(child, "while true {}")
         time.sleep(1.0)
         child.sendintr()
-        child.expect("runtime error: interrupted")
+        child.expect(said("runtime error", "interrupted"))
         send(child, "height(Ball { pos: 0.0, vel: 0.0 }, 0.0)")
         child.expect(r"0\.0 : float")
         send(child, ":t height")

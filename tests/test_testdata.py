@@ -3,7 +3,8 @@
 A file holds programs separated by lines `---`; each runs in a fresh session.
 `# want: TEXT` at the end of a line is the next line the program prints (numbers
 in it compare to 1e-9, relative); `# error: TEXT` says the program fails with a DP
-error reported on that very line whose message contains TEXT. As in starlark-go's
+error reported on that very line whose message contains TEXT; `# col: N` and
+`# hint: HINT` after it say the caret's column and the whole hint. As in starlark-go's
 testdata, the expectation sits on the line it concerns."""
 from __future__ import annotations
 
@@ -47,13 +48,26 @@ def _close(a: float, b: float) -> bool:
     return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def error_parts(text: str) -> tuple[str, int | None, str | None]:
+    """`TEXT  # col: N  # hint: HINT` → (TEXT, N, HINT), the last two optional."""
+    parts = re.split(r"\s+#\s*(?=(?:col|hint):)", text.strip())
+    col = hint = None
+    for p in parts[1:]:
+        key, _, value = p.partition(":")
+        if key == "col":
+            col = int(value)
+        else:
+            hint = value.strip()
+    return parts[0].strip(), col, hint
+
+
 @pytest.mark.parametrize("path,start,lines", list(programs()))
 def test_program(path, start, lines):
     # blank lines keep each line's number as it is in the file
     src = "\n" * start + "\n".join(lines)
     wants = [(start + k + 1, m.group(1).strip()) for k, ln in enumerate(lines)
              for m in [re.search(r"#\s*want:\s*(.*)$", ln)] if m]
-    errors = [(start + k + 1, m.group(1).strip()) for k, ln in enumerate(lines)
+    errors = [(start + k + 1, *error_parts(m.group(1))) for k, ln in enumerate(lines)
               for m in [re.search(r"#\s*error:\s*(.*)$", ln)] if m]
     out = Captured()
     try:
@@ -61,8 +75,10 @@ def test_program(path, start, lines):
     except DPError as e:
         d = e.diagnostics[0]
         assert errors, f"unexpected error:\n{e}"
-        line, text = errors[0]
+        line, text, col, hint = errors[0]
         assert d.line == line and text in f"{d.kind}: {d.message}", f"expected at line {line}: {text}\ngot:\n{e}"
+        assert col is None or d.column == col, f"expected the caret at column {col}\ngot:\n{e}"
+        assert hint is None or d.hint == hint, f"expected the hint: {hint}\ngot:\n{e}"
     else:
         assert not errors, f"expected an error at line {errors[0][0]}: {errors[0][1]}"
     printed = out.text.splitlines()

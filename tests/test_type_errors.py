@@ -298,8 +298,8 @@ def test_rendered_diagnostic_has_location_source_line_caret_and_hint():
 def test_syntax_error_is_a_diagnostic():
     e = error_of("let x = (1.0\n")
     assert e.first.kind == "syntax error"
-    assert e.message == "unexpected end of input"
-    assert e.line == 1
+    assert (e.message, e.line, e.column) == ("this `(` is not closed by the end of the input", 1, 9)
+    assert e.first.hint == "add the `)` that closes it"
     e = error_of("let a = 1 +* 2")
     assert (e.first.kind, e.message, e.line, e.column) == ("syntax error", "unexpected `*`", 1, 12)
 
