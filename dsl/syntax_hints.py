@@ -215,6 +215,10 @@ def habit(ws: list[Word], at: int, token: str, accepts: set[str]) -> tuple[str, 
     if before is not None and before.text == "for" and here is not None and (here.text == "(" or ";" in [
             w.text for w in ws if w.line == here.line]):
         return ("DP has no C-style `for` loop", "count with a range: `for i in 0..n { … }`", here)
+    # `for (` opens a tuple of names now (`for (i, x) in …`): `for (var i = 0; …` stops inside it
+    if before is not None and before.text == "(" and at >= 2 and ws[at - 2].text == "for" and here is not None \
+            and (here.text in ("var", "let", "int") or ";" in [w.text for w in ws if w.line == here.line]):
+        return ("DP has no C-style `for` loop", "count with a range: `for i in 0..n { … }`", before)
     if (here is not None and here.text in (")", ",") and accepts == {"COLON"} and before is not None
             and re.fullmatch(r"[A-Za-z_]\w*", before.text)):
         return (f"parameter `{before.text}` has no type",
