@@ -5,25 +5,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import generics as G
 from . import primitives as P
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, did_you_mean
 from .symbols import GlobalEnv, Scope, Symbol, py_name
 from .syntax_hints import undeclared_hint, unknown_name_hint
-from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DictT, EnumT, ErrorT,
-                    FnT, IntLit, ListT, ModuleT, Prim, StructT, TupleT, Type, assignable, concrete)
+from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, ErrorT,
+                    FnT, IntLit, ListT, ModuleT, Prim, SetT, StructT, TupleT, Type, assignable, concrete)
 
 INDEX = Prim("index")          # the type of a tensor subscript (`1:3`, `i, :`): inactive
 PRIM_TYPES = {"float": FLOAT, "int": INT, "bool": BOOL, "string": STRING, "tensor": TENSOR}
-BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS)
+# Made by a call and typed by the checker, like the generic list functions; a program's own
+# function of the name shadows them
+CONTAINERS = {"set", "defaultdict"}
+BUILTIN_NAMES = sorted(P.CALLABLE | P.SPECIAL_BUILTINS | G.NAMES | CONTAINERS)
 # Names a program may not redefine. Library functions (sin, dot, shape, …) may be
 # shadowed by a user's own definitions; derived code still reaches the primitive.
 TRANSFORMS = P.TRANSFORMS
 # The rules' helpers (unbroadcast, tie_share, …) too: derived code calls them by name.
 RESERVED_NAMES = P.SPECIAL_BUILTINS | TRANSFORMS | {p.name for p in P.TABLE if p.helper and p.name != "item"}
 LIST_METHODS = {"append", "pop", "insert", "extend", "reverse"}
-DICT_METHODS = {"keys", "values", "contains", "get", "remove"}
-MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove"}
+DICT_METHODS = {"keys", "values", "items", "contains", "get", "remove"}
+SET_METHODS = {"add", "remove", "contains", "union", "intersection", "difference", "to_list"}
+MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "remove", "add"}
 HASHABLE = (INT, STRING, BOOL)
 RESERVED_FIELDS = {"_fields", "_type", "to_dict"}      # attributes of every runtime struct (values.py)
 
@@ -46,6 +51,7 @@ class Checker:
         self.transform_typer = transform_typer     # types grad(...) & co. (dsl.ad.typing)
         self.defined_here: dict[str, int] = {}     # globals this program defines, for duplicates
         self.py_prefix = ""        # a module's globals get Python names apart from its importer's (interpreter/modules.py)
+        self.instances: list[S.FnDef] = []         # generic list functions' instances this program made (generics.py)
 
     # ------------------------------------------------------------------ reporting
     def error(self, span, message, hint=None):
@@ -60,6 +66,7 @@ class Checker:
             self.stmt(stmt, top=True)
         if self.errors:
             raise DPError(self.errors)
+        prog.body[:0] = self.instances        # compiled with the program, like its own functions
 
     # ------------------------------------------------------------------ declarations
     def _declare(self, body):
@@ -126,13 +133,21 @@ class Checker:
             if len(t.args) != 1:
                 return self.error(t.span, "`list` takes one type argument", "write `list[float]`")
             return ListT(self.resolve_type(t.args[0]))
-        if n == "dict":
+        if n in ("dict", "defaultdict"):
             if len(t.args) != 2:
-                return self.error(t.span, "`dict` takes two type arguments", "write `dict[string, float]`")
+                return self.error(t.span, f"`{n}` takes two type arguments", f"write `{n}[string, float]`")
             k = self.resolve_type(t.args[0])
             if not self._hashable(k):
                 self.error(t.args[0].span, f"`{k}` cannot be a dict key", "keys are int, string, bool or enum values")
-            return DictT(k, self.resolve_type(t.args[1]))
+            return (DictT if n == "dict" else DefaultDictT)(k, self.resolve_type(t.args[1]))
+        if n == "set":
+            if len(t.args) != 1:
+                return self.error(t.span, "`set` takes one type argument", "write `set[int]`")
+            k = self.resolve_type(t.args[0])
+            if not self._hashable(k):
+                self.error(t.args[0].span, f"`{k}` cannot be a set's element",
+                           "elements are int, string, bool or enum values, or tuples of them")
+            return SetT(k)
         if n == "tensor" and t.args:
             if not sizes_ok:
                 return self.error(t.span, "a tensor's sizes can be written only for a parameter, a result or a `let`",
@@ -153,7 +168,7 @@ class Checker:
             return self.env.structs[n]
         if n in self.env.enums:
             return self.env.enums[n]
-        known = list(PRIM_TYPES) + list(self.env.structs) + list(self.env.enums) + ["list", "dict"]
+        known = list(PRIM_TYPES) + list(self.env.structs) + list(self.env.enums) + ["list", "dict", "set", "defaultdict"]
         return self.error(t.span, f"unknown type `{n}`", did_you_mean(n, known))
 
     def _hashable(self, t):
@@ -388,7 +403,10 @@ class Checker:
         self.push()
         if var is not None:
             name, ty, node = var
-            node.sym = self.declare_local(name, ty, "loop", node, node.span)
+            if getattr(node, "names", None) is not None:     # for (i, x) in …: each name an item
+                node.syms = self.destructure(node, ty)
+            else:
+                node.sym = self.declare_local(name, ty, "loop", node, node.span)
         for st in body:
             self.stmt(st)
         self.pop()
@@ -401,18 +419,33 @@ class Checker:
                 self.error(e.span, f"a range bound must be an `int`, not `{t}`", "convert with `int(x)`")
         self.loop_body(s.body, (s.var, INT, s))
 
+    def destructure(self, s: S.ForEach, et) -> list:
+        """The loop variables of `for (a, b) in xs`: xs's elements are tuples of as many items."""
+        n = len(s.names)
+        if isinstance(et, TupleT) and len(et.items) == n:
+            items = et.items
+        else:
+            if not isinstance(et, ErrorT):
+                self.error(s.iterable.span, f"cannot unpack `{et}` into {n} names",
+                           f"the elements must be tuples of {n}: iterate over `enumerate(xs)`, `zip(xs, ys)` "
+                           "or `d.items()`")
+            items = [ERROR] * n
+        return [self.declare_local(name, it, "loop", s, s.span) for name, it in zip(s.names, items)]
+
     def s_ForEach(self, s, top):
         t = self.expr(s.iterable)
         if isinstance(t, ListT):
             et = t.elem
         elif isinstance(t, DictT):
             et = t.key
+        elif isinstance(t, SetT):
+            et = t.elem
         elif t == STRING:
             et = STRING
         elif isinstance(t, ErrorT):
             et = ERROR
         else:
-            et = self.error(s.iterable.span, f"cannot iterate over `{t}`", "iterate over a list, a dict's keys, or a range `a..b`")
+            et = self.error(s.iterable.span, f"cannot iterate over `{t}`", "iterate over a list, a dict's keys, a set, or a range `a..b`")
         self.loop_body(s.body, (s.var, et, s))
 
     def s_Match(self, s, top):
@@ -714,6 +747,24 @@ class Checker:
             return self.error(e.span, f"cannot add `{lt}` and `{rt}`", "convert with `str(...)` first")
         return self.error(e.span, f"`{op}` is not defined for `{lt}` and `{rt}`")
 
+    def e_IfExpr(self, e, expected):
+        self.expect(e.cond, self.expr(e.cond, BOOL), BOOL)
+        a = self.expr(e.then, expected)
+        b = self.expr(e.orelse, expected if expected is not None else (a if not isinstance(a, IntLit) else None))
+        if isinstance(a, ErrorT) or isinstance(b, ErrorT):
+            return ERROR
+        a, b = self.unify_numeric(e.then, a, e.orelse, b)
+        if _has_unknown(a) and not _has_unknown(b) and assignable(a, b):      # `if c { [] } else { xs }`
+            a = e.then.ty = b
+        elif _has_unknown(b) and not _has_unknown(a) and assignable(b, a):
+            b = e.orelse.ty = a
+        if a != b:
+            return self.error(e.span, f"the branches of this `if` have different types, `{a}` and `{b}`",
+                              "convert with `float(...)`" if {a, b} == {INT, FLOAT} else "make both the same type")
+        if a == UNIT:
+            return self.error(e.span, "the branches of this `if` have no value", "write an `if` statement")
+        return a
+
     def e_TupleLit(self, e, expected):
         exp = expected.items if isinstance(expected, TupleT) and len(expected.items) == len(e.items) else [None] * len(e.items)
         items = []
@@ -740,8 +791,8 @@ class Checker:
     def e_DictLit(self, e, expected):
         kw = expected.key if isinstance(expected, DictT) else None
         vw = expected.value if isinstance(expected, DictT) else None
-        if not e.keys:
-            return expected if isinstance(expected, DictT) else DictT(None, None)
+        if not e.keys:          # `{}` is a dict, never a defaultdict
+            return expected if type(expected) is DictT else DictT(None, None)
         kts = [self.expr(k, kw) for k in e.keys]
         vts = [self.expr(v, vw) for v in e.values]
         kw = kw or concrete(kts[0])
@@ -823,8 +874,8 @@ class Checker:
                 return self.error(e.span, f"`{t.name}` has no field `{e.name}`", did_you_mean(e.name, t.fields))
             e.target = ("field",)
             return t.fields[e.name]
-        if isinstance(t, (ListT, DictT)):
-            methods = LIST_METHODS if isinstance(t, ListT) else DICT_METHODS
+        if isinstance(t, (ListT, DictT, SetT)):
+            methods = LIST_METHODS if isinstance(t, ListT) else DICT_METHODS if isinstance(t, DictT) else SET_METHODS
             hint = did_you_mean(e.name, methods) or f"call one of its methods: {', '.join(sorted(methods))}"
             return self.error(e.span, f"`{e.name}` is not a method of `{t}`" if e.name not in methods else f"call the method: `.{e.name}(...)`", hint)
         return self.error(e.span, f"`{t}` has no field `{e.name}`",
@@ -857,8 +908,16 @@ class Checker:
                 self.subscript(p)
             e.index.ty = INDEX
             return TENSOR
+        if isinstance(e.index, S.Slice) and isinstance(t, ListT):
+            # xs[lo:hi]: a new list, bounds as Python's (negative from the end, clamped)
+            if lvalue:
+                return self.error(e.span, "a list slice is a new list, not a place to assign to",
+                                  "assign the elements one by one: `xs[i] = v`")
+            self.subscript(e.index)
+            return t
         if isinstance(e.index, (S.Slice, S.Subscripts)):
-            return self.error(e.index.span, f"slices and `a[i, j]` index tensors, not `{t}`",
+            return self.error(e.index.span, f"slices and `a[i, j]` index tensors and lists, not `{t}`"
+                              if isinstance(e.index, S.Slice) else f"`a[i, j]` indexes tensors, not `{t}`",
                               "index one element: `xs[i]`")
         if isinstance(t, ListT):
             it = self.expr(e.index, INT)
@@ -898,6 +957,12 @@ class Checker:
         if isinstance(f, S.Name) and self.lookup(f.id) is None:
             if f.id in TRANSFORMS:
                 return self.transform_call(e, expected)
+            if f.id in G.NAMES:
+                return self.generic_call(e, expected)
+            if f.id == "set":
+                return self.set_call(e, expected)
+            if f.id == "defaultdict":
+                return self.defaultdict_call(e, expected)
             if f.id in P.SPECIAL_BUILTINS:
                 return self.special_call(e, expected)
             if f.id in P.CALLABLE:
@@ -906,7 +971,7 @@ class Checker:
                                            and (f.obj.id in self.env.enums or f.obj.id in self.env.modules)) \
                 and self.module_enum(f.obj) is None:
             ot = self.expr(f.obj)
-            if isinstance(ot, (ListT, DictT)):
+            if isinstance(ot, (ListT, DictT, SetT)):
                 return self.method_call(e, ot)
             if isinstance(ot, ErrorT):
                 for a in e.args:
@@ -981,7 +1046,9 @@ class Checker:
     def special_call(self, e, expected):
         name = e.func.id
         e.target = ("builtin", name)
-        ts = [self.expr(a) for a in e.args]
+        # x itself: the type expected of the call is x's (`zeros_like(defaultdict(0.0))`)
+        hint = expected if name in ("stop_gradient", "zeros_like") and len(e.args) == 1 else None
+        ts = [self.expr(a, hint) for a in e.args]
         n = len(ts)
         if any(isinstance(t, ErrorT) for t in ts):
             return ERROR if name != "print" else UNIT
@@ -1021,8 +1088,8 @@ class Checker:
         if name == "len":
             if not arity(1):
                 return INT
-            if not isinstance(ts[0], (ListT, DictT)) and ts[0] not in (STRING, TENSOR):
-                self.error(e.args[0].span, f"`len` needs a list, dict, string or tensor, not `{ts[0]}`")
+            if not isinstance(ts[0], (ListT, DictT, SetT)) and ts[0] not in (STRING, TENSOR):
+                self.error(e.args[0].span, f"`len` needs a list, dict, set, string or tensor, not `{ts[0]}`")
             return INT
         if name == "range":
             if not arity((1, 2)):
@@ -1057,7 +1124,7 @@ class Checker:
     def method_call(self, e, ot):
         f = e.func
         name = f.name
-        methods = LIST_METHODS if isinstance(ot, ListT) else DICT_METHODS
+        methods = LIST_METHODS if isinstance(ot, ListT) else DICT_METHODS if isinstance(ot, DictT) else SET_METHODS
         f.ty = ot
         if name not in methods:
             for a in e.args:
@@ -1073,14 +1140,128 @@ class Checker:
             elif root.sym is not None:
                 self.check_assignable_root(root, root.sym)
                 root.sym.inplace = True
-        if isinstance(ot, ListT):
+        if isinstance(ot, SetT):
+            sig = {"add": ((ot.elem,), UNIT), "remove": ((ot.elem,), UNIT), "contains": ((ot.elem,), BOOL),
+                   "union": ((ot,), ot), "intersection": ((ot,), ot), "difference": ((ot,), ot),
+                   "to_list": ((), ListT(ot.elem))}[name]
+        elif isinstance(ot, ListT):
             sig = {"append": ((ot.elem,), UNIT), "pop": ((), ot.elem), "insert": ((INT, ot.elem), UNIT),
                    "extend": ((ot,), UNIT), "reverse": ((), UNIT)}[name]
         else:
-            sig = {"keys": ((), ListT(ot.key)), "values": ((), ListT(ot.value)), "contains": ((ot.key,), BOOL),
+            sig = {"keys": ((), ListT(ot.key)), "values": ((), ListT(ot.value)),
+                   "items": ((), ListT(TupleT((ot.key, ot.value)))), "contains": ((ot.key,), BOOL),
                    "get": ((ot.key, ot.value), ot.value), "remove": ((ot.key,), UNIT)}[name]
         self.check_args(e, sig[0], f"`.{name}`")
         return sig[1]
+
+    def generic_call(self, e, expected):
+        """`map(f, xs)`, `filter(keep, xs)`, `zip(xs, ys)`, `enumerate(xs)`: typed here, and
+        bound to the DP function that is the template's instance at these types."""
+        name, args = e.func.id, e.args
+        want = {"map": 2, "filter": 2, "zip": 2, "enumerate": 1}[name]
+        if len(args) != want:
+            for a in args:
+                self.expr(a)
+            return self.error(e.span, f"`{name}` takes {want} argument{'s' if want > 1 else ''}, {len(args)} given",
+                              f"`{G.DOCS[name][0]}`")
+        if name in ("map", "filter"):
+            ft = self.expr(args[0])
+            if isinstance(ft, ErrorT):
+                self.expr(args[1])
+                return ERROR
+            if not isinstance(ft, FnT) or len(ft.params) != 1 or (name == "filter" and ft.ret != BOOL):
+                self.expr(args[1])
+                what = "a function of one element returning `bool`" if name == "filter" else "a function of one element"
+                return self.error(args[0].span, f"`{name}` takes {what}, not `{ft}`", f"`{G.DOCS[name][0]}`")
+            a, b = ft.params[0], (ft.ret if name == "map" else None)
+            lt = self.expr(args[1], ListT(a))
+            self.expect(args[1], lt, ListT(a))
+            if isinstance(lt, ErrorT) or lt != ListT(a):
+                return ERROR
+            if name == "map" and ft.ret == UNIT:
+                return self.error(args[0].span, "the function given to `map` returns no value", "use a `for` loop")
+        else:
+            ts = []
+            for x in args:
+                t = concrete(self.expr(x))
+                if isinstance(t, ListT) and t.elem is None:
+                    t = self.error(x.span, "cannot tell the type of an empty literal", "annotate it in a `let` first")
+                elif not isinstance(t, (ListT, ErrorT)):
+                    t = self.error(x.span, f"`{name}` takes lists, not `{t}`", f"`{G.DOCS[name][0]}`")
+                ts.append(t)
+            if any(isinstance(t, ErrorT) for t in ts):
+                return ERROR
+            a, b = ts[0].elem, (ts[1].elem if name == "zip" else None)
+        fn = self.instance(name, a, b)
+        e.func.sym, e.func.ty = fn.sym, fn.ty
+        e.target = ("fn", fn)
+        return fn.ty.ret
+
+    def set_call(self, e, expected):
+        """`set(xs)`: the distinct elements of a list, in the order they first appear."""
+        e.target = ("builtin", "set")
+        if len(e.args) != 1:
+            for a in e.args:
+                self.expr(a)
+            return self.error(e.span, f"`set` takes 1 argument, {len(e.args)} given", "`set(xs)` of a list `xs`")
+        want = ListT(expected.elem) if isinstance(expected, SetT) else None
+        t = concrete(self.expr(e.args[0], want))
+        if isinstance(t, ErrorT):
+            return ERROR
+        if not isinstance(t, ListT):
+            return self.error(e.args[0].span, f"`set` takes a list, not `{t}`", "`set([1, 2])`, `set(xs)`")
+        if t.elem is None:
+            if want is not None:
+                e.args[0].ty = want
+                return expected
+            return SetT(None)
+        if not self._hashable(t.elem):
+            return self.error(e.args[0].span, f"`{t.elem}` cannot be a set's element",
+                              "elements are int, string, bool or enum values, or tuples of them")
+        return SetT(t.elem)
+
+    def defaultdict_call(self, e, expected):
+        """`defaultdict(v)`, where the type says what it holds: `var d: defaultdict[string,
+        float] = defaultdict(0.0)`. The default is a constant, so it carries no derivative."""
+        e.target = ("builtin", "defaultdict")
+        if len(e.args) != 1:
+            for a in e.args:
+                self.expr(a)
+            return self.error(e.span, f"`defaultdict` takes 1 argument, {len(e.args)} given",
+                              "`defaultdict(0.0)`: the value a missing key reads as")
+        if not isinstance(expected, DefaultDictT):
+            self.expr(e.args[0])
+            return self.error(e.span, "cannot tell the keys of this `defaultdict`",
+                              "give its type: `var d: defaultdict[string, float] = defaultdict(0.0)`")
+        self.expect(e.args[0], self.expr(e.args[0], expected.value), expected.value)
+        if not _constant(e.args[0]):
+            return self.error(e.args[0].span, "a `defaultdict`'s default is a constant",
+                              "write it with literals (`0.0`, `[]`, `(0, \"\")`); set a key to a computed value with `d[k] = v`")
+        return expected
+
+    def instance(self, name, a, b) -> S.FnDef:
+        """The generic function's instance at element types a (and b): found in the
+        environment, or made, checked and kept for this program to compile."""
+        ty = G.instance_type(name, a, b)
+        base = fn_name = G.instance_name(name, a, b)
+        k = 1
+        while fn_name in self.env.values:
+            sym = self.env.values[fn_name]
+            if sym.ty == ty and isinstance(sym.decl, S.FnDef) and sym.decl.instance_of == name:
+                return sym.decl
+            k += 1
+            fn_name = f"{base}_{k}"
+        from .parser import parse
+        text = G.instance_source(name, fn_name, str(a), str(b) if b is not None else None)
+        fn = parse(text, f"<{name}>").body[0]
+        fn.instance_of = name
+        self._declare_fn(fn)
+        errors = len(self.errors)
+        self.s_FnDef(fn, top=True)
+        if len(self.errors) > errors:       # a type the template cannot spell: a bug in DP
+            raise AssertionError(f"the instance of `{name}` does not check:\n{text}")
+        self.instances.append(fn)
+        return fn
 
     def transform_call(self, e, expected):
         if self.transform_typer is None:
@@ -1114,6 +1295,9 @@ def coerce(e, t: Type):
             coerce(e.right, t)
         else:
             coerce(e.right, INT)
+    elif isinstance(e, S.IfExpr):               # `2.0 * (if c { 1 } else { 2 })`
+        coerce(e.then, t)
+        coerce(e.orelse, t)
 
 
 def _literal_fits(e, got, want) -> bool:
@@ -1151,6 +1335,10 @@ def _list_literal_type(arg, k, cands):
     while isinstance(e, S.ListLit):
         depth += 1
         e = e.items[0] if e.items else None
+    if isinstance(e, (S.Str, S.Bool)):
+        return None                               # `sort(["b", "a"])`: not a list of numbers
+    if isinstance(e, S.Num) and isinstance(e.value, int) and any(_depth_of(c.types[k]) == (depth, INT) for c in cands):
+        return None                               # `sum([1, 2])`: the int version takes it
     for c in cands:
         t, d = c.types[k], 0
         while isinstance(t, ListT):
@@ -1160,6 +1348,28 @@ def _list_literal_type(arg, k, cands):
     return None
 
 
+def _constant(e) -> bool:
+    """Whether e is made of literals alone (and enum variants): it reads no variable."""
+    if isinstance(e, (S.Num, S.Str, S.Bool)):
+        return True
+    if isinstance(e, S.Field):
+        return bool(e.target) and e.target[0] == "variant"
+    if isinstance(e, S.Call) and e.target and e.target[0] in ("variant", "builtin") and \
+            (e.target[0] == "variant" or e.target[1] in ("set", "defaultdict")):
+        return all(_constant(a) for a in e.args)
+    if isinstance(e, (S.Unary, S.ListLit, S.TupleLit, S.DictLit, S.StructLit)):
+        return all(_constant(c) for c in S.subexpressions(e))
+    return False
+
+
+def _depth_of(t) -> tuple:
+    """(how many lists deep, the element type inside): list[list[float]] gives (2, float)."""
+    d = 0
+    while isinstance(t, ListT):
+        t, d = t.elem, d + 1
+    return d, t
+
+
 def _has_unknown(t) -> bool:
     if isinstance(t, ListT):
         return t.elem is None or _has_unknown(t.elem)
@@ -1167,6 +1377,8 @@ def _has_unknown(t) -> bool:
         return t.key is None or _has_unknown(t.value)
     if isinstance(t, TupleT):
         return any(_has_unknown(x) for x in t.items)
+    if isinstance(t, SetT):
+        return t.elem is None
     return False
 
 

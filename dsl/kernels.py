@@ -376,3 +376,80 @@ def uniform(key, shape):
 
 def dim(t, axis):
     return int(np.shape(t)[axis])
+
+
+def slice_lo(lo: int, n: int) -> int:
+    """Where xs[lo:] starts, as Python's slices count: negative from the end, clamped to 0 … n."""
+    return max(0, lo + n) if lo < 0 else min(lo, n)
+
+
+def slice_hi(lo: int, hi: int, n: int) -> int:
+    """Where xs[lo:hi] ends: hi as slice_lo counts it, never before the start."""
+    return max(slice_lo(lo, n), slice_lo(hi, n))
+
+
+# ---------------------------------------------------------------- lists: sum, min, max, sort
+
+def list_sum(xs: list):
+    """The sum of a list, 0 (or 0.0) when empty, added left to right as a loop would."""
+    return sum(xs, 0.0) if xs and isinstance(xs[0], float) else sum(xs)
+
+
+def list_sum_float(xs: list) -> float:
+    return sum(xs, 0.0)
+
+
+def list_max(xs: list):
+    if not xs:
+        raise DPRuntimeError("`max` of an empty list", "check `len(xs) > 0` first")
+    return max(xs)
+
+
+def list_min(xs: list):
+    if not xs:
+        raise DPRuntimeError("`min` of an empty list", "check `len(xs) > 0` first")
+    return min(xs)
+
+
+def fill_like(v: float, xs: list) -> list:
+    return [v] * len(xs)
+
+
+def _tie_groups(xs: list) -> list[list[int]]:
+    """The indices of xs in sorted order (stable), in groups of equal values."""
+    order = sorted(range(len(xs)), key=xs.__getitem__)
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and xs[groups[-1][0]] == xs[i]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def sort_push(t: list, xs: list) -> list:
+    """The tangent of sort(xs) for xs's tangent t: t in xs's sorted order, averaged over
+    each group of tied elements (as central differences see a tie)."""
+    out: list = []
+    for g in _tie_groups(xs):
+        if len(g) == 1:
+            out.append(t[g[0]])
+        else:
+            m = sum((t[i] for i in g), 0.0) / len(g)
+            out.extend([m] * len(g))
+    return out
+
+
+def sort_pull(g: list, xs: list) -> list:
+    """The cotangent of xs for sort(xs)'s cotangent g: sort_push's adjoint."""
+    out = [0.0] * len(xs)
+    k = 0
+    for grp in _tie_groups(xs):
+        if len(grp) == 1:
+            out[grp[0]] = g[k]
+        else:
+            m = sum(g[k:k + len(grp)], 0.0) / len(grp)
+            for i in grp:
+                out[i] = m
+        k += len(grp)
+    return out

@@ -26,6 +26,9 @@ Token, Transformer, v_args = lark.Token, lark.Transformer, lark.v_args
 _ENDS_STATEMENT = {"NAME", "INT", "FLOAT", "STRING", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "INF", "NAN",
                    "RETURN", "BREAK", "CONTINUE"}
 _HEADER_KEYWORDS = {"if", "while", "for", "match"}
+# Tokens after which an `if` is an expression (`let y = if c { a } else { b }`), not a statement
+_BEFORE_VALUE = {"=", "+=", "-=", "*=", "/=", "(", "[", ",", ":", "return", "+", "-", "*", "/", "%", "@", "**", "!",
+                 "||", "&&", "==", "!=", "<", "<=", ">", ">=", ".."}
 # Tokens that may begin a statement right after a block's `}` on the same line
 # (`if c { continue } print(x)`), as in Rust; no expression continues that way.
 _STARTS_STATEMENT = {"NAME", "LET", "VAR", "IF", "WHILE", "FOR", "RETURN", "BREAK", "CONTINUE", "MATCH",
@@ -50,6 +53,7 @@ class _PostLexer:
         prev3: Token | None = None
         prev4: Token | None = None        # `-> ode.State {`: the brace opens the function's body
         pending_nl: Token | None = None
+        newline = True                   # a statement separator came after prev
         for tok in stream:
             if tok.type == "_NL":
                 if brackets and brackets[-1] in "([":
@@ -60,12 +64,17 @@ class _PostLexer:
             if pending_nl is not None:
                 if tok.type != "ELSE" and tok.value != ".":
                     yield pending_nl
+                    newline = True
                 pending_nl = None
             elif (prev is not None and prev.type == "RBRACE" and tok.type in _STARTS_STATEMENT
                   and not (brackets and brackets[-1] in "([")):
                 yield Token.new_borrow_pos("_NL", "\n", tok)
+                newline = True
             value = tok.value
-            if tok.type == "NAME" or tok.type in ("IF", "WHILE", "FOR", "MATCH"):
+            if tok.type == "IF" and not newline and prev is not None and prev.value in _BEFORE_VALUE \
+                    and prev.type not in ("STRING", "_NL"):
+                tok = Token.new_borrow_pos("IF_EXPR", value, tok)
+            if tok.type == "NAME" or tok.type in ("IF", "IF_EXPR", "WHILE", "FOR", "MATCH"):
                 if value in _HEADER_KEYWORDS and tok.type != "NAME":
                     headers.append(len(brackets))
             if value == "{" and tok.type == "LBRACE":
@@ -82,6 +91,7 @@ class _PostLexer:
                 if brackets:
                     brackets.pop()
             prev4, prev3, prev2, prev = prev3, prev2, prev, tok
+            newline = tok.type == "_NL" or value == ";"
             yield tok
         if pending_nl is not None:
             yield pending_nl
@@ -328,6 +338,11 @@ class _Build(Transformer):
 
     def for_stmt(self, meta, c):
         name, first, rng, second, body = c
+        if isinstance(name, list):
+            if rng is not None:
+                raise DPError(Diagnostic("syntax error", "a range loop binds one int, not a tuple", self.sp(meta),
+                                         f"write `for {name[0]} in a..b`"))
+            return S.ForEach(f"({', '.join(name)})", first, body, names=name, span=self.sp(meta))
         if rng is None:
             return S.ForEach(str(name), first, body, span=self.sp(meta))
         return S.ForRange(str(name), first, second, body, span=self.sp(meta))
@@ -516,6 +531,23 @@ class _Build(Transformer):
 
     def field_init(self, meta, c):
         return (str(c[0]), c[1])
+
+    def if_expr(self, meta, c):
+        return self.if_expr_more(meta, c[1:])
+
+    def if_expr_more(self, meta, c):
+        cond, then, orelse = c
+        span = self.sp(meta)
+        return S.IfExpr(cond, self._branch(then, span), orelse if isinstance(orelse, S.IfExpr)
+                        else self._branch(orelse, span), span=span)
+
+    def _branch(self, stmts, span):
+        """An `if` expression's branch: a block holding one expression."""
+        if len(stmts) != 1 or not isinstance(stmts[0], S.ExprStmt):
+            at = stmts[0].span if stmts else span
+            raise DPError(Diagnostic("syntax error", "each branch of an `if` expression is one expression", at,
+                                     "compute the parts before the `if`, or write an `if` statement that assigns a `var`"))
+        return stmts[0].expr
 
     def lambda_expr(self, meta, c):
         params, ret, body = c

@@ -243,6 +243,40 @@ TABLE: list[Primitive] = [
     Primitive("normal", "key shape", (I, LI), T, K.normal, doc="seeded standard normal samples"),
     Primitive("uniform", "key shape", (I, LI), T, K.uniform, doc="seeded uniform samples on [0, 1)"),
 
+    # ------------------------------------------------------------ lists of numbers: sum, min, max, sort
+    # max and min share the derivative equally among tied elements (as on tensors), and
+    # sort's derivative averages over each group of tied elements (as central differences do)
+    Primitive("sum", "xs", (LF,), F, K.list_sum_float, jvp="sum(xs_dot)", vjp=("fill_like(y_bar, xs)",), total=True,
+              doc="the sum of a list", examples=((4,), (1,), (0,))),
+    Primitive("sum", "xs", (LI,), I, K.list_sum, total=True, doc="the sum of a list"),
+    Primitive("fill_like", "v xs", (F, LF), LF, K.fill_like, jvp="fill_like(v_dot, xs)",
+              vjp=("sum(y_bar)", "zeros_like(xs)"), total=True, helper=True, doc="[v, v, …] as long as xs",
+              examples=((None, 3),)),
+    Primitive("max", "xs", (LF,), F, K.list_max, jvp="dot(max_mask(tensor(xs)), tensor(xs_dot))",
+              vjp=("to_list(y_bar * max_mask(tensor(xs)))",), doc="the largest element", examples=((4,), (1,))),
+    Primitive("max", "xs", (LI,), I, K.list_max, doc="the largest element"),
+    Primitive("min", "xs", (LF,), F, K.list_min, jvp="dot(min_mask(tensor(xs)), tensor(xs_dot))",
+              vjp=("to_list(y_bar * min_mask(tensor(xs)))",), doc="the smallest element", examples=((4,),)),
+    Primitive("min", "xs", (LI,), I, K.list_min, doc="the smallest element"),
+    Primitive("sort", "xs", (LF,), LF, sorted, jvp="sort_push(xs_dot, xs)", vjp=("sort_pull(y_bar, xs)",),
+              total=True, doc="a new list of the elements in increasing order", examples=((4,), (1,))),
+    Primitive("sort", "xs", (LI,), LI, sorted, total=True, doc="a new list of the elements in increasing order"),
+    Primitive("sort", "xs", (ListT(STRING),), ListT(STRING), sorted, total=True,
+              doc="a new list of the strings in increasing order"),
+    Primitive("sort_push", "t xs", (LF, LF), LF, K.sort_push, jvp="sort_push(t_dot, xs)",
+              vjp=("sort_pull(y_bar, xs)", "zeros_like(xs)"), total=True, helper=True,
+              doc="sort's tangent: t in xs's sorted order, averaged over ties", examples=((4, 4),)),
+    Primitive("sort_pull", "g xs", (LF, LF), LF, K.sort_pull, jvp="sort_pull(g_dot, xs)",
+              vjp=("sort_push(y_bar, xs)", "zeros_like(xs)"), total=True, helper=True,
+              doc="sort's cotangent: sort_push's adjoint", examples=((4, 4),)),
+
+    # ------------------------------------------------------------ list slices: xs[lo:hi] in derived code is
+    # sublist(xs, slice_lo(lo, len(xs)), slice_hi(lo, hi, len(xs))), bounds as Python's
+    Primitive("slice_lo", "lo n", (I, I), I, K.slice_lo, total=True, helper=True,
+              doc="a slice's start in 0 … n: negative counts from the end, clamped"),
+    Primitive("slice_hi", "lo hi n", (I, I, I), I, K.slice_hi, total=True, helper=True,
+              doc="a slice's end in slice_lo(lo, n) … n: negative counts from the end, clamped"),
+
     # ------------------------------------------------------------ ints, and the script's arguments
     Primitive("abs", "x", (I,), I, abs, total=True),
     Primitive("max", "a b", (I, I), I, max, total=True),

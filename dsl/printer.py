@@ -71,6 +71,10 @@ def expr_src(e: S.Expr, prec: int = 0) -> str:
         return f"{expr_src(e.obj, _PREC['postfix'])}[{expr_src(e.index)}]"
     if isinstance(e, S.Field):
         return f"{expr_src(e.obj, _PREC['postfix'])}.{e.name}"
+    if isinstance(e, S.IfExpr):
+        s = f"if {expr_src(e.cond)} {{ {expr_src(e.then)} }} else "
+        s += expr_src(e.orelse) if isinstance(e.orelse, S.IfExpr) else f"{{ {expr_src(e.orelse)} }}"
+        return f"({s})" if prec > 0 else s
     if isinstance(e, S.Slice):
         return (expr_src(e.lo) if e.lo is not None else "") + ":" + (expr_src(e.hi) if e.hi is not None else "")
     if isinstance(e, S.Subscripts):
@@ -114,6 +118,8 @@ def stmt_src(s: S.Stmt, depth: int = 0) -> str:
     if isinstance(s, S.AugAssign):
         return f"{comment}{ind}{expr_src(s.target)} {s.op}= {_indent_expr(s.value, depth)}\n"
     if isinstance(s, S.ExprStmt):
+        if isinstance(s.expr, S.IfExpr):      # at a statement's start `if` opens a statement
+            return f"{comment}{ind}({_indent_expr(s.expr, depth)})\n"
         return f"{comment}{ind}{_indent_expr(s.expr, depth)}\n"
     if isinstance(s, S.If):
         out = f"{comment}{ind}if {expr_src(s.cond)} {{\n{block_src(s.then, depth + 1)}{ind}}}"

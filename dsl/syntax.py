@@ -123,6 +123,15 @@ class TupleIndex(Expr):
 
 
 @dataclass(eq=False)
+class IfExpr(Expr):
+    """`if c { a } else { b }` as a value: each branch is one expression, and only the
+    chosen one is evaluated."""
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+@dataclass(eq=False)
 class TupleLit(Expr):
     items: list[Expr]
 
@@ -222,10 +231,12 @@ class ForRange(Stmt):
 
 @dataclass(eq=False)
 class ForEach(Stmt):
-    var: str
+    var: str                                 # for destructuring, the binder as written: "(i, x)"
     iterable: Expr
     body: list[Stmt]
-    sym: object = note()
+    names: list[str] | None = None           # for (i, x) in enumerate(xs): the names bound
+    sym: object = note()                     # the loop variable (None when destructuring)
+    syms: list | None = note()               # for destructuring: the symbols of `names`
 
 
 @dataclass(eq=False)
@@ -264,6 +275,7 @@ class FnDef(Stmt):
     dim_syms: list = note(factory=list)      # the size names its tensor parameters bind
     py_assigned_globals: set = note(factory=set)
     quiet: bool = note(False)                # a pullback: it recomputes the primal, whose effects happened
+    instance_of: str | None = note()         # an instance of a generic list function (dsl/generics.py): "map"
 
 
 @dataclass(eq=False)
@@ -356,7 +368,7 @@ def _node_classes():
 
 NODE_CLASSES = _node_classes()
 EXPRS = (Num, Str, Bool, Name, Binary, Unary, Call, Index, Slice, Subscripts, Field, TupleIndex, TupleLit,
-         ListLit, DictLit, StructLit, Lambda)
+         ListLit, DictLit, StructLit, Lambda, IfExpr)
 STMTS = (Let, Assign, AugAssign, ExprStmt, If, While, ForRange, ForEach, Return, Break, Continue, FnDef,
          StructDef, EnumDef, Match, Import, RuleDef)
 

@@ -89,13 +89,13 @@ def unclosed(ws: list[Word]) -> tuple[Word, int | None] | None:
 # ---------------------------------------------------------------------- what was expected
 
 _EXPRESSION = {"NAME", "INT", "FLOAT", "STRING", "LPAR", "LSQB", "LBRACE", "MINUS", "BANG", "TRUE", "FALSE", "FN",
-               "INF", "NAN"}
+               "INF", "NAN", "IF_EXPR"}
 _STATEMENT = {"LET", "VAR", "IF", "WHILE", "FOR", "RETURN", "BREAK", "CONTINUE", "IMPORT", "MATCH", "STRUCT",
               "ENUM", "DERIVATIVE"}
 _OPERATOR = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "AT", "POW", "CMP_OP", "ANDAND", "OROR"}
 _POSTFIX = {"LPAR", "LSQB", "DOT"}         # a call, an index, a field: after an expression, as operators are
 _NAMES = {"NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string", "AUG_OP": "`+=`",
-          "CMP_OP": "a comparison", "STRUCT_LBRACE": "`{`"}
+          "CMP_OP": "a comparison", "STRUCT_LBRACE": "`{`", "IF_EXPR": "`if`"}
 # the likeliest first: a bracket's closer, then the separators, then what begins something
 _FIRST = ["RPAR", "RSQB", "RBRACE", "COMMA", "COLON", "LBRACE", "STRUCT_LBRACE", "EQUAL", "IN", "NAME", "INT"]
 
@@ -214,6 +214,10 @@ def habit(ws: list[Word], at: int, token: str, accepts: set[str]) -> tuple[str, 
     if before is not None and before.text == "for" and here is not None and (here.text == "(" or ";" in [
             w.text for w in ws if w.line == here.line]):
         return ("DP has no C-style `for` loop", "count with a range: `for i in 0..n { … }`", here)
+    # `for (` opens a tuple of names now (`for (i, x) in …`): `for (var i = 0; …` stops inside it
+    if before is not None and before.text == "(" and at >= 2 and ws[at - 2].text == "for" and here is not None \
+            and (here.text in ("var", "let", "int") or ";" in [w.text for w in ws if w.line == here.line]):
+        return ("DP has no C-style `for` loop", "count with a range: `for i in 0..n { … }`", before)
     if (here is not None and here.text in (")", ",") and accepts == {"COLON"} and before is not None
             and re.fullmatch(r"[A-Za-z_]\w*", before.text)):
         return (f"parameter `{before.text}` has no type",

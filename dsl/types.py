@@ -70,6 +70,26 @@ class DictT(Type):
 
 
 @dataclass(frozen=True, slots=True)
+class DefaultDictT(DictT):
+    """defaultdict[K, V]: a dict whose read of a missing key gives its default (a
+    constant, made afresh for each read) without adding the key; writing through a
+    missing key (`d[k].append(v)`, `d[k] += v`) adds it first. Everything else is a dict's."""
+
+    def __str__(self) -> str:
+        return f"defaultdict[{self.key}, {self.value}]"
+
+
+@dataclass(frozen=True, slots=True)
+class SetT(Type):
+    """set[T]: distinct hashable values (int, string, bool, enums, tuples of them), in
+    insertion order. Never differentiable: its elements cannot be floats."""
+    elem: Type
+
+    def __str__(self) -> str:
+        return f"set[{self.elem}]"
+
+
+@dataclass(frozen=True, slots=True)
 class TupleT(Type):
     items: tuple[Type, ...]
 
@@ -182,9 +202,13 @@ def assignable(src: Type, dst: Type) -> bool:
     if isinstance(src, ListT) and isinstance(dst, ListT):
         return src.elem is None or assignable(src.elem, dst.elem) and _same_shape(src.elem, dst.elem)
     if isinstance(src, DictT) and isinstance(dst, DictT):
+        if type(src) is not type(dst):
+            return False
         return (src.key is None) or (src.key == dst.key and assignable(src.value, dst.value) and _same_shape(src.value, dst.value))
     if isinstance(src, TupleT) and isinstance(dst, TupleT):
         return len(src.items) == len(dst.items) and all(assignable(a, b) for a, b in zip(src.items, dst.items))
+    if isinstance(src, SetT) and isinstance(dst, SetT):
+        return src.elem is None or src.elem == dst.elem
     return False
 
 
@@ -203,5 +227,7 @@ def concrete(t: Type) -> Type:
     if isinstance(t, TupleT):
         return TupleT(tuple(concrete(x) for x in t.items))
     if isinstance(t, DictT):
-        return DictT(concrete(t.key), concrete(t.value))
+        return type(t)(concrete(t.key), concrete(t.value))
+    if isinstance(t, SetT):
+        return SetT(concrete(t.elem))
     return t

@@ -22,13 +22,13 @@ from dsl import syntax as S
 from dsl.diagnostics import Diagnostic, DPError
 from dsl.span import NOWHERE, Span
 from dsl.symbols import Symbol, field_attr
-from dsl.types import (FLOAT, INT, STRING, TENSOR, DictT, EnumT, FnT, IntLit, ListT, StructT,
+from dsl.types import (FLOAT, INT, STRING, TENSOR, DefaultDictT, DictT, EnumT, FnT, IntLit, ListT, SetT, StructT,
                        TupleT, Prim)
 
 from .meter import priced_name
 from .runtime import Runtime, prim_py_name
 
-AGGREGATE = (ListT, DictT, StructT, TupleT)
+AGGREGATE = (ListT, DictT, SetT, StructT, TupleT)
 
 
 def _pos(node: py.AST, span: Span) -> py.AST:
@@ -237,6 +237,9 @@ class Compiler:
             return _pos(_load(e.sym.py), e.span)
         if isinstance(e, S.Field):
             return _pos(py.Attribute(value=self.place(e.obj), attr=field_attr(e.name), ctx=py.Load()), e.span)
+        if isinstance(e, S.Index) and isinstance(e.obj.ty, DefaultDictT):
+            # changed through a missing key: the key is added with its default first
+            return _pos(_call(_load("rt·slot"), self.place(e.obj), self.expr(e.index)), e.span)
         if isinstance(e, S.Index):
             return _pos(py.Subscript(value=self.place(e.obj), slice=self.expr(e.index), ctx=py.Load()), e.span)
         return self.expr(e)
@@ -269,25 +272,29 @@ class Compiler:
         return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
 
     def s_ForEach(self, s):
-        self.locals.append(s.sym)
+        syms = s.syms if s.names is not None else [s.sym]
+        self.locals.extend(syms)
         root = _root_sym(s.iterable)
         if needs_copy(s.iterable.ty) and root is not None and not root.is_global and not _mutates(s.body, root):
             # nothing in the body changes the list in place: iterate over it directly;
             # if it is itself borrowed, so is the loop variable (escapes copy it)
             it = self.expr(s.iterable)
-            s.sym.borrowed = _reads_mutable(s.iterable)
+            for sym in syms:
+                sym.borrowed = _reads_mutable(s.iterable)
         else:
             it = self.escaping(s.iterable)
-        if isinstance(s.iterable.ty, DictT):
+        if isinstance(s.iterable.ty, (DictT, SetT)):
             it = _call(_load("rt·list"), it)
+        # `for (i, x) in …` unpacks each element as Python's `for i, x in …` does
+        target = _store(s.sym.py) if s.names is None else py.Tuple(elts=[_store(x.py) for x in syms], ctx=py.Store())
         if self.metered:
             body = self.loop_body(s)
             if not _leaves_early(s.body):
                 it = _pos(_call(_load("rt·counted"), it), s.span)
-                return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
+                return py.For(target=target, iter=it, body=body, orelse=[])
             it = _pos(_call(_load("rt·chunked"), it), s.span)
-            return py.For(target=_store(s.sym.py), iter=it, body=body, orelse=[])
-        return py.For(target=_store(s.sym.py), iter=it, body=self.loop_body(s), orelse=[])
+            return py.For(target=target, iter=it, body=body, orelse=[])
+        return py.For(target=target, iter=it, body=self.loop_body(s), orelse=[])
 
     MAX_LOOP_NESTING = 20                 # Python's limit on nested blocks in one function
 
@@ -503,6 +510,10 @@ class Compiler:
         # read before a later argument mutates it prints as it was when read
         snap = name == "print" and _mutates(e.args, None)
         args = [self.escaping(a) if snap else self.expr(a) for a in e.args]
+        if name == "defaultdict":          # its default is made afresh for each missing key read
+            factory = py.Lambda(args=py.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]),
+                                body=self.expr(e.args[0]))
+            return _call(_load("rt·defaultdict"), factory)
         if name == "accumulate" and e.ty in (FLOAT, TENSOR):
             return py.BinOp(left=args[0], op=py.Add(), right=args[1])      # one numpy call, no helper
         if name in ("zeros_like", "accumulate"):
@@ -518,11 +529,15 @@ class Compiler:
     def method(self, e):
         f = e.func
         name = f.name
-        if name in ("append", "pop", "insert", "extend", "reverse", "remove"):
+        if name in ("append", "pop", "insert", "extend", "reverse", "remove", "add"):
             obj = self.place(f.obj)
         else:
             obj = self.expr(f.obj)
         args = [self.escaping(a) for a in e.args]
+        if isinstance(f.obj.ty, SetT) and name != "contains":
+            if name == "to_list":
+                return _call(_load("rt·list"), obj)
+            return _call(_load(f"rt·set_{name}"), obj, *args)      # add remove union intersection difference
         if name == "pop":
             # Python's own pop: on an empty list its IndexError becomes DP's
             # "pop from an empty list" (errors.py); no helper call on the hot path
@@ -535,9 +550,9 @@ class Compiler:
             return _call(_load("rt·g·extend"), obj, *args)
         if name == "keys":
             return _call(_load("rt·list"), obj)
-        if name == "values":
-            obj = self.escaping(f.obj)                  # a fresh list of the values, unshared
-            return _call(_load("rt·list"), _call(py.Attribute(value=obj, attr="values", ctx=py.Load())))
+        if name in ("values", "items"):
+            obj = self.escaping(f.obj)                  # a fresh list of the values (and keys), unshared
+            return _call(_load("rt·list"), _call(py.Attribute(value=obj, attr=name, ctx=py.Load())))
         if name == "get" and needs_copy(e.ty) and _reads_mutable(f.obj):
             got = _call(py.Attribute(value=obj, attr=name, ctx=py.Load()), *args)
             return self.copy(got, e.ty, e.span)
@@ -568,6 +583,10 @@ class Compiler:
 
     def e_TupleIndex(self, e):
         return py.Subscript(value=self.expr(e.obj), slice=py.Constant(e.index), ctx=py.Load())
+
+    def e_IfExpr(self, e):
+        # each branch escapes as the value would (a branch reading a variable copies it)
+        return py.IfExp(test=self.expr(e.cond), body=self.escaping(e.then), orelse=self.escaping(e.orelse))
 
     def e_TupleLit(self, e):
         return py.Tuple(elts=[self.escaping(x) for x in e.items], ctx=py.Load())
@@ -791,7 +810,7 @@ def is_fresh(e) -> bool:
         return True
     if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
         return e.target[1] not in ("stop_gradient", "accumulate")     # these may return an argument
-    if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values"):
+    if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values", "items", "union", "intersection", "difference", "to_list"):
         return True
     if isinstance(e, S.Binary):
         return True

@@ -15,11 +15,11 @@ import time
 
 from dsl import primitives as P
 from dsl import syntax as S
-from dsl.checker import DICT_METHODS, LIST_METHODS
+from dsl.checker import DICT_METHODS, LIST_METHODS, SET_METHODS
 from dsl.diagnostics import DPError, did_you_mean, use_colour
 from dsl.parser import parse
 from dsl.symbols import Symbol
-from dsl.types import UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT
+from dsl.types import UNIT, DictT, EnumT, FnT, ListT, SetT, StructT, TupleT
 
 from .lexer import BUILTINS, KEYWORDS, TYPES, DPLexer
 from .runtime import DPRuntimeError, Output
@@ -523,6 +523,8 @@ class Completions:
         if isinstance(t, DictT):
             types = dict_method_types(t)
             return {m: types.get(m, "method") for m in sorted(DICT_METHODS)}
+        if isinstance(t, SetT):
+            return {m: "method" for m in sorted(SET_METHODS)}
         if isinstance(t, TupleT):
             return {str(i): str(it) for i, it in enumerate(t.items)}
         return {}

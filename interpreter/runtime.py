@@ -10,10 +10,10 @@ import math
 from dsl import lazy_numpy
 from dsl import primitives as P
 from dsl.diagnostics import DPRuntimeError  # noqa: F401 — raised here, and imported from here by others
-from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, StructT, TupleT, Prim
+from dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, FnT, ListT, SetT, StructT, TupleT, Prim
 
 from .tangents import accumulate, make_tangent_op, zeros_like
-from .values import EnumClass, format_value, make_struct_class
+from .values import DPDefaultDict, DPSet, EnumClass, format_value, make_struct_class
 
 np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
@@ -89,6 +89,38 @@ def _insert(xs: list, i: int, v) -> None:
 
 def _remove(d: dict, k) -> None:
     del d[k]
+
+
+def _slot(d: DPDefaultDict, k):
+    """d[k] as a place to change in place: a missing key is added with the default first."""
+    if k in d:
+        return d[k]
+    v = d[k] = d.factory()
+    return v
+
+
+def _set_add(s: DPSet, v) -> None:
+    s[v] = True
+
+
+def _set_remove(s: DPSet, v) -> None:
+    if v not in s:
+        raise DPRuntimeError(f"{format_value(v, False)} is not in the set", "check with `s.contains(v)` first")
+    del s[v]
+
+
+def _set_union(a: DPSet, b: DPSet) -> DPSet:
+    out = DPSet(a)
+    out.update(b)
+    return out
+
+
+def _set_intersection(a: DPSet, b: DPSet) -> DPSet:
+    return DPSet.fromkeys([x for x in a if x in b], True)
+
+
+def _set_difference(a: DPSet, b: DPSet) -> DPSet:
+    return DPSet.fromkeys([x for x in a if x not in b], True)
 
 
 def _matmul(a, b):
@@ -169,6 +201,10 @@ def base_namespace(output: Output) -> dict:
         "rt·tensor_fmod": lazy_numpy.functions.fmod,
         "rt·tensor_truth": lambda c: np.asarray(c, dtype=np.float64),   # comparisons: 1.0 / 0.0
         "rt·sublist": _sublist,
+        "rt·defaultdict": DPDefaultDict, "rt·slot": _slot,
+        "rt·set": lambda xs: DPSet.fromkeys(xs, True), "rt·set_add": _set_add, "rt·set_remove": _set_remove,
+        "rt·set_union": _set_union, "rt·set_intersection": _set_intersection,
+        "rt·set_difference": _set_difference,
         "rt·matmul": _matmul, "rt·check_sizes": check_sizes,
         "rt·zeros_like": zeros_like, "rt·accumulate": accumulate, "rt·stop_gradient": lambda x: x,
     })
@@ -300,9 +336,16 @@ class Runtime:
         if isinstance(t, ListT):
             inner = self.copier(t.elem)
             return list.copy if inner is None else (lambda xs: [inner(x) for x in xs])
+        if isinstance(t, DefaultDictT):
+            inner = self.copier(t.value)
+            if inner is None:
+                return lambda d: DPDefaultDict(d.factory, d)
+            return lambda d: DPDefaultDict(d.factory, {k: inner(v) for k, v in d.items()})
         if isinstance(t, DictT):
             inner = self.copier(t.value)
             return dict.copy if inner is None else (lambda d: {k: inner(v) for k, v in d.items()})
+        if isinstance(t, SetT):
+            return DPSet                             # its elements are immutable
         if isinstance(t, TupleT):
             inners = [self.copier(x) for x in t.items]
             if all(c is None for c in inners):
@@ -332,8 +375,12 @@ class Runtime:
             return self.struct_class(t)(*(self.zero(ft) for ft in t.fields.values()))
         if isinstance(t, ListT):
             return []
+        if isinstance(t, DefaultDictT):
+            return DPDefaultDict(lambda: self.zero(t.value))
         if isinstance(t, DictT):
             return {}
+        if isinstance(t, SetT):
+            return DPSet()
         raise DPRuntimeError(f"no zero value for `{t}`")
 
 

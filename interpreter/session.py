@@ -141,7 +141,8 @@ class Session:
         before, a closure in a global among them, keep what they were made with.) A
         redefinition with the same type needs none of this: it replaces the old one."""
         for d in prog.body:
-            if isinstance(d, S.FnDef) and d.name in env.values and env.values[d.name].decl is d:
+            if isinstance(d, S.FnDef) and d.name in env.values and env.values[d.name].decl is d \
+                    and d.instance_of is None:          # a generic's instance has no text of the user's
                 self._remember_source(d, text)
         old = self.env
         changed = {n for n, sym in env.values.items() if n in old.values and sym is not old.values[n]

@@ -7,7 +7,7 @@ import operator
 from dsl import lazy_numpy
 from dsl.symbols import field_attr
 
-from .values import DPEnum, DPStruct
+from .values import DPDefaultDict, DPEnum, DPSet, DPStruct
 
 np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
@@ -25,6 +25,11 @@ def zeros_like(v):
         return [zeros_like(x) for x in v]
     if isinstance(v, tuple):
         return tuple(zeros_like(x) for x in v)
+    if isinstance(v, DPSet):
+        return v                          # a set holds no float: inactive, its own zero
+    if isinstance(v, DPDefaultDict):      # a missing key's cotangent (or tangent) is zero
+        factory = v.factory
+        return DPDefaultDict(lambda: zeros_like(factory()), {k: zeros_like(x) for k, x in v.items()})
     if isinstance(v, dict):
         return {k: zeros_like(x) for k, x in v.items()}
     if isinstance(v, DPStruct):
@@ -54,8 +59,10 @@ def accumulate(a, b):
         return [accumulate(x, y) for x, y in zip(a, b)]
     if isinstance(a, tuple):
         return tuple(accumulate(x, y) for x, y in zip(a, b))
+    if isinstance(a, DPSet):
+        return a
     if isinstance(a, dict):
-        out = dict(a)
+        out = DPDefaultDict(a.factory, a) if isinstance(a, DPDefaultDict) else dict(a)
         for k, y in b.items():
             out[k] = accumulate(out[k], y) if k in out else accumulate(zeros_like(y), y)   # unshared
         return out

@@ -68,6 +68,25 @@ def _setter(attr):
     return set_field
 
 
+class DPSet(dict):
+    """A DP `set[T]`: its elements are the keys of a dict (all True), so it keeps the
+    order they were added in, as dicts do, and compares by contents."""
+    __slots__ = ()
+
+
+class DPDefaultDict(dict):
+    """A DP `defaultdict[K, V]`: a missing key reads as factory() (the default, made
+    afresh), and is not added by the read."""
+    __slots__ = ("factory",)
+
+    def __init__(self, factory, items=()):
+        super().__init__(items)
+        self.factory = factory
+
+    def __missing__(self, key):
+        return self.factory()
+
+
 class DPEnum:
     """A value of a DP enum: its type, variant tag and payload."""
     __slots__ = ("enum", "tag", "name", "vals")
@@ -128,6 +147,8 @@ def format_value(v, top: bool = True) -> str:
         return "[" + ", ".join(format_value(x, False) for x in v) + "]"
     if isinstance(v, tuple):
         return "(" + ", ".join(format_value(x, False) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, DPSet):
+        return "set([" + ", ".join(format_value(x, False) for x in v) + "])"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{format_value(k, False)}: {format_value(x, False)}" for k, x in v.items()) + "}"
     if isinstance(v, DPStruct):

@@ -49,8 +49,16 @@ FEATURES = {
     "rule": "a user `derivative` rule for a helper (a correct one)",
     "linspace": "linspace(a, b, n) with a differentiable start",
     "capmut": "a variable a lambda captured is changed after the lambda is made (capture by value)",
+    # the everyday language (docs/language.md)
+    "ifexpr": "if expressions: if c { a } else { b } as a value",
+    "listfns": "sum, max, min, sort, map, filter of lists of floats",
+    "slices": "list slices xs[lo:hi], xs[i:], xs[:n], negative bounds",
+    "destructure": "for (i, x) in enumerate(xs), for (a, b) in zip(xs, ys), for (k, v) in d.items()",
 }
 ALL_FEATURES = frozenset(FEATURES)
+# Features added after campaigns had run: decided by a random stream of their own, and
+# drawn on only when on, so every seed's program without them is what it always was
+LATER_FEATURES = frozenset({"ifexpr", "listfns", "slices", "destructure"})
 # how often a program uses a feature (when it is enabled); the rest 0.45
 FEATURE_PROB = {"nonsmooth": 0.25, "stopgrad": 0.3, "print": 0.3, "rule": 0.3, "linspace": 0.2}
 
@@ -604,7 +612,9 @@ class Gen:
         self.seed = seed
         enabled = set(features)
         # each program uses a random subset of the enabled features: small, attributable
-        self.on = {f for f in sorted(enabled) if self.r.random() < FEATURE_PROB.get(f, feature_prob)}
+        self.on = {f for f in sorted(enabled - LATER_FEATURES) if self.r.random() < FEATURE_PROB.get(f, feature_prob)}
+        later = random.Random(seed * 7919 + 17)
+        self.on |= {f for f in sorted(enabled & LATER_FEATURES) if later.random() < FEATURE_PROB.get(f, 0.3)}
         self.counter = 10                      # fresh names start at 10: parameters are x0, t1, p2 ...
         self.structs: list[StructT] = []
         self.enums: list[EnumT] = []
@@ -899,6 +909,7 @@ class Gen:
             (2 * self.has("closure") * (not ctx.in_lambda), lambda: self.s_closure(ctx)),
             (1 * self.has("retclosure"), lambda: self.s_mkcall(ctx)),
             (1 * self.has("print") * (not ctx.in_lambda), lambda: self.s_print(ctx)),
+            (2 * self.has("destructure") * nest, lambda: self.s_destructure(ctx)),
         ]
         return self.pick(opts)
 
@@ -977,6 +988,38 @@ class Gen:
         body = self.block(ctx, 3, loop=True)
         ctx.pop()
         return [For(tag="for", var=i, head=head, body=body)]
+
+    def s_destructure(self, ctx):
+        """for (i, e) in enumerate(xs), for (a, b) in zip(xs, ys), for (k, v) in d.items()."""
+        lists = ctx.of(lambda v: isinstance(v.ty, ListT))
+        dicts = ctx.of(lambda v: isinstance(v.ty, DictT))
+        acc = self.float_vars(ctx, mutable=True)
+        if not acc or not (lists or dicts):
+            return None
+        ctx.push()
+        target = self.r.choice(acc).name
+        if dicts and (not lists or self.chance(0.3)):
+            d = self.r.choice(dicts).name
+            k, v = self.fresh("k"), self.fresh("v")
+            ctx.add(Var(k, STRING, False, ctx.depth))
+            ctx.add(Var(v, FLOAT, False, ctx.depth))
+            head, binder, tag = f"{d}.items()", f"({k}, {v})", "destructure,dict"
+        elif self.chance(0.5):
+            xs = self.r.choice(lists).name
+            i, v = self.fresh("i"), self.fresh("e")
+            ctx.add(Var(i, INT, False, ctx.depth))
+            ctx.add(Var(v, FLOAT, False, ctx.depth))
+            head, binder, tag = f"enumerate({xs})", f"({i}, {v})", "destructure"
+        else:
+            xs, ys = self.r.choice(lists).name, self.r.choice(lists).name
+            a, v = self.fresh("a"), self.fresh("e")
+            ctx.add(Var(a, FLOAT, False, ctx.depth))
+            ctx.add(Var(v, FLOAT, False, ctx.depth))
+            head, binder, tag = f"zip({xs}, {ys})", f"({a}, {v})", "destructure"
+        body = [Assign(place=target, op="+=", expr=Expr(FLOAT, "{0} * " + v, [self.fexpr(ctx, 1)], tag=tag))]
+        body += self.block(ctx, 2, loop=True)
+        ctx.pop()
+        return [For(tag="foreach," + tag, var=binder, head=head, body=body)]
 
     def s_foreach(self, ctx):
         lists = ctx.of(lambda v: isinstance(v.ty, ListT))
@@ -1441,8 +1484,40 @@ class Gen:
             (2 * self.has("closure") * lam_ok, lambda: self.f_lamcall(ctx, d)),
             (2 * self.has("get"), lambda: self.f_get(ctx, d)),
             (3 * self.has("tensor"), lambda: self.treduce(ctx, self.texpr(ctx, self.r.choice([(2,), (3,), (2, 3)]), d))),
+            (2 * self.has("ifexpr"), lambda: Expr(FLOAT, "if {0} {{ {1} }} else {{ {2} }}", [self.cond(ctx), e(), e()],
+                                                  tag="ifexpr,branch")),
+            (2 * (self.has("listfns") or self.has("slices")), lambda: self.f_listfn(ctx, d)),
         ]
         return self.pick(opts) or self.fleaf(ctx)
+
+    def f_listfn(self, ctx, d):
+        """A float from a list of floats through sum, max, min, sort, map, filter or a slice."""
+        lists = ctx.of(lambda v: isinstance(v.ty, ListT) and v.minlen >= 2)
+        if not lists:
+            return None
+        xs = self.r.choice(lists).name
+        forms = []
+        if self.has("listfns"):
+            forms.append((f"sum({xs})", "listfns"))
+            if not ctx.no_lambda:
+                forms.append((f"sum(map(fn(y: float) -> float {{{{ return y * {{0}} }}}}, {xs}))", "listfns,closure"))
+                forms.append((f"sum(filter(fn(y: float) -> bool {{{{ return y > {{0}} }}}}, {xs}))", "listfns,branch"))
+            if self.has("nonsmooth"):
+                forms += [(f"max({xs})", "listfns,nonsmooth"), (f"min({xs}) * {{0}}", "listfns,nonsmooth"),
+                          (f"sort({xs})[1]", "listfns,nonsmooth")]
+        if self.has("slices"):
+            forms += [(f"sum({xs}[1:])", "slices"), (f"{xs}[:1][0] * {{0}}", "slices"), (f"{xs}[-2:][0]", "slices"),
+                      (f"{xs}[0:2][1]", "slices")]
+        if not forms:
+            return None
+        fmt, tag = self.r.choice(forms)
+        if "{0}" in fmt.replace("{{", "").replace("}}", ""):
+            saved = ctx.no_lambda
+            ctx.no_lambda = True
+            arg = self.fexpr(ctx, d)
+            ctx.no_lambda = saved
+            return Expr(FLOAT, fmt, [arg], tag=tag)
+        return Expr(FLOAT, fmt, tag=tag)
 
     def fleaf(self, ctx) -> Expr:
         vs = ctx.vars()

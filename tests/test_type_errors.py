@@ -208,7 +208,7 @@ CASES = [
      "`sqrt` takes 1 argument, 2 given", 1, 7, None),
     ("len of an int",
      "print(len(3))",
-     "`len` needs a list, dict, string or tensor, not `int`", 1, 11, None),
+     "`len` needs a list, dict, set, string or tensor, not `int`", 1, 11, None),
     ("using a unit result as a value",
      "let u = print(1)",
      "this expression has no value", 1, 9, "it returns `()`"),

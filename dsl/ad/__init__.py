@@ -8,6 +8,7 @@ time is transformed on first use and cached. Derived functions are DP functions,
 every transform accepts them: grad(grad(f)), jvp(grad(f)), jacfwd(jacrev(f))."""
 from __future__ import annotations
 
+from .. import generics as G
 from .. import primitives as P
 from .. import syntax as S
 from ..checker import Checker
@@ -54,7 +55,7 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         """Names derived code cannot give its own variables: the globals, the derived
         functions, and the primitives and builtins (derived code calls them by name, so
         a local of that name would hide them)."""
-        return set(self.env().values) | set(self.syms) | P.CALLABLE | P.SPECIAL_BUILTINS
+        return set(self.env().values) | set(self.syms) | P.CALLABLE | P.SPECIAL_BUILTINS | G.NAMES
 
     def unique(self, base: str) -> str:
         taken = self.reserved()

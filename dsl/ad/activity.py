@@ -14,7 +14,7 @@ from .trees import _walk, names_in, root_of
 # builtins whose value carries no derivative whatever their argument
 _CONSTANT_BUILTINS = {"stop_gradient", "zeros_like", "len", "int", "str", "range", "source", "print"}
 # dict and list methods: their results' dependence on the container and the arguments
-_METHOD_READS_OBJECT = {"get", "values", "pop"}
+_METHOD_READS_OBJECT = {"get", "values", "items", "pop"}
 
 
 class Activity:
@@ -33,6 +33,9 @@ class Activity:
         return False
 
     d_Str = d_Bool = d_Slice = d_Subscripts = d_Num
+
+    def d_IfExpr(self, e):
+        return self.depends(e.then) or self.depends(e.orelse)      # the condition is control flow
 
     def d_Lambda(self, e):
         return False                          # a function value: its captures count where it is called

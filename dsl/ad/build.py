@@ -3,7 +3,7 @@ keeps derived code readable (x * 1 → x, 0 + y → y, constants folded)."""
 from __future__ import annotations
 
 from .. import syntax as S
-from ..types import (BOOL, FLOAT, INT, STRING, TENSOR, UNIT, DictT, EnumT, FnT, ListT, Prim, StructT,
+from ..types import (BOOL, FLOAT, INT, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, FnT, ListT, Prim, SetT, StructT,
                      TupleT, Type)
 
 
@@ -217,7 +217,10 @@ def type_expr(t: Type) -> S.TypeExpr:
     if isinstance(t, ListT):
         return S.TypeExpr("list", [type_expr(t.elem)])
     if isinstance(t, DictT):
-        return S.TypeExpr("dict", [type_expr(t.key), type_expr(t.value)])
+        name = "defaultdict" if isinstance(t, DefaultDictT) else "dict"
+        return S.TypeExpr(name, [type_expr(t.key), type_expr(t.value)])
+    if isinstance(t, SetT):
+        return S.TypeExpr("set", [type_expr(t.elem)])
     if isinstance(t, TupleT):
         return S.TypeExpr("tuple", [type_expr(x) for x in t.items])
     if isinstance(t, FnT):
@@ -243,8 +246,13 @@ def zero_of_type(t: Type) -> S.Expr | None:
         return call("zeros", inum(0))
     if isinstance(t, ListT):
         return S.ListLit([])
+    if isinstance(t, DefaultDictT):
+        v = zero_of_type(t.value)
+        return None if v is None else call("defaultdict", v)
     if isinstance(t, DictT):
         return S.DictLit([], [])
+    if isinstance(t, SetT):
+        return call("set", S.ListLit([]))
     if isinstance(t, TupleT):
         items = [zero_of_type(x) for x in t.items]
         return None if any(i is None for i in items) else S.TupleLit(items)

@@ -212,6 +212,7 @@ class Forward(Activity, Sweep):
     # bound to a variable by normalize.py
     t_Num = t_Str = t_Bool = t_Name = t_Slice = t_Subscripts = t_Lambda = _cannot
     t_Index = t_Field = t_TupleIndex = _cannot
+    t_IfExpr = _cannot                          # normalize.py makes an `if` expression an `if` statement
 
     def t_Unary(self, e):
         if e.op != "-":

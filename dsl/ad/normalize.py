@@ -11,15 +11,16 @@
 The output is untyped DP; it is checked again before the transforms read it."""
 from __future__ import annotations
 
+from .. import generics as G
 from .. import primitives as P
 from .. import syntax as S
 from ..diagnostics import Diagnostic, DPError
-from ..types import BOOL, FLOAT, INT, TENSOR, UNIT, DictT, FnT, ListT
+from ..types import BOOL, FLOAT, INT, TENSOR, UNIT, DictT, FnT, ListT, SetT
 from . import build as B
 from ..symbols import Symbol
 from .trees import _declared, renamed
 
-_PRIMITIVE_NAMES = P.CALLABLE | P.SPECIAL_BUILTINS
+_PRIMITIVE_NAMES = P.CALLABLE | P.SPECIAL_BUILTINS | G.NAMES
 TRANSFORM_NAMES = {"grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"}
 
 
@@ -28,6 +29,8 @@ def is_path(e) -> bool:
     while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
         if isinstance(e, S.Index) and e.index.ty is not None and e.index.ty.active:
             return False
+        if isinstance(e, S.Index) and isinstance(e.index, S.Slice) and isinstance(e.obj.ty, ListT):
+            return False                  # xs[lo:hi] of a list is a new list: a sublist call
         if isinstance(e, S.Field) and e.target and e.target[0] != "field":
             return False
         e = e.obj
@@ -87,6 +90,7 @@ class Normalizer:
         self.inlined: dict = {}                 # a parameter of a function being inlined -> its argument
         self.fn_position = False                # renaming a function that is called, bound or transformed
         self.captured: dict = {}                # id(lambda) -> {captured symbol: the copy made with it}
+        self.in_condition = False               # normalising a `while` condition
         for p in fn.params:
             # a parameter keeps its name, unless derived code needs that name for a
             # primitive (`fn f(sum: float)`)
@@ -287,7 +291,12 @@ class Normalizer:
     def s_While(self, s, pre):
         def make(inner, bf, r):
             out = [B.assign(bf, S.Bool(False))] if bf else []
-            return out + [S.While(self.guard(self.rn(s.cond, pre), bf, r), inner)]
+            self.in_condition = True
+            try:
+                cond = self.rn(s.cond, pre)
+            finally:
+                self.in_condition = False
+            return out + [S.While(self.guard(cond, bf, r), inner)]
         return self.loop(s.body, make)
 
     def s_ForRange(self, s, pre):
@@ -307,24 +316,32 @@ class Normalizer:
 
     def s_ForEach(self, s, pre):
         it_ty = s.iterable.ty
-        seq = self.fresh("items", ListT(it_ty.key) if isinstance(it_ty, DictT) else it_ty)
+        seq = self.fresh("items", ListT(it_ty.key) if isinstance(it_ty, DictT) else ListT(it_ty.elem)
+                         if isinstance(it_ty, SetT) else it_ty)
         k = self.fresh("k", INT)
-        var = self.local(s.sym)
-        source = self.rn(s.iterable, pre)
+        # bound to a variable like any value: a call's arguments are atoms (`zip(ys, [x, 3.0])`)
+        source = self.value(s.iterable, pre)
         if isinstance(it_ty, DictT):
             source = B.method(source, "keys")
+        elif isinstance(it_ty, SetT):
+            source = B.method(source, "to_list")
         first = [B.assign(seq, source)]
-        elem = B.assign(var, B.index(B.name(seq), B.name(k)))
+        if s.names is None:
+            elem = [B.assign(self.local(s.sym), B.index(B.name(seq), B.name(k)))]
+        else:                     # for (a, b) in xs: the element, then each of its items
+            item = self.fresh("item", it_ty.key if isinstance(it_ty, DictT) else it_ty.elem)     # a list's or a set's
+            elem = [B.assign(item, B.index(B.name(seq), B.name(k)))]
+            elem += [B.assign(self.local(sym), B.tindex(B.name(item), j)) for j, sym in enumerate(s.syms)]
         r, b, _ = _Jumps.scan(s.body)
         if not (r or b):
             def make(inner, bf, r):
-                return first + [S.ForRange(k, B.inum(0), B.call("len", B.name(seq)), [elem] + inner)]
+                return first + [S.ForRange(k, B.inum(0), B.call("len", B.name(seq)), elem + inner)]
             return self.loop(s.body, make)
 
         def make_while(inner, bf, r):
             step = B.assign(k, S.Binary("+", B.name(k), B.inum(1)))
             return first + [B.assign(k, B.inum(0)), B.assign(bf, S.Bool(False)),
-                            S.While(self.guard(S.Binary("<", B.name(k), B.call("len", B.name(seq))), bf, r), [elem] + inner + [step])]
+                            S.While(self.guard(S.Binary("<", B.name(k), B.call("len", B.name(seq))), bf, r), elem + inner + [step])]
         return self.loop(s.body, make_while)
 
     def s_Match(self, s, pre):
@@ -538,8 +555,21 @@ class Normalizer:
         return lift and pre is not None and obj.ty is not None and obj.ty.active and not is_path(obj)
 
     def r_Index(self, e, pre, lift):
+        if isinstance(e.index, S.Slice) and isinstance(e.obj.ty, ListT):
+            return self.list_slice(e, pre, lift)
         obj = self.atom(e.obj, pre) if self._lifts_part(e.obj, pre, lift) else self.rn(e.obj, pre, lift)
         return S.Index(obj, self.rn(e.index, pre))
+
+    def list_slice(self, e, pre, lift):
+        """`xs[lo:hi]` as `sublist(xs, slice_lo(lo, n), slice_hi(lo, hi, n))` with n = len(xs):
+        sublist's derivatives pad the cotangent back to xs's length, to every order."""
+        obj = self.atom(e.obj, pre) if pre is not None and not is_path(e.obj) else self.rn(e.obj, pre, lift)
+        n = B.call("len", B.copy_expr(obj))
+        lo = self.rn(e.index.lo, pre) if e.index.lo is not None else B.inum(0)
+        hi = self.rn(e.index.hi, pre) if e.index.hi is not None else B.copy_expr(n)
+        start = B.call("slice_lo", B.copy_expr(lo), B.copy_expr(n)) if e.index.lo is not None else B.inum(0)
+        stop = B.call("slice_hi", lo, hi, n) if e.index.hi is not None else n
+        return B.call("sublist", obj, start, stop)
 
     def r_Slice(self, e, pre, lift):
         return S.Slice(self.rn(e.lo, pre) if e.lo is not None else None, self.rn(e.hi, pre) if e.hi is not None else None)
@@ -553,6 +583,20 @@ class Normalizer:
     def r_TupleIndex(self, e, pre, lift):
         obj = self.atom(e.obj, pre) if self._lifts_part(e.obj, pre, lift) else self.rn(e.obj, pre, lift)
         return S.TupleIndex(obj, e.index)
+
+    def r_IfExpr(self, e, pre, lift):
+        """`if c { a } else { b }` as the statement `if c { t = a } else { t = b }` before
+        its use, each branch's own steps inside it, so only the chosen one runs; kept as
+        it is in a `while` condition (evaluated on every trip), which carries no derivative."""
+        if pre is None or self.in_condition:
+            return S.IfExpr(self.rn(e.cond, None), self.rn(e.then, None), self.rn(e.orelse, None))
+        cond = self.rn(e.cond, pre)
+        t = self.fresh("chosen", e.ty)
+        then_pre, else_pre = [], []
+        a = B.assign(t, self.value(e.then, then_pre))
+        b = B.assign(t, self.value(e.orelse, else_pre))
+        pre.append(S.If(cond, then_pre + [a], else_pre + [b]))
+        return B.name(t)
 
     def r_TupleLit(self, e, pre, lift):
         return S.TupleLit([self.rn(x, pre, lift) for x in e.items])
@@ -590,7 +634,7 @@ class Normalizer:
             return self.rn(e.args[0], pre, lift)          # float(x) of a float is x
         if kind in ("prim", "builtin", "variant"):
             return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
-        if kind == "method" and e.ty.active and e.func.name in ("get", "values") and pre is not None:
+        if kind == "method" and e.ty.active and e.func.name in ("get", "values", "items") and pre is not None:
             return self.dict_read(e, pre)
         if _pops(e) and lift and pre is not None:
             # a pop inside an expression is a statement of its own, so the transforms see
@@ -616,7 +660,7 @@ class Normalizer:
         return S.Call(self.rn_fn(e.func, pre), args)
 
     def dict_read(self, e: S.Call, pre) -> S.Expr:
-        """`d.get(k, v)` and `d.values()` as the reads of elements they are, so
+        """`d.get(k, v)`, `d.values()` and `d.items()` as the reads of elements they are, so
         derivatives follow each element: `got = v; if d.contains(k) { got = d[k] }`."""
         obj = self.atom(e.func.obj, pre)
         if e.func.name == "get":
@@ -627,11 +671,13 @@ class Normalizer:
                             [B.assign(got, S.Index(B.copy_expr(obj), B.copy_expr(key)))], []))
             return B.name(got)
         keys = self.fresh("keys", ListT(e.func.obj.ty.key))
-        vals, k = self.fresh("vals", e.ty), self.fresh("k", INT)
+        vals, k = self.fresh("vals" if e.func.name == "values" else "items", e.ty), self.fresh("k", INT)
+        elem = S.Index(B.copy_expr(obj), B.index(B.name(keys), B.name(k)))
+        if e.func.name == "items":
+            elem = S.TupleLit([B.index(B.name(keys), B.name(k)), elem])
         pre += [B.assign(keys, B.method(B.copy_expr(obj), "keys")), B.assign(vals, S.ListLit([])),
                 S.ForRange(k, B.inum(0), B.call("len", B.name(keys)),
-                           [S.ExprStmt(B.method(B.name(vals), "append",
-                                                S.Index(B.copy_expr(obj), B.index(B.name(keys), B.name(k)))))])]
+                           [S.ExprStmt(B.method(B.name(vals), "append", elem))])]
         return B.name(vals)
 
     def jvp_at_run_time(self, e: S.Call) -> S.Call:

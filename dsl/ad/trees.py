@@ -37,6 +37,8 @@ def _declared(stmts) -> set[str]:
     for s in _walk(stmts):
         if isinstance(s, S.Let):
             out |= set(s.names) if s.names else {s.name}
+        elif isinstance(s, S.ForEach) and s.names is not None:
+            out |= set(s.names)
         elif isinstance(s, (S.ForRange, S.ForEach)):
             out.add(s.var)
         elif isinstance(s, S.Match):

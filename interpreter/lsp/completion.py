@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from dsl.checker import DICT_METHODS, LIST_METHODS, PRIM_TYPES
-from dsl.types import DictT, EnumT, FnT, ListT, StructT, TupleT
+from dsl.types import DictT, EnumT, FnT, ListT, SetT, StructT, TupleT
 
 from .describe import SPECIAL, builtin_doc, builtin_signatures, user_builtins
 from .index import scope_at
@@ -38,8 +38,16 @@ def list_method_types(t: ListT) -> dict[str, str]:
 
 def dict_method_types(t: DictT) -> dict[str, str]:
     return {"keys": f"fn() -> list[{t.key}]", "values": f"fn() -> list[{t.value}]",
+            "items": f"fn() -> list[({t.key}, {t.value})]",
             "contains": f"fn({t.key}) -> bool", "get": f"fn({t.key}, {t.value}) -> {t.value}",
             "remove": f"fn({t.key}) -> ()"}
+
+
+def set_method_types(t: SetT) -> dict[str, str]:
+    e = t.elem
+    return {"add": f"fn({e}) -> ()", "remove": f"fn({e}) -> ()", "contains": f"fn({e}) -> bool",
+            "union": f"fn({t}) -> {t}", "intersection": f"fn({t}) -> {t}", "difference": f"fn({t}) -> {t}",
+            "to_list": f"fn() -> list[{e}]"}
 
 
 def expression_before(text: str) -> str:
@@ -152,6 +160,8 @@ def type_members(t) -> list[Item]:
         return [Item(n, "method", sig) for n, sig in sorted(list_method_types(t).items())]
     if isinstance(t, DictT):
         return [Item(n, "method", sig) for n, sig in sorted(dict_method_types(t).items())]
+    if isinstance(t, SetT):
+        return [Item(n, "method", sig) for n, sig in sorted(set_method_types(t).items())]
     if isinstance(t, TupleT):
         return [Item(str(i), "field", str(it)) for i, it in enumerate(t.items)]
     return []
@@ -217,7 +227,8 @@ def signatures(analysis, callee: str, line: int, col: int) -> list[Signature]:
         fn = sym.decl if sym is not None and sym.kind == "fn" else None
     if m and fn is None:                                # a method: xs.append(
         t = analysis.analyzer.check_expression(analysis, m.group(1), scope)
-        methods = list_method_types(t) if isinstance(t, ListT) else dict_method_types(t) if isinstance(t, DictT) else {}
+        methods = list_method_types(t) if isinstance(t, ListT) else dict_method_types(t) if isinstance(t, DictT) \
+            else set_method_types(t) if isinstance(t, SetT) else {}
         if m.group(2) in methods:
             ft = methods[m.group(2)]
             inner = ft[3:ft.index(")")]

@@ -3,6 +3,7 @@ carry derivatives and which transforms apply to it. Hover, completion details an
 the Jupyter kernel's inspection all read these."""
 from __future__ import annotations
 
+from dsl import generics as G
 from dsl import primitives as P
 from dsl import syntax as S
 from dsl.printer import type_src
@@ -41,6 +42,7 @@ SPECIAL = {
                  "f's pullback as a function of the arguments and the result's cotangent"),
     "pushforward": ("pushforward(f: fn(P…) -> R) -> fn(P…, P…) -> (R, R)",
                     "f's jvp as a function of the arguments and their tangents"),
+    **G.DOCS,
 }
 
 

@@ -247,7 +247,14 @@ class Indexer:
     def n_ForRange(self, s):
         self.local(s.sym, self.name_span(self.file, s.span.line, s.span.col + 3, s.var), s)
 
-    n_ForEach = n_ForRange
+    def n_ForEach(self, s):
+        if s.names is None:
+            return self.n_ForRange(s)
+        col = s.span.col + 3
+        for n, sym in zip(s.names, s.syms or []):
+            span = self.name_span(self.file, s.span.line, col, n)
+            self.local(sym, span, s)
+            col = span.end_col if span else col
 
     def n_MatchArm(self, a):
         col = a.span.col
@@ -404,6 +411,8 @@ class _Scopes:
             inner = dict(scope)
             if isinstance(s.sym, Symbol):
                 inner[s.var] = s.sym
+            for n, sym in zip(getattr(s, "names", None) or [], getattr(s, "syms", None) or []):
+                inner[n] = sym
             return self.block(s.body, inner)
         if isinstance(s, S.While):
             return self.block(s.body, scope)
