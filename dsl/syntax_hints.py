@@ -231,23 +231,22 @@ def habit(ws: list[Word], at: int, token: str, accepts: set[str]) -> tuple[str, 
 def syntax_diagnostic(e, text: str, file: str, literals: dict[str, str]) -> Diagnostic:
     """The diagnostic for Lark's error e in text; literals names the grammar's
     terminals that stand for one string (`RPAR` → `)`), as the parser has them."""
-    from .parser import lark                 # the standalone parser's classes, or Lark's own
-    UnexpectedCharacters, UnexpectedToken = lark.exceptions.UnexpectedCharacters, lark.exceptions.UnexpectedToken
+    # by name: the classes are the standalone parser's or Lark's own (dsl/parser.py)
+    unexpected_token, unexpected_char = _is(e, "UnexpectedToken"), _is(e, "UnexpectedCharacters")
     line, col = getattr(e, "line", 1), getattr(e, "column", 1)
     if line is None or line < 1:
         lines = text.split("\n") or [""]
         line, col = len(lines), len(lines[-1]) + 1
     ws = words(text)
-    if isinstance(e, UnexpectedToken) and e.token.type == "$END" and ws:
+    if unexpected_token and e.token.type == "$END" and ws:
         line, col = ws[-1].line, ws[-1].end          # the caret just after the last word
-    at_end = isinstance(e, UnexpectedToken) and e.token.type == "$END" or not isinstance(
-        e, (UnexpectedToken, UnexpectedCharacters))
+    at_end = unexpected_token and e.token.type == "$END" or not (unexpected_token or unexpected_char)
     at = len(ws) if at_end else next((k for k, w in enumerate(ws) if (w.line, w.end) > (line, col)), len(ws))
 
     def span(w: Word) -> Span:
         return Span(file, w.line, w.col, w.line, w.end)
 
-    if isinstance(e, UnexpectedCharacters):
+    if unexpected_char:
         char = getattr(e, "char", None) or "?"
         if char in _CHARACTERS:
             message, hint = _CHARACTERS[char]
@@ -256,7 +255,7 @@ def syntax_diagnostic(e, text: str, file: str, literals: dict[str, str]) -> Diag
             else f"\\u{ord(char):04x}"
         return Diagnostic("syntax error", f"unexpected character `{shown}`", Span(file, line, col, line, col + 1))
 
-    if not isinstance(e, UnexpectedToken):
+    if not unexpected_token:
         left = unclosed(ws)
         if left is not None:
             return _unclosed(left, span)
@@ -343,3 +342,7 @@ def undeclared_hint(name: str, value, updated: bool) -> str:
     if len(shown) > 30:
         shown = "…"
     return f"declare it: `let {name} = {shown}` (or `var {name} = {shown}` if it changes later)"
+
+
+def _is(e, name: str) -> bool:
+    return any(c.__name__ == name for c in type(e).__mro__)
