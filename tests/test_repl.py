@@ -183,7 +183,7 @@ def test_doc_reads_the_reference_docs():
     assert r("?zeros") == (out, "")
     out, _ = r("?grad")
     assert "`grad(f)` — `fn(params) -> P0`: the gradient with respect to parameter 0" in out
-    out, _ = r(":d sum")
+    out, _ = r(":d mean")
     assert "`sum(t)`, `mean(t)`, `max(t)`, `min(t)` give a float" in out and "(docs/tensors.md, “Reductions”)" in out
     r("import optim")
     out, _ = r("?optim.adam")
