@@ -8,7 +8,7 @@ statement; control flow is the primal's."""
 from __future__ import annotations
 
 from .. import syntax as S
-from ..types import FLOAT, ListT, TupleT
+from ..types import FLOAT, FnT, ListT, TupleT
 from . import build as B
 from .activity import Activity, varied
 from .adjoints import _binary_prim
@@ -161,10 +161,21 @@ class Forward(Activity, Sweep):
             # the callee's jvp takes tangents only for the arguments that move
             moving = tuple(k for k, a in enumerate(args) if a.ty is not None and a.ty.active and self.depends(a))
             every = tuple(k for k, a in enumerate(args) if a.ty is not None and a.ty.active)
+            if any(isinstance(a.ty, FnT) and self.captures_move(a) for a in args):
+                # a function value whose captures move: the callee's jvp must push tangents
+                # through its calls (which refuse such a value), so every argument moves
+                moving = every
             d = self.tx.derive(fn, "jvp", None if moving == every else moving)
             tangents = [self.tan(args[k]) for k in moving]
             out = S.Let(r, None, S.Call(B.name(d.name), [B.copy_expr(a) for a in args] + tangents))
         return [out, S.Assign(B.copy_expr(s.target), B.tindex(B.name(r), 0)), S.Assign(dt, B.tindex(B.name(r), 1))]
+
+    def captures_move(self, f) -> bool:
+        """Whether function value f may have captured what varies (unknown: yes)."""
+        st = self.tx.static_fn_of_expr(f)
+        if st is None:
+            return True
+        return any(self.depends(c) for c in st[1])
 
     def rule_call(self, s, dt, rule):
         v = s.value
