@@ -72,8 +72,11 @@ def expr_src(e: S.Expr, prec: int = 0) -> str:
     if isinstance(e, S.Field):
         return f"{expr_src(e.obj, _PREC['postfix'])}.{e.name}"
     if isinstance(e, S.IfExpr):
-        s = f"if {expr_src(e.cond)} {{ {expr_src(e.then)} }} else "
-        s += expr_src(e.orelse) if isinstance(e.orelse, S.IfExpr) else f"{{ {expr_src(e.orelse)} }}"
+        # a branch opening with `if` would open a statement: an `if` expression there is in parentheses
+        def branch(b):
+            return f"{{ ({expr_src(b)}) }}" if isinstance(b, S.IfExpr) else f"{{ {expr_src(b)} }}"
+        s = f"if {expr_src(e.cond)} {branch(e.then)} else "
+        s += expr_src(e.orelse) if isinstance(e.orelse, S.IfExpr) else branch(e.orelse)
         return f"({s})" if prec > 0 else s
     if isinstance(e, S.Slice):
         return (expr_src(e.lo) if e.lo is not None else "") + ":" + (expr_src(e.hi) if e.hi is not None else "")

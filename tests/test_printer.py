@@ -147,3 +147,12 @@ def test_a_negative_number_the_transforms_make_prints_like_the_negation_it_reads
 def test_strings_print_as_literals_that_read_back_as_them(value):
     text = expr_src(S.Str(value))
     assert parse(f"let v = {text}\n", "s.dp").body[0].value.value == value
+
+
+def test_an_if_expression_as_a_branch_prints_in_parentheses():
+    # `{ if … }` opens an `if` statement, so a branch that is an if expression keeps its
+    # parentheses (the random tester, campaign 271828 #268: printed derived code did not parse)
+    text = "fn f(x: float) -> float {\n    return if x > 0.0 { (if x > 1.0 { x * x } else { x }) } else { 0.0 }\n}\n"
+    printed = program_src(parse(text, "<t>"))
+    assert "{ (if x > 1.0 { x * x } else { x }) }" in printed
+    assert program_src(parse(printed, "<t2>")) == printed

@@ -159,6 +159,8 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
             Checker(env, self.typer).check_program(S.Program([fn]))
             derive_program(self, [fn], env)
         except DPError as e:
+            if e.diagnostics[0].kind == "differentiation error":
+                raise                           # of what the derived code calls: the user's to see
             src = stmt_src(fn)
             raise DPError(Diagnostic("internal error", "DP made derived code that does not check: "
                                      + e.diagnostics[0].message, fn.span if fn.span is not NOWHERE else None,

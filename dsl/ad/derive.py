@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import primitives as P
 from .. import syntax as S
+from ..diagnostics import Diagnostic, DPError
 from . import build as B
 
 
@@ -85,6 +86,13 @@ class StaticFunctions:
         elif kind == "vjp":
             info["derived"] = self.derive(fn, "rev")
         elif kind in ("pullback", "pushforward"):
+            if any(c.ty is not None and c.ty.active for c in caps):
+                # what it gives leaves the captures out; at run time such a closure is
+                # refused (interpreter/transforms.py), and known now it is refused alike
+                raise DPError(Diagnostic(
+                    "differentiation error", "cannot differentiate through a function value that captured a "
+                    "differentiable value and is known only when the program runs", call.span,
+                    "pass the captured value as an argument instead, or call the lambda where it is made"))
             info["derived"] = self.derive_function_derivative(fn, kind, len(caps))
         else:
             info["derived"] = self.derive_jacobian(fn, kind, info["wrt"] + len(caps))
