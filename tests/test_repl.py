@@ -545,6 +545,7 @@ def test_enter_in_a_recalled_multiline_input_inserts_a_line_and_completion_shows
         child.expect(r"fn\(float\) -> float")     # the type beside the candidate
         child.sendintr()
         prompt(child)
+        time.sleep(0.5)                          # the interrupt has cleared the line before Ctrl-D
         child.sendcontrol("d")
         child.expect(pexpect.EOF)
     finally:
