@@ -22,6 +22,7 @@ from dsl.symbols import Symbol
 from dsl.types import UNIT, DictT, EnumT, FnT, ListT, SetT, StructT, TupleT
 
 from .lexer import BUILTINS, KEYWORDS, TYPES, DPLexer
+from .lsp.completion import expression_before   # the editor's own, so both complete alike
 from .runtime import DPRuntimeError, Output
 from .session import Session
 from .values import format_value
@@ -444,35 +445,6 @@ def _duration(seconds: float) -> str:
 
 LANGUAGE_WORDS = (set(KEYWORDS) | set(BUILTINS) | set(TYPES)) - HIDDEN
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
-_CLOSERS = {")": "(", "]": "["}
-
-
-def expression_before(text: str) -> str:
-    """The postfix expression that ends text (`p.pos` in `print(p.pos`): names,
-    dots, tuple indices and balanced calls or indexing."""
-    i = len(text)
-    while i > 0:
-        c = text[i - 1]
-        if c.isalnum() or c in "_.":
-            i -= 1
-        elif c in _CLOSERS:
-            depth, j = 0, i - 1
-            while j >= 0:
-                if text[j] in _CLOSERS:
-                    depth += 1
-                elif text[j] in "([":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j -= 1
-            if j < 0:
-                break
-            i = j
-        else:
-            break
-    return text[i:].lstrip(".")
-
-
 class Completions:
     """What may come next at the cursor: words in scope, or members after `.`, each
     with what it is (its type, a builtin's signature, `keyword`), which the prompt
