@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from dsl.diagnostics import DPError
+from interpreter.runtime import OutputFailed
 
 from . import VERSION, tooling
 
@@ -86,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
-        except Exception as e:                     # noqa: BLE001 — only the output's own failure
-            from interpreter.runtime import OutputFailed
-            if not isinstance(e, OutputFailed):
-                raise
+        except OutputFailed as e:                  # stdout a full disk
             print(f"dp: {e.message}", file=sys.stderr)
             return 1
     from interpreter.session import Session
@@ -132,10 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as e:                         # noqa: BLE001 — only the output's own failure
-        from interpreter.runtime import OutputFailed
-        if not isinstance(e, OutputFailed):
-            raise
+    except OutputFailed as e:                      # stdout a full disk
         print(f"dp: {e.message}", file=sys.stderr)
         return 1
     return report.finish(_flushed(0))
