@@ -129,3 +129,24 @@ derivative mul(a, b) -> y { a_bar = y_bar * b; b_bar = y_bar * a; y_dot = a_dot 
 fn f(a: tensor, b: tensor) -> float { return sum(mul(a, b) * a) }"""
     g = check(src, np.arange(1.0, 10.0).reshape(3, 3), np.array([[1.0], [2.0], [3.0]]))
     assert np.asarray(g[1]).shape == (3, 1)
+
+
+def test_a_refused_specialisation_leaves_nothing_half_made():
+    # tester 8675309 #126: a higher-order function specialised for a closure whose
+    # captures carry derivatives is refused; the copy registered before checking stayed,
+    # and the next derivative in the session called it: "internal error … not defined"
+    from dsl.diagnostics import DPError
+    from interpreter.embed import Interpreter
+    dp = Interpreter()
+    dp.load("fn mk(a: float) -> fn(float) -> float {\n    return fn(y: float) -> float { return a + sin(y) }\n}\n"
+            "fn ap(g: fn(float) -> float, v: float) -> float {\n    return g(v) * v\n}\n"
+            "fn f(x: float) -> float {\n    let c = mk(x)\n    return ap(c, x)\n}\n"
+            "fn d(x: float) -> float { return grad(f)(x) }\n")
+    for attempt in ("grad(d)(0.5)", "jvp(d, 0.5, 1.0)", "grad(d)(0.5)"):
+        try:
+            dp.eval(attempt)
+            raise AssertionError(f"{attempt} should be refused")
+        except DPError as e:
+            text = e.render()
+            assert "differentiation error" in text and "internal error" not in text, text
+    assert abs(dp.eval("f(0.5)") - (0.5 + __import__("math").sin(0.5)) * 0.5) < 1e-12

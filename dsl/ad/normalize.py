@@ -476,8 +476,13 @@ class Normalizer:
                          lets + [S.copy(s) for s in F.body], span=F.span)
             fn.specialises = F.specialises or F
             self.tx.specialized[key] = fn                 # before checking: it may call itself
-            spec = self.tx.check_fn(fn, register=True)
-            self.tx.compile_fn(spec, F.span.file)
+            try:
+                spec = self.tx.check_fn(fn, register=True)
+                self.tx.compile_fn(spec, F.span.file)
+            except BaseException:                         # refused (or stopped): nothing half-made stays
+                del self.tx.specialized[key]
+                self.tx.syms.pop(fn.name, None)
+                raise
         args = [a for i, a in enumerate(call.args) if i not in dict(closures)] + cap_args
         f = S.Name(spec.name, span=call.span)
         f.sym, f.ty = spec.sym, spec.ty
