@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from interpreter.session import Session  # noqa: E402
+from dp.interpreter.session import Session  # noqa: E402
 
 # ---------------------------------------------------------------- (a) scalar loop
 

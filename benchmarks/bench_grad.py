@@ -25,7 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import median_ms  # noqa: E402  (puts the repository on the path)
 
-from interpreter.session import Session  # noqa: E402
+from dp.interpreter.session import Session  # noqa: E402
 
 
 # ---------------------------------------------------------------- (a) scalar loop

@@ -20,7 +20,7 @@ import time
 
 from timing import ROOT  # noqa: F401  (puts the repository on the path)
 
-from interpreter.embed import DPError, Interpreter  # noqa: E402
+from dp.interpreter.embed import DPError, Interpreter  # noqa: E402
 
 from bench_core import PARTICLES_DP, SCALAR_DP  # noqa: E402
 

@@ -109,7 +109,7 @@ def main():
             path = os.path.join(tmp, f"{name}.dp")
             with open(path, "w") as f:
                 f.write(text)
-            dp[name] = process([py, "-m", "interpreter", "run", path], env, expect)
+            dp[name] = process([py, "-m", "dp", "run", path], env, expect)
         numpy()                                   # numpy's byte code, compiled once
         cold = {name: _timed(run) for name, run in dp.items()}   # fills DP's cache and byte code
 
@@ -132,7 +132,7 @@ def main():
             except ImportError as e:
                 print(f"(d) skipped: {e.name} is not installed (the test extra has pexpect; `pip install ipython`)")
             else:
-                repl = first_prompt([py, "-m", "interpreter", "repl"], env, "dp>")
+                repl = first_prompt([py, "-m", "dp", "repl"], env, "dp>")
                 # IPython colours its prompt: `In [`, colour codes, `1`
                 ipython = first_prompt([py, "-m", "IPython", "--no-banner"], env, r"In \[(\x1b\[[0-9;]*m)*1")
                 t_dp, t_ref, ratio = paired_self_timed(repl, ipython, args.repeat)

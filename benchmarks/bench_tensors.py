@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import median_ms, paired_ms  # noqa: E402  (puts the repository on the path)
 
-from interpreter.session import Session  # noqa: E402
+from dp.interpreter.session import Session  # noqa: E402
 
 
 

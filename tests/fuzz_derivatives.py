@@ -246,7 +246,7 @@ def main(argv=None):
     if unknown:
         ap.error(f"unknown features: {', '.join(sorted(unknown))}")
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    import interpreter
+    from dp import interpreter
     if not os.path.abspath(interpreter.__file__).startswith(here):
         print(f"warning: testing the DP at {os.path.dirname(interpreter.__file__)}, not {here}", file=sys.stderr)
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from interpreter.embed import DPError, Interpreter
-from interpreter.values import DPStruct
+from dp.interpreter.embed import DPError, Interpreter
+from dp.interpreter.values import DPStruct
 
 from tests.fuzz_program import (FLOAT, DictT, ListT, Program, StructT, TensorT, TupleT, is_diff,
                                 render_for_differences)

@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from interpreter.values import DPStruct
+from dp.interpreter.values import DPStruct
 from helpers import session
 
 

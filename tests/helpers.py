@@ -4,11 +4,11 @@ from __future__ import annotations
 import copy
 import sys
 
-from dsl import syntax as S
-from dsl.diagnostics import DPError
-from dsl.parser import parse
-from interpreter.runtime import Output
-from interpreter.session import Session
+from dp.dsl import syntax as S
+from dp.dsl.diagnostics import DPError
+from dp.dsl.parser import parse
+from dp.interpreter.runtime import Output
+from dp.interpreter.session import Session
 
 
 class Captured(Output):

@@ -9,10 +9,10 @@ import pathlib
 
 import pytest
 
-from dsl import syntax as S
+from dp.dsl import syntax as S
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGES = ("dsl", "interpreter", "grammar", "stdlib")
+PACKAGES = ("dp",)
 
 
 def _modules() -> dict[str, pathlib.Path]:
@@ -99,8 +99,8 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_the_language_does_not_import_running_it():
-    edges = [(m, d) for m, deps in import_graph().items() if m.startswith("dsl")
-             for d in deps if d.startswith("interpreter")]
+    edges = [(m, d) for m, deps in import_graph().items() if m.startswith("dp.dsl")
+             for d in deps if d.startswith("dp.interpreter")]
     assert edges == []
 
 
@@ -113,12 +113,12 @@ def test_every_node_class_has_a_layout():
 
 
 def test_copy_keeps_children_and_data_and_drops_notes():
-    from dsl.parser import parse
+    from dp.dsl.parser import parse
     prog = parse("fn f(x: float) -> float {\n    let p = P { a: [x, 2.0], b: {\"k\": x} }\n    return p.a[0]\n}\n", "t.dp")
     fn = prog.body[0]
     fn.ty = "a note"
     twin = S.copy(fn)
-    from dsl.printer import stmt_src
+    from dp.dsl.printer import stmt_src
     assert stmt_src(twin) == stmt_src(fn) and twin.ty is None
     assert [type(n).__name__ for n in S.walk(twin)] == [type(n).__name__ for n in S.walk(fn)]
 
@@ -155,7 +155,7 @@ def test_a_pass_without_a_case_fails_loudly():
 
 
 def test_dp_check_derives_and_compiles_nothing(tmp_path):
-    from interpreter.session import Session
+    from dp.interpreter.session import Session
     f = tmp_path / "p.dp"
     f.write_text("fn f(x: float) -> float { return x * x }\nprint(grad(f)(3.0))\n")
     s = Session()
@@ -167,7 +167,7 @@ def test_dp_check_derives_and_compiles_nothing(tmp_path):
 
 
 def test_dp_check_of_a_program_with_imports_derives_and_compiles_nothing(tmp_path):
-    from interpreter.session import Session
+    from dp.interpreter.session import Session
     src = "import optim\nimport roots\nfn f(x: float) -> float { return x * x }\nprint(grad(f)(3.0))\n"
     s = Session()
     s.modules.check_only = True
@@ -177,3 +177,25 @@ def test_dp_check_of_a_program_with_imports_derives_and_compiles_nothing(tmp_pat
     s.compiler.program = lambda *a, **k: made.append(a)
     s.check_text(src, str(tmp_path / "p.dp"))
     assert made == [] and not s.modules.pending and not s.ad.syms
+
+
+def test_one_namespace_and_pyproject_lists_every_package():
+    """Everything installs under `dp` (`grammar` is also a PyPI project's name); the
+    packages pyproject ships are exactly the directories under dp/ with an __init__.py."""
+    import tomllib
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        meta = tomllib.load(f)
+    found = sorted(".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "dp").rglob("__init__.py"))
+    assert sorted(meta["tool"]["setuptools"]["packages"]) == found
+    assert not [p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name not in ("dp", "tests")]
+    assert meta["project"]["scripts"]["dp"] == "dp.interpreter.cli:entry"
+
+
+def test_the_top_level_package_gives_the_embedding_api_without_importing_numpy():
+    import subprocess
+    import sys
+    code = ("import sys, dp\nassert 'numpy' not in sys.modules\n"
+            "i = dp.Interpreter()\nprint(i.eval('grad(fn(x: float) -> float { return x * x })(3.0)'), dp.VERSION,"
+            " issubclass(dp.DPError, Exception))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert (r.stdout, r.stderr) == ("6.0 0.1.0 True\n", "")

@@ -7,7 +7,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def dp(*args, stdin=None, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "interpreter", *map(str, args)], input=stdin,
+    return subprocess.run([sys.executable, "-m", "dp", *map(str, args)], input=stdin,
                           capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
@@ -172,3 +172,26 @@ def test_json_diagnostics_for_tools(tmp_path):
     assert (d["kind"], d["line"], d["column"]) == ("runtime error", 1, 34)
     assert d["stack"] == [{"function": "<top level>", "file": str(prog), "line": 3, "column": 7},
                           {"function": "f", "file": str(prog), "line": 1, "column": 34}]
+
+
+def test_json_diagnostics_of_dp_e_and_dp_grad(tmp_path):
+    """`dp --json -e CODE` and `dp grad --json`: the output on stdout as without
+    --json, the diagnostics as one JSON object on stderr."""
+    import json
+    r = dp("--json", "-e", "print(1)\nprint(log(-1.0))", "--json")
+    d, = json.loads(r.stderr)["diagnostics"]
+    assert (r.returncode, r.stdout) == (1, "1\n")
+    assert (d["file"], d["line"], d["column"], d["kind"], d["message"]) == ("<-e>", 2, 7, "runtime error",
+                                                                           "math domain error")
+    r = dp("--json", "-e", "print(args())", "--json", "a")      # after CODE, arguments are the program's
+    assert (r.returncode, r.stdout, json.loads(r.stderr)) == (0, '["--json", "a"]\n', {"diagnostics": []})
+    prog = script(tmp_path, "fn f(x: int) -> float { return 1.0 }\nfn g(x: float) -> float { return x * x }\n")
+    r = dp("grad", "--json", prog, "f")
+    err, note = json.loads(r.stderr)["diagnostics"]
+    assert (r.returncode, r.stdout) == (1, "")
+    assert (err["file"], err["column"], err["kind"], err["message"]) == (
+        "<command line>", len(f"dp grad {prog} ") + 1, "type error", "cannot differentiate with respect to parameter 0: `int` carries no derivative")
+    assert (note["severity"], note["file"], note["line"], note["message"]) == ("note", str(prog), 1, "`f` is defined here")
+    r = dp("grad", "--json", prog, "g")
+    assert (r.returncode, json.loads(r.stderr)) == (0, {"diagnostics": []})
+    assert "var x_bar = result_bar * (2.0 * x)" in r.stdout

@@ -6,8 +6,8 @@ import ast
 
 import numpy as np
 
-from dsl.symbols import py_name
-from interpreter.session import Session
+from dp.dsl.symbols import py_name
+from dp.interpreter.session import Session
 
 
 def session(src):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dsl.diagnostics import DPError
+from dp.dsl.diagnostics import DPError
 from gradcheck import check
 from helpers import error_of, session
 
@@ -135,8 +135,8 @@ def test_a_refused_specialisation_leaves_nothing_half_made():
     # tester 8675309 #126: a higher-order function specialised for a closure whose
     # captures carry derivatives is refused; the copy registered before checking stayed,
     # and the next derivative in the session called it: "internal error … not defined"
-    from dsl.diagnostics import DPError
-    from interpreter.embed import Interpreter
+    from dp.dsl.diagnostics import DPError
+    from dp.interpreter.embed import Interpreter
     dp = Interpreter()
     dp.load("fn mk(a: float) -> fn(float) -> float {\n    return fn(y: float) -> float { return a + sin(y) }\n}\n"
             "fn ap(g: fn(float) -> float, v: float) -> float {\n    return g(v) * v\n}\n"

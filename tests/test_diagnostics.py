@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from dsl.diagnostics import Diagnostic, use_colour
-from dsl.span import Span
+from dp.dsl.diagnostics import Diagnostic, use_colour
+from dp.dsl.span import Span
 from helpers import error_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -85,7 +85,7 @@ def _run_on_a_terminal(tmp_path, **env):
     prog = tmp_path / "bad.dp"
     prog.write_text("let x = 1\nprint(x + nope)\n")
     environ = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"TERM": "xterm"} | env
-    child = pexpect.spawn(sys.executable, ["-m", "interpreter", "run", str(prog)], cwd=ROOT, env=environ,
+    child = pexpect.spawn(sys.executable, ["-m", "dp", "run", str(prog)], cwd=ROOT, env=environ,
                           encoding="utf-8", timeout=60)
     child.expect(pexpect.EOF)
     return child.before
@@ -106,6 +106,6 @@ def test_dp_run_has_no_colour_into_a_pipe(tmp_path):
     prog = tmp_path / "bad.dp"
     prog.write_text("print(nope)\n")
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"TERM": "xterm"}
-    r = subprocess.run([sys.executable, "-m", "interpreter", "run", str(prog)], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "dp", "run", str(prog)], capture_output=True, text=True,
                        cwd=ROOT, env=env, timeout=60)
     assert r.returncode == 1 and "type error: `nope` is not defined" in r.stderr and "\x1b" not in r.stderr

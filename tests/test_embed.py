@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from interpreter.embed import DPError, DPStruct, Interpreter
+from dp.interpreter.embed import DPError, DPStruct, Interpreter
 
 SRC = """
 struct Particle {

@@ -212,8 +212,8 @@ fn jf(x: float) -> float { return jvp(f, x, 1.0).1 }
 def _printed_reruns(s, src, x, want):
     """source(grad(f)), loaded into a new interpreter that has run only the program,
     gives the same gradient (as tests/test_printed_derivatives.py asks of the examples)."""
-    from dsl import syntax as S
-    from dsl.parser import parse
+    from dp.dsl import syntax as S
+    from dp.dsl.parser import parse
     text = s.run("source(grad(f))\n").value
     name = next(d.name for d in parse(text, "printed.dp").body if isinstance(d, S.FnDef))
     fresh, _ = session()
@@ -371,8 +371,8 @@ def test_an_if_at_the_start_of_a_line_is_a_statement():
 
 
 def test_if_expression_prints_and_parses_back():
-    from dsl.parser import parse
-    from dsl.printer import program_src
+    from dp.dsl.parser import parse
+    from dp.dsl.printer import program_src
     src = ("let y = if a { 1 } else if b { 2 } else { 3 }\n(if a { f(1) } else { f(2) })\n"
            "let z = (if a { t } else { u }).0 + (if a { 1 } else { 2 }) * 3\n")
     once = program_src(parse(src, "t.dp"))

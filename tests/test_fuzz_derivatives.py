@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl.diagnostics import Diagnostic, DPError
+from dp.dsl.diagnostics import Diagnostic, DPError
 from tests.fuzz_derivatives import campaign, summarize
 from tests.fuzz_oracle import (DIFFERR, FAILURES, GENBUG, INTERNAL, OK, SKIP_NONSMOOTH, SOURCE, WRONG, Options, Run,
                                central, check, classify)
@@ -188,7 +188,7 @@ def test_generation_is_deterministic():
 
 
 def test_generated_programs_are_well_typed():
-    from interpreter.embed import Interpreter
+    from dp.interpreter.embed import Interpreter
     bad = []
     for seed in range(60):
         p = generate(seed)

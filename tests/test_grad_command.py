@@ -11,8 +11,8 @@ import math
 import pytest
 
 from helpers import error_of, session
-from interpreter.cli import main
-from interpreter.repl import Repl
+from dp.interpreter.cli import main
+from dp.interpreter.repl import Repl
 
 PROGRAM = """fn f(n: int, x: float) -> float {
     return x * x * float(n)

@@ -25,12 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def kernel(tmp_path_factory):
     prefix = tmp_path_factory.mktemp("jupyter")
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-m", "interpreter", "kernel", "install", "--prefix", str(prefix)],
+    out = subprocess.run([sys.executable, "-m", "dp", "kernel", "install", "--prefix", str(prefix)],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("installed the DP kernel `dp` in ")
     ksm = KernelSpecManager(kernel_dirs=[str(prefix / "share" / "jupyter" / "kernels")])
-    assert ksm.get_kernel_spec("dp").argv[1:4] == ["-m", "interpreter.kernel", "-f"]
+    assert ksm.get_kernel_spec("dp").argv[1:4] == ["-m", "dp.interpreter.kernel", "-f"]
     work = tmp_path_factory.mktemp("notebook")
     km = KernelManager(kernel_name="dp", kernel_spec_manager=ksm)
     km.start_kernel(env=env, cwd=str(work))

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String
 
-from interpreter.lexer import OPERATORS, DPLexer, KEYWORDS
+from dp.interpreter.lexer import OPERATORS, DPLexer, KEYWORDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -73,7 +73,7 @@ def test_an_identifier_that_starts_like_a_keyword_is_a_name():
 
 
 def test_every_dp_file_in_the_repository_lexes_without_errors():
-    files = glob.glob(os.path.join(ROOT, "examples", "*.dp")) + glob.glob(os.path.join(ROOT, "stdlib", "*.dp"))
+    files = glob.glob(os.path.join(ROOT, "examples", "*.dp")) + glob.glob(os.path.join(ROOT, "dp", "stdlib", "*.dp"))
     assert files
     for path in files:
         with open(path, encoding="utf-8") as f:
@@ -85,7 +85,7 @@ def test_every_dp_file_in_the_repository_lexes_without_errors():
 def test_pyproject_registers_the_lexer_as_a_pygments_plugin():
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         meta = tomllib.load(f)
-    assert meta["project"]["entry-points"]["pygments.lexers"]["dp"] == "interpreter.lexer:DPLexer"
+    assert meta["project"]["entry-points"]["pygments.lexers"]["dp"] == "dp.interpreter.lexer:DPLexer"
     assert any(d.startswith("pygments") for d in meta["project"]["dependencies"])
 
 

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from interpreter.embed import DPError, Interpreter
+from dp.interpreter.embed import DPError, Interpreter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPIN = "fn spin() -> int {\n    var i = 0\n    while true {\n        i += 1\n    }\n    return i\n}"

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from interpreter.lsp.activity import function_activity
-from interpreter.lsp.analysis import Analyzer
-from interpreter.lsp.completion import complete, open_call
-from interpreter.lsp.formatting import Refused, comments, format_text
-from interpreter.lsp.index import build_index, scope_at
-from interpreter.lsp.positions import Lines
+from dp.interpreter.lsp.activity import function_activity
+from dp.interpreter.lsp.analysis import Analyzer
+from dp.interpreter.lsp.completion import complete, open_call
+from dp.interpreter.lsp.formatting import Refused, comments, format_text
+from dp.interpreter.lsp.index import build_index, scope_at
+from dp.interpreter.lsp.positions import Lines
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_formatting_the_examples_is_idempotent_or_refused(path):
 
 
 def test_hover_says_when_the_transforms_refuse_a_function(analyzer):
-    from interpreter.lsp.describe import hover_definition
+    from dp.interpreter.lsp.describe import hover_definition
     text = ("fn f(x: float) -> float { return x * x }\nderivative f(x) -> y { y_dot = 2.0 * x * x_dot }\n"
             "fn g(x: float) -> float { return f(x) + 1.0 }\n")
     a = analyzer.analyze("/tmp/refused.dp", text)
@@ -149,12 +149,12 @@ def test_hover_says_when_the_transforms_refuse_a_function(analyzer):
 
 
 def test_hover_on_a_builtin():
-    from interpreter.lsp.describe import hover_builtin, user_builtins
+    from dp.interpreter.lsp.describe import hover_builtin, user_builtins
     sigs, doc = hover_builtin("atan2").split("\n\n")
     lines = sigs.split("\n")                      # one line per overload in the primitive table
     assert lines[0] == "```dp" and lines[1] == "atan2(a: float, b: float) -> float" and lines[-1] == "```"
     assert "atan2(a: tensor, b: tensor) -> tensor" in lines
-    from dsl import primitives as P
+    from dp.dsl import primitives as P
     assert doc == (P.BY_NAME["atan2"][0].doc or "differentiable (forward and reverse rules in the primitive table)")
     assert "tie_share" not in user_builtins() and "unbroadcast" not in user_builtins() and "sqrt" in user_builtins()
     assert hover_builtin("grad").startswith("```dp\ngrad(f: fn(P0, …) -> float, wrt: int = 0) -> fn(P0, …) -> P0\n```\n\n"

@@ -62,7 +62,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTH
 
 
 @pytest_lsp.fixture(scope="module",
-                    config=ClientServerConfig(server_command=[sys.executable, "-m", "interpreter", "lsp"],
+                    config=ClientServerConfig(server_command=[sys.executable, "-m", "dp", "lsp"],
                                               server_env=ENV))
 async def client(lsp_client: LanguageClient):
     lsp_client.initialized_with = await lsp_client.initialize_session(T.InitializeParams(

@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from dsl.diagnostics import DPError
+from dp.dsl.diagnostics import DPError
 from helpers import Captured, session
-from interpreter.session import Session
+from dp.interpreter.session import Session
 
 UTIL = """\
 let scale = 2.0
@@ -343,7 +343,7 @@ def test_a_failed_import_leaves_the_session_usable(tmp_path):
 
 
 def test_cli_runs_and_checks_a_script_with_imports(tmp_path, capsys):
-    from interpreter.cli import main
+    from dp.interpreter.cli import main
     write(tmp_path, "util.dp", UTIL + 'print("util loaded")\n')
     path = write(tmp_path, "main.dp", "import util\nimport optim\nprint(util.scale)\n")
     assert main(["check", path]) == 0

@@ -10,10 +10,10 @@ import tracemalloc
 
 import pytest
 
-from dsl.diagnostics import DPError
-from dsl.parser import parse
-from interpreter.embed import Interpreter
-from interpreter.repl import Repl
+from dp.dsl.diagnostics import DPError
+from dp.dsl.parser import parse
+from dp.interpreter.embed import Interpreter
+from dp.interpreter.repl import Repl
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -93,7 +93,7 @@ def test_an_imported_module_that_is_not_utf8_is_a_diagnostic(tmp_path):
 
 
 def dp_cli(*args, cwd=None, stdout=subprocess.PIPE):
-    return subprocess.run([sys.executable, "-m", "interpreter", *args], stdout=stdout, stderr=subprocess.PIPE,
+    return subprocess.run([sys.executable, "-m", "dp", *args], stdout=stdout, stderr=subprocess.PIPE,
                           text=True, cwd=cwd or ROOT, timeout=120, env={**os.environ, "PYTHONPATH": ROOT})
 
 
@@ -114,7 +114,7 @@ def test_output_to_a_closed_pipe_or_a_full_disk(tmp_path):
     src.write_text("fn f(x: float) -> float { return x * sin(x) }\nvar i = 0\nwhile i < 100000 {\n    print(i)\n"
                    "    i += 1\n}\n")
     for args in (("run", str(src)), ("grad", str(src), "f")):
-        p = subprocess.Popen([sys.executable, "-m", "interpreter", *args], stdout=subprocess.PIPE,
+        p = subprocess.Popen([sys.executable, "-m", "dp", *args], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
         p.stdout.readline()
         p.stdout.close()                                  # `| head -1`

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dsl.diagnostics import DPError
-from interpreter.embed import Interpreter
-from interpreter.plots import _plain
-from interpreter.progress import bar
+from dp.dsl.diagnostics import DPError
+from dp.interpreter.embed import Interpreter
+from dp.interpreter.plots import _plain
+from dp.interpreter.progress import bar
 
 from helpers import session
 
@@ -23,7 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def dp_run(*args, cwd):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "interpreter", "run", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "dp", "run", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=120)
 
 
@@ -131,7 +131,7 @@ def test_progress_is_the_list_and_shows_nothing_without_a_sink():
 
 
 def test_progress_draws_a_bar_on_its_sink(monkeypatch):
-    import interpreter.progress as progress
+    from dp.interpreter import progress
     monkeypatch.setattr(progress, "DELAY", 0.0)
     monkeypatch.setattr(progress, "INTERVAL", 0.0)
     s, out = session()
@@ -199,7 +199,7 @@ def test_the_trajectory_example(tmp_path):
 
 def test_the_services_say_what_to_install_when_their_packages_are_missing():
     code = ("import sys\nsys.modules['pygls'] = None\nsys.modules['ipykernel'] = None\n"
-            "sys.modules['jupyter_client'] = None\nfrom interpreter.cli import main\n"
+            "sys.modules['jupyter_client'] = None\nfrom dp.interpreter.cli import main\n"
             "print(main(sys.argv[1:]))")
     for args, extra in ((["lsp"], "lsp"), (["kernel", "install"], "jupyter"), (["kernel", "run"], "jupyter")):
         r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
@@ -216,7 +216,7 @@ def test_dp_run_draws_a_bar_on_a_terminal(tmp_path):
     prog = tmp_path / "long.dp"
     prog.write_text(LONG_LOOP)
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    child = pexpect.spawn(sys.executable, ["-m", "interpreter", "run", str(prog)], cwd=str(tmp_path), env=env,
+    child = pexpect.spawn(sys.executable, ["-m", "dp", "run", str(prog)], cwd=str(tmp_path), env=env,
                           encoding="utf-8", timeout=120)
     child.expect(pexpect.EOF)
     child.close()
@@ -229,7 +229,7 @@ def test_the_repl_draws_a_bar_on_a_terminal(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     env = dict(os.environ, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", DP_HISTORY=str(tmp_path / "h"),
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    child = pexpect.spawn(sys.executable, ["-m", "interpreter", "repl"], cwd=str(ROOT), env=env, encoding="utf-8",
+    child = pexpect.spawn(sys.executable, ["-m", "dp", "repl"], cwd=str(ROOT), env=env, encoding="utf-8",
                           timeout=120, dimensions=(30, 120))
     try:
         child.expect("dp>")

@@ -26,13 +26,13 @@ import zlib
 import numpy as np
 import pytest
 
-from dsl import primitives as P
-from dsl import syntax as S
-from dsl.parser import parse
-from dsl.primitive import Primitive
-from dsl.printer import float_src
-from dsl.types import FLOAT, INT, TENSOR, ListT
-from interpreter.embed import DPError, Interpreter
+from dp.dsl import primitives as P
+from dp.dsl import syntax as S
+from dp.dsl.parser import parse
+from dp.dsl.primitive import Primitive
+from dp.dsl.printer import float_src
+from dp.dsl.types import FLOAT, INT, TENSOR, ListT
+from dp.interpreter.embed import DPError, Interpreter
 
 LF, LLF, LLLF, LI, LT = ListT(FLOAT), ListT(ListT(FLOAT)), ListT(ListT(ListT(FLOAT))), ListT(INT), ListT(TENSOR)
 ACTIVE = (FLOAT, TENSOR, LF, LLF, LLLF, LT)
@@ -101,7 +101,7 @@ def test_a_parameter_cannot_take_a_name_of_the_rule_language(param):
 
 
 def test_a_partial_for_each_float_parameter():
-    from dsl.primitive import elementwise
+    from dp.dsl.primitive import elementwise
     with pytest.raises(ValueError, match="partial"):
         elementwise("bad", "a b", max, None, "1.0")
 

@@ -23,13 +23,13 @@ import re
 import numpy as np
 import pytest
 
-from dsl import syntax as S
-from dsl.parser import parse
-from dsl.printer import expr_src
-from dsl.types import FLOAT, TENSOR, DictT, EnumT, FnT, ListT, StructT, TupleT
+from dp.dsl import syntax as S
+from dp.dsl.parser import parse
+from dp.dsl.printer import expr_src
+from dp.dsl.types import FLOAT, TENSOR, DictT, EnumT, FnT, ListT, StructT, TupleT
 from helpers import Captured, example
-from interpreter.session import Session
-from interpreter.values import DPEnum, DPStruct
+from dp.interpreter.session import Session
+from dp.interpreter.values import DPEnum, DPStruct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.dp")))
@@ -153,7 +153,7 @@ def _stand_in(t: FnT) -> str:
 def _outcome(call):
     """What a call gives, as plain data: its value, or the DP error it raises (a
     derivative that fails must fail the same way when printed)."""
-    from dsl.diagnostics import DPError
+    from dp.dsl.diagnostics import DPError
     try:
         return plain(call())
     except DPError as e:
@@ -194,7 +194,7 @@ def test_printed_derivative_reruns(path, name):
         pytest.skip(f"`{name}: {ft}` has no derivative")
     reason = NOT_DIFFERENTIABLE.get((os.path.basename(path), name))
     if reason is not None:
-        from dsl.diagnostics import DPError
+        from dp.dsl.diagnostics import DPError
         with pytest.raises(DPError) as e:
             ex.a.ad.derive(fn, "jvp")
         assert e.value.first.kind == "differentiation error", e.value.render()
@@ -257,7 +257,7 @@ def test_printed_derivative_reruns(path, name):
 def _printed_value(program: str, expr: str, call: str):
     """Load the program in a new interpreter, then the printed source of expr, and
     evaluate call there: the value, or the DP error's message."""
-    from dsl.diagnostics import DPError
+    from dp.dsl.diagnostics import DPError
     a = Session(Captured())
     a.run(program, "prog.dp")
     text = a.run(f"source({expr})").value

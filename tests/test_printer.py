@@ -14,14 +14,14 @@ import os
 
 import pytest
 
-from dsl import syntax as S
-from dsl.parser import parse
-from dsl.printer import expr_src, program_src, stmt_src
+from dp.dsl import syntax as S
+from dp.dsl.parser import parse
+from dp.dsl.printer import expr_src, program_src, stmt_src
 from helpers import Captured, example, run
-from interpreter.session import Session
+from dp.interpreter.session import Session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.dp")) + glob.glob(os.path.join(ROOT, "stdlib", "*.dp")))
+SOURCES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.dp")) + glob.glob(os.path.join(ROOT, "dp", "stdlib", "*.dp")))
 _SKIP = {"span", "ty", "sym", "syms", "target", "captures"}
 
 
@@ -92,7 +92,7 @@ def test_a_float_prints_as_a_literal_that_reads_back_as_it(value, text):
 
 
 def _shown(v: float) -> str:
-    from interpreter.values import format_float
+    from dp.interpreter.values import format_float
     return format_float(v)
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dsl.diagnostics import DPError
-from interpreter.embed import Interpreter
+from dp.dsl.diagnostics import DPError
+from dp.interpreter.embed import Interpreter
 
 
 def _session(*inputs):

@@ -1,5 +1,7 @@
 """What `:doc NAME` finds in the reference docs (interpreter/reference.py)."""
-from interpreter.reference import lookup
+import os
+
+from dp.interpreter.reference import lookup
 
 
 def first(name):
@@ -49,3 +51,18 @@ def test_render_wraps_and_says_where():
     text = first("zeros").render(width=40)
     assert text.split("\n")[-1] == "  (docs/tensors.md, “Making tensors”)"
     assert all(len(line) <= 40 for line in text.split("\n")[:-1])
+
+
+def test_the_docs_are_found_in_a_checkout_and_in_an_installed_copy(tmp_path):
+    """A checkout reads docs/ beside dp/; an installed copy (no pyproject.toml above
+    dp/) reads the copy pyproject's data-files put under sys.prefix/share/dp/docs."""
+    import tomllib
+    from dp.interpreter.reference import ORDER, docs_dir
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    assert docs_dir() == os.path.join(root, "docs")
+    site = tmp_path / "site-packages" / "dp" / "interpreter"
+    site.mkdir(parents=True)
+    assert docs_dir(str(site / "reference.py"), "/the/prefix") == "/the/prefix/share/dp/docs"
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        shipped = tomllib.load(f)["tool"]["setuptools"]["data-files"]["share/dp/docs"]
+    assert shipped == ["docs/*.md"] and all(os.path.isfile(os.path.join(root, "docs", n)) for n in ORDER)

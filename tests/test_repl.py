@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from dsl import primitives as P
+from dp.dsl import primitives as P
 
-from interpreter.repl import Completions, Repl, enter_inserts_line, expression_before, needs_more, resolve_command
+from dp.interpreter.repl import Completions, Repl, enter_inserts_line, expression_before, needs_more, resolve_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -352,7 +352,7 @@ def test_expression_before_a_dot():
 
 
 def repl_pipe(text):
-    return subprocess.run([sys.executable, "-m", "interpreter", "repl"], input=text, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "dp", "repl"], input=text, capture_output=True,
                           text=True, cwd=ROOT, timeout=60)
 
 
@@ -372,7 +372,7 @@ def test_line_mode_exit_status_is_0_when_all_inputs_succeed():
 def test_repl_loads_its_files_then_reads_inputs(tmp_path):
     f = tmp_path / "lib.dp"
     f.write_text("fn k() -> float { return 2.5 }\n")
-    r = subprocess.run([sys.executable, "-m", "interpreter", "repl", str(f), str(tmp_path / "no.dp")],
+    r = subprocess.run([sys.executable, "-m", "dp", "repl", str(f), str(tmp_path / "no.dp")],
                        input="k() * 2.0\n:reload\nk()\n", capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.stdout.splitlines() == [f"loaded {f}", "5.0 : float", f"loaded {f}", "2.5 : float"]
     assert r.stderr == f"cannot read {tmp_path / 'no.dp'}: No such file or directory\n" and r.returncode == 1
@@ -390,7 +390,7 @@ pexpect = pytest.importorskip("pexpect")
 
 def spawn(history):
     env = dict(os.environ, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", DP_HISTORY=str(history))
-    child = pexpect.spawn(sys.executable, ["-m", "interpreter", "repl"], cwd=ROOT, env=env, encoding="utf-8",
+    child = pexpect.spawn(sys.executable, ["-m", "dp", "repl"], cwd=ROOT, env=env, encoding="utf-8",
                           timeout=30, dimensions=(30, 120))
     child.expect("dp>")
     return child

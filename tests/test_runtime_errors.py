@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dsl.diagnostics import DPError
+from dp.dsl.diagnostics import DPError
 from helpers import error_of, run, session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,7 +159,7 @@ def test_runtime_error_in_top_level_loop_points_at_the_line():
 # ---------------------------------------------------------------- the command line
 
 def dp(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "interpreter", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "dp", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=60)
 
 
@@ -222,6 +222,6 @@ def test_dp_check(tmp_path):
 
 def test_dp_run_from_another_directory(tmp_path):
     f = write(tmp_path, "here.dp", "print(sqrt(2.0))\n")
-    r = subprocess.run([sys.executable, "-m", "interpreter", "run", f], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "dp", "run", f], capture_output=True, text=True,
                        cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": ROOT}, timeout=60)
     assert (r.returncode, r.stdout) == (0, "1.4142135623730951\n")

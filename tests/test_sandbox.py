@@ -18,10 +18,10 @@ import types
 import numpy as np
 import pytest
 
-from dsl.diagnostics import DPError
-from interpreter.embed import Interpreter
-from interpreter.repl import Repl
-from interpreter.values import DPEnum, DPStruct
+from dp.dsl.diagnostics import DPError
+from dp.interpreter.embed import Interpreter
+from dp.interpreter.repl import Repl
+from dp.interpreter.values import DPEnum, DPStruct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -130,7 +130,7 @@ def test_the_audits_routes_split_over_two_inputs(route):
 def test_the_audits_routes_under_dp_run(tmp_path, route):
     p = tmp_path / "escape.dp"
     p.write_text(route)
-    r = subprocess.run([sys.executable, "-m", "interpreter", "run", str(p)], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "dp", "run", str(p)], capture_output=True, text=True,
                        cwd=ROOT, timeout=120)
     assert r.returncode == 1
     assert r.stdout == ""
@@ -644,7 +644,7 @@ def test_dp_run_imports_beside_the_script_and_from_the_standard_library(tmp_path
     (tmp_path / "mine.dp").write_text("fn f(x: float) -> float { return x + 1.0 }\n")
     p = tmp_path / "main.dp"
     p.write_text("import mine\nimport stats\nprint(mine.f(1.0), stats.mean([1.0, 3.0]))\n")
-    r = subprocess.run([sys.executable, "-m", "interpreter", "run", str(p)], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "dp", "run", str(p)], capture_output=True, text=True,
                        cwd=ROOT, timeout=120)
     assert (r.returncode, r.stdout, r.stderr) == (0, "2.0 2.0\n", "")
 

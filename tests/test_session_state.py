@@ -13,10 +13,10 @@ import types
 
 import pytest
 
-from dsl.diagnostics import DPError
+from dp.dsl.diagnostics import DPError
 from helpers import Captured
-from interpreter.embed import Interpreter
-from interpreter.session import Session
+from dp.interpreter.embed import Interpreter
+from dp.interpreter.session import Session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -61,7 +61,8 @@ def test_a_runtime_error_in_a_module_quotes_the_module_in_each_session(tmp_path)
 
 def test_parsing_alone_registers_nothing():
     """dsl.parser.parse is pure: a session keeps the texts it parses."""
-    import dsl.diagnostics
+    from dp import dsl
+    import dp.dsl.diagnostics
     assert not hasattr(dsl.diagnostics, "SOURCES")
     s = Session(Captured())
     s.run("let a = 1\n", "kept.dp")
@@ -73,14 +74,14 @@ def test_parsing_alone_registers_nothing():
 # Caches at module level, each shown to be pure: it maps its argument to the same
 # value in every session, and nobody changes what it returns.
 PURE_CACHES = {
-    ("dsl.parser", "_parser"): "the Lark parser made from the grammar; a parse keeps its state in locals",
-    ("dsl.ad.rules", "_parsed"): "a derivative rule's template, parsed once; instantiate copies it, "
+    ("dp.dsl.parser", "_parser"): "the Lark parser made from the grammar; a parse keeps its state in locals",
+    ("dp.dsl.ad.rules", "_parsed"): "a derivative rule's template, parsed once; instantiate copies it, "
                                  "never changing or handing out its nodes",
-    ("dsl.primitive", "_parse"): "a primitive's partial derivative, parsed once; the rules built from it "
+    ("dp.dsl.primitive", "_parse"): "a primitive's partial derivative, parsed once; the rules built from it "
                                  "copy it",
-    ("interpreter.reference", "_entries"): "the reference docs read once into a tuple of frozen entries, "
+    ("dp.interpreter.reference", "_entries"): "the reference docs read once into a tuple of frozen entries, "
                                            "for `:doc`; nothing changes them",
-    ("dsl.parser", "fingerprint"): "a key made from the grammar and the parser's source files, which do not "
+    ("dp.dsl.parser", "fingerprint"): "a key made from the grammar and the parser's source files, which do not "
                                    "change while DP runs",
 }
 _IMMUTABLE = (str, bytes, int, float, bool, complex, frozenset, tuple, type(None), range, re.Pattern,
@@ -89,7 +90,7 @@ _IMMUTABLE = (str, bytes, int, float, bool, complex, frozenset, tuple, type(None
 
 def _modules():
     out = []
-    for pkg in ("dsl", "dsl.ad", "interpreter"):
+    for pkg in ("dp.dsl", "dp.dsl.ad", "dp.interpreter"):
         for m in pkgutil.iter_modules(importlib.import_module(pkg).__path__):
             if not m.ispkg and m.name != "__main__":
                 out.append(importlib.import_module(f"{pkg}.{m.name}"))
@@ -131,7 +132,9 @@ def _fingerprint(v):
                 tuple(sorted((k, id(x)) for k, x in getattr(v, "__dict__", {}).items())))
     if type(v).__name__ == "CFunctionType":            # a C function (limits.py's PyThreadState_SetAsyncExc)
         return ("C function", id(v))
-    return ("object", type(v).__name__, id(v), tuple(sorted((k, id(x)) for k, x in getattr(v, "__dict__", {}).items())))
+    # __slotnames__ is copyreg's cache, set on a class the first time pickle meets it
+    return ("object", type(v).__name__, id(v),
+            tuple(sorted((k, id(x)) for k, x in getattr(v, "__dict__", {}).items() if k != "__slotnames__")))
 
 
 WORKLOAD = """import stats
@@ -164,7 +167,7 @@ print(grad(stats.mse)([1.0, 2.0], [0.0, 0.0]), source(grad(closes)))
 
 def _workload():
     """Programs that reach most of the language, in two sessions side by side."""
-    from interpreter.repl import needs_more
+    from dp.interpreter.repl import needs_more
     for _ in range(2):
         s = Session(Captured())
         s.run(WORKLOAD, "workload.dp")
@@ -181,7 +184,7 @@ def _workload():
 def test_module_level_state_is_constant_across_sessions():
     # numpy is imported once a process, when something first needs it (dsl/lazy_numpy.py):
     # that changes module-level state once, whichever session does it, so it is done first
-    from dsl import lazy_numpy
+    from dp.dsl import lazy_numpy
     lazy_numpy.load()
     before = _module_state()
     unproven = [k for k, v in before.items() if v == ("cache", False)]

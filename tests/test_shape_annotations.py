@@ -6,7 +6,7 @@ type that was not met."""
 import numpy as np
 import pytest
 
-from dsl.diagnostics import DPError
+from dp.dsl.diagnostics import DPError
 from gradcheck import check
 from helpers import error_of, run, session
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from dsl import cache
-from dsl import syntax as S
-from dsl.parser import parse
+from dp.dsl import cache
+from dp.dsl import syntax as S
+from dp.dsl.parser import parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,9 +18,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # optional modules the process imported.
 RUN_AND_REPORT = """
 import json, sys
-from interpreter.cli import main
+from dp.interpreter.cli import main
 status = main(["run", sys.argv[1]])
-names = ("numpy", "dsl.ad", "lark", "regex", "logging", "matplotlib", "prompt_toolkit")
+names = ("numpy", "dp.dsl.ad", "lark", "regex", "logging", "matplotlib", "prompt_toolkit")
 print(json.dumps({"status": status, "imported": [n for n in names if n in sys.modules]}), file=sys.stderr)
 """
 
@@ -41,7 +41,7 @@ def run(tmp_path, text, cache_home=None):
 def test_a_scalar_program_imports_neither_numpy_nor_the_transforms(tmp_path):
     out, report, err = run(tmp_path, "print(1 + 2)\n")
     assert (out, err, report["status"]) == ("3\n", "", 0)
-    assert "numpy" not in report["imported"] and "dsl.ad" not in report["imported"]
+    assert "numpy" not in report["imported"] and "dp.dsl.ad" not in report["imported"]
     out, report, err = run(tmp_path, "print(1 + 2)\n")
     assert (out, err, report["status"]) == ("3\n", "", 0)
     assert report["imported"] == []            # nor Lark, once its standalone parser is in the cache
@@ -52,13 +52,13 @@ def test_importing_standard_modules_imports_no_numpy(tmp_path):
     too: defining them needs no numpy, only running them does."""
     out, report, _ = run(tmp_path, "import optim\nimport ode\nimport stats\nprint(stats.mean([1.0, 2.0, 3.0]))\n")
     assert out == "2.0\n"
-    assert "numpy" not in report["imported"] and "dsl.ad" not in report["imported"]
+    assert "numpy" not in report["imported"] and "dp.dsl.ad" not in report["imported"]
 
 
 def test_a_tensor_program_imports_numpy_and_prints_the_same(tmp_path):
     out, report, _ = run(tmp_path, "let t = zeros(3) + 1.0\nprint(t * 2.0, sum(t), 7 % 3)\n")
     assert out == "tensor([2.0, 2.0, 2.0]) 3.0 1\n"
-    assert "numpy" in report["imported"] and "dsl.ad" not in report["imported"]
+    assert "numpy" in report["imported"] and "dp.dsl.ad" not in report["imported"]
 
 
 def test_a_tensor_made_inside_a_function_called_later(tmp_path):
@@ -74,7 +74,7 @@ def test_a_tensor_made_inside_a_function_called_later(tmp_path):
 def test_differentiating_imports_the_transforms_not_numpy(tmp_path):
     out, report, _ = run(tmp_path, "fn f(x: float) -> float { return x * x * x }\nprint(grad(f)(2.0))\n")
     assert out == "12.0\n"
-    assert "dsl.ad" in report["imported"] and "numpy" not in report["imported"]
+    assert "dp.dsl.ad" in report["imported"] and "numpy" not in report["imported"]
 
 
 def test_a_runtime_error_in_a_scalar_program_needs_no_numpy(tmp_path):
@@ -90,7 +90,7 @@ def test_numpy_imported_by_a_host_after_dp_is_seen_by_dp():
     numpy's types see it (the stand-in looks at sys.modules)."""
     code = """
 import sys
-from interpreter.session import Session
+from dp.interpreter.session import Session
 s = Session()
 s.run("fn total(t: tensor) -> float { return sum(t * t) }", "a.dp")
 before = "numpy" in sys.modules
@@ -106,9 +106,9 @@ def test_the_embedding_api_imports_everything_before_any_limit_starts():
     transforms and imports numpy as it is made."""
     code = """
 import sys
-from interpreter.embed import Interpreter
+from dp.interpreter.embed import Interpreter
 dp = Interpreter(timeout=0.5)
-made = ("numpy" in sys.modules, "dsl.ad" in sys.modules)     # before anything runs under the limit
+made = ("numpy" in sys.modules, "dp.dsl.ad" in sys.modules)     # before anything runs under the limit
 print(*made, dp.eval("sum(ones(3))"))
 """
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -163,8 +163,8 @@ def test_a_truncated_cache_is_made_again(tmp_path):
 def test_an_entry_made_by_another_version_is_not_read(tmp_path, monkeypatch):
     """The key names the entry: another DP version (or grammar, or parser source)
     looks under another name, and never reads this one."""
-    import interpreter
-    from interpreter.modules import parse_module
+    from dp import interpreter
+    from dp.interpreter.modules import parse_module
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     text = "fn f(x: float) -> float { return x }\n"
     parse_module(text, "<stdlib>/m.dp")
@@ -176,9 +176,10 @@ def test_an_entry_made_by_another_version_is_not_read(tmp_path, monkeypatch):
 # Without the standalone parser (it cannot be made): Lark itself, its tables in the cache
 WITH_LARK = """
 import json, sys
-import dsl.standalone
+from dp import dsl
+import dp.dsl.standalone
 dsl.standalone.load = lambda always_accept: None
-from interpreter.cli import main
+from dp.interpreter.cli import main
 status = main(["run", sys.argv[1]])
 print(json.dumps({"status": status, "imported": [n for n in ("lark",) if n in sys.modules]}), file=sys.stderr)
 """
@@ -227,7 +228,7 @@ def test_the_standalone_parser_reports_syntax_errors_as_lark_does(tmp_path):
 
 def test_an_entry_that_is_not_a_program_is_ignored(tmp_path, monkeypatch):
     import pickle
-    from interpreter.modules import parse_module
+    from dp.interpreter.modules import parse_module
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     text = "fn f(x: float) -> float { return x }\n"
     parse_module(text, "<stdlib>/m.dp")
@@ -291,8 +292,8 @@ def _shape(node):
 
 @pytest.mark.parametrize("name", ["optim", "ode", "linalg", "stats", "math", "roots"])
 def test_a_standard_module_read_back_from_the_cache_is_what_the_parser_makes(tmp_path, monkeypatch, name):
-    from interpreter.modules import parse_module
-    from stdlib import module_path
+    from dp.interpreter.modules import parse_module
+    from dp.stdlib import module_path
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     text = module_path(name).read_text(encoding="utf-8")
     shown = f"<stdlib>/{name}.dp"

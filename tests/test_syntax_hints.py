@@ -4,11 +4,11 @@ found where it was left open. The cases with their full message, caret column an
 hint are programs in tests/testdata/diagnostics.dp."""
 import pytest
 
-from dsl import syntax_hints as H
-from dsl.diagnostics import DPError
-from dsl.parser import parse
+from dp.dsl import syntax_hints as H
+from dp.dsl.diagnostics import DPError
+from dp.dsl.parser import parse
 from helpers import error_of, run
-from interpreter.repl import needs_more
+from dp.interpreter.repl import needs_more
 
 
 def syntax_error(src: str):

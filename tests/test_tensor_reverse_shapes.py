@@ -7,7 +7,7 @@ shape changes between trips, where leaving `unbroadcast` out would be wrong."""
 import numpy as np
 import pytest
 
-from dsl.diagnostics import DPError
+from dp.dsl.diagnostics import DPError
 
 from gradcheck import check
 from helpers import session
@@ -165,7 +165,7 @@ def chain_grad_by_hand(x0, v0, k, steps=30):
 
 
 def variant_sources(s, f):
-    from dsl.printer import stmt_src
+    from dp.dsl.printer import stmt_src
     return [stmt_src(s.ad.by_code[v.__code__]) for v in f.variants.values()]
 
 
@@ -215,7 +215,7 @@ def test_specialised_slices_reductions_and_reshapes():
 
 
 def test_more_shapes_than_the_limit_use_the_generic_derivative():
-    from dsl.ad.specialise import LIMIT
+    from dp.dsl.ad.specialise import LIMIT
     s, _ = session()
     s.run(CHAIN, "chain.dp")
     g = s.run("grad(chain, 1)").value
@@ -230,7 +230,7 @@ def test_an_error_inside_a_specialised_derivative_is_a_dp_error():
     s.run(CHAIN, "chain.dp")
     s.run("let g = grad(chain, 1)\nlet ok = g(arange(5), zeros(5), 1.0)", "use.dp")
     assert len(s.run("g").value.variants) == 1
-    from dsl.diagnostics import DPError
+    from dp.dsl.diagnostics import DPError
     try:
         s.run("g(arange(5), zeros(4), 1.0)", "use.dp")        # v0 does not match x0
     except DPError as e:

@@ -190,8 +190,8 @@ fn f(v: tensor) -> float {{ return {expr} }}""")
 def test_every_tensor_operation_is_in_the_reference():
     import os
     import re
-    from dsl import primitives as P
-    from dsl.types import TENSOR
+    from dp.dsl import primitives as P
+    from dp.dsl.types import TENSOR
     doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "tensors.md")).read()
     # rule helpers appear in derived code; users need not call them
     names = {p.name for p in P.TABLE if (TENSOR in p.types or p.ret == TENSOR) and p.name in P.CALLABLE and not p.helper}

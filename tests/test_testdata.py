@@ -14,9 +14,9 @@ import re
 
 import pytest
 
-from dsl.diagnostics import DPError
+from dp.dsl.diagnostics import DPError
 from tests.helpers import Captured
-from interpreter.session import Session
+from dp.interpreter.session import Session
 
 DATA = pathlib.Path(__file__).parent / "testdata"
 NUMBER = re.compile(r"-?(?:\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+|\d+|inf|nan)")

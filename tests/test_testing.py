@@ -9,7 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def dp(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "interpreter", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "dp", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=120, env={**os.environ, "PYTHONPATH": ROOT})
 
 TESTS = """fn sq(x: float) -> float { return x * x }

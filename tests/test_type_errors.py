@@ -2,7 +2,7 @@
 message at the expected line and column, and the expected hint."""
 import pytest
 
-from dsl.diagnostics import DPError
+from dp.dsl.diagnostics import DPError
 from helpers import error_of, session
 
 # (name, source, message fragment, line, column, hint fragment or None)

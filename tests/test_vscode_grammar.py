@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXT = ROOT / "editors" / "vscode"
-FILES = sorted(glob.glob(str(ROOT / "examples" / "*.dp"))) + sorted(glob.glob(str(ROOT / "stdlib" / "*.dp")))
+FILES = sorted(glob.glob(str(ROOT / "examples" / "*.dp"))) + sorted(glob.glob(str(ROOT / "dp" / "stdlib" / "*.dp")))
 
 
 def _generator():
@@ -31,7 +31,7 @@ def test_the_committed_grammar_is_the_generated_one():
 
 
 def test_every_keyword_of_the_grammar_is_highlighted():
-    from interpreter.lexer import KEYWORDS
+    from dp.interpreter.lexer import KEYWORDS
     g = _generator().build()["repository"]
     words = " ".join(g[k]["match"] for k in ("constant", "control", "declaration"))
     for k in KEYWORDS:
@@ -71,7 +71,7 @@ def _pygments_kind(tokentype) -> str | None:
 
 
 def test_textmate_and_pygments_agree_on_the_examples(tokens):
-    from interpreter.lexer import DPLexer
+    from dp.interpreter.lexer import DPLexer
     lexer = DPLexer()
     checked = 0
     for f in FILES:

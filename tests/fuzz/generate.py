@@ -24,10 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def corpus() -> list[tuple[str, bytes]]:
     out = []
-    for d in ("examples", "stdlib"):
-        for name in sorted(os.listdir(os.path.join(ROOT, d))):
+    for d, where in (("examples", ("examples",)), ("stdlib", ("dp", "stdlib"))):
+        for name in sorted(os.listdir(os.path.join(ROOT, *where))):
             if name.endswith(".dp"):
-                with open(os.path.join(ROOT, d, name), "rb") as f:
+                with open(os.path.join(ROOT, *where, name), "rb") as f:
                     out.append((f"{d}/{name}", f.read()))
     return out
 
@@ -380,7 +380,7 @@ def grammar_strategy():
     from hypothesis import strategies as st
     from hypothesis.extra.lark import from_lark
 
-    from grammar import grammar_text
+    from dp.grammar import grammar_text
     g = lark.Lark(grammar_text(), parser="lalr", lexer="basic")
     explicit = {
         "STRUCT_LBRACE": st.just(" {"),
@@ -416,7 +416,7 @@ def _grammar():
     if _GRAMMAR is None:
         import lark
 
-        from grammar import grammar_text
+        from dp.grammar import grammar_text
         g = lark.Lark(grammar_text(), parser="lalr", lexer="basic")
         rules: dict = {}
         for r in g.rules:

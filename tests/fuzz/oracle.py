@@ -19,9 +19,9 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from dsl.diagnostics import DPError
-from interpreter.embed import Interpreter
-from interpreter.files import decode_source
+from dp.dsl.diagnostics import DPError
+from dp.interpreter.embed import Interpreter
+from dp.interpreter.files import decode_source
 
 TIMEOUT = 1.0
 MAX_STEPS = 300_000

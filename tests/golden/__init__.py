@@ -42,8 +42,8 @@ def printed(example: str, how: str) -> str:
     """The text DP prints for the case now, header included."""
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
-    from interpreter.session import Session
-    from interpreter.runtime import Output
+    from dp.interpreter.session import Session
+    from dp.interpreter.runtime import Output
     path = os.path.join(ROOT, "examples", example)
     with open(path, encoding="utf-8") as f:
         text = f.read()

@@ -1,5 +1,5 @@
 """Generate the extension's TextMate grammar (syntaxes/dp.tmLanguage.json) from DP's own
-grammar, grammar/dp.lark: its keywords are the words the grammar spells out, its
+grammar, dp/grammar/dp.lark: its keywords are the words the grammar spells out, its
 numbers, strings, names and comments are the grammar's terminals, and the builtins and
 types are the checker's. A keyword the grammar gains and this script does not place in
 a category stops it, so the highlighting cannot silently fall behind the language.
@@ -25,7 +25,7 @@ CONSTANTS = ["true", "false", "inf", "nan"]
 def _terminals() -> dict[str, str]:
     """The grammar's named terminals, as the regular expressions Lark compiled them to."""
     import lark
-    from grammar import grammar_text
+    from dp.grammar import grammar_text
     from lark.lexer import PatternRE, PatternStr
     parser = lark.Lark(grammar_text(), parser="lalr", lexer="basic")
     out = {}
@@ -41,9 +41,9 @@ def _words(pattern: list[str]) -> str:
 
 def build() -> dict:
     sys.path.insert(0, str(ROOT))
-    from dsl.checker import PRIM_TYPES
-    from interpreter.lexer import KEYWORDS, OPERATORS
-    from interpreter.lsp.describe import user_builtins
+    from dp.dsl.checker import PRIM_TYPES
+    from dp.interpreter.lexer import KEYWORDS, OPERATORS
+    from dp.interpreter.lsp.describe import user_builtins
 
     placed = set(CONTROL) | set(DECLARATION) | set(CONSTANTS)
     unplaced = sorted(set(KEYWORDS) - placed)
@@ -63,7 +63,7 @@ def build() -> dict:
         "name": "DP",
         "scopeName": "source.dp",
         "fileTypes": ["dp"],
-        "comment": "Generated from grammar/dp.lark by editors/vscode/scripts/generate_grammar.py; do not edit.",
+        "comment": "Generated from dp/grammar/dp.lark by editors/vscode/scripts/generate_grammar.py; do not edit.",
         "patterns": [{"include": f"#{k}"} for k in (
             "comment", "string", "function-declaration", "type-declaration", "rule-declaration", "constant",
             "control", "declaration", "type", "builtin", "function-call", "type-name", "number", "range",

@@ -1,0 +1,3 @@
+from dp.interpreter.cli import entry
+
+entry()

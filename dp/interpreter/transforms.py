@@ -1,0 +1,270 @@
+"""The transforms at run time: the Python code a `grad(f)`, `jvp(f, …)`, … call
+compiles to, and what runs when the function it differentiates is known only then (a
+function value passed in, returned or stored): the DP function behind the value is
+found, derived on first use (dsl/ad, cached there) and called."""
+from __future__ import annotations
+
+import ast as py
+import functools
+
+from dp.dsl import lazy_numpy
+from dp.dsl import primitives as P
+from dp.dsl import syntax as S
+
+from .values import DPStruct
+
+np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
+
+JAC_KINDS = ("jacfwd", "jacrev", "hessian")
+
+
+class TransformRuntime:
+    def __init__(self, session):
+        self.session = session
+        self.install()
+
+    @property
+    def ad(self):
+        return self.session.ad                  # made on first use (session.py)
+
+    def compile_call(self, compiler, e: S.Call):
+        _, kind, info = e.target
+        d = info.get("derived")
+        static = info.get("static")
+        caps = self.captured(compiler, e.args[0], static[1]) if static else []
+        f = compiler.expr(e.args[0]) if d is None else None
+
+        def load(n):
+            return py.Name(id=n, ctx=py.Load())
+
+        def call(fn, *args):
+            return py.Call(func=fn, args=list(args), keywords=[])
+
+        if kind in ("grad", "value_and_grad", "pullback", "pushforward") or kind in JAC_KINDS:
+            if d is not None:
+                fv = load(d.py)
+                return call(load("rt·partial"), fv, *caps) if caps else fv
+            if kind in ("pullback", "pushforward"):
+                return call(load("rt·function_derivative"), py.Constant(kind), f)
+            if kind in JAC_KINDS:
+                return call(load("rt·jacobian"), py.Constant(kind), f, py.Constant(info["wrt"]))
+            return call(load("rt·transform"), py.Constant(kind), f, py.Constant(info["wrt"]), py.Constant(info["tuple_wrt"]))
+        if kind == "jvp":
+            primals, tangents = e.args[1], e.args[2]
+            if info["bare"]:
+                ps, ts = [compiler.expr(primals)], [compiler.expr(tangents)]
+            else:
+                ps = [compiler.expr(x) for x in primals.items] if isinstance(primals, S.TupleLit) else [py.Starred(value=compiler.expr(primals), ctx=py.Load())]
+                ts = [compiler.expr(x) for x in tangents.items] if isinstance(tangents, S.TupleLit) else [py.Starred(value=compiler.expr(tangents), ctx=py.Load())]
+            tup = lambda xs: py.Tuple(elts=xs, ctx=py.Load())       # noqa: E731
+            if d is not None:
+                mask = tuple(p.sym.ty.active for p in d.source.params)
+                return call(load("rt·jvp_static"), load(d.py), py.Constant(mask), tup(caps), tup(ps), tup(ts))
+            return call(load("rt·jvp"), f, tup(ps), tup(ts))
+        if kind == "vjp":
+            args = [compiler.escaping(a) for a in e.args[1:]]
+            return call(load("rt·vjp"), compiler.expr(e.args[0]), *args)
+        raise AssertionError(kind)
+
+    # ------------------------------------------------------------ at run time
+    def captured(self, compiler, fn_expr, caps) -> list:
+        """The values a function known statically captured, as the call passes them.
+        A lambda captured them where it was made, so for a name bound to one (or to a
+        derivative of one) they are read from the function value itself: the variables
+        may have changed since."""
+        direct = _direct_captures(fn_expr)
+        if caps and direct is not None and all(c.sym in direct for c in caps):
+            names = py.Tuple(elts=[py.Constant(c.sym.py) for c in caps], ctx=py.Load())
+            value = py.Call(func=py.Name(id="rt·captured", ctx=py.Load()), args=[compiler.expr(fn_expr), names], keywords=[])
+            return [py.Starred(value=value, ctx=py.Load())]
+        return [compiler.expr(c) for c in caps]
+
+    def install(self):
+        ns = self.session.runtime.ns
+        ns["rt·partial"] = functools.partial
+        ns["rt·rederive"] = lambda name: self.ad.rederive(name)   # a retired derivative's stub (dsl/ad/redefinitions.py)
+        ns["rt·captured"] = _captured
+        ns["rt·transform"] = self.rt_transform
+        ns["rt·jvp"] = self.rt_jvp
+        ns["rt·jvp_static"] = _jvp_static
+        ns["rt·vjp"] = self.rt_vjp
+        ns["rt·jacobian"] = self.rt_jacobian
+        ns["rt·function_derivative"] = self.rt_function_derivative
+        ns["rt·source"] = self.rt_source
+
+    def node_of(self, f):
+        """The DP function behind a Python callable, and the values it captured."""
+        if isinstance(f, functools.partial):
+            fn, caps = self.node_of(f.func)
+            return fn, list(f.args) + caps
+        f = getattr(f, "generic", f)           # a derivative specialised per shape (specialise.py)
+        f = getattr(f, "wrapped", f)           # a pullback run with effects muted (__init__.py)
+        f = self.ad.refreshed(f)               # a derivative retired by a redefinition, made again
+        code = getattr(f, "__code__", None)
+        node = self.ad.by_code.get(code) if code is not None else None
+        if node is None and code is not None:
+            ns = self.session.runtime.ns
+            for sym in self.session.env.values.values():
+                g = ns.get(sym.py)
+                if sym.kind == "fn" and getattr(g, "__code__", None) is code:
+                    node = sym.decl
+                    self.ad.by_code[code] = node
+                    break
+            if node is None:
+                self.ad.register_lambdas(self.session.compiler)
+                node = self.ad.by_code.get(code)
+        if node is None:
+            for p in P.TABLE:
+                if p.impl is f:
+                    return self.ad.prim_fn(p), []
+            from .runtime import DPRuntimeError
+            raise DPRuntimeError("cannot differentiate this function: it is not a DP function",
+                                 "functions registered from Python need derivative rules to be differentiated",
+                                 kind="differentiation error")
+        if isinstance(node, S.Lambda):
+            fn, _ = self.ad.lambda_fn(node)
+            cells = dict(zip(code.co_freevars, f.__closure__ or ()))
+            return fn, [cells[s.py].cell_contents for s in node.captures]
+        return node, []
+
+    def rt_source(self, f) -> str:
+        """`source(f)`: a function's DP source; for a derivative, the derived code (source.py)."""
+        from dp.dsl.ad.source import derivative_source
+        return derivative_source(self.ad, self.node_of(f)[0])
+
+    def rt_transform(self, kind, f, wrt, tuple_wrt):
+        fn, caps = self.node_of(f)
+        shifted = tuple(i + len(caps) for i in wrt)
+        d = self.ad.derive(fn, "grad" if kind == "grad" else "vg", shifted, tuple_wrt)
+        g = self.session.runtime.ns[d.py]
+        return functools.partial(g, *caps) if caps else g
+
+    def _no_active_captures(self, fn, caps):
+        """Inside a derivative, a closure that arrived as a value is differentiated
+        with respect to its arguments only; if it captured differentiable values, the
+        result would be wrong, so stop instead."""
+        n = len(caps)
+        if any(p.sym.ty.active for p in fn.params[:n]):
+            from .runtime import DPRuntimeError
+            raise DPRuntimeError("cannot differentiate through a function value that captured a differentiable "
+                                 "value and is known only when the program runs",
+                                 "pass the captured value as an argument instead, or call the lambda where it is made",
+                                 kind="differentiation error")
+
+    def rt_jvp(self, f, primals, tangents):
+        fn, caps = self.node_of(f)
+        d = self.ad.derive(fn, "jvp")
+        mask = tuple(p.sym.ty.active for p in fn.params)
+        return _jvp_static(self.session.runtime.ns[d.py], mask, tuple(caps), primals, tangents)
+
+    def rt_vjp(self, f, *args):
+        from .tangents import zeros_like
+        fn, caps = self.node_of(f)
+        d = self.ad.derive(fn, "rev")
+        rev = self.session.runtime.ns[d.py]
+        y = f(*args)
+        n = len(caps)
+
+        def pullback(y_bar):
+            _check_like(y_bar, y, "the cotangent", "the result", "")
+            r = rev(*caps, *args, y_bar)
+            cot = [zeros_like(a) for a in args]
+            for rank, k in enumerate(d.active_idx):
+                if k >= n:
+                    cot[k - n] = r[rank]
+            return cot[0] if len(args) == 1 else tuple(cot)
+        return (y, pullback)
+
+    def rt_function_derivative(self, kind, f):
+        """pullback(f) or pushforward(f) of a function value: made for the DP function
+        behind it, with the values it captured. Derived code calls these for function
+        values known only now, whose captures are beyond its reach: a closure whose
+        captures carry derivatives is refused."""
+        fn, caps = self.node_of(f)
+        self._no_active_captures(fn, caps)
+        d = self.ad.derive_function_derivative(fn, kind, len(caps))
+        g = self.session.runtime.ns[d.py]
+        return functools.partial(g, *caps) if caps else g
+
+    def rt_jacobian(self, kind, f, wrt):
+        fn, caps = self.node_of(f)
+        d = self.ad.derive_jacobian(fn, kind, wrt + len(caps))
+        g = self.session.runtime.ns[d.py]
+        return functools.partial(g, *caps) if caps else g
+
+
+def _direct_captures(e):
+    """The symbols a lambda bound with `let` to name e captured itself; None otherwise."""
+    if not (isinstance(e, S.Name) and e.sym is not None and not isinstance(e.sym, tuple) and e.sym.kind == "let"):
+        return None
+    value = e.sym.decl.value if isinstance(e.sym.decl, S.Let) else None
+    if isinstance(value, S.Lambda):
+        return set(value.captures)
+    if isinstance(value, S.Call) and value.target and value.target[0] == "transform":
+        return _direct_captures(value.args[0]) if isinstance(value.args[0], S.Name) else None
+    return None
+
+
+def _captured(f, names):
+    """The values function value f captured, by the Python names of the captures: a
+    derivative's (functools.partial) holds them first among its arguments; a lambda in
+    its closure's cells."""
+    if isinstance(f, functools.partial):
+        return f.args[:len(names)]
+    f = getattr(f, "wrapped", f)
+    cells = dict(zip(f.__code__.co_freevars, f.__closure__ or ()))
+    return tuple(cells[n].cell_contents for n in names)
+
+
+def _jvp_static(derived, mask, caps, primals, tangents):
+    """Call a derived jvp: the captures' tangents are zero; inactive tangents are dropped."""
+    from .tangents import zeros_like
+    n = len(caps)
+    for i, (p, t, m) in enumerate(zip(primals, tangents, mask[n:])):
+        if m:
+            c = p.__class__
+            if c is t.__class__ and (c is float or c is np.ndarray and p.shape == t.shape):
+                continue                                        # the common cases, cheaply
+            _check_like(t, p, f"the tangent of parameter {i}", "the primal", "")
+    dots = [zeros_like(c) for c, m in zip(caps, mask) if m]
+    dots += [t for t, m in zip(tangents, mask[n:]) if m]
+    return derived(*caps, *primals, *dots)
+
+
+def _check_like(v, like, what: str, of: str, path: str):
+    """A (co)tangent v must have the shape of the value `like` it belongs to: walk
+    both together; tensors compare shapes, lists lengths. Raises a DP runtime error."""
+    if isinstance(v, (np.ndarray, np.generic)) or isinstance(like, (np.ndarray, np.generic)):
+        got, want = np.shape(v), np.shape(like)
+        if got != want:
+            _mismatch(f"{what}{_at(path)} has shape {got}, but {of} has shape {want}")
+    elif isinstance(like, list):
+        if not isinstance(v, list):
+            return
+        if len(v) != len(like):
+            _mismatch(f"{what}{_at(path)} is a list of {len(v)}, but {of} is a list of {len(like)}")
+        for k, (a, b) in enumerate(zip(v, like)):
+            if not isinstance(b, (float, int, str)):
+                _check_like(a, b, what, of, f"{path}[{k}]")
+    elif isinstance(like, tuple) and isinstance(v, tuple):
+        for k, (a, b) in enumerate(zip(v, like)):
+            _check_like(a, b, what, of, f"{path}.{k}")
+    elif isinstance(like, DPStruct) and type(v) is type(like):
+        for f in like._fields:
+            _check_like(getattr(v, f), getattr(like, f), what, of, f"{path}.{f}")
+    elif isinstance(like, dict) and isinstance(v, dict):
+        for k, b in like.items():
+            if k in v:
+                _check_like(v[k], b, what, of, f"{path}[{k!r}]")
+
+
+def _at(path: str) -> str:
+    return f" (at `{path}`)" if path else ""
+
+
+def _mismatch(message: str):
+    from .runtime import DPRuntimeError
+    raise DPRuntimeError(message, "a tangent or cotangent has the shape of the value it belongs to; "
+                                  "`shape(x)` shows a tensor's shape, `zeros_like(x)` makes a fitting zero")
+
+

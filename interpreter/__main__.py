@@ -1,3 +1,0 @@
-from interpreter.cli import entry
-
-entry()

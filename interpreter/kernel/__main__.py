@@ -1,4 +1,0 @@
-"""`python -m interpreter.kernel -f CONNECTION_FILE`: what Jupyter runs (kernel.json)."""
-from interpreter.kernel.kernel import launch
-
-raise SystemExit(launch(None))
