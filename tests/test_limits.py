@@ -162,7 +162,7 @@ def test_cancel_stops_pure_dp_code_numpy_and_a_transform_soon():
 # ---------------------------------------------------------------------- the grammar
 
 def test_the_grammar_is_built_before_the_first_timeout_starts():
-    code = ("from interpreter.embed import Interpreter\n"
+    code = ("from dp.interpreter.embed import Interpreter\n"
             "dp = Interpreter(timeout=0.05)\n"
             "print(dp.eval('1 + 1'), dp.eval('grad(fn(x: float) -> float { return x * x })(3.0)'))\n")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
@@ -285,7 +285,7 @@ def test_a_session_without_limits_compiles_plain_code():
 
 def test_deep_nesting_is_a_diagnostic_at_its_line_even_with_a_raised_recursion_limit():
     code = ("import sys\nsys.setrecursionlimit(1_000_000)\n"
-            "from interpreter.embed import Interpreter, DPError\n"
+            "from dp.interpreter.embed import Interpreter, DPError\n"
             "dp = Interpreter()\n"
             "dp.load('let a = 1')\n"
             "for src in ['let x = 2\\nprint(' + '-' * 20000 + '1)', 'let b = ' + '(' * 20000 + '1' + ')' * 20000,\n"

@@ -1,11 +1,9 @@
 """Diagnostics: every error a user can cause, with its span, a caret and a hint."""
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 
-import wcwidth
 
 from .span import Span
 
@@ -116,7 +114,12 @@ def use_colour(stream) -> bool:
 
 def _width(ch: str) -> int:
     """The columns a character takes on a terminal: 2 for a wide (East Asian, emoji)
-    character, 0 for a combining one; a control character is shown as 1."""
+    character, 0 for a combining one; a control character is shown as 1. (ASCII needs
+    no table: wcwidth is imported only for a line that has other characters, so a
+    program that runs without an error never pays for importing it.)"""
+    if " " <= ch <= "~":
+        return 1
+    import wcwidth
     w = wcwidth.wcwidth(ch)
     return 1 if w < 0 else w
 
@@ -191,6 +194,7 @@ class DPError(Exception):
 
 
 def did_you_mean(name: str, candidates) -> str | None:
+    import difflib
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
 

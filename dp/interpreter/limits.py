@@ -29,7 +29,7 @@ arrived, the stop is sent again every REPOST seconds until the run ends.
 The recursion limit is the session's `max_depth` (see session.py)."""
 from __future__ import annotations
 
-import ctypes
+import functools
 import sys
 import threading
 import time
@@ -39,11 +39,15 @@ from dp.dsl.diagnostics import Diagnostic, DPError
 from .meter import StepLimit
 from .runtime import DPStop
 
-# Raise an exception in a thread, delivered at its next check between bytecodes.
-# (Withdrawing one with NULL is not used: on CPython 3.11 it leaves the eval loop's
-# "pending" flag set, and a later trace function then hangs the thread.)
-_raise_in = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
-    ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
+@functools.cache
+def _raiser():
+    """Raise an exception in a thread, delivered at its next check between bytecodes.
+    (Withdrawing one with NULL is not used: on CPython 3.11 it leaves the eval loop's
+    "pending" flag set, and a later trace function then hangs the thread.) Made with
+    the first Guard (an embedded Interpreter): `dp run` never imports ctypes."""
+    import ctypes
+    return ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+        ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
 
 
 def _stop_kind(text: str, advice: str | None) -> type[DPStop]:
@@ -137,6 +141,7 @@ class Guard:
         self._posted_at = 0.0
         self._deadline = None                 # (monotonic time, run, stop kind) while a timeout runs
         self._watchdog: threading.Thread | None = None
+        _raiser()                             # made here, not in the watchdog as a stop is sent
 
     def region(self) -> _Region:
         return _Region(self, True)
@@ -256,7 +261,7 @@ class Guard:
         _quiet_unraisable()
         sent = _sent(self._due)
         self._posted, self._posted_at = sent, time.monotonic()
-        _raise_in(self._thread, sent)
+        _raiser()(self._thread, sent)
 
     def cancel(self) -> bool:
         """Stop the program running now, from any thread; False if none is running."""
