@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def kernel(tmp_path_factory):
     prefix = tmp_path_factory.mktemp("jupyter")
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("NO_COLOR", None)                      # errors are coloured unless the user says not
     out = subprocess.run([sys.executable, "-m", "dp", "kernel", "install", "--prefix", str(prefix)],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -77,9 +79,12 @@ def test_an_error_is_a_dp_diagnostic(kernel):
     assert reply["status"] == "error"
     assert (reply["ename"], reply["evalue"]) == ("type error", "expected `int`, found `float`")
     [(_, err)] = [m for m in msgs if m[0] == "error"]
-    assert err["traceback"][0].endswith(":1:14: type error: expected `int`, found `float`")
-    assert err["traceback"][1:] == ["   1 | let n: int = f(2.0, 5.0)", "                    ^^^^^^^^^^^",
-                                    "  hint: convert with `int(...)`"]
+    # coloured as on a terminal (Jupyter shows a traceback's ANSI colours): the kind red, the hint cyan
+    assert "\x1b[1;31mtype error:\x1b[0m" in err["traceback"][0] and "\x1b[1;36mhint:\x1b[0m" in err["traceback"][3]
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in err["traceback"]]
+    assert plain[0].endswith(":1:14: type error: expected `int`, found `float`")
+    assert plain[1:] == ["   1 | let n: int = f(2.0, 5.0)", "                    ^^^^^^^^^^^",
+                         "  hint: convert with `int(...)`"]
     assert "Traceback" not in "\n".join(err["traceback"])
     # the session goes on: what came before is still defined
     reply, msgs = run(kernel, "f(2.0, 5.0)")

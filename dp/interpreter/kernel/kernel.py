@@ -112,8 +112,9 @@ class DPKernel(Kernel):
         return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
 
     def _error(self, e: DPError) -> dict:
+        # coloured as on a terminal: Jupyter shows a traceback's ANSI colours (unless NO_COLOR)
         d = e.first
-        return self._failed(d.kind, d.message, e.render().split("\n"))
+        return self._failed(d.kind, d.message, e.render(colour=not os.environ.get("NO_COLOR")).split("\n"))
 
     def _failed(self, ename: str, evalue: str, traceback: list[str]) -> dict:
         self.out.flush()
