@@ -3,10 +3,11 @@ comments that stand on their own lines (above a statement, between statements, a
 end of a block) and the blank lines between statements.
 
 A comment at the end of a line of code stays at the end of that statement's printed
-line (or its block's header line) when the statement prints on one line. One inside an
-expression that spans lines, or after a closing `}`, has no place the printer could put
-it back: formatting refuses such a file, saying which lines hold the comments it would
-drop, rather than lose them. It also refuses a file that does not
+line when the statement prints on one line, of its block's header line, of the line
+that closes a block (`}`, `} else {`), or of a struct's field or an enum's variant.
+One inside an expression that spans lines has no place the printer could put it back:
+formatting refuses such a file, saying which lines hold the comments it would drop,
+rather than lose them. It also refuses a file that does not
 parse, and checks that the text it makes parses to the program it was given."""
 from __future__ import annotations
 
@@ -64,8 +65,8 @@ def format_text(text: str, file: str = "<document>") -> str:
     if lost:
         where = ", ".join(map(str, lost[:8])) + (", …" if len(lost) > 8 else "")
         raise Refused(f"formatting would drop the comment{'s' if len(lost) > 1 else ''} on line{'s' if len(lost) > 1 else ''} "
-                      f"{where}: DP's printer keeps the comments on lines of their own and those after a statement "
-                      "on one line, not those inside an expression or after a `}`; move them onto a line of their own")
+                      f"{where}: DP's printer keeps the comments on lines of their own and those at the end of a line, "
+                      "not those inside an expression that spans lines; move them onto a line of their own")
     try:
         same = program_src(parse(out, file)) == program_src(prog)
     except DPError:
@@ -114,21 +115,53 @@ class _Format:
 
     def _trailed(self, s, depth: int) -> str:
         """s printed, with the comment after its code on its source line put back at the
-        end of its printed line: a block's header line, or a statement that prints on
-        one line. One it cannot place stays unplaced (and the file is refused)."""
-        block = isinstance(s, (S.FnDef, S.While, S.ForRange, S.ForEach, S.If, S.Match))
+        end of its printed line: a block's header line, a line that closes one of its
+        blocks (`}`, `} else {`), or a statement that prints on one line. One it cannot
+        place stays unplaced (and the file is refused)."""
+        block = isinstance(s, (S.FnDef, S.While, S.ForRange, S.ForEach, S.If, S.Match, S.StructDef, S.EnumDef))
         key = s.span.line if block else s.span.end_line
         note = self.trailing.pop(key, None)                 # before the block's own statements
         text = self.stmt(s, depth)
-        if note is None:
-            return text
         lines = text.split("\n")
+        if block:
+            self._closers(s, lines, "    " * depth)
+        if note is None:
+            return "\n".join(lines)
         k = next((i for i, ln in enumerate(lines) if not ln.lstrip().startswith("#")), None)
         if k is None or (not block and any(ln.strip() for ln in lines[k + 1:])):
             self.trailing[key] = note
-            return text
-        lines[k] += "  # " + note if note else "  #"
+            return "\n".join(lines)
+        lines[k] = _with_note(lines[k], note)
         return "\n".join(lines)
+
+    def _closers(self, s, lines: list[str], ind: str) -> None:
+        """Put the comments after the `}`s of s's blocks (in the source) at the end of
+        the printed lines that close them: at s's own indentation, in order."""
+        if isinstance(s, (S.StructDef, S.EnumDef)):
+            where = [self.braces.end_of_block(s.span.line, s.span.col)[0]]
+        else:
+            where = self._block_ends(s)
+        printed = [i for i, ln in enumerate(lines) if ln.startswith(ind + "}")]
+        for i, line in zip(printed, where):
+            note = self.trailing.pop(line, None)
+            if note is not None:
+                lines[i] = _with_note(lines[i], note)
+
+    def _block_ends(self, s) -> list[int]:
+        """The source lines of the `}`s that close s's blocks at its own level, in order
+        (an if's, each else if's, its else's)."""
+        first = self.braces.end_of_block(s.span.line, s.span.col)
+        if not isinstance(s, S.If):
+            return [first[0]]
+        out, orelse, after = [first[0]], s.orelse, first
+        while len(orelse) == 1 and isinstance(orelse[0], S.If) and not orelse[0].comment:
+            after = self.braces.end_of_block(orelse[0].span.line, orelse[0].span.col)
+            out.append(after[0])
+            orelse = orelse[0].orelse
+        if orelse:
+            line, col = self.braces.position(after[1] + 1)
+            out.append(self.braces.end_of_block(line, col)[0])
+        return out
 
     def _comments_before(self, line: int, depth: int) -> list:
         lines = sorted(n for n in self.free if n < line)
@@ -173,11 +206,35 @@ class _Format:
             arms = ""
             for a in s.arms:
                 pat = (f"{a.enum}." if a.enum else "") + a.variant + (f"({', '.join(a.binds)})" if a.binds else "")
+                head = self._noted(f"{ind}    {pat} => {{", a.span.line)
                 arm_end = self.braces.end_of_block(a.span.line, a.span.col)[0]
-                arms += f"{ind}    {pat} => {{\n{body(a.body, depth + 2, arm_end)}{ind}    }}\n"
+                arms += f"{head}\n{body(a.body, depth + 2, arm_end)}{self._noted(ind + '    }', arm_end)}\n"
             return f"{comment}{ind}match {expr_src(s.subject)} {{\n{arms}{ind}}}\n"
+        if isinstance(s, S.StructDef):
+            fields = "".join(self._member(f"{f.name}: {type_src(f.annot)}", f.span.line, depth + 1) for f in s.fields)
+            return f"{comment}{ind}struct {s.name} {{\n{fields}{ind}}}\n"
+        if isinstance(s, S.EnumDef):
+            vs = [v.name + (f"({', '.join(type_src(t) for t in v.payload)})" if v.payload else "") for v in s.variants]
+            members = "".join(self._member(v + ("," if k < len(vs) - 1 else ""), s.variants[k].span.line, depth + 1)
+                              for k, v in enumerate(vs))
+            return f"{comment}{ind}enum {s.name} {{\n{members}{ind}}}\n"
         return stmt_src(s, depth)
 
+    def _noted(self, line_text: str, line: int) -> str:
+        """line_text with the comment after the code of source line `line`, if any."""
+        note = self.trailing.pop(line, None)
+        return line_text if note is None else _with_note(line_text, note)
+
+    def _member(self, text: str, line: int, depth: int) -> str:
+        """A struct's field or an enum's variant on its own line: the comment lines above
+        it in the source, then it, with the comment after it."""
+        above = "".join(t for _, _, t in self._comments_before(line, depth))
+        return above + self._noted("    " * depth + text, line) + "\n"
+
+
+
+def _with_note(line: str, note: str) -> str:
+    return line + ("  # " + note if note else "  #")
 
 
 class _Braces:
