@@ -10,7 +10,6 @@ from . import primitives as P
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, did_you_mean
 from .symbols import GlobalEnv, Scope, Symbol, py_name
-from .syntax_hints import undeclared_hint, unknown_name_hint
 from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, ErrorT,
                     FnT, IntLit, ListT, ModuleT, Prim, SetT, StructT, TupleT, Type, assignable, concrete)
 
@@ -517,6 +516,7 @@ class Checker:
             sym = self.lookup(e.id)
             if sym is None:
                 # a misspelt variable, or one never declared (a function's name is no likely target)
+                from .syntax_hints import undeclared_hint      # the error path only: not at start-up
                 hint = (did_you_mean(e.id, set(self.scope.visible_names()) | set(self.env.values))
                         or undeclared_hint(e.id, value, updated))
                 e.ty = self.error(e.span, f"`{e.id}` is not defined", hint)
@@ -605,6 +605,7 @@ class Checker:
         return BOOL
 
     def name_hint(self, name):
+        from .syntax_hints import unknown_name_hint        # the error path only: not at start-up
         cands = set(self.scope.visible_names()) | set(self.env.values) | (set(BUILTIN_NAMES) - P.HELPERS)
         return unknown_name_hint(name) or did_you_mean(name, cands)
 

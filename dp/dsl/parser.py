@@ -12,7 +12,6 @@ from . import cache, standalone
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, SourceRegistry
 from .span import Span
-from .syntax_hints import syntax_diagnostic
 
 _ALWAYS_ACCEPT = ("_NL",)          # the post-lexer's terminals (the tables depend on them)
 # Lark's parser as a module of its own, kept compiled in the cache (dsl/standalone.py),
@@ -238,6 +237,7 @@ def _attach_comments(prog: S.Program, text: str) -> None:
 
 
 def _syntax_diagnostic(e, text: str, file: str) -> Diagnostic:
+    from .syntax_hints import syntax_diagnostic        # the error path only: not at start-up
     return syntax_diagnostic(e, text, file, _literals())
 
 

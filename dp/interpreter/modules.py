@@ -28,7 +28,6 @@ runs (`dp check` does not run them)."""
 from __future__ import annotations
 
 import os
-import pickle
 
 from dp.dsl import syntax as S
 from dp.dsl.checker import Checker
@@ -298,6 +297,7 @@ def parse_module(text: str, file: str) -> S.Program:
     fingerprint: parsing a standard module takes longer than reading it back. A tree
     that cannot be read back is parsed again. Only trees that parse are kept, so every
     syntax error is found by the parser, as it is for any other file."""
+    import pickle                               # only a program that imports a module needs it
     from dp.dsl import cache
     from dp.dsl.parser import fingerprint
     from . import VERSION
