@@ -30,6 +30,30 @@ def test_a_callers_derivatives_follow_the_callee_redefined():
     assert dp.eval("grad(grad(g))(1.0)") == 120.0
 
 
+def test_a_global_function_value_bound_again_rederives():
+    # hand-found F6: `let q = fn…` bound again left grad(u) the old q's
+    dp = _session("let q = fn(x: float) -> float { return x * x }",
+                  "fn u(x: float) -> float { return q(x) * 2.0 }")
+    assert dp.eval("grad(u)(2.0)") == 8.0                               # u = 2 x^2
+    held = dp.eval("grad(u)")
+    dp.load("let q = fn(x: float) -> float { return x * x * x }")       # u = 2 x^3
+    assert dp.eval("u(2.0)") == 16.0
+    assert dp.eval("grad(u)(2.0)") == 24.0 and held(2.0) == 24.0
+    assert dp.eval("jvp(u, 2.0, 1.0)") == (16.0, 24.0)
+    assert dp.eval("grad(grad(u))(2.0)") == 24.0
+
+
+def test_a_rule_added_later_reaches_the_derivatives_made_before():
+    # hand-found F7: a `derivative` rule loaded after grad(ww) was made did not reach it
+    dp = _session("fn w(x: float) -> float { return x * x }",
+                  "fn ww(x: float) -> float { return w(x) + x }")
+    assert dp.eval("grad(ww)(3.0)") == 7.0
+    dp.load("derivative w(x) -> y {\n    x_bar = y_bar * 100.0\n}")
+    assert dp.eval("grad(w)(3.0)") == 100.0
+    assert dp.eval("grad(ww)(3.0)") == 101.0
+    assert dp.eval("jvp(ww, 3.0, 1.0)") == (12.0, 101.0)
+
+
 def test_derivatives_held_in_values_are_made_again():
     dp = _session("fn f(x: float) -> float { return x * x * x }",
                   "fn g(x: float) -> float { return f(x) * x }",
@@ -96,3 +120,22 @@ def test_shape_specialised_derivatives_are_retired_too():
     after = dp.eval("dl")(x)
     # with w(t) = 2t: s3 = 8x + 7 x[0] (broadcast), so d sum(s3)/dx = [8 + 14, 8]
     assert np.allclose(after, [22.0, 8.0]) and not np.allclose(before, after)
+
+
+def test_a_derivative_held_from_before_a_redefinition_of_another_type_keeps_the_old_definition():
+    # sandbox review #8: a held grad(f) ran the derivative of the new f, of another type
+    # (a tuple in a variable typed list[float]); it keeps deriving the f it was made from
+    dp = _session("struct S { a: float }\n"
+                  "fn f(x: list[float]) -> float { return x[0] * x[1] }\n"
+                  "let g = grad(f)\nlet vg = value_and_grad(f)\nlet jr = jacrev(f)\n"
+                  "fn k(x: float) -> float { return x * x * x }\nlet gk = grad(k)\n"
+                  "let lam = fn(x: list[float]) -> list[float] { return grad(f)(x) }")
+    dp.load("fn f(x: (float, float)) -> float { return 10.0 * x.0 * x.1 }")
+    dp.load("fn k(s: S) -> float { return s.a }")
+    dp.load("var r: list[float] = g([3.0, 4.0])\nr.append(1.0)")
+    assert dp.eval("r") == [4.0, 3.0, 1.0]
+    assert dp.eval("vg([3.0, 4.0])") == (12.0, [4.0, 3.0])
+    assert dp.eval("jr([3.0, 4.0])") == [4.0, 3.0]
+    assert dp.eval("lam([3.0, 4.0])") == [4.0, 3.0]
+    assert dp.eval("gk(2.0)") == 12.0
+    assert dp.eval("grad(f)((3.0, 4.0))") == (40.0, 30.0)          # the new f, taken now

@@ -279,7 +279,8 @@ class Session:
         sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
             if self.differentiates:
-                if _redefines_a_function(self.env, env):
+                from dp.dsl.ad.redefinitions import changes_derivatives
+                if changes_derivatives(self.env, env):
                     self.ad.forget()            # this input's derivatives are made from its definitions
                 self.ad.derive_program(prog.body, env)
             result_type = None
@@ -408,5 +409,3 @@ def _bare(error: DPError) -> DPError:
     return error
 
 
-def _redefines_a_function(old: GlobalEnv, new: GlobalEnv) -> bool:
-    return any(s.kind == "fn" and n in old.values and old.values[n] is not s for n, s in new.values.items())

@@ -123,8 +123,7 @@ class TransformRuntime:
                                  kind="differentiation error")
         if isinstance(node, S.Lambda):
             fn, _ = self.ad.lambda_fn(node)
-            cells = dict(zip(code.co_freevars, f.__closure__ or ()))
-            return fn, [cells[s.py].cell_contents for s in node.captures]
+            return fn, _capture_values(node, f, self.session.runtime.ns)
         return node, []
 
     def rt_source(self, f) -> str:
@@ -203,6 +202,29 @@ def _direct_captures(e):
     if isinstance(value, S.Call) and value.target and value.target[0] == "transform":
         return _direct_captures(value.args[0]) if isinstance(value.args[0], S.Name) else None
     return None
+
+
+def _capture_values(lam, f, ns) -> list:
+    """The values the first parameters of lam's function (StaticFunctions.lambda_fn)
+    take for the closure f made from lam: what lam captured and, through the lambdas
+    bound with `let` that it captured (lambda_fn makes them again inside), what they
+    captured, read from each closure's cells (or the globals)."""
+    from dp.dsl.ad.derive import _captures_through, let_lambda
+    found = {}
+
+    def visit(lm, g):
+        g = getattr(g, "wrapped", g)
+        cells = dict(zip(g.__code__.co_freevars, g.__closure__ or ()))
+        for sym in lm.captures:
+            v = cells[sym.py].cell_contents if sym.py in cells else ns.get(sym.py)
+            inner = let_lambda(sym)
+            if inner is not None and hasattr(getattr(v, "wrapped", v), "__code__"):
+                visit(inner, v)
+            else:
+                found.setdefault(id(sym), v)
+    visit(lam, f)
+    values, _ = _captures_through(lam)
+    return [found[id(sym)] for sym in values]
 
 
 def _captured(f, names):

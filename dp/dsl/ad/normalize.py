@@ -243,13 +243,20 @@ class Normalizer:
         return fn.body[-1].value
 
     def s_Assign(self, s, pre):
-        return [S.Assign(self.rn(s.target, pre), self.value(s.value, pre))]
+        target = self.rn(s.target, pre)
+        value = self.value(s.value, pre)
+        if _pops(s.value) and not isinstance(target, S.Name):
+            t = self.fresh("popped", _popped_type(s.value))    # `t[1] = ys.pop()`: a pop is a statement of its own
+            pre.append(B.assign(t, value))
+            value = B.name(t)
+        return [S.Assign(target, value)]
 
     def s_AugAssign(self, s, pre):
         target = self.rn(s.target, pre)
         value = self.value(s.value, pre)
         v = s.value
-        if isinstance(v, S.Call) and v.target and v.target[0] in ("fn", "value", "transform") and v.ty.active:
+        if isinstance(v, S.Call) and v.target and (v.target[0] in ("fn", "value", "transform") and v.ty.active
+                                                    or _pops(v)):
             t = self.fresh("t", v.ty)               # `w -= r(b)`: the call is a statement of its own
             pre.append(B.assign(t, value))
             value = B.name(t)
@@ -404,6 +411,10 @@ class Normalizer:
             if pre is not None and _has_tensor_op(e):
                 return self.tensor_steps(e, pre, root=True)
             return self.rn(e, pre, lift=True)
+        if isinstance(e, S.Call) and e.target and e.target[0] in ("fn", "value") and pre is not None \
+                and not (self.tx is not None and _closure_args(e, self.tx)):
+            # the whole value: the statement it is in is the call's own
+            return S.Call(self.rn_fn(e.func, pre), [self.rn(a, pre) for a in e.args])
         return self.rn(e, pre)
 
     def tensor_steps(self, e, pre, root=False) -> S.Expr:
@@ -549,6 +560,18 @@ class Normalizer:
         return S.Name(e.id)
 
     def r_Binary(self, e, pre, lift):
+        if e.op in ("&&", "||"):
+            left = self.rn(e.left, pre, lift)
+            if pre is None or self.in_condition or not _has_effects(e.right):
+                return S.Binary(e.op, left, self.rn(e.right, None))
+            # `a && ys.pop() > 0.0`: the right operand's steps run only when it is evaluated
+            t = self.fresh("either", BOOL)
+            right_pre: list = []
+            right = self.rn(e.right, right_pre)
+            pre.append(B.assign(t, left))
+            ask = B.name(t) if e.op == "&&" else S.Unary("!", B.name(t))
+            pre.append(S.If(ask, right_pre + [B.assign(t, right)], []))
+            return B.name(t)
         return S.Binary(e.op, self.rn(e.left, pre, lift), self.rn(e.right, pre, lift))
 
     def r_Unary(self, e, pre, lift):
@@ -638,13 +661,15 @@ class Normalizer:
         if kind == "builtin" and e.target[1] == "float" and e.args[0].ty == FLOAT:
             return self.rn(e.args[0], pre, lift)          # float(x) of a float is x
         if kind in ("prim", "builtin", "variant"):
-            return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args])
+            # a rule's call of a primitive stays one where a user's function shadows its name
+            return S.Call(self.rn(e.func, pre), [self.rn(a, pre, lift) for a in e.args], primitive=e.primitive)
         if kind == "method" and e.ty.active and e.func.name in ("get", "values", "items") and pre is not None:
             return self.dict_read(e, pre)
-        if _pops(e) and lift and pre is not None:
+        if _pops(e) and pre is not None and (lift or not self.in_condition):
             # a pop inside an expression is a statement of its own, so the transforms see
-            # the list change (a rule copying its argument would pop twice)
-            t = self.fresh("popped", e.ty)
+            # the list change (a rule copying its argument would pop twice), whatever
+            # reads it: `int(xs.pop())`, an index `ys[ks.pop()]`, a condition
+            t = self.fresh("popped", _popped_type(e))
             pre.append(B.assign(t, S.Call(S.Field(self.rn(e.func.obj, pre), "pop"), [])))
             return B.name(t)
         if kind == "method":
@@ -655,9 +680,11 @@ class Normalizer:
             args = [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre) for a in e.args[1:]]
         else:
             args = [self.atom(a, pre) if a.ty is not None and a.ty.active and lift else self.rn(a, pre) for a in e.args]
-        if lift and e.ty is not None and e.ty != UNIT and pre is not None and not isinstance(e.ty, FnT):
-            # a statement of its own, whatever its type: the rules copy the expressions
-            # they read, and the call would run (and have its effects) again
+        if (lift or not self.in_condition) and e.ty is not None and e.ty != UNIT and pre is not None \
+                and not isinstance(e.ty, FnT):
+            # a statement of its own, whatever its type and wherever it is read (an index,
+            # a condition): the rules copy the expressions they read, and the call would
+            # run (and have its effects) again
             func = self.rn_fn(e.func, pre)
             t = self.fresh("t", e.ty)
             pre.append(B.assign(t, S.Call(func, args)))
@@ -810,6 +837,22 @@ def _constant_prim(e) -> bool:
 
 def _pops(e) -> bool:
     return isinstance(e, S.Call) and e.target is not None and e.target[0] == "method" and e.func.name == "pop"
+
+
+def _popped_type(e) -> object:
+    """The type of what `xs.pop()` gives: xs's element type (the checker retypes a pop in
+    a tensor subscript as an index)."""
+    t = e.func.obj.ty
+    return t.elem if isinstance(t, ListT) else e.ty
+
+
+def _has_effects(e) -> bool:
+    """Whether evaluating e pops a list or calls a user's function (which may print)."""
+    if isinstance(e, S.Lambda):
+        return False
+    if isinstance(e, S.Call) and (_pops(e) or (e.target is not None and e.target[0] in ("fn", "value"))):
+        return True
+    return any(_has_effects(c) for c in B.children(e))
 
 
 def _has_tensor_op(e) -> bool:

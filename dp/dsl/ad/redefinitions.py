@@ -3,7 +3,8 @@
 A derived function is made from the definitions in force when it was made: the
 pullback `g_grad` of `g` calls `f_rev`, the pullback of the `f` that `g` called then,
 and what it does (which calls it makes, what it keeps) was decided from that `f`.
-When `f` is redefined, `g` itself calls the new `f` (a call is by name), so every
+When `f` is redefined (or a global function value `let q = fn…` is bound again, or a
+`derivative` rule is added), `g` itself calls the new `f` (a call is by name), so every
 derivative made before is made again from the definitions now in force, lazily: the
 code of each derived function, under every name and in every value that holds it
 (`let h = grad(g)`), is replaced by a stub that derives it again on its first call,
@@ -12,6 +13,7 @@ differentiation error where it is called, never the old derivative."""
 from __future__ import annotations
 
 from .. import syntax as S
+from ..types import FnT
 from .derived import Derived
 
 
@@ -27,11 +29,11 @@ class Redefinitions:
 
     def redefined(self, old_env, env) -> None:
         """Definitions from env land over old_env: retire every derivative made before if
-        a function was redefined."""
+        what derivatives are made from changed (see changes_derivatives)."""
+        if not changes_derivatives(old_env, env):
+            return
         olds = [old_env.values[n].decl for n, s in env.values.items() if s.kind == "fn" and n in old_env.values
                 and old_env.values[n] is not s and isinstance(old_env.values[n].decl, S.FnDef)]
-        if not olds:
-            return
         for fn in olds:
             self.replaced[id(fn)] = fn          # kept, so the id is not reused
         ns = self.session.runtime.ns
@@ -90,9 +92,24 @@ class Redefinitions:
             break
         if id(fn) in self.replaced:
             sym = (self.current_env or self.session.env).values.get(fn.name)
-            if sym is not None and sym.kind == "fn" and isinstance(sym.decl, S.FnDef):
+            # redefined with another type, it is another function: what was derived from
+            # the old one (a `let g = grad(f)` made before) keeps deriving the old one,
+            # as a closure keeps calling the definition it was made with
+            if sym is not None and sym.kind == "fn" and isinstance(sym.decl, S.FnDef) and sym.decl.ty == fn.ty:
                 return sym.decl
         return fn
+
+
+def changes_derivatives(old_env, env) -> bool:
+    """Whether env, landing over old_env, changes what a derivative made before was
+    made from: a function redefined, a global function value (`let q = fn…`) bound
+    again, or a `derivative` rule added or replaced."""
+    for n, s in env.values.items():
+        was = old_env.values.get(n)
+        if was is not None and was is not s and (s.kind == "fn" or was.kind == "fn"
+                                                 or isinstance(s.ty, FnT) or isinstance(was.ty, FnT)):
+            return True
+    return any(old_env.rules.get(n) is not r for n, r in env.rules.items())
 
 
 def _stub_code(py_name: str):
