@@ -81,6 +81,8 @@ PURE_CACHES = {
                                  "copy it",
     ("dp.interpreter.reference", "_entries"): "the reference docs read once into a tuple of frozen entries, "
                                            "for `:doc`; nothing changes them",
+    ("dp.interpreter.limits", "_raiser"): "ctypes' handle on PyThreadState_SetAsyncExc, made once a process; "
+                                           "it holds no state of a session",
     ("dp.dsl.parser", "fingerprint"): "a key made from the grammar and the parser's source files, which do not "
                                    "change while DP runs",
 }
