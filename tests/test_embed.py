@@ -399,3 +399,42 @@ def test_readme_embedding_example_runs():
     section = readme.split("## Embedding", 1)[1]
     code = section.split("```python", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})
+
+
+def test_misuse_from_python_is_a_dp_error():
+    """Found by the sandbox review: each of these raised TypeError, OverflowError,
+    ValueError, AttributeError or FileNotFoundError, or let a plain dict in as a
+    defaultdict (an internal error later)."""
+    import collections
+    dp = Interpreter()
+    dp.load("fn f(x: float) -> float { return x * 2.0 }\nfn t(a: tensor) -> float { return sum(a) }\n"
+            "fn dd(d: defaultdict[string, float]) -> float { return d[\"missing\"] + d[\"a\"] }")
+    f, t, dd = dp.function("f"), dp.function("t"), dp.function("dd")
+    cases = [(lambda: f(x=1.0), "`f` takes its arguments by position, not by name (x)"),
+             (lambda: f(10 ** 400), "argument 1 of `f`: 1000000000000000000000000000000000000... is too large for a float"),
+             (lambda: t([[1.0], [1.0, 2.0]]), "argument 1 of `t`: expected `tensor`, got list [[1.0], [1.0, 2.0]]"),
+             (lambda: dd({"a": 1.0}), "argument 1 of `dd`: expected `defaultdict[string, float]`, got dict {\"a\": 1.0}"),
+             (lambda: dp.load(None), "`load` takes DP source as a str, not NoneType"),
+             (lambda: dp.eval(b"1"), "`eval` takes DP source as a str, not bytes"),
+             (lambda: dp.load_file("/nonexistent/x.dp"), "cannot read /nonexistent/x.dp: No such file or directory")]
+    for call, message in cases:
+        with pytest.raises(DPError) as e:
+            call()
+        assert e.value.message == message
+    # a Python defaultdict brings its default with it; a DP one comes back as one
+    assert dd(collections.defaultdict(lambda: 5.0, {"a": 1.0})) == 6.0
+    with pytest.raises(ValueError, match="at most 2"):
+        Interpreter(max_steps=2 ** 70)
+
+
+def test_literals_past_what_python_converts_are_dp_errors():
+    dp = Interpreter()
+    with pytest.raises(DPError) as e:
+        dp.load("print(" + "1" * 4301 + ")")
+    assert (e.value.line, e.value.message) == (1, "this integer literal has 4301 digits, more than the 4300 an "
+                                                  "integer literal may have")
+    for src in ["print(1.0 + 1" + "0" * 309 + ")", "let x: float = 1" + "0" * 309]:
+        with pytest.raises(DPError) as e:
+            dp.load(src)
+        assert e.value.message == "this integer is too large for a float"
+    assert dp.eval("1" + "0" * 308 + ".0 > 1.0") is True      # below the largest float: fine

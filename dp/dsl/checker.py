@@ -593,7 +593,7 @@ class Checker:
     def e_Num(self, e, expected):
         if isinstance(e.value, int):
             if expected == FLOAT:
-                e.value = float(e.value)
+                coerce_to_float(e)
                 return FLOAT
             return INT_LIT
         return FLOAT
@@ -1287,7 +1287,10 @@ def coerce(e, t: Type):
         return
     e.ty = t
     if isinstance(e, S.Num):
-        e.value = float(e.value) if t == FLOAT else int(e.value)
+        if t == FLOAT:
+            coerce_to_float(e)
+        else:
+            e.value = int(e.value)
     elif isinstance(e, S.Unary):
         coerce(e.operand, t)
     elif isinstance(e, S.Binary):
@@ -1299,6 +1302,15 @@ def coerce(e, t: Type):
     elif isinstance(e, S.IfExpr):               # `2.0 * (if c { 1 } else { 2 })`
         coerce(e.then, t)
         coerce(e.orelse, t)
+
+
+def coerce_to_float(e: S.Num) -> None:
+    """An int literal read as a float: one past the largest float is an error at it."""
+    try:
+        e.value = float(e.value)
+    except OverflowError:
+        raise DPError(Diagnostic("type error", "this integer is too large for a float", e.span,
+                                 "a float is at most about 1.8e308; write `inf` for infinity")) from None
 
 
 def _literal_fits(e, got, want) -> bool:

@@ -489,7 +489,12 @@ class _Build(Transformer):
         return S.TupleIndex(inner, int(second), span=self.sp(meta))
 
     def int_lit(self, meta, c):
-        return S.Num(int(c[0]), span=self.sp(meta))
+        try:
+            return S.Num(int(c[0]), span=self.sp(meta))
+        except ValueError:                      # past Python's limit on int conversions
+            raise DPError(Diagnostic("syntax error", f"this integer literal has {len(c[0])} digits, more than "
+                                     f"the {sys.get_int_max_str_digits()} an integer literal may have",
+                                     self.sp(meta), "write it as a power or a product: `10 ** 5000`")) from None
 
     def float_lit(self, meta, c):
         return S.Num(float(c[0]), span=self.sp(meta))

@@ -17,6 +17,7 @@ out is a copy: changing it never changes a DP value (DP has value semantics).
 """
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import math
@@ -30,13 +31,13 @@ from dp.dsl.checker import Checker, check
 from dp.dsl.diagnostics import Diagnostic, DPError, did_you_mean
 from dp.dsl.parser import parse
 from dp.dsl.symbols import Symbol, py_name
-from dp.dsl.types import (BOOL, FLOAT, INT, STRING, TENSOR, UNIT, DictT, EnumT, FnT, IntLit, ListT, StructT,
-                       TupleT, Type)
+from dp.dsl.types import (BOOL, FLOAT, INT, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, FnT, IntLit, ListT,
+                          StructT, TupleT, Type)
 
 from .limits import Guard
 from .runtime import DPRuntimeError, Output
 from .session import Session
-from .values import DPEnum, DPStruct, fn_name, format_value
+from .values import DPDefaultDict, DPEnum, DPStruct, fn_name, format_value
 
 np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
@@ -61,7 +62,10 @@ class DPFunction:
         self._in = [(interp._importer(t), f"argument {i + 1} of `{name}`") for i, t in enumerate(ty.params)]
         self._out = interp._exporter(ty.ret)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            raise _argument_error(f"`{self.name}` takes its arguments by position, not by name "
+                                  f"({', '.join(kwargs)})", f"its type is `{self.type}`")
         if len(args) != len(self._in):
             n = len(self._in)
             raise _argument_error(f"`{self.name}` takes {n} argument{'s' if n != 1 else ''}, {len(args)} given",
@@ -141,15 +145,21 @@ class Interpreter:
     # ------------------------------------------------------------------ loading and evaluating
     def load(self, source: str, file: str | None = None) -> None:
         """Run DP source: its definitions join this interpreter's globals."""
+        _source_text(source, "load")
         self._guard.run(lambda: self.session.run(source, file))
 
     def load_file(self, path: str) -> None:
         """Run a .dp file; errors name the file."""
         from .files import read_source
-        self.load(read_source(path), str(path))
+        try:
+            text = read_source(path)
+        except OSError as e:
+            raise _argument_error(f"cannot read {path}: {e.strerror or e}") from None
+        self.load(text, str(path))
 
     def eval(self, source: str):
         """The value of a DP expression, as a Python value (None for statements)."""
+        _source_text(source, "eval")
         result = self._guard.run(lambda: self.session.run(source))
         return None if result.type is None else self._to_py(result.value, result.type)
 
@@ -385,18 +395,31 @@ class Interpreter:
             # values (dropping the imaginary part)
             if v is None or isinstance(v, (str, bytes)):
                 raise bad()
-            src = v if isinstance(v, np.ndarray) else np.asarray(v) if not isinstance(v, (int, float)) else None
-            if src is not None and src.dtype.kind not in "biuf":
-                raise bad()
-            try:
+            try:                              # a ragged list is a ValueError of numpy's
+                src = v if isinstance(v, np.ndarray) else np.asarray(v) if not isinstance(v, (int, float)) else None
+                if src is not None and src.dtype.kind not in "biuf":
+                    raise bad()
                 a = np.array(v, dtype=np.float64)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise bad() from None
             return a
         if isinstance(t, ListT):
             if isinstance(v, (str, bytes, Mapping)) or not hasattr(v, "__iter__"):
                 raise bad()
             return [self._to_dp(x, t.elem, f"{where}[{i}]") for i, x in enumerate(v)]
+        if isinstance(t, DefaultDictT):
+            # its default is the value's, not the type's: one DP made, or a Python
+            # defaultdict whose factory gives a value of the value type
+            if isinstance(v, DPDefaultDict):
+                factory = v.factory
+            elif isinstance(v, collections.defaultdict) and v.default_factory is not None:
+                made = v.default_factory
+                factory = functools.partial(self._to_dp, made(), t.value, f"the default of {where}")
+                factory()                             # checked now, not at the first missing key
+            else:
+                raise bad()
+            return DPDefaultDict(factory, {self._to_dp(k, t.key, f"a key of {where}"):
+                                           self._to_dp(x, t.value, f"{where}[{k!r}]") for k, x in v.items()})
         if isinstance(t, DictT):
             if not isinstance(v, Mapping):
                 raise bad()
@@ -512,7 +535,10 @@ def _float_in(v, where):
         return v
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise _mismatch(v, where, FLOAT)
-    return float(v)
+    try:
+        return float(v)
+    except OverflowError:
+        raise _argument_error(f"{where}: {_short(v)} is too large for a float") from None
 
 
 def _int_in(v, where):
@@ -554,9 +580,16 @@ def _directories(paths) -> list[str]:
 def _positive(x, what: str):
     if x is None:
         return None
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not x > 0 or (isinstance(x, float) and math.isinf(x)):
-        raise ValueError(f"{what} must be a positive number or None, not {x!r}")
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not x > 0 or (isinstance(x, float) and math.isinf(x)) \
+            or x > 2 ** 62:                    # the step counter and the clock hold 64 bits
+        raise ValueError(f"{what} must be a positive number (at most 2**62) or None, not {x!r}")
     return x
+
+
+def _source_text(source, method: str) -> None:
+    if not isinstance(source, str):
+        raise _argument_error(f"`{method}` takes DP source as a str, not {type(source).__name__}",
+                              "decode bytes first: source.decode('utf-8')" if isinstance(source, bytes) else None)
 
 
 def _short(v) -> str:
