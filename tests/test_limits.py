@@ -181,6 +181,10 @@ BIG = [
      "`+` broadcasting shapes (100000, 1) and (1, 100000) into a tensor of 10_000_000_000 elements (80 GB)"),
     ("sum(outer(ones([1000000]), ones([1000000])))", "`outer` making a tensor of 1_000_000_000_000 elements (8 TB)"),
     ("sum(ones([100000, 1]) @ ones([1, 100000]))", "a matrix product of shapes (100000, 1) and (1, 100000)"),
+    # priced at what a random number costs, not at writing 8 bytes (the review's 13 s past a 2 s timeout)
+    ("sum(normal(1, [1000000000]))", "`normal` making a tensor of 1_000_000_000 elements (8 GB)"),
+    ("sum(uniform(1, [1000000000]))", "`uniform` making a tensor of 1_000_000_000 elements (8 GB)"),
+    ("sum(ones([10000, 10000]) @ ones([10000, 10000]))", "a matrix product of shapes (10000, 10000) and (10000, 10000)"),
 ]
 
 

@@ -47,7 +47,7 @@ KARATSUBA_NS = 4.0           # one unit of n ** log2(3) in a Karatsuba product o
 BYTE_NS = 0.05               # writing one byte of a new value (20 GB/s)
 ELEMENT_NS = 2.0             # copying one element of a list (a pointer and a reference count)
 OBJECT_NS = 5.0              # making one Python int or float (range, to_list)
-FMA_NS = 0.01                # one multiply-add of a matrix product (a fast BLAS)
+FMA_NS = 0.025               # one multiply-add of a matrix product (a fast BLAS: 40 GFLOP/s)
 QUIET_NS = 2e5               # below this a call is never refused (it cannot overrun by more)
 
 
@@ -387,12 +387,18 @@ _MAKES = {
     "eye": lambda n: max(n, 0) ** 2,
     "arange": lambda a, b=None: max(a if b is None else b - a, 0),
     "linspace": lambda a, b, n: max(n, 0),
-    "normal": lambda key, shape: 4 * _shape_arg(shape),       # a random number costs a few writes
-    "uniform": lambda key, shape: 4 * _shape_arg(shape),
+    "normal": lambda key, shape: _shape_arg(shape),
+    "uniform": lambda key, shape: _shape_arg(shape),
     "outer": lambda a, b: _size(a) * _size(b),
     "concat": lambda ts, axis: _total_size(ts),
     "stack": lambda ts, axis: _total_size(ts),
 }
+
+
+# The time one element takes to make, where it is more than writing its 8 bytes: a
+# random number (numpy's generators, measured at 5-40 ns an element for normal, 3-14
+# for uniform, fast machine to slow)
+_ELEMENT_NS = {"normal": 5.0, "uniform": 5.0}
 
 
 def _total_size(ts) -> int:
@@ -415,10 +421,12 @@ def _priced_prim(prim, price):
         return product
     makes = _MAKES.get(prim.name)
     if makes is not None:
+        each = _ELEMENT_NS.get(prim.name, 8 * BYTE_NS)
+
         def priced(*args):
             n = makes(*args)
             if n > 4096:
-                price(n * 8 * BYTE_NS, lambda: f"`{prim.name}` making {_elements(n)}")
+                price(n * each, lambda: f"`{prim.name}` making {_elements(n)}")
             return prim.impl(*args)
         priced.__name__ = prim.name
         return priced
