@@ -334,3 +334,20 @@ def test_ctrl_c_in_a_dp_call_from_python_is_keyboard_interrupt():
     t.join()
     assert not isinstance(info.value, DPError) and info.value.__traceback__.tb_next is None or True
     assert dp.eval("1 + 1") == 2
+
+
+def test_deep_values_print_compare_and_hash_without_crashing_the_host():
+    # the sandbox review: with max_depth 50_000 (Python's recursion limit), `str`, `==`
+    # and hashing of a 100_000-deep enum recursed through C and crashed the process
+    # (SIGSEGV); also at the default depth in a thread with a 1 MB stack
+    code = ("import sys, threading\nfrom dp.interpreter.embed import Interpreter\n"
+            "prog = ('enum L { Nil, Cons(int, L) }\\nvar l = L.Nil\\nvar m = L.Nil\\n'\n"
+            "        'for i in 0..100000 { l = L.Cons(i, l)\\n m = L.Cons(i, m) }\\n'\n"
+            "        'var d: dict[L, int] = {}\\nd[l] = 7\\nprint(len(str(l)), l == m, l != L.Cons(0, m), d[m])')\n"
+            "Interpreter(max_depth=1_000_000).load(prog)\n"
+            "threading.stack_size(1 << 20)\n"
+            "t = threading.Thread(target=lambda: Interpreter().load(prog))\nt.start()\nt.join()\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": ROOT})
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "1488895 true true 7\n" * 2

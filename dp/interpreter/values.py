@@ -23,11 +23,10 @@ class DPStruct:
     _type = None                     # the StructT
 
     def __eq__(self, other):
-        return type(self) is type(other) and all(
-            _eq(getattr(self, a), getattr(other, a)) for a in self.__slots__)
+        return values_equal(self, other)
 
     def __hash__(self):
-        return hash(tuple(getattr(self, a) for a in self.__slots__))
+        return value_hash(self)
 
     def __repr__(self):
         return format_value(self)
@@ -36,10 +35,63 @@ class DPStruct:
         return {f: getattr(self, a) for f, a in zip(self._fields, self.__slots__)}
 
 
-def _eq(a, b):
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return bool(np.array_equal(a, b))
-    return a == b
+# Equality, hashing and printing walk a value with a stack of their own, not by
+# recursion: a recursive enum or struct can nest as deep as a program makes it
+# (100_000 `Cons`), and recursion through `==`, `hash` and `str.join` is recursion of
+# C functions, which overflows the host's stack (a crash, not an error) long before
+# a high max_depth stops it.
+
+def values_equal(a, b) -> bool:
+    """DP's `==` on two values of one type."""
+    stack = [(a, b)]
+    while stack:
+        a, b = stack.pop()
+        if a is b and not isinstance(a, float):          # nan is not itself
+            continue
+        if isinstance(a, DPEnum):
+            if not (isinstance(b, DPEnum) and a.enum is b.enum and a.tag == b.tag and len(a.vals) == len(b.vals)):
+                return False
+            stack.extend(zip(a.vals, b.vals))
+        elif isinstance(a, DPStruct):
+            if type(b) is not type(a):
+                return False
+            stack.extend((getattr(a, f), getattr(b, f)) for f in a.__slots__)
+        elif type(a) is list or type(a) is tuple:
+            if type(b) is not type(a) or len(a) != len(b):
+                return False
+            stack.extend(zip(a, b))
+        elif isinstance(a, dict):
+            if not isinstance(b, dict) or len(a) != len(b):
+                return False
+            for k, v in a.items():
+                if k not in b:
+                    return False
+                stack.append((v, dict.__getitem__(b, k)))
+        elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            if not np.array_equal(a, b):
+                return False
+        elif not a == b:
+            return False
+    return True
+
+
+def value_hash(v) -> int:
+    """A hash agreeing with values_equal (dict keys and set elements)."""
+    parts, stack = [], [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, DPEnum):
+            parts.append(("enum", x.tag, len(x.vals)))
+            stack.extend(x.vals)
+        elif isinstance(x, DPStruct):
+            parts.append(type(x).__name__)
+            stack.extend(getattr(x, f) for f in x.__slots__)
+        elif type(x) is tuple or type(x) is list:
+            parts.append(len(x))
+            stack.extend(x)
+        else:
+            parts.append(hash(x))
+    return hash(tuple(parts))
 
 
 def make_struct_class(st) -> type:
@@ -95,11 +147,10 @@ class DPEnum:
         self.enum, self.tag, self.name, self.vals = enum, tag, name, vals
 
     def __eq__(self, other):
-        return isinstance(other, DPEnum) and self.enum is other.enum and self.tag == other.tag and all(
-            _eq(a, b) for a, b in zip(self.vals, other.vals))
+        return values_equal(self, other)
 
     def __hash__(self):
-        return hash((self.tag, self.vals))
+        return value_hash(self)
 
     def __repr__(self):
         return format_value(self)
@@ -131,8 +182,60 @@ def format_float(x: float) -> str:
     return repr(float(x))                  # numpy's float64 prints like a float
 
 
+_TEXT, _VALUE = 0, 1
+
+
 def format_value(v, top: bool = True) -> str:
-    """How DP prints a value; strings are quoted only inside aggregates."""
+    """How DP prints a value; strings are quoted only inside aggregates. (A stack of
+    what is left to write, not recursion: see values_equal.)"""
+    out, todo = [], [(_VALUE, v, top)]
+    while todo:
+        kind, x, t = todo.pop()
+        if kind == _TEXT:
+            out.append(x)
+            continue
+        parts = _parts(x)
+        if parts is None:
+            out.append(_format_one(x, t))
+            continue
+        opening, items, closing = parts
+        todo.append((_TEXT, closing, False))
+        for before, item in reversed(items):
+            todo.append((_VALUE, item, False))
+            if before:
+                todo.append((_TEXT, before, False))
+        todo.append((_TEXT, opening, False))
+    return "".join(out)
+
+
+def _parts(v):
+    """An aggregate as (opening, [(text before, item)], closing); None for the rest."""
+    if isinstance(v, list):
+        return "[", _listed(v), "]"
+    if isinstance(v, tuple):
+        return "(", _listed(v), ",)" if len(v) == 1 else ")"
+    if isinstance(v, DPSet):
+        return "set([", _listed(v), "])"
+    if isinstance(v, dict):
+        items = []
+        for k, x in v.items():
+            items += [(", " if items else None, k), (": ", x)]
+        return "{", items, "}"
+    if isinstance(v, DPStruct):
+        if not v._fields:
+            return f"{type(v).__name__} {{", [], "}"
+        fields = [((", " if i else "") + f"{f}: ", getattr(v, a)) for i, (f, a) in enumerate(zip(v._fields, v.__slots__))]
+        return f"{type(v).__name__} {{ ", fields, " }"
+    if isinstance(v, DPEnum) and v.vals:
+        return f"{v.enum.name}.{v.name}(", _listed(v.vals), ")"
+    return None
+
+
+def _listed(xs) -> list:
+    return [(", " if i else None, x) for i, x in enumerate(xs)]
+
+
+def _format_one(v, top: bool) -> str:
     if v is None:
         return "()"
     if isinstance(v, bool):
@@ -143,20 +246,8 @@ def format_value(v, top: bool = True) -> str:
         return format_int(v)
     if isinstance(v, str):
         return v if top else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(format_value(x, False) for x in v) + "]"
-    if isinstance(v, tuple):
-        return "(" + ", ".join(format_value(x, False) for x in v) + ("," if len(v) == 1 else "") + ")"
-    if isinstance(v, DPSet):
-        return "set([" + ", ".join(format_value(x, False) for x in v) + "])"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{format_value(k, False)}: {format_value(x, False)}" for k, x in v.items()) + "}"
-    if isinstance(v, DPStruct):
-        inner = ", ".join(f"{f}: {format_value(getattr(v, a), False)}" for f, a in zip(v._fields, v.__slots__))
-        return f"{type(v).__name__} {{ {inner} }}" if inner else f"{type(v).__name__} {{}}"
-    if isinstance(v, DPEnum):
-        base = f"{v.enum.name}.{v.name}"
-        return base + ("(" + ", ".join(format_value(x, False) for x in v.vals) + ")" if v.vals else "")
+    if isinstance(v, DPEnum):                  # a variant without a payload
+        return f"{v.enum.name}.{v.name}"
     if isinstance(v, np.ndarray):
         return format_tensor(v)
     if isinstance(v, np.bool_):
