@@ -54,11 +54,13 @@ FEATURES = {
     "listfns": "sum, max, min, sort, map, filter of lists of floats",
     "slices": "list slices xs[lo:hi], xs[i:], xs[:n], negative bounds",
     "destructure": "for (i, x) in enumerate(xs), for (a, b) in zip(xs, ys), for (k, v) in d.items()",
+    # found by hand after the campaigns (2026-12-01, F1-F2): a pop read as an int, an index, a condition
+    "popexpr": "xs.pop() inside an expression: int(xs.pop()), ys[… xs.pop() …], if xs.pop() > 0.0 { … }",
 }
 ALL_FEATURES = frozenset(FEATURES)
 # Features added after campaigns had run: decided by a random stream of their own, and
 # drawn on only when on, so every seed's program without them is what it always was
-LATER_FEATURES = frozenset({"ifexpr", "listfns", "slices", "destructure"})
+LATER_FEATURES = frozenset({"ifexpr", "listfns", "slices", "destructure", "popexpr"})
 # how often a program uses a feature (when it is enabled); the rest 0.45
 FEATURE_PROB = {"nonsmooth": 0.25, "stopgrad": 0.3, "print": 0.3, "rule": 0.3, "linspace": 0.2}
 
@@ -899,7 +901,7 @@ class Gen:
             (2 * self.has("breakcont") * ctx.in_loop, lambda: self.s_breakcont(ctx)),
             (1 * self.has("earlyret") * (ctx.depth > 0 or self.chance(0.2)), lambda: self.s_earlyret(ctx)),
             (2 * self.has("list"), lambda: self.s_list(ctx)),
-            (2 * self.has("append"), lambda: self.s_append(ctx)),
+            ((2 + 4 * self.has("popexpr")) * self.has("append"), lambda: self.s_append(ctx)),
             (2 * self.has("dict"), lambda: self.s_dict(ctx)),
             (2 * self.has("struct"), lambda: self.s_struct(ctx)),
             (2 * self.has("tensor"), lambda: self.s_tensor(ctx)),
@@ -1097,8 +1099,10 @@ class Gen:
         if not lists:
             return self.s_list(ctx) if self.has("list") else None
         xs = self.r.choice(lists)
-        if xs.depth == ctx.depth and xs.minlen >= 2 and self.chance(0.4):
+        if xs.depth == ctx.depth and xs.minlen >= 2 and self.chance(0.6 if self.has("popexpr") else 0.4):
             xs.minlen -= 1
+            if self.has("popexpr") and self.chance(0.6):
+                return self.pop_in_expr(ctx, xs)
             name = self.fresh("z")
             ctx.add(Var(name, FLOAT, False, ctx.depth))
             return [Decl(tag="append", name=name, expr=Expr(FLOAT, f"{xs.name}.pop()", tag="append"))]
@@ -1110,6 +1114,28 @@ class Gen:
         elif xs.depth == ctx.depth:
             xs.minlen += 1
         return st
+
+    def pop_in_expr(self, ctx, xs):
+        """A pop inside an expression that reads it as something other than a float
+        (its list already one shorter): an int, an index, a condition."""
+        k = self.r.randrange(3)
+        lists = ctx.of(lambda v: isinstance(v.ty, ListT) and (v.minlen >= 1 if v is not xs else v.minlen >= 2))
+        if k == 1 and not lists:
+            k = 0
+        if k == 0:
+            name = self.fresh("n")
+            ctx.add(Var(name, INT, False, ctx.depth))
+            return [Decl(tag="popexpr", name=name, expr=Expr(INT, f"int({xs.name}.pop() * 3.0)", tag="popexpr"))]
+        name = self.fresh("z")
+        if k == 1:
+            ys = self.r.choice(lists)
+            e = Expr(FLOAT, f"{ys.name}[int(abs({xs.name}.pop()) * 5.0) % len({ys.name})] * {{0}}",
+                     [self.fexpr(ctx, 2)], tag="popexpr")
+        else:
+            e = Expr(FLOAT, f"(if {xs.name}.pop() > 0.0 {{{{ {{0}} }}}} else {{{{ {{1}} }}}})",
+                     [self.fexpr(ctx, 2), self.fexpr(ctx, 2)], tag="popexpr")
+        ctx.add(Var(name, FLOAT, False, ctx.depth))
+        return [Decl(tag="popexpr", name=name, expr=e)]
 
     def s_dict(self, ctx):
         ds = ctx.of(lambda v: isinstance(v.ty, DictT) and v.mutable and not v.readonly)
