@@ -351,3 +351,42 @@ def test_deep_values_print_compare_and_hash_without_crashing_the_host():
                        env={**os.environ, "PYTHONPATH": ROOT})
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == "1488895 true true 7\n" * 2
+
+
+def _shared(depth: int) -> str:
+    """a1 = range(1000, 2000); a_k = ten of a_{k-1}: cheap to build (shared), 10^(depth-1)
+    times 1000 elements to walk."""
+    lines = ["let a1 = range(1000, 2000)", "let b1 = range(1000, 2000)"]
+    for k in range(2, depth + 1):
+        lines.append(f"let a{k} = [" + ", ".join([f"a{k - 1}"] * 10) + "]")
+        lines.append(f"let b{k} = [" + ", ".join([f"b{k - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("limits", [dict(max_steps=100_000), dict(timeout=1.0)], ids=["steps", "timeout"])
+@pytest.mark.parametrize("tail, what", [
+    ("print(a7 == b7)", "comparing values"),
+    ("print(a7 != b7)", "comparing values"),
+    ("let s = str(a7)", "writing a value as text"),
+    ("print(a7)", "writing a value as text"),
+    ("var c = a7\nc[0][0][0][0][0][0][0] = 5", "copying a value of 1_001_111_110 elements"),
+], ids=["eq", "ne", "str", "print", "copy"])
+def test_walking_a_value_shared_many_times_over_is_priced_as_it_goes(limits, tail, what):
+    # the sandbox review: each was one uninterruptible C call or went unpriced (27 s past a
+    # 1 s timeout for ==, 72 s and 600 MB for str under max_steps, 800 MB for the copy)
+    dp = Interpreter(**limits)
+    e, took = timed(lambda: dp.load(_shared(7) + tail))
+    assert took < 2.5, took
+    if "max_steps" in limits:
+        assert e.message.startswith(f"step limit exceeded: {what}"), e.message
+    else:
+        assert e.message.startswith("time limit exceeded"), e.message
+
+
+def test_sorting_is_priced():
+    dp = Interpreter(max_steps=10_000_000)
+    src = ('var s = "ab"\nfor i in 0..25 { s = s + s }\nlet l1 = [s, s, s, s, s, s, s, s, s, s]\n'
+           "let l2 = l1 + l1 + l1 + l1 + l1 + l1 + l1 + l1 + l1 + l1\nprint(len(sort(l2 + l2 + l2 + l2)))")
+    e, took = timed(lambda: dp.load(src))
+    assert e.message.startswith("step limit exceeded: sorting 400 elements would take about ") and took < 2.0
+    assert dp.eval("sort([3.0, 1.0, 2.0])") == [1.0, 2.0, 3.0]

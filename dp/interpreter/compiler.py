@@ -45,6 +45,13 @@ def _store(name: str) -> py.Name:
     return py.Name(id=name, ctx=py.Store())
 
 
+def _nests(t) -> bool:
+    """Whether a value of type t holds containers (its copy is not one C call)."""
+    inner = (t.elem,) if isinstance(t, ListT) else (t.value,) if isinstance(t, DictT) else \
+        tuple(t.items) if isinstance(t, TupleT) else tuple(t.fields.values()) if isinstance(t, StructT) else ()
+    return any(isinstance(x, (ListT, DictT, TupleT, StructT)) for x in inner)
+
+
 def _call(f: py.expr, *args: py.expr) -> py.Call:
     return py.Call(func=f, args=list(args), keywords=[])
 
@@ -369,6 +376,9 @@ class Compiler:
         c = self.rt.copier(ty)
         if c is None:
             return code
+        if self.metered and _nests(ty):
+            # a copy of lists of lists priced first by what it makes (meter.py)
+            return _pos(_call(_load("rt·g·copied"), _load(self.rt.name(c, "copy")), code), span)
         return _pos(_call(_load(self.rt.name(c, "copy")), code), span)
 
     # ------------------------------------------------------------------ expressions
@@ -400,6 +410,11 @@ class Compiler:
         op = e.op
         if op in ("&&", "||"):
             return py.BoolOp(op=py.And() if op == "&&" else py.Or(), values=[self.expr(e.left), self.expr(e.right)])
+        if op in ("==", "!=") and self.metered and isinstance(e.left.ty, (ListT, TupleT, DictT, StructT, EnumT, SetT)):
+            # walked in Python, priced as it goes (meter.py): comparing a list shared many
+            # times over is not one C call that no limit can stop
+            same = _call(_load("rt·g·equal"), self.expr(e.left), self.expr(e.right))
+            return same if op == "==" else py.UnaryOp(op=py.Not(), operand=same)
         if op in _CMPOPS:
             cmp = py.Compare(left=self.expr(e.left), ops=[_CMPOPS[op]()], comparators=[self.expr(e.right)])
             # a tensor is float64 throughout: a comparison gives 1.0 where it holds, else 0.0
@@ -524,6 +539,11 @@ class Compiler:
                   "int": "rt·int", "str": "rt·str"}.get(name, f"rt·{name}")
         if self.metered and name == "range":
             helper = "rt·g·range_list"
+        if self.metered and name in ("str", "print"):
+            # the text of a value priced as it is written: a list shared many times over
+            # prints as what it is to walk (meter.py); print writes each argument's text
+            texts = [a if t == STRING else _call(_load("rt·g·str"), a) for a, t in zip(args, (x.ty for x in e.args))]
+            return _call(_load(helper), *texts) if name == "print" else texts[0]
         return _call(_load(helper), *args)
 
     def method(self, e):

@@ -31,6 +31,7 @@ than are left (one step per STEP_NS) or more time than is left before the timeou
 """
 from __future__ import annotations
 
+import math
 import time
 from itertools import chain, islice
 
@@ -194,6 +195,43 @@ class Meter:
                 raise self.refused
 
 
+def copy_size(v) -> int:
+    """The elements a deep copy of v makes: a list shared many times over is copied
+    as many times (value semantics), so it counts as often; each shared part is walked
+    once (a memo by identity), without recursion."""
+    from .values import DPEnum, DPStruct
+    sizes: dict = {}
+    stack = [(v, False)]
+    while stack:
+        x, done = stack.pop()
+        if done:
+            sizes[id(x)] = _length(x) + sum(sizes.get(id(c), 0) for c in _parts_of(x, DPStruct, DPEnum))
+            continue
+        if id(x) in sizes:
+            continue
+        stack.append((x, True))
+        for c in _parts_of(x, DPStruct, DPEnum):
+            if id(c) not in sizes and isinstance(c, (list, tuple, dict, DPStruct, DPEnum)):
+                stack.append((c, False))
+    return sizes.get(id(v), 0)
+
+
+def _parts_of(x, struct, enum):
+    if isinstance(x, (list, tuple)):
+        return x
+    if isinstance(x, dict):
+        return x.values()
+    if isinstance(x, struct):
+        return [getattr(x, a) for a in x.__slots__]
+    if isinstance(x, enum):
+        return x.vals
+    return ()
+
+
+def _length(x) -> int:
+    return len(x) if isinstance(x, (list, tuple, dict)) else 1
+
+
 def _count(n: int) -> str:
     return f"{n:,}".replace(",", "_") if n < 10 ** 15 else f"{float(n):.2g}"
 
@@ -340,7 +378,30 @@ def priced_namespace(meter: Meter, prims) -> dict:
             price(n * 8 * BYTE_NS, lambda: f"`{op}` making {_elements(n)}")
         return comparisons[op](a, b)
 
-    ns.update({"rt·g·compare": compare, "rt·zip": zip})
+    from .values import format_value, values_equal
+
+    # a piece walked in Python costs what a loop trip does; a flat list's elements,
+    # compared in one C call, what copying them does
+    def walked(n, flat):
+        price(n * (ELEMENT_NS if flat else STEP_NS), lambda: f"comparing values ({_count(n)} more elements)")
+
+    def equal(a, b):
+        return values_equal(a, b, walked)
+
+    def written(n):
+        price(n * STEP_NS, lambda: f"writing a value as text ({_count(n)} more pieces)")
+
+    def as_text(v):
+        return format_value(v, True, written)
+
+    def copied(copy, v):
+        n = copy_size(v)
+        if n > 4096:
+            price(n * ELEMENT_NS, lambda: f"copying a value of {_count(n)} elements")
+        return copy(v)
+
+    ns.update({"rt·g·compare": compare, "rt·zip": zip, "rt·g·equal": equal, "rt·g·str": as_text,
+               "rt·g·copied": copied})
     ns.update({"rt·g·ipow": ipow, "rt·g·imul": imul, "rt·g·idiv": idiv, "rt·g·imod": imod,
                "rt·g·concat": concat, "rt·g·extend": extend, "rt·g·range_list": range_list,
                "rt·g·matmul": matmul})
@@ -419,6 +480,15 @@ def _priced_prim(prim, price):
                                                            f"{np.shape(args[-1])}")
             return prim.impl(*args)
         return product
+    if prim.name == "sort":
+        def sort(xs):
+            n = len(xs)
+            if n > 64:
+                # n log n comparisons; strings that share long prefixes compare slowly
+                each = OBJECT_NS + (sum(map(len, xs[:64])) / 64 * BYTE_NS if isinstance(xs[0], str) else 0.0)
+                price(n * math.log2(n) * each, lambda: f"sorting {_count(n)} elements")
+            return prim.impl(xs)
+        return sort
     makes = _MAKES.get(prim.name)
     if makes is not None:
         each = _ELEMENT_NS.get(prim.name, 8 * BYTE_NS)

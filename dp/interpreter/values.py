@@ -41,11 +41,28 @@ class DPStruct:
 # C functions, which overflows the host's stack (a crash, not an error) long before
 # a high max_depth stops it.
 
-def values_equal(a, b) -> bool:
-    """DP's `==` on two values of one type."""
+_SCALARS = (float, int, bool, str)
+
+
+def values_equal(a, b, tick=None) -> bool:
+    """DP's `==` on two values of one type. Metered code gives tick(n, flat), called
+    with the pairs walked here since its last call (flat: the elements of a list of
+    scalars compared at once, in C), and meter.py prices them: a list shared many
+    times over costs what it is to walk, not what it is to build."""
     stack = [(a, b)]
+    walked = 0
     while stack:
         a, b = stack.pop()
+        if tick is not None:
+            walked += 1
+            if walked >= 1024:
+                tick(walked, False)
+                walked = 0
+            if type(a) is list and type(b) is list and a and type(a[0]) in _SCALARS:
+                tick(len(a) + sum(len(x) // 8 for x in a[:1] if type(x) is str) * len(a), True)
+                if a != b:                       # flat: one C comparison, priced first
+                    return False
+                continue
         if a is b and not isinstance(a, float):          # nan is not itself
             continue
         if isinstance(a, DPEnum):
@@ -185,12 +202,19 @@ def format_float(x: float) -> str:
 _TEXT, _VALUE = 0, 1
 
 
-def format_value(v, top: bool = True) -> str:
+def format_value(v, top: bool = True, tick=None) -> str:
     """How DP prints a value; strings are quoted only inside aggregates. (A stack of
-    what is left to write, not recursion: see values_equal.)"""
+    what is left to write, not recursion: see values_equal; tick as there, with the
+    pieces written.)"""
     out, todo = [], [(_VALUE, v, top)]
+    written = 0
     while todo:
         kind, x, t = todo.pop()
+        if tick is not None:
+            written += 1
+            if written >= 1024:
+                tick(written)
+                written = 0
         if kind == _TEXT:
             out.append(x)
             continue
