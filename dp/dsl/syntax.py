@@ -275,6 +275,9 @@ class FnDef(Stmt):
     dim_syms: list = note(factory=list)      # the size names its tensor parameters bind
     py_assigned_globals: set = note(factory=set)
     quiet: bool = note(False)                # a pullback: it recomputes the primal, whose effects happened
+    # the function grad(f) or value_and_grad(f) names: a nan in its gradient where f's
+    # value is finite is made again in forward mode (interpreter/transforms.py)
+    gradient_entry: str | None = note()
     instance_of: str | None = note()         # an instance of a generic list function (dsl/generics.py): "map"
 
 

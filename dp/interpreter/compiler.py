@@ -45,6 +45,26 @@ def _store(name: str) -> py.Name:
     return py.Name(id=name, ctx=py.Store())
 
 
+def _nan_checked(value, name: str, ty, params: list[str]):
+    """A gradient's result, checked for nan: a float (or a tuple of floats) inline, as
+    `r if r == r else …` (nan is the only value not equal to itself), anything else by
+    rt·gradient_checked. A nan goes to rt·nan_gradient with the arguments."""
+    r = _store("rt·r")
+    args = py.Tuple(elts=[_load(p) for p in params], ctx=py.Load())
+    again = _call(_load("rt·nan_gradient"), py.Constant(name), _load("rt·r"), args)
+    floats = [ty] if ty == FLOAT else list(ty.items) if isinstance(ty, TupleT) else None
+    if floats is None or any(t != FLOAT for t in floats):
+        return _call(_load("rt·gradient_checked"), py.Constant(name), value, args)
+    parts = [_load("rt·r")] if ty == FLOAT else [py.Subscript(value=_load("rt·r"), slice=py.Constant(i), ctx=py.Load())
+                                                for i in range(len(floats))]
+    same = [py.Compare(left=p, ops=[py.Eq()], comparators=[p]) for p in parts]
+    test = same[0] if len(same) == 1 else py.BoolOp(op=py.And(), values=same)
+    first = py.NamedExpr(target=r, value=value)
+    return py.IfExp(test=py.BoolOp(op=py.And(), values=[py.Compare(left=first, ops=[py.IsNot()],
+                                                                   comparators=[py.Constant(None)]), test]),
+                    body=_load("rt·r"), orelse=again)
+
+
 def _nests(t) -> bool:
     """Whether a value of type t holds containers (its copy is not one C call)."""
     inner = (t.elem,) if isinstance(t, ListT) else (t.value,) if isinstance(t, DictT) else \
@@ -71,6 +91,7 @@ class Compiler:
         self.loop_depth = 0
         self.returned_sizes = None            # `-> tensor[n]` of the function being compiled
         self.returned_type = None
+        self.entry = None                     # (name, result type, parameters) of a gradient's entry
         self.locals: list[Symbol] = []           # the symbols the function being compiled declares
         self.owning: set[Symbol] = set()         # … those of them that own their value (see s_Return)
         # Metered code counts its steps and prices its big calls (interpreter/meter.py): a
@@ -141,16 +162,18 @@ class Compiler:
         return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()), s)
 
     def function(self, name, params, body, span, assigned_globals=(), node=None):
-        outer = self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type
+        outer = self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type, self.entry
         self.loop_depth, self.locals, self.owning = 0, [], set()          # a new code object
         self.returned_type = node.ret if node is not None else None
+        self.entry = (node.gradient_entry, node.ty.ret, [p.sym.py for p in params]) \
+            if node is not None and getattr(node, "gradient_entry", None) else None
         self.returned_sizes = _sizes_of(self.returned_type)
         try:
             stmts = self.size_checks(params, node) + self.block(body, span)
             tensors = [s.py for s in self.locals
                        if _holds_tensor(s.ty) and not s.is_global and s.py not in assigned_globals]
         finally:
-            self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type = outer
+            self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type, self.entry = outer
         stmts = _release_after_last_use(stmts, tensors)
         if self.metered and _fans_out(body):
             # a step for each call that goes on to call: charged at the `fn`, just before the
@@ -326,8 +349,12 @@ class Compiler:
         root = _root_sym(s.value)
         if root in self.owning and not getattr(root, "borrowed", False):
             # a local that owns its value dies here: no one else can see it, so no copy
-            return py.Return(value=self.expr(s.value))
-        return py.Return(value=self.escaping(s.value))
+            value = self.expr(s.value)
+        else:
+            value = self.escaping(s.value)
+        if self.entry is not None:
+            value = _nan_checked(value, *self.entry)
+        return py.Return(value=value)
 
     def s_Break(self, s):
         return py.Break()

@@ -91,6 +91,38 @@ class TransformRuntime:
         ns["rt·jacobian"] = self.rt_jacobian
         ns["rt·function_derivative"] = self.rt_function_derivative
         ns["rt·source"] = self.rt_source
+        ns["rt·nan_gradient"] = self.nan_gradient
+        ns["rt·gradient_checked"] = self.gradient_checked
+
+    # ------------------------------------------------------------ nan in a gradient
+    def gradient_checked(self, name, result, args):
+        return self.nan_gradient(name, result, args) if _has_nan(result) else result
+
+    def nan_gradient(self, name, result, args):
+        """A gradient with a nan where f's value is finite: a product of a zero cotangent
+        and an infinite partial in the reverse sweep (a value that overflowed on a path
+        the result does not depend on, `0 * inf`). Forward mode carries no cotangent
+        there: made again as jacfwd, a column for each parameter differentiated. Where
+        the value itself is nan, or forward mode gives nan too, the result stands."""
+        d = self.ad.by_name.get(name)
+        if d is None or d.kind not in ("grad", "vg"):
+            return result
+        value, grads = result if d.kind == "vg" else (None, result)
+        if d.kind == "vg" and _has_nan(value):
+            return result
+        fn = d.source
+        wrt = list(d.wrt) if d.wrt else [0]
+        try:
+            cols = []
+            for i in wrt:
+                jac = self.ad.derive_jacobian(fn, "jacfwd", i)
+                cols.append(self.session.runtime.ns[jac.py](*args))
+        except Exception:                              # noqa: BLE001 — no forward mode for it: the result stands
+            return result
+        again = tuple(cols) if d.tuple_wrt or len(cols) > 1 else cols[0]
+        if _has_nan(again):
+            return result
+        return (value, again) if d.kind == "vg" else again
 
     def node_of(self, f):
         """The DP function behind a Python callable, and the values it captured."""
@@ -190,6 +222,26 @@ class TransformRuntime:
         d = self.ad.derive_jacobian(fn, kind, wrt + len(caps))
         g = self.session.runtime.ns[d.py]
         return functools.partial(g, *caps) if caps else g
+
+
+def _has_nan(v) -> bool:
+    """Whether a gradient holds a nan anywhere (a stack, not recursion)."""
+    todo = [v]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, float):
+            if x != x:
+                return True
+        elif isinstance(x, np.ndarray):
+            if x.dtype.kind == "f" and np.isnan(x).any():
+                return True
+        elif isinstance(x, (list, tuple)):
+            todo.extend(x)
+        elif isinstance(x, dict):
+            todo.extend(x.values())
+        elif isinstance(x, DPStruct):
+            todo.extend(getattr(x, a) for a in x.__slots__)
+    return False
 
 
 def _direct_captures(e):

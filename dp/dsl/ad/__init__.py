@@ -95,6 +95,8 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         try:
             derived, rev = self.make(fn, source, kind, wrt, tuple_wrt, out_name)
             d.fn = self.check_fn(derived, register=True)
+            if kind in ("grad", "vg"):
+                d.fn.gradient_entry = out_name
             d.pyfns = [self.compile_fn(d.fn, fn.span.file)]
             if rev is not None and rev.unbroadcasts_in_loops:
                 # broadcasting undone at run time every trip of a loop: derive again for

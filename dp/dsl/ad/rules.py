@@ -11,6 +11,9 @@ from .. import syntax as S
 from . import build as B
 
 
+_REDUCTIONS = {"sum", "mean"}
+
+
 @lru_cache(maxsize=None)
 def _parsed(src: str) -> S.Expr:
     from ..parser import parse
@@ -43,7 +46,10 @@ def _subst(e, env):
         o = _subst(e.operand, env)
         return B.neg(o) if e.op == "-" else S.Unary(e.op, o)
     if isinstance(e, S.Call):
-        c = S.Call(_subst(e.func, env), [_subst(a, env) for a in e.args])
+        args = [_subst(a, env) for a in e.args]
+        if isinstance(e.func, S.Name) and e.func.id in _REDUCTIONS and len(args) == 1 and B.is_zero(args[0]):
+            return S.Num(0.0)                # `sum(0.0)`: a zero cotangent folded to a float, reduced
+        c = S.Call(_subst(e.func, env), args)
         c.primitive = isinstance(c.func, S.Name) and c.func.id in P.CALLABLE
         return c
     if isinstance(e, S.TupleIndex):

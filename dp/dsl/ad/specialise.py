@@ -38,6 +38,7 @@ def specialise(tx, derived, make):
         name = f"{fn.name}_shaped{len(variants) + 1}"
         try:
             made = tx.check_fn(make(seeds, name), register=False)
+            made.gradient_entry = fn.gradient_entry       # a nan checked as in the generic one
             tx.compile_fn(made, fn.span.file)
             return ns[made.sym.py]
         except Exception:                       # noqa: BLE001 — the generic one is always right
