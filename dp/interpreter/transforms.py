@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import ast as py
 import functools
+import math
 
 from dp.dsl import lazy_numpy
 from dp.dsl import primitives as P
 from dp.dsl import syntax as S
 
-from .values import DPStruct
+from .values import DPStruct, format_value
 
 np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
@@ -112,17 +113,30 @@ class TransformRuntime:
             return result
         fn = d.source
         wrt = list(d.wrt) if d.wrt else [0]
+        ns = self.session.runtime.ns
+        again = None
         try:
             cols = []
             for i in wrt:
                 jac = self.ad.derive_jacobian(fn, "jacfwd", i)
-                cols.append(self.session.runtime.ns[jac.py](*args))
-        except Exception:                              # noqa: BLE001 — no forward mode for it: the result stands
-            return result
-        again = tuple(cols) if d.tuple_wrt or len(cols) > 1 else cols[0]
-        if _has_nan(again):
-            return result
-        return (value, again) if d.kind == "vg" else again
+                cols.append(ns[jac.py](*args))
+            again = tuple(cols) if d.tuple_wrt or len(cols) > 1 else cols[0]
+        except Exception:                              # noqa: BLE001 — no forward mode for it
+            again = None
+        if again is not None and not _has_nan(again):
+            return (value, again) if d.kind == "vg" else again
+        if d.kind == "grad":
+            value = ns[fn.sym.py](*args)
+        if _has_nan(value) or (isinstance(value, float) and math.isinf(value)):
+            return result                              # the value is not a number either
+        # a nan where the value is a number: never a number passed on as a derivative
+        from .runtime import DPRuntimeError
+        raise DPRuntimeError(f"the derivative of `{fn.name}` is not a number (nan) where its value is "
+                             f"{format_value(value)}",
+                             "a value in it overflowed to inf (or is nan) on a path its result does not depend on, "
+                             "and the reverse sweep multiplies its zero cotangent by an infinite partial; "
+                             "keep the values finite, or take the derivative in forward mode (jvp, jacfwd)",
+                             kind="differentiation error")
 
     def node_of(self, f):
         """The DP function behind a Python callable, and the values it captured."""
@@ -302,7 +316,25 @@ def _jvp_static(derived, mask, caps, primals, tangents):
             _check_like(t, p, f"the tangent of parameter {i}", "the primal", "")
     dots = [zeros_like(c) for c, m in zip(caps, mask) if m]
     dots += [t for t, m in zip(tangents, mask[n:]) if m]
-    return derived(*caps, *primals, *dots)
+    out = derived(*caps, *primals, *dots)
+    value, tangent = out
+    if (tangent != tangent if tangent.__class__ is float else _has_nan(tangent)) and not _has_nan(value):
+        _nan_tangent(derived, value)
+    return out
+
+
+def _nan_tangent(derived, value):
+    """A jvp whose tangent is nan where the value is a number: a differentiation error
+    (as a gradient's, see TransformRuntime.nan_gradient), never a nan passed on."""
+    if isinstance(value, float) and math.isinf(value):
+        return
+    from .runtime import DPRuntimeError
+    name = getattr(derived, "__name__", "f").split("·")[0]
+    raise DPRuntimeError(f"the derivative `{name}` computes is not a number (nan) where the value is "
+                         f"{format_value(value)}",
+                         "a value in it overflowed to inf (or is nan) on a path the result does not depend on, "
+                         "times a zero (co)tangent; keep the values finite",
+                         kind="differentiation error")
 
 
 def _check_like(v, like, what: str, of: str, path: str):
