@@ -353,8 +353,22 @@ class Compiler:
         else:
             value = self.escaping(s.value)
         if self.entry is not None:
-            value = _nan_checked(value, *self.entry)
+            value = self.nan_checked(s.value, value)
         return py.Return(value=value)
+
+    def nan_checked(self, e, value):
+        """A gradient's result, checked for nan (see _nan_checked). A float variable or a
+        tuple of them, as a gradient's return usually is, is compared with itself where it
+        is, before the tuple is built: `(x1_bar, x2_bar) if x1_bar == x1_bar and …`."""
+        name, ty, params = self.entry
+        items = [e] if ty == FLOAT else e.items if isinstance(e, S.TupleLit) and isinstance(ty, TupleT) else None
+        if items is None or not all(isinstance(x, S.Name) and x.ty == FLOAT for x in items):
+            return _nan_checked(value, name, ty, params)
+        tests = [py.Compare(left=self.expr(x), ops=[py.Eq()], comparators=[self.expr(x)]) for x in items]
+        args = py.Tuple(elts=[_load(p) for p in params], ctx=py.Load())
+        again = _call(_load("rt·nan_gradient"), py.Constant(name), value, args)
+        return py.IfExp(test=tests[0] if len(tests) == 1 else py.BoolOp(op=py.And(), values=tests),
+                        body=value, orelse=again)
 
     def s_Break(self, s):
         return py.Break()

@@ -46,6 +46,9 @@ def zeros_like(v):
 
 
 def accumulate(a, b):
+    t = type(a)
+    if t is float or t is int:            # the common case first: no lookup of numpy's types
+        return a + b
     if isinstance(a, DPEnum):
         return _accumulate_enum(a, b)
     if isinstance(a, bool) or isinstance(a, str) or a is None or callable(a) and not isinstance(a, DPStruct):

@@ -243,18 +243,19 @@ def _has_nan(v) -> bool:
     todo = [v]
     while todo:
         x = todo.pop()
-        if isinstance(x, float):
+        t = type(x)
+        if t is float:
             if x != x:
                 return True
-        elif isinstance(x, np.ndarray):
-            if x.dtype.kind == "f" and np.isnan(x).any():
-                return True
-        elif isinstance(x, (list, tuple)):
+        elif t is list or t is tuple:
             todo.extend(x)
+        elif isinstance(x, DPStruct):
+            todo.extend([getattr(x, a) for a in x.__slots__])
         elif isinstance(x, dict):
             todo.extend(x.values())
-        elif isinstance(x, DPStruct):
-            todo.extend(getattr(x, a) for a in x.__slots__)
+        elif isinstance(x, np.ndarray):       # last: before numpy is imported, np's types cost a lookup
+            if x.dtype.kind == "f" and np.isnan(x).any():
+                return True
     return False
 
 
