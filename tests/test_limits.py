@@ -391,3 +391,29 @@ def test_sorting_is_priced():
     e, took = timed(lambda: dp.load(src))
     assert e.message.startswith("step limit exceeded: sorting 400 elements would take about ") and took < 2.0
     assert dp.eval("sort([3.0, 1.0, 2.0])") == [1.0, 2.0, 3.0]
+
+
+EQUALITY = """enum E { B(list[float]) }
+struct P { x: float, t: tensor }
+let x = nan
+let t = tensor([1.0, 2.0])
+let u = tensor([1.0, 2.0])
+let p1 = P { x: 1.0, t: tensor([1.0, nan]) }
+let p2 = P { x: 1.0, t: tensor([1.0, nan]) }
+let d: dict[string, tensor] = {"a": t}
+let e: dict[string, tensor] = {"a": u}
+print(E.B([x]) == E.B([x]), [(x, 1)] == [(x, 1)], [x] == [x], [nan] == [nan])
+print([t] == [u], (t, 1) == (u, 1), [t] == [t], d == e, d != e, [[t]] == [[u]], [tensor([1.0])] == [tensor([1.0, 1.0])])
+print(p1 == p1, p1 == p2, [p1] != [p2])
+"""
+
+
+@pytest.mark.parametrize("limits", [{}, dict(max_steps=10 ** 9), dict(timeout=60.0)], ids=["free", "steps", "timeout"])
+def test_equality_is_the_same_with_and_without_limits(limits):
+    # review 2, #6 and #7: nan inside values and tensors inside aggregates compared
+    # differently in metered code, and `[t] == [u]` was numpy's ambiguous-truth error
+    out = []
+    Interpreter(stdout=out.append, **limits).load(EQUALITY)
+    assert "".join(out) == ("true true true false\n"
+                            "true true true true false true false\n"
+                            "true false true\n")

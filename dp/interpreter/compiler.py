@@ -451,10 +451,13 @@ class Compiler:
         op = e.op
         if op in ("&&", "||"):
             return py.BoolOp(op=py.And() if op == "&&" else py.Or(), values=[self.expr(e.left), self.expr(e.right)])
-        if op in ("==", "!=") and self.metered and isinstance(e.left.ty, (ListT, TupleT, DictT, StructT, EnumT, SetT)):
-            # walked in Python, priced as it goes (meter.py): comparing a list shared many
-            # times over is not one C call that no limit can stop
-            same = _call(_load("rt·g·equal"), self.expr(e.left), self.expr(e.right))
+        if op in ("==", "!=") and isinstance(e.left.ty, (ListT, TupleT, DictT, StructT, EnumT, SetT)) \
+                and (self.metered or _holds_tensor(e.left.ty)):
+            # walked in Python (values.py): in metered code priced as it goes (meter.py),
+            # comparing a list shared many times over is not one C call no limit can stop;
+            # and tensors inside compare as DP's `==` does, not as numpy's ambiguous truth
+            helper = "rt·g·equal" if self.metered else "rt·values_equal"
+            same = _call(_load(helper), self.expr(e.left), self.expr(e.right))
             return same if op == "==" else py.UnaryOp(op=py.Not(), operand=same)
         if op in _CMPOPS:
             cmp = py.Compare(left=self.expr(e.left), ops=[_CMPOPS[op]()], comparators=[self.expr(e.right)])

@@ -200,6 +200,9 @@ def copy_size(v) -> int:
     as many times (value semantics), so it counts as often; each shared part is walked
     once (a memo by identity), without recursion."""
     from .values import DPEnum, DPStruct
+    if type(v) is list and v and type(v[0]) is list and all(type(x) is list for x in v) \
+            and all(not x or type(x[0]) in (int, float, bool, str) for x in v):
+        return len(v) + sum(map(len, v))         # lists of lists of scalars: counted in C
     sizes: dict = {}
     stack = [(v, False)]
     while stack:

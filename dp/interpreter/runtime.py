@@ -13,7 +13,7 @@ from dp.dsl.diagnostics import DPRuntimeError  # noqa: F401 — raised here, and
 from dp.dsl.types import FLOAT, INT, BOOL, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, FnT, ListT, SetT, StructT, TupleT, Prim
 
 from .tangents import accumulate, make_tangent_op, zeros_like
-from .values import DPDefaultDict, DPSet, EnumClass, format_value, make_struct_class
+from .values import DPDefaultDict, DPSet, EnumClass, format_value, make_struct_class, values_equal
 
 np = lazy_numpy.module(globals())          # numpy, imported when a program first needs it
 
@@ -194,7 +194,7 @@ def base_namespace(output: Output) -> dict:
 
     ns.update({
         "rt·print": dp_print, "rt·len": len, "rt·range": range, "rt·range_list": _range,
-        "rt·float": float, "rt·int": _to_int, "rt·str": format_value,
+        "rt·float": float, "rt·int": _to_int, "rt·str": format_value, "rt·values_equal": values_equal,
         "rt·idiv": _idiv, "rt·imod": _imod, "rt·ipow": _ipow, "rt·fpow": _fpow, "rt·fmod": _fmod,
         "rt·pop": _pop, "rt·insert": _insert, "rt·remove": _remove, "rt·list": list,
         "rt·reversed_range": lambda a, b: range(b - 1, a - 1, -1),

@@ -114,7 +114,9 @@ class TransformRuntime:
         fn = d.source
         wrt = list(d.wrt) if d.wrt else [0]
         ns = self.session.runtime.ns
+        output = self.session.runtime.output
         again = None
+        output.muted += 1                              # the program's prints happened already, once
         try:
             cols = []
             for i in wrt:
@@ -123,15 +125,22 @@ class TransformRuntime:
             again = tuple(cols) if d.tuple_wrt or len(cols) > 1 else cols[0]
         except Exception:                              # noqa: BLE001 — no forward mode for it
             again = None
+        finally:
+            output.muted -= 1
         if again is not None and not _has_nan(again):
             return (value, again) if d.kind == "vg" else again
         if d.kind == "grad":
-            value = ns[fn.sym.py](*args)
+            output.muted += 1
+            try:
+                value = ns[fn.sym.py](*args)
+            finally:
+                output.muted -= 1
         if _has_nan(value) or (isinstance(value, float) and math.isinf(value)):
             return result                              # the value is not a number either
         # a nan where the value is a number: never a number passed on as a derivative
         from .runtime import DPRuntimeError
-        raise DPRuntimeError(f"the derivative of `{fn.name}` is not a number (nan) where its value is "
+        shown = fn.name.split("_grad")[0].split("_rev")[0]
+        raise DPRuntimeError(f"the derivative of `{shown}` is not a number (nan) where its value is "
                              f"{format_value(value)}",
                              "a value in it overflowed to inf (or is nan) on a path its result does not depend on, "
                              "and the reverse sweep multiplies its zero cotangent by an infinite partial; "

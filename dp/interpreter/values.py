@@ -63,7 +63,7 @@ def values_equal(a, b, tick=None) -> bool:
                 if a != b:                       # flat: one C comparison, priced first
                     return False
                 continue
-        if a is b and not isinstance(a, float):          # nan is not itself
+        if a is b:              # as Python's own `==` of lists and tuples does: a shared nan is equal
             continue
         if isinstance(a, DPEnum):
             if not (isinstance(b, DPEnum) and a.enum is b.enum and a.tag == b.tag and len(a.vals) == len(b.vals)):

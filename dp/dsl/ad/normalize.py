@@ -243,12 +243,15 @@ class Normalizer:
         return fn.body[-1].value
 
     def s_Assign(self, s, pre):
-        target = self.rn(s.target, pre)
+        # the value first, as the program runs it (Python's order): `ys[ks.pop()] = f(ks)`
+        # reads ks before the index pops it
         value = self.value(s.value, pre)
-        if _pops(s.value) and not isinstance(target, S.Name):
-            t = self.fresh("popped", _popped_type(s.value))    # `t[1] = ys.pop()`: a pop is a statement of its own
+        if not isinstance(s.target, S.Name) and (_pops(s.value) or _has_effects(s.target)) and not is_atom(value):
+            ty = _popped_type(s.value) if _pops(s.value) else s.value.ty
+            t = self.fresh("popped" if _pops(s.value) else "t", ty)   # a statement of its own, before the target's
             pre.append(B.assign(t, value))
             value = B.name(t)
+        target = self.rn(s.target, pre)
         return [S.Assign(target, value)]
 
     def s_AugAssign(self, s, pre):

@@ -13,6 +13,7 @@ adjoint has run. Calls to other functions recompute them in the reverse sweep
 from __future__ import annotations
 
 from .. import syntax as S
+from ..diagnostics import Diagnostic, DPError
 from ..types import BOOL, FLOAT, INT, TENSOR, DictT, FnT, ListT, StructT, TupleT
 from . import build as B
 from .activity import Activity, useful, varied
@@ -515,6 +516,16 @@ class Reverse(Adjoints, Activity, Sweep):
         return fwd, rev
 
     def s_While(self, s):
+        popping = next((c for c in S.walk(s.cond) if isinstance(c, S.Call) and isinstance(c.func, S.Field)
+                        and c.func.name == "pop"), None)
+        root = root_of(popping.func.obj) if popping is not None else None
+        if root is not None and (self.active(root.id) or root.id in names_in(s.body, set())):
+            # each trip's pop would have to be undone in the reverse sweep, trip by trip,
+            # for the body (or the list's cotangent) to see the list as it was
+            raise DPError(Diagnostic("differentiation error", "cannot differentiate in reverse mode through a "
+                                     "`pop()` in a `while` condition yet", popping.span or s.span,
+                                     "pop at the start of the loop's body (`while len(xs) > 0 { let v = xs.pop() … }`), "
+                                     "or use forward mode (jvp)"))
         in_loop = self.loop_depth > 0
         cnt = self.bookkeeping("trips", INT, B.inum(0))
         self.loop_depth += 1
