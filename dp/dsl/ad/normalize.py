@@ -679,12 +679,15 @@ class Normalizer:
             obj = self.rn(e.func.obj, pre)
             return S.Call(S.Field(obj, e.func.name), [self.rn(a, pre) for a in e.args])
         # a user function, a function value or a transform's result: lift it
+        lifting = (lift or not self.in_condition) and e.ty is not None and e.ty != UNIT and pre is not None \
+            and not isinstance(e.ty, FnT)
         if kind == "transform":
             args = [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre) for a in e.args[1:]]
         else:
-            args = [self.atom(a, pre) if a.ty is not None and a.ty.active and lift else self.rn(a, pre) for a in e.args]
-        if (lift or not self.in_condition) and e.ty is not None and e.ty != UNIT and pre is not None \
-                and not isinstance(e.ty, FnT):
+            # a call made a statement of its own takes simple arguments (as the transforms want)
+            args = [self.atom(a, pre) if a.ty is not None and a.ty.active and lifting else self.rn(a, pre)
+                    for a in e.args]
+        if lifting:
             # a statement of its own, whatever its type and wherever it is read (an index,
             # a condition): the rules copy the expressions they read, and the call would
             # run (and have its effects) again
