@@ -139,6 +139,19 @@ def test_formatting_keeps_comments_after_braces_fields_variants_and_arms():
     assert format_text(messy) == tidy and format_text(tidy) == tidy
 
 
+def test_formatting_keeps_comments_at_the_end_of_struct_enum_and_match_bodies():
+    # review 2: they moved out of the block, after its `}`; a comment after two fields
+    # on one line is about the last
+    messy = ("struct P {\n  x: float\n  y: float, z: float # after z\n  # end of P\n}\n"
+             "enum E {\n  A,\n  B\n  # end of E\n}\n"
+             "fn f(e: E) -> int {\n  match e {\n    A => { return 1 }\n    B => { return 2 }\n    # after arms\n  }\n}\n")
+    tidy = ("struct P {\n    x: float\n    y: float\n    z: float  # after z\n    # end of P\n}\n"
+            "enum E {\n    A,\n    B\n    # end of E\n}\n"
+            "fn f(e: E) -> int {\n    match e {\n        A => {\n            return 1\n        }\n        B => {\n"
+            "            return 2\n        }\n        # after arms\n    }\n}\n")
+    assert format_text(messy) == tidy and format_text(tidy) == tidy
+
+
 @pytest.mark.parametrize("path", sorted(glob.glob("examples/*.dp") + glob.glob("dp/stdlib/*.dp")))
 def test_formatting_the_examples_and_the_library_is_idempotent(path):
     text = open(path, encoding="utf-8").read()

@@ -206,30 +206,44 @@ class _Format:
             arms = ""
             for a in s.arms:
                 pat = (f"{a.enum}." if a.enum else "") + a.variant + (f"({', '.join(a.binds)})" if a.binds else "")
+                above = "".join(t for _, _, t in self._comments_before(a.span.line, depth + 1))
                 head = self._noted(f"{ind}    {pat} => {{", a.span.line)
                 arm_end = self.braces.end_of_block(a.span.line, a.span.col)[0]
-                arms += f"{head}\n{body(a.body, depth + 2, arm_end)}{self._noted(ind + '    }', arm_end)}\n"
+                arms += f"{above}{head}\n{body(a.body, depth + 2, arm_end)}{self._noted(ind + '    }', arm_end)}\n"
+            arms += self._closing_comments(first_end[0], depth + 1)
             return f"{comment}{ind}match {expr_src(s.subject)} {{\n{arms}{ind}}}\n"
         if isinstance(s, S.StructDef):
-            fields = "".join(self._member(f"{f.name}: {type_src(f.annot)}", f.span.line, depth + 1) for f in s.fields)
+            lines = [f.span.line for f in s.fields]
+            fields = "".join(self._member(f"{f.name}: {type_src(f.annot)}", f.span.line, depth + 1,
+                                          last=k + 1 == len(lines) or lines[k + 1] != f.span.line)
+                             for k, f in enumerate(s.fields))
+            fields += self._closing_comments(first_end[0], depth + 1)
             return f"{comment}{ind}struct {s.name} {{\n{fields}{ind}}}\n"
         if isinstance(s, S.EnumDef):
             vs = [v.name + (f"({', '.join(type_src(t) for t in v.payload)})" if v.payload else "") for v in s.variants]
-            members = "".join(self._member(v + ("," if k < len(vs) - 1 else ""), s.variants[k].span.line, depth + 1)
+            lines = [v.span.line for v in s.variants]
+            members = "".join(self._member(v + ("," if k < len(vs) - 1 else ""), lines[k], depth + 1,
+                                           last=k + 1 == len(lines) or lines[k + 1] != lines[k])
                               for k, v in enumerate(vs))
+            members += self._closing_comments(first_end[0], depth + 1)
             return f"{comment}{ind}enum {s.name} {{\n{members}{ind}}}\n"
         return stmt_src(s, depth)
+
+    def _closing_comments(self, end: int, depth: int) -> str:
+        """The comment lines at the end of a struct's, enum's or match's body, before its `}`."""
+        return "".join(t for _, _, t in self._comments_before(end, depth))
 
     def _noted(self, line_text: str, line: int) -> str:
         """line_text with the comment after the code of source line `line`, if any."""
         note = self.trailing.pop(line, None)
         return line_text if note is None else _with_note(line_text, note)
 
-    def _member(self, text: str, line: int, depth: int) -> str:
+    def _member(self, text: str, line: int, depth: int, last: bool = True) -> str:
         """A struct's field or an enum's variant on its own line: the comment lines above
-        it in the source, then it, with the comment after it."""
+        it in the source, then it, with the comment after it (of the last member on its
+        source line: `y: float, z: float  # …` is about z)."""
         above = "".join(t for _, _, t in self._comments_before(line, depth))
-        return above + self._noted("    " * depth + text, line) + "\n"
+        return above + (self._noted("    " * depth + text, line) if last else "    " * depth + text) + "\n"
 
 
 
