@@ -150,3 +150,13 @@ def test_a_refused_specialisation_leaves_nothing_half_made():
             text = e.render()
             assert "differentiation error" in text and "internal error" not in text, text
     assert abs(dp.eval("f(0.5)") - (0.5 + __import__("math").sin(0.5)) * 0.5) < 1e-12
+
+
+@pytest.mark.xfail(strict=True, raises=DPError,
+                   reason="campaign 2718281 #3976, not fixed yet: floor's zero derivative folds min's cotangent "
+                          "to `to_list(0.0)`, derived code that does not check (an internal error)")
+def test_a_zero_cotangent_reaching_the_min_of_a_list():
+    from dp.interpreter.embed import Interpreter
+    dp = Interpreter()
+    dp.load("fn f(x0: float) -> float {\n    var ys = [x0, 0.5]\n    return floor(min(ys) * 0.5) * 0.5\n}")
+    assert dp.eval("grad(f)(-0.605)") == 0.0            # floor is flat there: the derivative is 0
