@@ -152,11 +152,18 @@ def test_a_refused_specialisation_leaves_nothing_half_made():
     assert abs(dp.eval("f(0.5)") - (0.5 + __import__("math").sin(0.5)) * 0.5) < 1e-12
 
 
-@pytest.mark.xfail(strict=True, raises=DPError,
-                   reason="campaign 2718281 #3976, not fixed yet: floor's zero derivative folds min's cotangent "
-                          "to `to_list(0.0)`, derived code that does not check (an internal error)")
 def test_a_zero_cotangent_reaching_the_min_of_a_list():
+    """Campaign 2718281 #3976: floor's zero derivative reached min's rule as the literal
+    cotangent 0.0 and folded to `to_list(0.0)`, derived code that did not check. A zero
+    cotangent now contributes nothing to the subtree below it, at every order and mode."""
     from dp.interpreter.embed import Interpreter
     dp = Interpreter()
-    dp.load("fn f(x0: float) -> float {\n    var ys = [x0, 0.5]\n    return floor(min(ys) * 0.5) * 0.5\n}")
+    dp.load("fn f(x0: float) -> float {\n    var ys = [x0, 0.5]\n    return floor(min(ys) * 0.5) * 0.5\n}\n"
+            "fn g(x0: float) -> float {\n    var ys = [x0, 0.5]\n    return floor(min(ys) * 0.5) * 0.5 + x0 * min(ys)\n}")
     assert dp.eval("grad(f)(-0.605)") == 0.0            # floor is flat there: the derivative is 0
+    assert dp.eval("grad(grad(f))(-0.605)") == 0.0
+    assert dp.eval("jvp(f, -0.605, 1.0)") == (-0.5, 0.0)
+    # g = floor(..)/2 + x0² where x0 < 0.5: g' = 2 x0, g'' = 2, in both modes
+    assert abs(dp.eval("grad(g)(-0.605)") - 2 * -0.605) < 1e-12
+    assert dp.eval("grad(grad(g))(-0.605)") == 2.0
+    assert abs(dp.eval("jvp(g, -0.605, 1.0)")[1] - 2 * -0.605) < 1e-12

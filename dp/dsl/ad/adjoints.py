@@ -187,7 +187,10 @@ class Adjoints:
 
     def _apply_rule(self, e, prim: P.Primitive, args, g, out, pre):
         active = [k for k, a in enumerate(args) if self.depends(a)]
-        if not active:
+        # a literal zero cotangent (floor's, sign's, `t * 0.0`'s) gives the arguments
+        # nothing: every rule is linear in its cotangent. (A variable reached with zero
+        # still gets its adjoint declared, by the path case of _fc.)
+        if not active or B.is_zero(g):
             return
         if prim.vjp is None:
             raise _err(e.span, f"`{prim.name}` has no derivative rule")

@@ -38,8 +38,6 @@ def index(obj: S.Expr, i: S.Expr) -> S.Expr:
             and isinstance(obj.args[1], S.ListLit) and is_const(obj.args[2]) and obj.args[2].value >= 0 \
             and is_const(i):
         return _piece(obj.args[0], obj.args[1].items, obj.args[2].value, i.value)
-    if isinstance(obj, S.Call) and isinstance(obj.func, S.Name) and obj.func.id == "to_list" and is_zero(obj.args[0]):
-        return num(0.0)          # an element of a zero cotangent folded to a float: `to_list(0.0)[1]`
     return S.Index(obj, i)
 
 

@@ -11,9 +11,6 @@ from .. import syntax as S
 from . import build as B
 
 
-_REDUCTIONS = {"sum", "mean"}
-
-
 @lru_cache(maxsize=None)
 def _parsed(src: str) -> S.Expr:
     from ..parser import parse
@@ -47,8 +44,6 @@ def _subst(e, env):
         return B.neg(o) if e.op == "-" else S.Unary(e.op, o)
     if isinstance(e, S.Call):
         args = [_subst(a, env) for a in e.args]
-        if isinstance(e.func, S.Name) and e.func.id in _REDUCTIONS and len(args) == 1 and B.is_zero(args[0]):
-            return S.Num(0.0)                # `sum(0.0)`: a zero cotangent folded to a float, reduced
         c = S.Call(_subst(e.func, env), args)
         c.primitive = isinstance(c.func, S.Name) and c.func.id in P.CALLABLE
         return c
