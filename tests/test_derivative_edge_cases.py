@@ -167,3 +167,20 @@ def test_a_zero_cotangent_reaching_the_min_of_a_list():
     assert abs(dp.eval("grad(g)(-0.605)") - 2 * -0.605) < 1e-12
     assert dp.eval("grad(grad(g))(-0.605)") == 2.0
     assert abs(dp.eval("jvp(g, -0.605, 1.0)")[1] - 2 * -0.605) < 1e-12
+
+
+def test_a_function_whose_derivative_needs_a_higher_derivative_of_itself_is_refused_at_its_line():
+    """Fuzz campaign 20261204 #242: g takes grad of a lambda that calls g, so deriving g
+    needs g's second derivative, whose making needs its third, …: a tower without end,
+    which was the Python text "'NoneType' object has no attribute 'rule'"."""
+    from dp.interpreter.embed import Interpreter
+    dp = Interpreter()
+    src = ("fn g(x: float, c: float) -> float {\n"
+           "    if c > 3.0 {\n        return x\n    }\n"
+           "    let h = fn(y: float) -> float { return g(y, c + 1.0) }\n"
+           "    return grad(h)(x) * x\n}\n")
+    with pytest.raises(DPError) as info:
+        dp.load(src + "let v = g(2.0, 1.0)\n")
+    text = info.value.render()
+    assert "differentiation error" in text and "higher derivative of itself" in text, text
+    assert ":1:1:" in text and "NoneType" not in text and "internal" not in text, text

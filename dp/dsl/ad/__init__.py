@@ -220,10 +220,26 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
         if t is None:
             return None
         if t[0] == "fn":
+            if t[1] is None:
+                self._refuse_unfinished(call)
             return (t[1], [])
         if t[0] in ("value", "transform"):
             return self.static_fn_of_expr(call.func)
         return None
+
+    def _refuse_unfinished(self, call: S.Call):
+        """call names a derivative still being made (its placeholder symbol): derived code
+        that calls it is being differentiated again, a higher order of a function whose
+        derivative needs that same higher order of itself (a recursion through grad)."""
+        name = call.func.id if isinstance(call.func, S.Name) else "?"
+        d = next((d for d in self.cache.values() if d.name == name), None)
+        fn = d.source if d is not None else None
+        raise DPError(Diagnostic(
+            "differentiation error",
+            f"`{fn.name if fn else name}` needs a higher derivative of itself while its derivative is being made",
+            fn.span if fn is not None and fn.span is not NOWHERE else (call.span if call.span.line else None),
+            "a function that reaches its own derivative (through grad, or a library function that takes "
+            "its gradient) can be differentiated once, not again: take the higher derivative by hand"))
 
     def reverse_callee(self, call: S.Call):
         """The name of the reverse function for a call, its extra leading arguments
