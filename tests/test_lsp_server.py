@@ -281,7 +281,11 @@ async def test_formatting_and_its_refusal(client: LanguageClient, project):
     edits = await client.text_document_formatting_async(T.DocumentFormattingParams(
         T.TextDocumentIdentifier(uri(path)), T.FormattingOptions(4, True)))
     assert edits[0].new_text == "fn f(x: float) -> float {\n    return x * 2.0\n}\n\n# kept\nlet y = f(1.0)\n"
-    await change(client, path, 2, "let y = [1.0,   # a comment inside an expression\n  2.0]\n")
+    await change(client, path, 2, "let y = [1.0,   # a comment after an element\n  2.0]\n")
+    edits = await client.text_document_formatting_async(T.DocumentFormattingParams(
+        T.TextDocumentIdentifier(uri(path)), T.FormattingOptions(4, True)))
+    assert edits[0].new_text == "let y = [\n    1.0,  # a comment after an element\n    2.0,\n]\n"
+    await change(client, path, 3, "let y = 1.0 +   # a comment inside an operation\n  2.0\n")
     with pytest.raises(Exception, match="would drop the comment on line 1"):
         await client.text_document_formatting_async(T.DocumentFormattingParams(
             T.TextDocumentIdentifier(uri(path)), T.FormattingOptions(4, True)))

@@ -42,7 +42,11 @@ def str_src(v: str) -> str:
                          for c in v) + '"'
 
 
-def expr_src(e: S.Expr, prec: int = 0) -> str:
+def expr_src(e: S.Expr, prec: int = 0, child=None) -> str:
+    """e as DP source, in parentheses where prec (its context's precedence) needs them.
+    child(x, prec), if given, prints e's subexpressions (the formatter's, which keeps
+    the comments inside them); else they print as here."""
+    sub = child or expr_src
     if isinstance(e, S.Num):
         s = float_src(e.value) if isinstance(e.value, float) else str(e.value)
         # a negative number reads back as the negation of one: parenthesised where that is
@@ -56,45 +60,45 @@ def expr_src(e: S.Expr, prec: int = 0) -> str:
     if isinstance(e, S.Binary):
         p = _PREC[e.op]
         if e.op == "**":
-            s = f"{expr_src(e.left, p + 1)} ** {expr_src(e.right, _PREC['unary'])}"
+            s = f"{sub(e.left, p + 1)} ** {sub(e.right, _PREC['unary'])}"
         elif p == 3:
-            s = f"{expr_src(e.left, p + 1)} {e.op} {expr_src(e.right, p + 1)}"
+            s = f"{sub(e.left, p + 1)} {e.op} {sub(e.right, p + 1)}"
         else:
-            s = f"{expr_src(e.left, p)} {e.op} {expr_src(e.right, p + 1)}"
+            s = f"{sub(e.left, p)} {e.op} {sub(e.right, p + 1)}"
         return f"({s})" if p < prec else s
     if isinstance(e, S.Unary):
-        s = f"{e.op}{expr_src(e.operand, _PREC['unary'])}"
+        s = f"{e.op}{sub(e.operand, _PREC['unary'])}"
         return f"({s})" if _PREC["unary"] < prec else s
     if isinstance(e, S.Call):
-        return f"{expr_src(e.func, _PREC['postfix'])}({', '.join(expr_src(a) for a in e.args)})"
+        return f"{sub(e.func, _PREC['postfix'])}({', '.join(sub(a) for a in e.args)})"
     if isinstance(e, S.Index):
-        return f"{expr_src(e.obj, _PREC['postfix'])}[{expr_src(e.index)}]"
+        return f"{sub(e.obj, _PREC['postfix'])}[{sub(e.index)}]"
     if isinstance(e, S.Field):
-        return f"{expr_src(e.obj, _PREC['postfix'])}.{e.name}"
+        return f"{sub(e.obj, _PREC['postfix'])}.{e.name}"
     if isinstance(e, S.IfExpr):
         # a branch opening with `if` would open a statement: an `if` expression there is in parentheses
         def branch(b):
-            return f"{{ ({expr_src(b)}) }}" if isinstance(b, S.IfExpr) else f"{{ {expr_src(b)} }}"
-        s = f"if {expr_src(e.cond)} {branch(e.then)} else "
-        s += expr_src(e.orelse) if isinstance(e.orelse, S.IfExpr) else branch(e.orelse)
+            return f"{{ ({sub(b)}) }}" if isinstance(b, S.IfExpr) else f"{{ {sub(b)} }}"
+        s = f"if {sub(e.cond)} {branch(e.then)} else "
+        s += sub(e.orelse) if isinstance(e.orelse, S.IfExpr) else branch(e.orelse)
         return f"({s})" if prec > 0 else s
     if isinstance(e, S.Slice):
-        return (expr_src(e.lo) if e.lo is not None else "") + ":" + (expr_src(e.hi) if e.hi is not None else "")
+        return (sub(e.lo) if e.lo is not None else "") + ":" + (sub(e.hi) if e.hi is not None else "")
     if isinstance(e, S.Subscripts):
-        return ", ".join(expr_src(p) for p in e.parts)
+        return ", ".join(sub(p) for p in e.parts)
     if isinstance(e, S.TupleIndex):
-        return f"{expr_src(e.obj, _PREC['postfix'])}.{e.index}"
+        return f"{sub(e.obj, _PREC['postfix'])}.{e.index}"
     if isinstance(e, S.TupleLit):
-        inner = ", ".join(expr_src(x) for x in e.items)
+        inner = ", ".join(sub(x) for x in e.items)
         return f"({inner},)" if len(e.items) == 1 else f"({inner})"
     if isinstance(e, S.ListLit):
-        return "[" + ", ".join(expr_src(x) for x in e.items) + "]"
+        return "[" + ", ".join(sub(x) for x in e.items) + "]"
     if isinstance(e, S.DictLit):
-        return "{" + ", ".join(f"{expr_src(k)}: {expr_src(v)}" for k, v in zip(e.keys, e.values)) + "}"
+        return "{" + ", ".join(f"{sub(k)}: {sub(v)}" for k, v in zip(e.keys, e.values)) + "}"
     if isinstance(e, S.StructLit):
         if not e.fields:
             return f"{e.name} {{}}"
-        return f"{e.name} {{ " + ", ".join(f"{n}: {expr_src(v)}" for n, v in e.fields) + " }"
+        return f"{e.name} {{ " + ", ".join(f"{n}: {sub(v)}" for n, v in e.fields) + " }"
     if isinstance(e, S.Lambda):
         params = ", ".join(f"{p.name}: {type_src(p.annot)}" for p in e.params)
         body = block_src(e.body, 1).rstrip()
@@ -102,12 +106,27 @@ def expr_src(e: S.Expr, prec: int = 0) -> str:
     raise TypeError(f"cannot print {type(e).__name__}")
 
 
+def header_src(e: S.Expr, prec: int = 0, sub=None) -> str:
+    """e in the header of an `if`, `while`, `for` or `match`, where `Name {` would open
+    the block (as in Rust): a struct literal outside brackets is in parentheses. sub
+    prints the rest (expr_src's child)."""
+    sub = sub or expr_src
+    if isinstance(e, S.StructLit):
+        return f"({sub(e, 0)})"
+    if isinstance(e, (S.Binary, S.Unary, S.Field, S.TupleIndex, S.Index)):
+        return expr_src(e, prec, lambda x, p=0: header_src(x, p, sub))
+    return sub(e, prec)
+
+
 def block_src(body, depth: int) -> str:
     return "".join(stmt_src(s, depth) for s in body)
 
 
-def stmt_src(s: S.Stmt, depth: int = 0) -> str:
+def stmt_src(s: S.Stmt, depth: int = 0, value=None) -> str:
+    """s as DP source at depth. value(e, depth), if given, prints the expression a
+    `let`, assignment, expression statement or `return` holds (the formatter's)."""
     ind = "    " * depth
+    val = value or _indent_expr
     comment = ""
     if getattr(s, "comment", None):
         comment = "".join(f"{ind}# {line}".rstrip(" ") + "\n" for line in s.comment.split("\n"))
@@ -115,36 +134,36 @@ def stmt_src(s: S.Stmt, depth: int = 0) -> str:
         kw = "var" if s.mutable else "let"
         name = f"({', '.join(s.names)})" if s.names else s.name
         annot = f": {type_src(s.annot)}" if s.annot is not None else ""
-        return f"{comment}{ind}{kw} {name}{annot} = {_indent_expr(s.value, depth)}\n"
+        return f"{comment}{ind}{kw} {name}{annot} = {val(s.value, depth)}\n"
     if isinstance(s, S.Assign):
-        return f"{comment}{ind}{expr_src(s.target)} = {_indent_expr(s.value, depth)}\n"
+        return f"{comment}{ind}{expr_src(s.target)} = {val(s.value, depth)}\n"
     if isinstance(s, S.AugAssign):
-        return f"{comment}{ind}{expr_src(s.target)} {s.op}= {_indent_expr(s.value, depth)}\n"
+        return f"{comment}{ind}{expr_src(s.target)} {s.op}= {val(s.value, depth)}\n"
     if isinstance(s, S.ExprStmt):
         if isinstance(s.expr, S.IfExpr):      # at a statement's start `if` opens a statement
-            return f"{comment}{ind}({_indent_expr(s.expr, depth)})\n"
-        return f"{comment}{ind}{_indent_expr(s.expr, depth)}\n"
+            return f"{comment}{ind}({val(s.expr, depth)})\n"
+        return f"{comment}{ind}{val(s.expr, depth)}\n"
     if isinstance(s, S.If):
-        out = f"{comment}{ind}if {expr_src(s.cond)} {{\n{block_src(s.then, depth + 1)}{ind}}}"
+        out = f"{comment}{ind}if {header_src(s.cond)} {{\n{block_src(s.then, depth + 1)}{ind}}}"
         orelse = s.orelse
         while len(orelse) == 1 and isinstance(orelse[0], S.If) and not getattr(orelse[0], "comment", None):
             o = orelse[0]
-            out += f" else if {expr_src(o.cond)} {{\n{block_src(o.then, depth + 1)}{ind}}}"
+            out += f" else if {header_src(o.cond)} {{\n{block_src(o.then, depth + 1)}{ind}}}"
             orelse = o.orelse
         if orelse:
             out += f" else {{\n{block_src(orelse, depth + 1)}{ind}}}"
         return out + "\n"
     if isinstance(s, S.While):
-        return f"{comment}{ind}while {expr_src(s.cond)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}while {header_src(s.cond)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.ForRange):
-        return f"{comment}{ind}for {s.var} in {expr_src(s.start)}..{expr_src(s.stop)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}for {s.var} in {header_src(s.start)}..{header_src(s.stop)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.ForEach):
-        return f"{comment}{ind}for {s.var} in {expr_src(s.iterable)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}for {s.var} in {header_src(s.iterable)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.Return):
         # `()` is a type, not an expression: an empty tuple returned (a pullback of a function
         # without differentiable parameters, typed `-> ()`) is the `return` of no value
-        value = s.value if not (isinstance(s.value, S.TupleLit) and not s.value.items) else None
-        return f"{comment}{ind}return" + (f" {_indent_expr(value, depth)}" if value is not None else "") + "\n"
+        v = s.value if not (isinstance(s.value, S.TupleLit) and not s.value.items) else None
+        return f"{comment}{ind}return" + (f" {val(v, depth)}" if v is not None else "") + "\n"
     if isinstance(s, S.Break):
         return f"{comment}{ind}break\n"
     if isinstance(s, S.Continue):
@@ -166,7 +185,7 @@ def stmt_src(s: S.Stmt, depth: int = 0) -> str:
         for a in s.arms:
             pat = (f"{a.enum}." if a.enum else "") + a.variant + (f"({', '.join(a.binds)})" if a.binds else "")
             arms += f"{ind}    {pat} => {{\n{block_src(a.body, depth + 2)}{ind}    }}\n"
-        return f"{comment}{ind}match {expr_src(s.subject)} {{\n{arms}{ind}}}\n"
+        return f"{comment}{ind}match {header_src(s.subject)} {{\n{arms}{ind}}}\n"
     if isinstance(s, S.Import):
         return f"{comment}{ind}import {s.module}\n"
     if isinstance(s, S.RuleDef):

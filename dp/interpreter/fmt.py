@@ -66,13 +66,11 @@ def format_source(text: str, file: str) -> str:
     try:
         return format_text(text, file)
     except Refused as e:
-        lost = _first_lost_line(str(e))
-        span = Span(file, lost, 1, lost, 1 + len(text.split("\n")[lost - 1])) if lost else Span(file, 1, 1, 1, 1)
-        raise DPError(Diagnostic("format error", f"not formatted: {e}", span,
-                                 "the file is left as it is")) from None
-
-
-def _first_lost_line(message: str) -> int | None:
-    import re
-    m = re.search(r"on lines? (\d+)", message)
-    return int(m.group(1)) if m else None
+        lines = text.split("\n")
+        if e.line is None or e.col is None:
+            span, hint = Span(file, 1, 1, 1, 1), "the file is left as it is"
+        else:
+            span = Span(file, e.line, e.col, e.line, max(e.col + 1, 1 + len(lines[e.line - 1].rstrip())))
+            hint = "move the comment onto a line of its own above the statement; the file is left as it is"
+        quoted = lines[span.line - 1] if span.line <= len(lines) else None
+        raise DPError(Diagnostic("format error", f"not formatted: {e}", span, hint, source_line=quoted)) from None
