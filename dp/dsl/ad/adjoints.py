@@ -50,21 +50,25 @@ class Adjoints:
             return
         if isinstance(e, S.StructLit):
             for n, fe in e.fields:
-                self.aggregate_contribs(fe, B.field(B.copy_expr(g), n), out)
+                self.aggregate_contribs(fe, _part(g, lambda: B.field(B.copy_expr(g), n)), out)
             return
         if isinstance(e, S.TupleLit):
             for k, it in enumerate(e.items):
-                self.aggregate_contribs(it, B.tindex(B.copy_expr(g), k), out)
+                self.aggregate_contribs(it, _part(g, lambda: B.tindex(B.copy_expr(g), k)), out)
             return
         if isinstance(e, S.ListLit):
             for k, it in enumerate(e.items):
-                self.aggregate_contribs(it, B.index(B.copy_expr(g), B.inum(k)), out)
+                self.aggregate_contribs(it, _part(g, lambda: B.index(B.copy_expr(g), B.inum(k))), out)
             return
         if isinstance(e, S.DictLit):
             for k, it in zip(e.keys, e.values):
-                self.aggregate_contribs(it, B.index(B.copy_expr(g), B.copy_expr(k)), out)
+                self.aggregate_contribs(it, _part(g, lambda: B.index(B.copy_expr(g), B.copy_expr(k))), out)
             return
         if isinstance(e, S.Call) and e.target and e.target[0] == "variant":
+            if B.is_zero(g):
+                for a in e.args:
+                    self.aggregate_contribs(a, g, out)
+                return
             out.append(("pre", self.payload_adjoints(e, g)))
             return
         if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
@@ -77,9 +81,9 @@ class Adjoints:
         if isinstance(e, S.Binary) and e.op == "+" and isinstance(e.ty, ListT):
             # xs + ys: the first len(xs) cotangents are xs's, the rest ys's
             n = B.call("len", B.copy_expr(e.left))
-            self.aggregate_contribs(e.left, B.call("sublist", B.copy_expr(g), B.inum(0), n), out)
-            self.aggregate_contribs(e.right, B.call("sublist", B.copy_expr(g), B.copy_expr(n),
-                                                    B.call("len", B.copy_expr(g))), out)
+            self.aggregate_contribs(e.left, _part(g, lambda: B.call("sublist", B.copy_expr(g), B.inum(0), n)), out)
+            self.aggregate_contribs(e.right, _part(g, lambda: B.call("sublist", B.copy_expr(g), B.copy_expr(n),
+                                                                     B.call("len", B.copy_expr(g)))), out)
             return
         if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
             name = e.target[1]
@@ -93,6 +97,9 @@ class Adjoints:
                 # xs[lo:hi]'s cotangent, in xs: zeros around g (a concatenation, whose own
                 # cotangent is sublists again, to every order)
                 xs, lo, hi = e.args
+                if B.is_zero(g):
+                    self.aggregate_contribs(xs, g, out)
+                    return
                 zero = B.zeros_like(B.copy_expr(xs), xs.ty)
                 padded = S.Binary("+", S.Binary("+", B.call("sublist", zero, B.inum(0), B.copy_expr(lo)), B.copy_expr(g)),
                                   B.call("sublist", B.copy_expr(zero), B.copy_expr(hi), B.call("len", B.copy_expr(xs))))
@@ -187,10 +194,18 @@ class Adjoints:
 
     def _apply_rule(self, e, prim: P.Primitive, args, g, out, pre):
         active = [k for k, a in enumerate(args) if self.depends(a)]
-        # a literal zero cotangent (floor's, sign's, `t * 0.0`'s) gives the arguments
-        # nothing: every rule is linear in its cotangent. (A variable reached with zero
-        # still gets its adjoint declared, by the path case of _fc.)
-        if not active or B.is_zero(g):
+        if not active:
+            return
+        if B.is_zero(g):
+            # a literal zero cotangent (below floor, sign, `t * 0.0`): every rule is linear
+            # in its cotangent, so each argument's is the literal zero too, passed down as
+            # it is (a template would fold it to code of the wrong type, `to_list(0.0)`)
+            # until it reaches the steps, whose cotangents accumulate_all declares zero
+            for k in active:
+                if args[k].ty in (FLOAT, TENSOR):
+                    self._fc(args[k], g, out, pre)
+                else:
+                    self.aggregate_contribs(args[k], g, out)
             return
         if prim.vjp is None:
             raise _err(e.span, f"`{prim.name}` has no derivative rule")
@@ -374,6 +389,12 @@ class Adjoints:
                 else:
                     self.aggregate_contribs(a, val, contribs)
         return pre + self.accumulate_all(contribs)
+
+
+def _part(g, part):
+    """The cotangent of a part of an aggregate whose cotangent is g: part(), or the
+    literal zero itself where g is one (`0.0.x` would not check)."""
+    return g if B.is_zero(g) else part()
 
 
 def _all_float(e) -> bool:
