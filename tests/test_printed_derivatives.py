@@ -296,6 +296,20 @@ fn f(x: float) -> float { return sin(x) }
     assert _printed_value(program, "grad(f)", "f_grad(1.0)") == pytest.approx(math.cos(1.0), rel=1e-15)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "the built-in gradient checks its result for a nan where the value is a number (the reverse sweep's "
+    "0 * inf, here from the branch `where` did not take) and makes it again in forward mode; the printed "
+    "text has no such check and returns the nan (audit of session 17, #3)"))
+def test_printed_gradient_makes_a_nan_again_in_forward_mode_as_the_built_in_does():
+    program = """fn f(x: float) -> float {
+    let t = tensor([-1.0, 2.0]) * x
+    return sum(where(t > 0.0, sqrt(t), t * t))
+}
+"""
+    want = 2.0 * 0.9 + 0.5 * math.sqrt(2.0) / math.sqrt(0.9)     # d/dx (x² + sqrt(2x))
+    assert _printed_value(program, "grad(f)", "f_grad(0.9)") == pytest.approx(want, rel=1e-12)
+
+
 # ---------------------------------------------------------------- each kind of generated function
 
 def _sigmoid(x):

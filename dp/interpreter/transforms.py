@@ -106,6 +106,8 @@ class TransformRuntime:
         there: made again as jacfwd, a column for each parameter differentiated. Where
         the value itself is nan, or forward mode gives nan too, the result stands."""
         d = self.ad.by_name.get(name)
+        if d is not None and d.kind in ("jacfwd", "jacrev"):
+            return self._nan_jacobian(d, result, args)
         if d is None or d.kind not in ("grad", "vg"):
             return result
         value, grads = result if d.kind == "vg" else (None, result)
@@ -145,6 +147,47 @@ class TransformRuntime:
                              "a value in it overflowed to inf (or is nan) on a path its result does not depend on, "
                              "and the reverse sweep multiplies its zero cotangent by an infinite partial; "
                              "keep the values finite, or take the derivative in forward mode (jvp, jacfwd)",
+                             kind="differentiation error")
+
+    def _nan_jacobian(self, d, result, args):
+        """A Jacobian with a nan where its function's value is finite. Where that function
+        is a gradient (hessian(f), jacfwd(grad(f)), jacrev(grad(f))), the nan is the
+        reverse sweep's `0 * inf` (the branch `where` did not take), which forward mode
+        does not make: made again as jacfwd(jacfwd(f)). A plain jacrev is made again as
+        jacfwd. Otherwise, or if that has a nan too, a differentiation error."""
+        ns = self.session.runtime.ns
+        output = self.session.runtime.output
+        fn, (j,) = d.source, d.wrt
+        inner = self.ad.by_name.get(fn.name)
+        again = None
+        output.muted += 1                              # the program's prints happened already, once
+        try:
+            value = ns[fn.sym.py](*args)
+            if _has_nan(value) or (isinstance(value, float) and math.isinf(value)):
+                return result                          # the value is not a number either
+            if inner is not None and inner.kind == "grad" and inner.wrt and len(inner.wrt) == 1 \
+                    and not inner.tuple_wrt:
+                first = self.ad.derive_jacobian(inner.source, "jacfwd", inner.wrt[0])
+                made = self.ad.derive_jacobian(first.fn, "jacfwd", j)
+            elif d.kind == "jacrev":
+                made = self.ad.derive_jacobian(fn, "jacfwd", j)
+            else:
+                made = None
+            if made is not None:
+                again = ns[made.fn.sym.py](*args)
+        except Exception:                              # noqa: BLE001 — no forward mode for it
+            again = None                               # (a stop, a BaseException, goes on)
+        finally:
+            output.muted -= 1
+        if again is not None and not _has_nan(again) and _same_shape(again, result):
+            return again
+        from .runtime import DPRuntimeError
+        shown = fn.name.split("_grad")[0].split("_rev")[0]
+        raise DPRuntimeError(f"a Jacobian of `{shown}` is not a number (nan) where its value is "
+                             f"{format_value(value)}",
+                             "a zero (co)tangent met an infinite partial: a value overflowed, or a branch "
+                             "`where` did not take is not finite (guard its argument: `sqrt(where(c, x, 1.0))`); "
+                             "keep the values finite",
                              kind="differentiation error")
 
     def node_of(self, f):
@@ -245,6 +288,15 @@ class TransformRuntime:
         d = self.ad.derive_jacobian(fn, kind, wrt + len(caps))
         g = self.session.runtime.ns[d.py]
         return functools.partial(g, *caps) if caps else g
+
+
+def _same_shape(a, b) -> bool:
+    """Whether a remade Jacobian has the layout of the one it replaces."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same_shape(x, y) for x, y in zip(a, b))
+    return type(a) is type(b)
 
 
 def _has_nan(v) -> bool:

@@ -35,16 +35,20 @@ class JacobianMaker:
             body = _list_jacobian_body(call, kind, a, b)
         params = ", ".join(f"{n}: {_src_type(t)}" for n, t in zip(call.names, fn.ty.params))
         src = f"fn {name}({params}) -> {_src_type(_jac_type(a, b))} {{\n{body}}}\n"
-        d = self.cache[key] = self.from_source(src, name, kind, fn)
+        d = self.cache[key] = self.from_source(src, name, kind, fn, entry=True)
+        d.wrt = (wrt,)
         return d
 
-    def from_source(self, src: str, name: str, kind: str, fn) -> Derived:
+    def from_source(self, src: str, name: str, kind: str, fn, entry: bool = False) -> Derived:
         """A derived function written as DP source: parsed, checked, compiled and
-        registered, under a file name of its own (a diagnostic quotes its text)."""
+        registered, under a file name of its own (a diagnostic quotes its text). entry:
+        its result is checked for nan as a gradient's is (a Jacobian)."""
         from ..parser import parse
         file = f"<derived {name}>"
         self.session.sources.add(file, src)
         out = self.check_fn(parse(src, file).body[0], register=True)
+        if entry:
+            out.gradient_entry = name
         self.compile_fn(out, file)
         d = Derived(out, kind, fn)
         self.by_name[out.name] = d

@@ -200,7 +200,11 @@ class Normalizer:
             for k, sym in enumerate(s.syms):
                 out.append(B.assign(self.local(sym), B.tindex(B.name(tmp), k)))
             return out
-        if isinstance(s.sym.ty, FnT):
+        if isinstance(s.sym.ty, FnT) and not s.mutable and _names_a_function(s.value):
+            # a `let` of a lambda or a named function: bound once, so derivatives may know
+            # it statically. (A `var` of one, or a `let` of one read from a list or returned
+            # by a call, is a variable like any other, known at run time and saved by the
+            # sweep as any other: a loop's body binds it again each trip.)
             n = self.fresh(s.sym.name, hoist=False)
             value = s.value
             if isinstance(value, S.Call) and value.target and value.target[0] == "fn" and _factory(value.target[1]):
@@ -764,6 +768,15 @@ class Normalizer:
     def rn_lambda(self, e: S.Lambda) -> S.Lambda:
         """The lambda as it is, but for the names of what it captures."""
         return renamed(e, self.names)
+
+
+def _names_a_function(e) -> bool:
+    """Whether e is a lambda, a function's name, or a call that makes one that normalize
+    and derive can follow (a factory, a transform)."""
+    if isinstance(e, (S.Lambda, S.Name)):
+        return True
+    return isinstance(e, S.Call) and e.target is not None and (
+        e.target[0] == "transform" or e.target[0] == "fn" and _factory(e.target[1]))
 
 
 def _active_captures(lam):
