@@ -309,3 +309,21 @@ def test_a_jacobian_nan_that_forward_mode_makes_too_is_a_differentiation_error()
         assert info.value.first.kind == "differentiation error", info.value.render()
         assert "not a number" in info.value.render()
     assert np.allclose(s.run("jacrev(f)(tensor([-1.0, 2.0]))").value, np.diag([-1.0, 1.0]))
+
+
+def test_the_derivatives_in_p_of_x_to_the_p_below_zero_are_zero_to_every_order():
+    """Audit of session 17, #5: below 0, ∂/∂p (x ** p) is 0 (x ** p is defined only at
+    whole p), yet its derivative in x came out x^(p-1) = 2.25 at (-1.5, 3): the derivative
+    of a function that is 0 all around. Now every term from a derivative in p is 0 there;
+    above 0 the mixed partial is x^(p-1) (1 + p log x)."""
+    s, _ = session()
+    s.run("fn fv(v: list[float]) -> float { return v[0] ** v[1] }\n"
+          "fn gp(x: float, p: float) -> float { return x ** p }")
+    assert s.run("hessian(fv)([-1.5, 3.0])").value == [[-9.0, 0.0], [0.0, 0.0]]
+    assert s.run("grad(fn(x: float) -> float { return grad(gp, 1)(x, 3.0) })(-1.5)").value == 0.0
+    assert s.run("grad(fn(p: float) -> float { return grad(gp)(-1.5, p) })(3.0)").value == 0.0
+    x, p = 1.5, 3.0
+    mixed = x ** (p - 1) * (1 + p * math.log(x))
+    h = s.run("hessian(fv)([1.5, 3.0])").value
+    assert h[0][1] == pytest.approx(mixed, rel=1e-14) and h[1][0] == pytest.approx(mixed, rel=1e-14)
+    assert h[1][1] == pytest.approx(x ** p * math.log(x) ** 2, rel=1e-14)

@@ -190,3 +190,27 @@ def test_the_pullback_of_a_function_without_differentiable_parameters_is_dp(tmp_
     s, _ = session()
     s.run(program + text, "both.dp")
     assert s.run("c_rev(3, 1.0)").value is None
+
+
+def test_dp_grad_prints_the_text_source_prints_for_a_function_that_calls_a_transform(tmp_path):
+    """Audit of session 17, #4: `dp grad` checks the file without running it, so the jvp
+    inside f was not derived yet and printed as `pushforward(q)(x, x)`, with a pullback of
+    its own; source(grad(f)) and :grad print `q_jvp(x, x)`. Now the same text."""
+    program = "fn q(a: float) -> float { return exp(a) * a }\n" \
+              "fn f(x: float) -> float {\n    let (y, t) = jvp(q, x, x)\n    return y * t\n}\n"
+    p = tmp_path / "jvp_inside.dp"
+    p.write_text(program)
+    out, err = io.StringIO(), io.StringIO()
+    import contextlib
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["grad", str(p), "f"]) == 0, err.getvalue()
+    s, _ = session()
+    s.run(program, "jvp_inside.dp")
+    assert out.getvalue() == s.run("source(grad(f))").value.rstrip("\n") + "\n"
+    assert "pushforward" not in out.getvalue()
+    # f = x² e²ˣ (1 + x) (y = x eˣ, t = x (eˣ + x eˣ)); f' at 0.5 by the product rule
+    x = 0.5
+    want = math.exp(2 * x) * (2 * x * (1 + x) + 2 * x * x * (1 + x) + x * x)
+    b, _ = session()
+    b.run(program + out.getvalue(), "both.dp")
+    assert b.run("f_grad(0.5)").value == pytest.approx(want, rel=1e-13)

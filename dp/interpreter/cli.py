@@ -124,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
             if note:
                 print(note, file=sys.stderr)
         elif ns.command == "grad":
-            # the definitions are checked, the script is not run: only its source matters
-            _, session.env = session.check_text(text, ns.file)
+            # the definitions are checked, the script is not run: only its source matters.
+            # The transforms the functions call are derived first, as `dp run` derives them
+            # (a jvp inside f prints as `q_jvp`, as source(grad(f)) and :grad print it)
+            prog, session.env = session.check_text(text, ns.file)
+            session.derive_definitions(prog)
             command, name_at, wrt_at = _grad_command(ns)
             _write_stdout(session.derived_source(ns.name, ns.mode, ns.wrt, ("<command line>", command),
                                                  name_at, wrt_at).rstrip("\n") + "\n")

@@ -209,6 +209,15 @@ class Session:
         self._counter += 1
         return f"<input {self._counter}>"
 
+    def derive_definitions(self, prog) -> None:
+        """Derive what the transform calls in prog's function definitions name, as a
+        run derives them (`dp grad` checks a file without running it)."""
+        fns = [s for s in prog.body if isinstance(s, S.FnDef)]
+        try:
+            self.ad.derive_program(fns, self.env)
+        except DPError as e:
+            raise self.sources.quote(e) from None
+
     def derived_source(self, name: str, mode: str = "reverse", wrt: int | None = None,
                        command: tuple[str, str] | None = None, name_at: int | None = None,
                        wrt_at: int | None = None) -> str:

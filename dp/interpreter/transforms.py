@@ -163,8 +163,8 @@ class TransformRuntime:
         output.muted += 1                              # the program's prints happened already, once
         try:
             value = ns[fn.sym.py](*args)
-            if _has_nan(value) or (isinstance(value, float) and math.isinf(value)):
-                return result                          # the value is not a number either
+            if _has_nan(value, or_inf=True):
+                return result                          # the value is not finite either
             if inner is not None and inner.kind == "grad" and inner.wrt and len(inner.wrt) == 1 \
                     and not inner.tuple_wrt:
                 first = self.ad.derive_jacobian(inner.source, "jacfwd", inner.wrt[0])
@@ -299,14 +299,15 @@ def _same_shape(a, b) -> bool:
     return type(a) is type(b)
 
 
-def _has_nan(v) -> bool:
-    """Whether a gradient holds a nan anywhere (a stack, not recursion)."""
+def _has_nan(v, or_inf: bool = False) -> bool:
+    """Whether a gradient holds a nan anywhere (or_inf: or an infinity), by a stack,
+    not recursion."""
     todo = [v]
     while todo:
         x = todo.pop()
         t = type(x)
         if t is float:
-            if x != x:
+            if x != x or or_inf and x in (math.inf, -math.inf):
                 return True
         elif t is list or t is tuple:
             todo.extend(x)
@@ -315,7 +316,7 @@ def _has_nan(v) -> bool:
         elif isinstance(x, dict):
             todo.extend(x.values())
         elif isinstance(x, np.ndarray):       # last: before numpy is imported, np's types cost a lookup
-            if x.dtype.kind == "f" and np.isnan(x).any():
+            if x.dtype.kind == "f" and (np.isnan(x).any() or or_inf and np.isinf(x).any()):
                 return True
     return False
 
