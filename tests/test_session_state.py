@@ -85,6 +85,8 @@ PURE_CACHES = {
                                            "it holds no state of a session",
     ("dp.dsl.parser", "fingerprint"): "a key made from the grammar and the parser's source files, which do not "
                                    "change while DP runs",
+    ("dp.interpreter.module_code", "_dp_source"): "a digest of DP's own source files, part of the key of a "
+                                                "standard module's cached code; they do not change while DP runs",
 }
 _IMMUTABLE = (str, bytes, int, float, bool, complex, frozenset, tuple, type(None), range, re.Pattern,
               types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)

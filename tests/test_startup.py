@@ -129,6 +129,7 @@ def test_a_run_fills_the_cache_and_the_next_run_reads_it(tmp_path):
     names = entries(home)
     assert sum(n.startswith("parser-") for n in names) == 1          # dsl/standalone.py's parser
     assert sum(n.startswith("module-") for n in names) == 3            # optim, stats and math (which stats imports)
+    assert sum(n.startswith("stdlib-code-") for n in names) == 3       # … their compiled code (module_code.py)
     assert not any(n.endswith(".tmp") for n in names)
     stamps = {n: (home / "dp" / n).stat().st_mtime_ns for n in names}
     assert run(tmp_path, text, home)[0] == "3.0\n"
@@ -304,3 +305,121 @@ def test_a_standard_module_read_back_from_the_cache_is_what_the_parser_makes(tmp
     assert _shape(again) == _shape(first) == _shape(fresh)
     assert [type(c).__name__ for c in getattr(again, "comments", [])] == \
            [type(c).__name__ for c in getattr(fresh, "comments", [])]
+
+
+# ---------------------------------------------------------------- a standard module's code (module_code.py)
+
+ALL_STANDARD = "import optim\nimport ode\nimport stats\nimport math\nimport linalg\nimport roots\n"
+
+
+def _module_codes(text, before=None, metered=False):
+    """{module name: the code object its import ran} for a session that runs before
+    (if given), then text."""
+    from dp.interpreter.session import Session
+    s = Session()
+    s.metered = metered
+    got = {}
+    run_pending = s.modules.run_pending
+
+    def keep():
+        got.update((m.name, c) for m, c in s.modules.pending)
+        run_pending()
+    s.modules.run_pending = keep
+    if before:
+        s.run(before, "<before>")
+    s.run(text, "<t>")
+    return got
+
+
+def test_a_standard_module_s_code_read_back_is_the_code_compiling_makes(tmp_path, monkeypatch):
+    """Read back in a session whose runtime named other objects first (so the kept
+    code's names of copiers and struct classes are given again, as other names), the
+    code is the code that session compiles."""
+    from dp.interpreter import module_code
+    before = ("struct P { x: list[float] }\nvar ps = [P { x: [1.0] }]\nvar qs = ps\nqs[0].x[0] = 3.0\n"
+              "var d = {\"a\": [1.0]}\nvar e = d\ne[\"a\"][0] = 2.0\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "none"))
+    (tmp_path / "none").write_text("")                 # no cache: compiled
+    compiled = _module_codes(ALL_STANDARD, before)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _module_codes(ALL_STANDARD)                        # compiled, and kept
+    kept = sum(n.startswith("stdlib-code-") for n in entries(tmp_path / "cache"))
+    assert kept >= 5                                   # every module without a lambda
+    renamed = []
+    monkeypatch.setattr(module_code, "_renamed", lambda code, names, f=module_code._renamed:
+                        renamed.append(names) or f(code, names))
+    read = _module_codes(ALL_STANDARD, before)
+    assert renamed and any(old != new for old, new in renamed[0].items())
+    assert read.keys() == compiled.keys()
+    for name in compiled:
+        assert read[name] == compiled[name], name
+
+
+def test_a_module_code_entry_that_does_not_fit_is_made_again(tmp_path, monkeypatch):
+    """An entry that names a type the module does not have, or holds no code, is
+    not used: the module is compiled (and its entry written) again."""
+    import marshal
+    from dp.interpreter import module_code
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = _module_codes("import optim\n")["optim"]
+    [name] = [n for n in entries(tmp_path) if n.startswith("stdlib-code-")]
+    code, made = marshal.loads((tmp_path / "dp" / name).read_bytes())
+    assert made                                        # optim's structs and copiers
+    for bad in [(code, (("rt·x·0", "struct", ("struct", "optim.Nope"), None),)),
+                (code, (("rt·x·0", "copy", ("NotAType", ()), None),)), ("code", ()), (code,)]:
+        (tmp_path / "dp" / name).write_bytes(marshal.dumps(bad))
+        assert _module_codes("import optim\n")["optim"] == first
+        assert marshal.loads((tmp_path / "dp" / name).read_bytes())[1] == made
+    reads = []
+    monkeypatch.setattr(module_code, "read", lambda *a, f=module_code.read: reads.append(f(*a)) or reads[-1])
+    program = "import optim\nfn g(x: list[float]) -> list[float] { return x }\nprint(optim.adam(g, [1.0], 0.1, 3))\n"
+    assert _module_codes(program)["optim"] == first
+    assert reads and reads[0] is not None              # read back, and it runs
+
+
+def test_metered_code_is_compiled_not_kept(tmp_path, monkeypatch):
+    """A session with a limit compiles a standard module metered, whatever is kept."""
+    from dp.interpreter import module_code
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _module_codes("import stats\n")                   # plain code, kept
+    before = entries(tmp_path)
+    monkeypatch.setattr(module_code, "read", lambda *a: pytest.fail("read for metered code"))
+    metered = _module_codes("import stats\n", metered=True)
+    assert entries(tmp_path) == before
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert metered["stats"] != _module_codes("import stats\n")["stats"]
+
+
+# ---------------------------------------------------------------- records (dsl/records.py)
+
+def test_a_record_behaves_as_the_dataclass_it_stands_for(tmp_path, monkeypatch):
+    """@record + define against @dataclass: the same fields, defaults, factory,
+    keyword-only fields, repr, value equality and hash, and frozenness."""
+    import dataclasses
+    from dataclasses import dataclass, field
+    from dp.dsl.records import Record, define, record
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    def declare(deco, **options):
+        @deco(**options)
+        class P(Record):
+            a: int
+            b: list = field(default_factory=list)
+            c: str = field(default="c", kw_only=True)
+        return P
+    for where in ("first", "again"):                 # made, then read back from the cache
+        R, D = declare(record, frozen=True), declare(dataclass, frozen=True)
+        define([R], "test", by_value=[R])
+        assert repr(R(1, c="x")) == repr(D(1, c="x"))
+        assert [f.name for f in dataclasses.fields(R)] == [f.name for f in dataclasses.fields(D)]
+        assert R(1) == R(1, [], c="c") and R(1) != R(2) and hash(R(1, ())) == hash(D(1, ())) and R(1).b is not R(1).b
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            R(1).a = 2
+        with pytest.raises(TypeError):
+            R(1, [], "x")                            # c is keyword-only
+    N = declare(record)                              # compared by identity, as a syntax node
+    define([N], "test-nodes")
+    n = N(1)
+    n.a = 2
+    assert n != N(2) and n == n and (n.a, n.b, n.c) == (2, [], "c")

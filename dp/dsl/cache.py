@@ -1,6 +1,6 @@
 """DP's files under the user's cache directory ($XDG_CACHE_HOME/dp, else ~/.cache/dp):
 what start-up would otherwise make again on every run (the parser's tables, the
-standard library's parsed modules).
+standard library's parsed modules and their compiled code).
 
 An entry's name carries a key made from everything it was made from (the grammar, the
 source of the code that made it, the versions of DP, Lark and Python), so a change to
@@ -11,8 +11,10 @@ so a run that reads while another writes sees the old entry or the new one."""
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import sys
+import types
 
 
 def directory() -> str:
@@ -81,3 +83,20 @@ def source_of(*modules) -> bytes:
         except (OSError, TypeError, AttributeError):
             out.append(b"?" + m.__name__.encode())
     return b"\0".join(out)
+
+
+def compiled(source: str, filename: str, prefix: str):
+    """compile(source, filename, "exec"), kept as entry `prefix-<key>.marshal` (reading
+    back a code object takes a fraction of compiling it)."""
+    name = f"{prefix}-{key(source, filename)}.marshal"
+    data = read(name)
+    if data is not None:
+        try:
+            code = marshal.loads(data)
+            if isinstance(code, types.CodeType):
+                return code
+        except (EOFError, ValueError, TypeError):     # a corrupt entry is made again
+            pass
+    code = compile(source, filename, "exec")
+    write(name, marshal.dumps(code))
+    return code

@@ -19,5 +19,10 @@ class Span:
         """The span from the start of self to the end of other."""
         return Span(self.file, self.line, self.col, other.end_line, other.end_col)
 
+    def __reduce__(self):
+        # pickled as the arguments it is made from: a cached syntax tree (dsl/cache.py)
+        # holds thousands, read back faster so than through @dataclass's __setstate__
+        return Span, (self.file, self.line, self.col, self.end_line, self.end_col)
+
 
 NOWHERE = Span("<generated>", 0, 0, 0, 0)

@@ -51,10 +51,12 @@ def _generate(text: str, always_accept: tuple) -> str:
     return _trimmed(out.getvalue())
 
 
-# Two imports of Lark's that DP's parser does without, each slower to import than the
+# Imports of Lark's that DP's parser does without, each slower to import than the
 # parser itself is to load: `regex`, which Lark uses (when installed) only for grammars
-# with Unicode categories or for `regex=True`, and `logging`, for a logger Lark sets to
-# CRITICAL (it says nothing). Each is replaced only if all its lines are found.
+# with Unicode categories or for `regex=True`; `logging`, for a logger Lark sets to
+# CRITICAL (it says nothing); and `pickle`, `zlib`, `base64`, which only Lark's own
+# cache and its save and load from a file use (the standalone parser loads from its
+# tables). Each is replaced only if all its lines are found.
 _TRIMS = [
     [("\n    import regex\n", "\n    raise ImportError\n")],
     [("\nimport logging\n", "\n"),
@@ -62,6 +64,7 @@ _TRIMS = [
       "\nclass _Silent:\n    def __getattr__(self, name):\n        return lambda *args, **kwargs: None\n\n\n"
       "logger = _Silent()\n"),
      ("\nlogger.setLevel(logging.CRITICAL)\n", "\n")],
+    [("\nimport pickle, zlib, base64\n", "\n")],
 ]
 
 

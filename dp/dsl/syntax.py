@@ -8,8 +8,9 @@ traversal at the end of this file (`children`, `rebuild`, `copy`, `walk`) is
 generated from these declarations, so every pass sees every child of every node."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 
+from .records import Record, define, record
 from .span import NOWHERE, Span
 from .types import Type
 
@@ -22,14 +23,16 @@ def note(default=None, factory=None):
     return field(default=default, kw_only=True, metadata={"note": True})
 
 
-@dataclass(eq=False)
-class Node:
+# Each node class is a dataclass compared by identity, its __init__ written with all
+# the others' after the last of them (records.define, below).
+@record
+class Node(Record):
     span: Span = field(default=NOWHERE, kw_only=True)
 
 
 # ---------------------------------------------------------------- type expressions
 
-@dataclass(eq=False)
+@record
 class TypeExpr(Node):
     name: str                                # "float", "list", "fn", "tuple", "unit", a struct's name
     args: list["TypeExpr"] = field(default_factory=list)
@@ -38,46 +41,46 @@ class TypeExpr(Node):
 
 # ---------------------------------------------------------------- expressions
 
-@dataclass(eq=False)
+@record
 class Expr(Node):
     ty: Type | None = note()
 
 
-@dataclass(eq=False)
+@record
 class Num(Expr):
     value: float | int                       # an int value is an int literal
 
 
-@dataclass(eq=False)
+@record
 class Str(Expr):
     value: str
 
 
-@dataclass(eq=False)
+@record
 class Bool(Expr):
     value: bool
 
 
-@dataclass(eq=False)
+@record
 class Name(Expr):
     id: str
     sym: object = note()                     # checker.Symbol, or ("prim", Primitive)
 
 
-@dataclass(eq=False)
+@record
 class Binary(Expr):
     op: str                                  # + - * / % ** == != < <= > >= && ||
     left: Expr
     right: Expr
 
 
-@dataclass(eq=False)
+@record
 class Unary(Expr):
     op: str                                  # - !
     operand: Expr
 
 
-@dataclass(eq=False)
+@record
 class Call(Expr):
     func: Expr
     args: list[Expr]
@@ -89,26 +92,26 @@ class Call(Expr):
     target: tuple | None = note()
 
 
-@dataclass(eq=False)
+@record
 class Index(Expr):
     obj: Expr
     index: Expr
 
 
-@dataclass(eq=False)
+@record
 class Slice(Expr):
     """`lo:hi` inside a tensor index; either bound may be missing."""
     lo: Expr | None
     hi: Expr | None
 
 
-@dataclass(eq=False)
+@record
 class Subscripts(Expr):
     """`a[i, 1:3]`: several subscripts (ints and slices) of one tensor index."""
     parts: list[Expr]
 
 
-@dataclass(eq=False)
+@record
 class Field(Expr):
     obj: Expr
     name: str
@@ -116,13 +119,13 @@ class Field(Expr):
     target: tuple | None = note()
 
 
-@dataclass(eq=False)
+@record
 class TupleIndex(Expr):
     obj: Expr
     index: int
 
 
-@dataclass(eq=False)
+@record
 class IfExpr(Expr):
     """`if c { a } else { b }` as a value: each branch is one expression, and only the
     chosen one is evaluated."""
@@ -131,29 +134,29 @@ class IfExpr(Expr):
     orelse: Expr
 
 
-@dataclass(eq=False)
+@record
 class TupleLit(Expr):
     items: list[Expr]
 
 
-@dataclass(eq=False)
+@record
 class ListLit(Expr):
     items: list[Expr]
 
 
-@dataclass(eq=False)
+@record
 class DictLit(Expr):
     keys: list[Expr]
     values: list[Expr]
 
 
-@dataclass(eq=False)
+@record
 class StructLit(Expr):
     name: str
     fields: list[tuple[str, Expr]]
 
 
-@dataclass(eq=False)
+@record
 class Lambda(Expr):
     params: list["Param"]
     ret: TypeExpr
@@ -165,14 +168,14 @@ class Lambda(Expr):
 
 # ---------------------------------------------------------------- statements
 
-@dataclass(eq=False)
+@record
 class Stmt(Node):
     comment: str | None = field(default=None, kw_only=True)   # printed above the statement
     primal: bool = note(False)               # a derivative's forward sweep: the primal's own step
     tape_var: str | None = note()            # saves or restores this variable on a tape
 
 
-@dataclass(eq=False)
+@record
 class Let(Stmt):
     name: str                                # for tuple destructuring: see `names`
     annot: TypeExpr | None
@@ -185,7 +188,7 @@ class Let(Stmt):
     borrow: bool = note(False)               # derived code: shares its value, never copies
 
 
-@dataclass(eq=False)
+@record
 class Assign(Stmt):
     target: Expr
     value: Expr
@@ -195,32 +198,32 @@ class Assign(Stmt):
     payload: int | None = note()             # normal form: a match arm copies payload k of the subject
 
 
-@dataclass(eq=False)
+@record
 class AugAssign(Stmt):
     target: Expr
     op: str                                  # + - * /
     value: Expr
 
 
-@dataclass(eq=False)
+@record
 class ExprStmt(Stmt):
     expr: Expr
 
 
-@dataclass(eq=False)
+@record
 class If(Stmt):
     cond: Expr
     then: list[Stmt]
     orelse: list[Stmt]
 
 
-@dataclass(eq=False)
+@record
 class While(Stmt):
     cond: Expr
     body: list[Stmt]
 
 
-@dataclass(eq=False)
+@record
 class ForRange(Stmt):
     var: str
     start: Expr
@@ -229,7 +232,7 @@ class ForRange(Stmt):
     sym: object = note()
 
 
-@dataclass(eq=False)
+@record
 class ForEach(Stmt):
     var: str                                 # for destructuring, the binder as written: "(i, x)"
     iterable: Expr
@@ -239,29 +242,29 @@ class ForEach(Stmt):
     syms: list | None = note()               # for destructuring: the symbols of `names`
 
 
-@dataclass(eq=False)
+@record
 class Return(Stmt):
     value: Expr | None
 
 
-@dataclass(eq=False)
+@record
 class Break(Stmt):
     pass
 
 
-@dataclass(eq=False)
+@record
 class Continue(Stmt):
     pass
 
 
-@dataclass(eq=False)
+@record
 class Param(Node):
     name: str
     annot: TypeExpr
     sym: object = note()
 
 
-@dataclass(eq=False)
+@record
 class FnDef(Stmt):
     name: str
     params: list[Param]
@@ -281,31 +284,31 @@ class FnDef(Stmt):
     instance_of: str | None = note()         # an instance of a generic list function (dsl/generics.py): "map"
 
 
-@dataclass(eq=False)
+@record
 class FieldDecl(Node):
     name: str
     annot: TypeExpr
 
 
-@dataclass(eq=False)
+@record
 class StructDef(Stmt):
     name: str
     fields: list[FieldDecl]
 
 
-@dataclass(eq=False)
+@record
 class VariantDecl(Node):
     name: str
     payload: list[TypeExpr]
 
 
-@dataclass(eq=False)
+@record
 class EnumDef(Stmt):
     name: str
     variants: list[VariantDecl]
 
 
-@dataclass(eq=False)
+@record
 class MatchArm(Node):
     enum: str | None                         # Shape.Circle(r) gives "Shape"
     variant: str                             # "_" for the wildcard
@@ -314,24 +317,24 @@ class MatchArm(Node):
     syms: list = note(factory=list)
 
 
-@dataclass(eq=False)
+@record
 class Match(Stmt):
     subject: Expr
     arms: list[MatchArm]
 
 
-@dataclass(eq=False)
+@record
 class Import(Stmt):
     module: str
 
 
-@dataclass(eq=False)
+@record
 class RuleClause(Node):
     target: str                              # x_bar (a cotangent) or y_dot (the tangent)
     value: Expr
 
 
-@dataclass(eq=False)
+@record
 class RuleDef(Stmt):
     """`derivative f(x, y) -> r { x_bar = ..., r_dot = ... }`: a user's derivative rule."""
     fn: str
@@ -340,7 +343,7 @@ class RuleDef(Stmt):
     clauses: list[RuleClause]
 
 
-@dataclass(eq=False)
+@record
 class Program(Node):
     body: list[Stmt]
 
@@ -370,6 +373,7 @@ def _node_classes():
 
 
 NODE_CLASSES = _node_classes()
+define(NODE_CLASSES.values(), __file__ + ":nodes")        # every node class's __init__ (dsl/records.py)
 EXPRS = (Num, Str, Bool, Name, Binary, Unary, Call, Index, Slice, Subscripts, Field, TupleIndex, TupleLit,
          ListLit, DictLit, StructLit, Lambda, IfExpr)
 STMTS = (Let, Assign, AugAssign, ExprStmt, If, While, ForRange, ForEach, Return, Break, Continue, FnDef,

@@ -1,10 +1,12 @@
 """DP's types. Types are immutable values compared by structure."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import Record, define, record
 
 
-class Type:
+# Each type is a frozen dataclass, compared by value (StructT and EnumT by identity),
+# its methods written with all the others' after the last of them (records.define).
+class Type(Record):
     __slots__ = ()
 
     @property
@@ -13,7 +15,7 @@ class Type:
         return False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Prim(Type):
     name: str                      # float, int, bool, string, tensor, unit
 
@@ -25,15 +27,7 @@ class Prim(Type):
         return self.name in ("float", "tensor")
 
 
-FLOAT = Prim("float")
-INT = Prim("int")
-BOOL = Prim("bool")
-STRING = Prim("string")
-TENSOR = Prim("tensor")
-UNIT = Prim("unit")
-
-
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class IntLit(Type):
     """The type of an integer literal: an int that may also stand where a float is expected."""
 
@@ -41,10 +35,7 @@ class IntLit(Type):
         return "int"
 
 
-INT_LIT = IntLit()
-
-
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ListT(Type):
     elem: Type
 
@@ -56,7 +47,7 @@ class ListT(Type):
         return self.elem.active
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DictT(Type):
     key: Type
     value: Type
@@ -69,7 +60,7 @@ class DictT(Type):
         return self.value.active
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DefaultDictT(DictT):
     """defaultdict[K, V]: a dict whose read of a missing key gives its default (a
     constant, made afresh for each read) without adding the key; writing through a
@@ -79,7 +70,7 @@ class DefaultDictT(DictT):
         return f"defaultdict[{self.key}, {self.value}]"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SetT(Type):
     """set[T]: distinct hashable values (int, string, bool, enums, tuples of them), in
     insertion order. Never differentiable: its elements cannot be floats."""
@@ -89,7 +80,7 @@ class SetT(Type):
         return f"set[{self.elem}]"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TupleT(Type):
     items: tuple[Type, ...]
 
@@ -102,7 +93,7 @@ class TupleT(Type):
         return any(t.active for t in self.items)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FnT(Type):
     params: tuple[Type, ...]
     ret: Type
@@ -111,7 +102,7 @@ class FnT(Type):
         return "fn(" + ", ".join(map(str, self.params)) + f") -> {self.ret}"
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@record(frozen=True, slots=True)
 class StructT(Type):
     """A struct type; identity is the declaration (two structs named alike differ)."""
     name: str
@@ -131,7 +122,7 @@ class StructT(Type):
         return id(self)
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@record(frozen=True, slots=True)
 class EnumT(Type):
     name: str
     variants: dict          # name -> tuple of payload types
@@ -169,7 +160,7 @@ def _holds_float(t: Type, inside: frozenset) -> bool:
     return t.active
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ModuleT(Type):
     name: str
 
@@ -177,7 +168,7 @@ class ModuleT(Type):
         return f"module {self.name}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ErrorT(Type):
     """Stands for the type of an expression that already failed to check, so one
     mistake gives one diagnostic and not a cascade."""
@@ -186,6 +177,16 @@ class ErrorT(Type):
         return "<error>"
 
 
+define((Prim, IntLit, ListT, DictT, DefaultDictT, SetT, TupleT, FnT, StructT, EnumT, ModuleT, ErrorT),
+       __file__ + ":types", by_value=(Prim, IntLit, ListT, DictT, DefaultDictT, SetT, TupleT, FnT, ModuleT, ErrorT))
+
+FLOAT = Prim("float")
+INT = Prim("int")
+BOOL = Prim("bool")
+STRING = Prim("string")
+TENSOR = Prim("tensor")
+UNIT = Prim("unit")
+INT_LIT = IntLit()
 ERROR = ErrorT()
 
 

@@ -414,13 +414,13 @@ class Compiler:
         return code
 
     def copy(self, code, ty, span):
-        c = self.rt.copier(ty)
+        c = self.rt.named("copy", ty)
         if c is None:
             return code
         if self.metered and _nests(ty):
             # a copy of lists of lists priced first by what it makes (meter.py)
-            return _pos(_call(_load("rt·g·copied"), _load(self.rt.name(c, "copy")), code), span)
-        return _pos(_call(_load(self.rt.name(c, "copy")), code), span)
+            return _pos(_call(_load("rt·g·copied"), _load(c), code), span)
+        return _pos(_call(_load(c), code), span)
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e) -> py.expr:
@@ -543,8 +543,7 @@ class Compiler:
             return self.method(e)
         if kind == "variant":
             _, et, name = e.target
-            ctor = self.rt.enum_class(et).members[name]
-            return _call(_load(self.rt.name(ctor, f"{et.name}·{name}")), *[self.escaping(a) for a in e.args])
+            return _call(_load(self.rt.named("variant", et, name)), *[self.escaping(a) for a in e.args])
         if kind == "transform":
             return self.transforms.compile_call(self, e)
         return _call(self.expr(e.func), *[self.escaping(a) for a in e.args])
@@ -577,8 +576,7 @@ class Compiler:
             return py.BinOp(left=args[0], op=py.Add(), right=args[1])      # one numpy call, no helper
         if name in ("zeros_like", "accumulate"):
             # specialised to the static type: Particle(a.x + b.x, …), not reflection
-            op = self.rt.zeroer(e.ty) if name == "zeros_like" else self.rt.accumulator(e.ty)
-            return _call(_load(self.rt.name(op, name)), *args)
+            return _call(_load(self.rt.named(name, e.ty)), *args)
         helper = {"print": "rt·print", "len": "rt·len", "range": "rt·range_list", "float": "rt·float",
                   "int": "rt·int", "str": "rt·str"}.get(name, f"rt·{name}")
         if self.metered and name == "range":
@@ -631,9 +629,7 @@ class Compiler:
 
     def e_Field(self, e):
         if e.target[0] == "variant":
-            et = e.target[1]
-            member = self.rt.enum_class(et).members[e.name]
-            return _load(self.rt.name(member, f"{et.name}·{e.name}"))
+            return _load(self.rt.named("variant", e.target[1], e.name))
         if e.target[0] == "module":
             return _load(e.target[2].py)
         return py.Attribute(value=self.expr(e.obj), attr=field_attr(e.name), ctx=py.Load())
@@ -663,9 +659,8 @@ class Compiler:
 
     def e_StructLit(self, e):
         st = e.ty
-        cls = self.rt.struct_class(st)
         given = dict(e.fields)
-        return _call(_load(self.rt.name(cls, st.name)), *[self.escaping(given[f]) for f in st.fields])
+        return _call(_load(self.rt.named("struct", st)), *[self.escaping(given[f]) for f in st.fields])
 
     def e_Lambda(self, e):
         """A lambda is a closure over the *values* of what it captures: a factory at
@@ -951,22 +946,51 @@ def _mutates(nodes, sym) -> bool:
 
 
 def fill_positions(node: py.AST, span: Span):
-    """Give every node without a position its parent's, so generated code compiles."""
-    line = getattr(node, "lineno", None)
-    if line is None or line == 0:
-        node.lineno, node.col_offset = max(span.line, 1), max(span.col - 1, 0)
-        node.end_lineno, node.end_col_offset = max(span.end_line, 1), max(span.end_col - 1, 0)
-    here = Span(span.file, node.lineno, node.col_offset + 1, node.end_lineno or node.lineno,
-                (node.end_col_offset or 0) + 1)
-    for child in py.iter_child_nodes(node):
-        if isinstance(child, (py.expr_context, py.operator, py.cmpop, py.unaryop, py.boolop)):
-            continue
-        if isinstance(child, (py.expr, py.stmt, py.arg, py.excepthandler, py.keyword)) or isinstance(child, py.arguments):
-            if isinstance(child, py.arguments):
-                for a in child.args:
-                    fill_positions(a, here)
-                continue
-            fill_positions(child, here)
+    """Give every node without a position its parent's, so generated code compiles.
+    A position is (line, column, end line, end column), columns from 0. Only statements,
+    expressions, arguments, handlers and keywords are visited (not what is inside a
+    comprehension or an `arguments`' defaults)."""
+    stack = [(node, (max(span.line, 1), max(span.col - 1, 0), max(span.end_line, 1), max(span.end_col - 1, 0)))]
+    while stack:
+        node, parent = stack.pop()
+        if not getattr(node, "lineno", None):           # none, or 0
+            node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = parent
+        children = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            for child in value if isinstance(value, list) else (value,):
+                kind = _VISIT.get(type(child))
+                if kind is None:
+                    kind = _visit(type(child))
+                if kind == "node":
+                    children.append(child)
+                elif kind == "arguments":
+                    children.extend(child.args)
+        if children:             # visited in order (a node put in two places takes the first's position)
+            here = (max(node.lineno, 1), max(node.col_offset, 0), max(node.end_lineno or node.lineno, 1),
+                    max(node.end_col_offset or 0, 0))
+            stack.extend((child, here) for child in reversed(children))
+
+
+def _visit(cls: type) -> str:
+    if issubclass(cls, py.arguments):
+        return "arguments"
+    return "node" if issubclass(cls, (py.expr, py.stmt, py.arg, py.excepthandler, py.keyword)) else ""
+
+
+def _ast_classes():
+    todo, out = [py.AST], []
+    while todo:
+        c = todo.pop()
+        out.append(c)
+        todo.extend(c.__subclasses__())
+    return out
+
+
+# a class of child → "node", "arguments" or "" (not visited): every ast class and the
+# scalars a field holds, made once at import (a table filled as it went would be state
+# shared by sessions)
+_VISIT: dict[type, str] = {c: _visit(c) for c in _ast_classes() + [str, int, float, bool, type(None), bytes]}
 
 
 _unused = (STRING, FnT, Prim)

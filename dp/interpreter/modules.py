@@ -7,7 +7,9 @@ library (stdlib/*.dp), whose files diagnostics name `<stdlib>/optim.dp`. The mod
 parsed, checked against an environment of its own (it sees only what it imports
 itself), compiled into the session's runtime namespace, and bound in the importer
 under its name, so `optim.adam(...)` reaches its functions. A module is loaded once
-per session, whoever imports it.
+per session, whoever imports it. A standard module's parsed tree and compiled code are
+kept in the user's cache directory (parse_module, module_code.py): it is checked on
+every load, parsed and compiled once.
 
 Names. Inside a module its globals have their plain names. Once it is checked they
 are renamed apart from everything else:
@@ -35,6 +37,8 @@ from dp.dsl.diagnostics import Diagnostic, DPError, did_you_mean
 from dp.dsl.parser import parse
 from dp.dsl.symbols import GlobalEnv, Symbol
 
+from . import module_code
+
 KIND = "import error"
 
 
@@ -46,6 +50,7 @@ class Module:
         self.exports = GlobalEnv()      # plain names: what `name.f` finds
         self.qualified = GlobalEnv()    # renamed names of this module and of all it imports
         self.mtime: float | None = None
+        self.code_key: str | None = None    # a standard module's: its compiled code's in the cache (module_code.py)
 
 
 class ModuleLoader:
@@ -64,15 +69,18 @@ class ModuleLoader:
         self.directories: list[str] | None = None
 
     # ------------------------------------------------------------ importing
-    def load_imports(self, prog: S.Program, env: GlobalEnv, file: str) -> GlobalEnv:
+    def load_imports(self, prog: S.Program, env: GlobalEnv, file: str, loaded: list | None = None) -> GlobalEnv:
         """env extended with the modules prog's top-level `import`s name (env itself
-        when there are none). Raises DPError at the import line on failure."""
+        when there are none), each Module appended to loaded if given. Raises DPError
+        at the import line on failure."""
         imports = [s for s in prog.body if isinstance(s, S.Import)]
         if not imports:
             return env
         env, taken = env.copy(), set()
         for s in imports:
             mod = self.load(s, file)
+            if loaded is not None:
+                loaded.append(mod)
             taken |= set(mod.qualified.values)
             env.modules[s.module] = mod.exports
             env.values.update(mod.qualified.values)
@@ -172,7 +180,8 @@ class ModuleLoader:
             self.prefixes.add(prefix)
         mod = Module(name, prefix, path)
         mod.mtime = _mtime(path) if not _in_stdlib(path) else None
-        base = self.load_imports(prog, GlobalEnv(py_types=self.session.env.py_types), shown)
+        imported: list[Module] = []
+        base = self.load_imports(prog, GlobalEnv(py_types=self.session.env.py_types), shown, imported)
         work = base.copy()
         session = self.session                 # session.ad is made when a transform is first checked
         saved_env, syms_before = (session.ad.current_env, set(session.ad.syms)) if session.differentiates else (None, set())
@@ -193,9 +202,32 @@ class ModuleLoader:
                    if syms[n] is not None and isinstance(syms[n].decl, S.FnDef)]
         self._rename(mod, prog, base, work, derived)
         if not self.check_only:
-            code = compile(self.session.compiler.program(prog), shown, "exec")
-            self.pending.append((mod, code))
+            if _in_stdlib(path) and all(m.code_key is not None for m in imported):
+                mod.code_key = module_code.key(text, shown, prefix, [m.code_key for m in imported],
+                                               [s.py for s in mod.exports.values.values()])
+            self.pending.append((mod, self._compiled(mod, prog, shown)))
         return mod
+
+    def _compiled(self, mod: Module, prog: S.Program, shown: str):
+        """The code object of a checked module: a standard module's kept in the cache
+        when it is compiled plain (see module_code.py), read back from there."""
+        session, compiler = self.session, self.session.compiler
+        plain = mod.code_key is not None and not compiler.metered and not session.differentiates
+        if plain:
+            code = module_code.read(mod.code_key, session.runtime, mod.qualified)
+            if code is not None:
+                compiler.compiled_unmetered = True         # as compiling it would have noted
+                return code
+        lambdas = len(compiler.code_nodes)              # a lambda's node goes there (kept code has none)
+        session.runtime.made = [] if plain else None     # what the code names, to be named again when read
+        try:
+            code = compile(compiler.program(prog), shown, "exec")
+            made = session.runtime.made
+        finally:
+            session.runtime.made = None
+        if plain and len(compiler.code_nodes) == lambdas:
+            module_code.write(mod.code_key, code, made)
+        return code
 
     def _rename(self, mod: Module, prog, base: GlobalEnv, work: GlobalEnv, derived):
         """Give the module's globals names apart from everyone else's (see the top)."""

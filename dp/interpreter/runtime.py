@@ -264,6 +264,7 @@ class Runtime:
         self.enum_classes: dict = {}
         self._copiers: dict = {}
         self._building: set = set()                # copiers being made (recursive types)
+        self.made: list | None = None              # while a list: what `named` names (module_code.py)
 
     def ready_numpy(self) -> None:
         """Once numpy is imported (by a program's first tensor operation, or by an
@@ -282,6 +283,29 @@ class Runtime:
             self.ns[n] = obj
             self._keep.append(obj)
         return self._names[key]
+
+    def named(self, kind: str, t, member: str | None = None) -> str | None:
+        """The name of what compiled code calls for a type t: its copier ("copy"; None
+        when values of t need none), its zeroer ("zeros_like") or accumulator
+        ("accumulate"), a struct's class ("struct"), an enum's variant `member`
+        ("variant"). Each is noted in `made` while that is a list: a standard module's
+        code kept in the cache is given them again by it (module_code.py)."""
+        if kind == "copy":
+            obj, hint = self.copier(t), "copy"
+            if obj is None:
+                return None
+        elif kind == "zeros_like" or kind == "accumulate":
+            obj, hint = self.zeroer(t) if kind == "zeros_like" else self.accumulator(t), kind
+        elif kind == "struct":
+            obj, hint = self.struct_class(t), t.name
+        elif kind == "variant":
+            obj, hint = self.enum_class(t).members[member], f"{t.name}·{member}"
+        else:
+            raise ValueError(kind)
+        name = self.name(obj, hint)
+        if self.made is not None:
+            self.made.append((name, kind, t, member))
+        return name
 
     def struct_class(self, st: StructT) -> type:
         cls = self.struct_classes.get(st)
