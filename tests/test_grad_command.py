@@ -214,3 +214,25 @@ def test_dp_grad_prints_the_text_source_prints_for_a_function_that_calls_a_trans
     b, _ = session()
     b.run(program + out.getvalue(), "both.dp")
     assert b.run("f_grad(0.5)").value == pytest.approx(want, rel=1e-13)
+
+
+def test_dp_grad_is_not_stopped_by_another_functions_derivative_error(tmp_path):
+    """Review of session 17: since dp grad derives the transforms the file's functions
+    call, an error in another function's (h takes grad of k, which writes a global) made
+    `dp grad FILE f` fail; `dp check` accepts the file. Now only f's own errors stop it,
+    and `dp grad FILE h` reports h's at its line."""
+    program = "var total = 0.0\nfn k(x: float) -> float {\n    total = total + x\n    return x\n}\n" \
+              "fn h(x: float) -> float {\n    return grad(k)(x)\n}\nfn f(x: float) -> float {\n    return x * x\n}\n"
+    p = tmp_path / "other.dp"
+    p.write_text(program)
+    import contextlib
+    for name, code_want in (("f", 0), ("h", 1)):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["grad", str(p), name])
+        assert code == code_want, err.getvalue()
+        if name == "f":
+            assert out.getvalue().startswith("fn f_grad(x: float) -> float {")
+        else:
+            assert f"{p}:3:5: differentiation error: `total` is a global variable" in err.getvalue()
+            assert "Traceback" not in err.getvalue()

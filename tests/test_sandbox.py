@@ -210,6 +210,22 @@ print(v, E{name}.{name}, E{name}.W(v), grad(f)(v))
     assert text == f"{name} {{ x: 1.0 }} E{name}.{name} E{name}.W({name} {{ x: 1.0 }}) {name} {{ x: 2.0 }}\n"
 
 
+@pytest.mark.parametrize("name", ["abs", "sqrt", "exp", "sum", "copy"])
+def test_a_struct_named_as_a_primitive_leaves_the_primitive_in_place(name):
+    """Review of session 17: a struct's class was named `rt·abs·N` and a primitive
+    `rt·abs·i`; where N met i the struct's class replaced the primitive at run time, so
+    `abs(-2.0)`, typed float, made a struct (and `+ 1.0` on it an internal error)."""
+    arg = "tensor([-4.0, 9.0])" if name == "sum" else "-2.0" if name == "abs" else "4.0"
+    want = {"abs": "2.0", "sqrt": "2.0", "exp": repr(float(np.exp(4.0))), "sum": "5.0", "copy": None}[name]
+    call = f"{name}({arg}) + 1.0" if want is not None else "1.0"
+    text = attempt("\n".join(f"struct {name}{k} {{ x: float }}\nlet v{k} = {name}{k} {{ x: 1.0 }}" for k in ("", "2", "3"))
+                   .replace(f"struct {name} ", f"struct {name} ", 1) + f"\nprint({call})\n")
+    if want is None:
+        assert text == "1.0\n", text
+    else:
+        assert text == f"{float(want) + 1.0!r}\n", text
+
+
 @pytest.mark.parametrize("name", ["__class__", "__init__", "__dict__", "__slots__", "_fields", "_type", "to_dict"])
 def test_a_field_cannot_be_named_as_the_runtime_names_its_own(name):
     text = attempt(f"struct S {{ {name}: float }}")

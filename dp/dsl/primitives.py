@@ -104,13 +104,14 @@ TABLE: list[Primitive] = [
     # the int version first: an int literal exponent picks it. Their derivatives in x are
     # written with pow_term, whose coefficient 0 makes the term 0 even where x^q is infinite.
     # Where x <= 0 every derivative in p is 0, and so is every derivative of one: the
-    # terms that came from a derivative in p have the coefficient heaviside(x) there
+    # terms that come from a derivative in p have the coefficient heaviside(x) (a term's
+    # c depends on p alone, so its derivative in c is one in p; its q-derivative has a log)
     *elementwise("pow_dbase", "x n:int", K.pow_dbase_int, None, "pow_term(float(n * (n - 1)), x, float(n - 2), 0)",
                  total=False, helper=True, doc="n · x^(n-1); 0 when n is 0"),
     *elementwise("pow_dbase", "x p", K.pow_dbase, K.t_pow_dbase, "pow_term(p * (p - 1.0), x, p - 2.0, 0)",
                  "pow_term(heaviside(x), x, p - 1.0, 0) + pow_term(p, x, p - 1.0, 1)", domain="x > 0.0", helper=True,
                  doc="p · x^(p-1), the derivative of x ** p in x; 0 when p is 0"),
-    *elementwise("pow_term", "c x q m:int", K.pow_term, K.t_pow_term, "pow_term(1.0, x, q, m)",
+    *elementwise("pow_term", "c x q m:int", K.pow_term, K.t_pow_term, "pow_term(heaviside(x), x, q, m)",
                  "pow_term(c * q, x, q - 1.0, m) + pow_term(c * float(m) * heaviside(x), x, q - 1.0, m - 1)",
                  "pow_term(c, x, q, m + 1)", domain="x > 0.0", helper=True,
                  doc="c · x^q · (log x)^m: every derivative of x ** p is a sum of these; 0 at x = 0 when m > 0"),

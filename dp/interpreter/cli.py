@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             # The transforms the functions call are derived first, as `dp run` derives them
             # (a jvp inside f prints as `q_jvp`, as source(grad(f)) and :grad print it)
             prog, session.env = session.check_text(text, ns.file)
-            session.derive_definitions(prog)
+            session.derive_definitions(prog, ns.name)
             command, name_at, wrt_at = _grad_command(ns)
             _write_stdout(session.derived_source(ns.name, ns.mode, ns.wrt, ("<command line>", command),
                                                  name_at, wrt_at).rstrip("\n") + "\n")

@@ -275,10 +275,12 @@ class Runtime:
             self.numpy_ready = True
 
     def name(self, obj, hint: str) -> str:
-        """A namespace name bound to obj (one name per object)."""
+        """A namespace name bound to obj (one name per object). Its number is written
+        `n3`, never a bare number as a primitive's (`rt·abs·0`): a struct the program
+        names `abs` must not take the primitive's place."""
         key = id(obj)
         if key not in self._names:
-            n = f"rt·{hint}·{len(self._names)}"
+            n = f"rt·{hint}·n{len(self._names)}"
             self._names[key] = n
             self.ns[n] = obj
             self._keep.append(obj)

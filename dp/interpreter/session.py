@@ -209,14 +209,23 @@ class Session:
         self._counter += 1
         return f"<input {self._counter}>"
 
-    def derive_definitions(self, prog) -> None:
+    def derive_definitions(self, prog, name: str) -> None:
         """Derive what the transform calls in prog's function definitions name, as a
-        run derives them (`dp grad` checks a file without running it)."""
-        fns = [s for s in prog.body if isinstance(s, S.FnDef)]
+        run derives them (`dp grad FILE name` checks a file without running it). A
+        function's error is reported only for `name` itself: another's may be one a
+        run would never reach (`dp check` accepts the file), and if `name` needs it,
+        deriving `name` reports it."""
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
-            self.ad.derive_program(fns, self.env)
-        except DPError as e:
-            raise self.sources.quote(e) from None
+            for fn in (s for s in prog.body if isinstance(s, S.FnDef)):
+                try:
+                    self.ad.derive_program([fn], self.env)
+                except DPError as e:
+                    if fn.name == name:
+                        raise self.sources.quote(e) from None
+        finally:
+            sys.setrecursionlimit(old)
 
     def derived_source(self, name: str, mode: str = "reverse", wrt: int | None = None,
                        command: tuple[str, str] | None = None, name_at: int | None = None,

@@ -159,7 +159,7 @@ class TransformRuntime:
         output = self.session.runtime.output
         fn, (j,) = d.source, d.wrt
         inner = self.ad.by_name.get(fn.name)
-        again = None
+        again = value = None
         output.muted += 1                              # the program's prints happened already, once
         try:
             value = ns[fn.sym.py](*args)
@@ -183,8 +183,8 @@ class TransformRuntime:
             return again
         from .runtime import DPRuntimeError
         shown = fn.name.split("_grad")[0].split("_rev")[0]
-        raise DPRuntimeError(f"a Jacobian of `{shown}` is not a number (nan) where its value is "
-                             f"{format_value(value)}",
+        where = f" where its value is {format_value(value)}" if value is not None else ""
+        raise DPRuntimeError(f"a Jacobian of `{shown}` is not a number (nan){where}",
                              "a zero (co)tangent met an infinite partial: a value overflowed, or a branch "
                              "`where` did not take is not finite (guard its argument: `sqrt(where(c, x, 1.0))`); "
                              "keep the values finite",

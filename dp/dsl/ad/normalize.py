@@ -771,9 +771,19 @@ class Normalizer:
 
 
 def _names_a_function(e) -> bool:
-    """Whether e is a lambda, a function's name, or a call that makes one that normalize
-    and derive can follow (a factory, a transform)."""
-    if isinstance(e, (S.Lambda, S.Name)):
+    """Whether e is a function bound once, which normalize and derive can follow: a
+    lambda, a function's or a parameter's name, a `let` of one of these, or a call that
+    makes one (a factory, a transform). A `var` or a loop variable is none of them, nor
+    a `let` of one (review of session 17: `for q in fs { let h = q … }`)."""
+    seen = 0
+    while isinstance(e, S.Name) and seen < 100:
+        sym, seen = e.sym, seen + 1
+        if isinstance(sym, tuple) or sym is None or sym.kind in ("fn", "param"):
+            return True
+        if sym.kind != "let" or not isinstance(sym.decl, S.Let) or sym.decl.names is not None:
+            return False
+        e = sym.decl.value
+    if isinstance(e, S.Lambda):
         return True
     return isinstance(e, S.Call) and e.target is not None and (
         e.target[0] == "transform" or e.target[0] == "fn" and _factory(e.target[1]))
