@@ -775,9 +775,8 @@ def _names_a_function(e) -> bool:
     lambda, a function's or a parameter's name, a `let` of one of these, or a call that
     makes one (a factory, a transform). A `var` or a loop variable is none of them, nor
     a `let` of one (review of session 17: `for q in fs { let h = q … }`)."""
-    seen = 0
-    while isinstance(e, S.Name) and seen < 100:
-        sym, seen = e.sym, seen + 1
+    while isinstance(e, S.Name):                # a chain of lets ends: each names an earlier one
+        sym = e.sym
         if isinstance(sym, tuple) or sym is None or sym.kind in ("fn", "param"):
             return True
         if sym.kind != "let" or not isinstance(sym.decl, S.Let) or sym.decl.names is not None:
