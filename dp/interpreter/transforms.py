@@ -312,7 +312,13 @@ def _has_nan(v, or_inf: bool = False) -> bool:
         elif t is list or t is tuple:
             todo.extend(x)
         elif isinstance(x, DPStruct):
-            todo.extend([getattr(x, a) for a in x.__slots__])
+            for a in x.__slots__:             # a struct of floats, as a gradient's usually is, at once
+                f = getattr(x, a)
+                if type(f) is float:
+                    if f != f or or_inf and f in (math.inf, -math.inf):
+                        return True
+                else:
+                    todo.append(f)
         elif isinstance(x, dict):
             todo.extend(x.values())
         elif isinstance(x, np.ndarray):       # last: before numpy is imported, np's types cost a lookup
