@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import os
 import random
@@ -104,6 +105,42 @@ def test_a_partial_for_each_float_parameter():
     from dp.dsl.primitive import elementwise
     with pytest.raises(ValueError, match="partial"):
         elementwise("bad", "a b", max, None, "1.0")
+
+
+# A call kept only for its error compiles to a test of the domain (compiler._domain_guard):
+# that is right only if the entry cannot fail where its domain holds.
+SPECIAL = (-math.inf, -1e308, -2.0, -1.0, -0.5, -1e-300, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.0, 1e308, math.inf, math.nan)
+
+
+@pytest.mark.parametrize("p", [p for p in P.TABLE if p.total_in_domain], ids=lambda p: p.name)
+def test_an_entry_total_in_its_domain_cannot_fail_there(p):
+    assert p.domain is not None and all(t == FLOAT for t in p.types)
+    impl = p.impl if p.impl is not None else {"/": lambda a, b: a / b}[p.py_op]
+    inside = _domain(p).inside
+    tried = 0
+    for point in itertools.product(SPECIAL, repeat=len(p.params)):
+        if inside(*point):
+            impl(*point)                     # raises (the test fails) if the fact is wrong
+            tried += 1
+    assert tried > 0
+
+
+def test_a_call_kept_for_its_error_fails_where_the_function_does():
+    for _ in range(2):                       # the second session reuses the table's domains
+        dp = Interpreter()
+        dp.load("fn f(x1: float, x2: float) -> float { return log(x1) + x1 * x2 - sin(x2) }\n"
+                "fn h(x: float) -> float {\n    let unused = asin(x) + x / (x - 1.0) + 1.0 / x\n    return x * x\n}")
+        g, gh = dp.eval("grad(f, (0, 1))"), dp.eval("grad(h)")
+        assert g(2.0, 5.0) == pytest.approx((0.5 + 5.0, 2.0 - math.cos(5.0)), rel=1e-15)
+        with pytest.raises(DPError, match="math domain error") as e:
+            g(-1.0, 5.0)
+        assert e.value.diagnostics[0].span.line == 1
+        assert gh(0.5) == 1.0
+        cases = ((2.0, "math domain error", 18), (1.0, "division by zero", 28), (0.0, "division by zero", 44))
+        for x, message, col in cases:
+            with pytest.raises(DPError, match=message) as e:
+                gh(x)
+            assert (e.value.diagnostics[0].span.line, e.value.diagnostics[0].span.col) == (3, col)
 
 
 # ---------------------------------------------------------------- sampling from the declared domain

@@ -44,6 +44,9 @@ class Primitive:
                           default is that it may)
       domain              a DP condition on the parameters: where it is defined and
                           smooth (None: everywhere)
+      total_in_domain     cannot fail where its domain holds, so a call whose value is
+                          unused (derived code keeps one for its error) compiles to the
+                          test `if not domain: call` (tests/test_primitives.py checks it)
       kinks               a DP expression whose zeros include every point where it is
                           not smooth: a kink, a jump or a pole (None: nowhere)
       helper              made for derivative rules; derived code calls it
@@ -57,12 +60,14 @@ class Primitive:
                  partials: tuple[str | None, ...] | None = None, doc: str = "", view: bool = False,
                  elementwise: bool = False, keeps_shape: bool = False, reduction: bool = False,
                  piecewise_constant: bool = False, total: bool = False, domain: str | None = None,
-                 kinks: str | None = None, helper: bool = False, examples: tuple = ()):
+                 total_in_domain: bool = False, kinks: str | None = None, helper: bool = False,
+                 examples: tuple = ()):
         self.name = name
         self.params = tuple(params.split()) if isinstance(params, str) else tuple(params)
         self.types, self.ret, self.impl, self.py_op, self.doc = tuple(types), ret, impl, py_op, doc
         self.view, self.elementwise, self.keeps_shape, self.reduction = view, elementwise, keeps_shape, reduction
         self.piecewise_constant, self.total, self.domain, self.kinks = piecewise_constant, total, domain, kinks
+        self.total_in_domain = total_in_domain
         self.helper, self.examples, self.partials = helper, examples, partials
         self._jvp, self._vjp = jvp, vjp
         self.rules: dict = {}
@@ -100,8 +105,8 @@ class Primitive:
 
 def elementwise(name: str, params: str, float_impl, tensor_impl, *partials: str | None, tensor_name: str | None = None,
                 tensors: str | None = None, constant: bool = False, total: bool | None = None,
-                domain: str | None = None, kinks: str | None = None, py_op: str | None = None,
-                helper: bool = False, doc: str = "") -> list[Primitive]:
+                domain: str | None = None, total_in_domain: bool = False, kinks: str | None = None,
+                py_op: str | None = None, helper: bool = False, doc: str = "") -> list[Primitive]:
     """A function of floats, declared once, as its float version and its tensor versions.
 
     params     parameter names, `n:int` for an int parameter (never a tensor, no partial)
@@ -111,6 +116,7 @@ def elementwise(name: str, params: str, float_impl, tensor_impl, *partials: str 
                tensor_impl: a float version only
     tensor_name  the tensor versions' name, when it differs (`max` → `maximum`)
     total      the float version cannot fail (default: when it has no domain)
+    total_in_domain  the float version cannot fail where domain holds
     """
     names, types = _parse_params(params)
     floats = [n for n, t in zip(names, types) if t == FLOAT]
@@ -120,7 +126,8 @@ def elementwise(name: str, params: str, float_impl, tensor_impl, *partials: str 
         partials = _align(name, names, types, partials)
     facts = dict(partials=partials, domain=domain, kinks=kinks, piecewise_constant=constant, py_op=py_op,
                  helper=helper, doc=doc)
-    out = [Primitive(name, names, types, FLOAT, float_impl, total=domain is None if total is None else total, **facts)]
+    out = [Primitive(name, names, types, FLOAT, float_impl, total=domain is None if total is None else total,
+                     total_in_domain=total_in_domain, **facts)]
     if tensor_impl is None:
         return out
     may_be_tensor = floats if tensors is None else tensors.split()

@@ -16,6 +16,7 @@ its body does not change iterates over it directly, and its variable is lent ali
 from __future__ import annotations
 
 import ast as py
+import copy
 
 from dp.dsl import primitives as P
 from dp.dsl import syntax as S
@@ -63,6 +64,47 @@ def _nan_checked(value, name: str, ty, params: list[str]):
     return py.IfExp(test=py.BoolOp(op=py.And(), values=[py.Compare(left=first, ops=[py.IsNot()],
                                                                    comparators=[py.Constant(None)]), test]),
                     body=_load("rt·r"), orelse=again)
+
+
+def _domain_guard(e, value, compile_expr) -> py.If | None:
+    """A call whose value is unused, of a primitive that can fail only outside its
+    domain (derived code keeps `log(x1)` for the error it may raise), as the test
+    `if not (x1 > 0.0): log(x1)`: a comparison in place of a call. Its arguments are
+    names or literals, so the test reads them once more at no cost."""
+    if isinstance(e, S.Call) and e.target and e.target[0] == "prim":
+        prim, args = e.target[1], e.args
+    elif isinstance(e, S.Binary) and e.left.ty == FLOAT and e.right.ty == FLOAT:
+        prim, args = next((p for p in P.BY_NAME.get(e.op, ()) if p.types == (FLOAT, FLOAT)), None), (e.left, e.right)
+    else:
+        return None
+    if prim is None or not prim.total_in_domain or not all(isinstance(a, (S.Name, S.Num)) for a in args):
+        return None
+    holds = _domain_py(prim)
+    by_param = {name: compile_expr(a) for name, a in zip(prim.params, args)}
+    test = _Substitute(by_param).visit(copy.deepcopy(holds))
+    return py.If(test=py.UnaryOp(op=py.Not(), operand=test), body=[py.Expr(value=value)], orelse=[])
+
+
+_DOMAINS: dict[int, py.expr] = {}
+
+
+def _domain_py(prim) -> py.expr:
+    """A primitive's domain, DP text of comparisons joined by && and ||, as Python."""
+    if id(prim) not in _DOMAINS:
+        text = prim.domain.replace("&&", " and ").replace("||", " or ")
+        _DOMAINS[id(prim)] = py.parse(text, mode="eval").body
+    return _DOMAINS[id(prim)]
+
+
+class _Substitute(py.NodeTransformer):
+    """A domain's Python with its parameters replaced by the arguments (in place: it is
+    given a copy)."""
+
+    def __init__(self, by_param):
+        self.by_param = by_param
+
+    def visit_Name(self, node):
+        return self.by_param[node.id]
 
 
 def _nests(t) -> bool:
@@ -275,7 +317,9 @@ class Compiler:
         return self.expr(e)
 
     def s_ExprStmt(self, s):
-        return py.Expr(value=self.expr(s.expr))
+        value = self.expr(s.expr)
+        guard = None if self.metered else _domain_guard(s.expr, value, self.expr)
+        return py.Expr(value=value) if guard is None else _pos(guard, s.span)
 
     def s_If(self, s):
         return py.If(test=self.expr(s.cond), body=self.block(s.then, s.span), orelse=self.stmts(s.orelse, s.span))
