@@ -83,8 +83,10 @@ PURE_CACHES = {
                                            "for `:doc`; nothing changes them",
     ("dp.interpreter.limits", "_raiser"): "ctypes' handle on PyThreadState_SetAsyncExc, made once a process; "
                                            "it holds no state of a session",
-    ("dp.dsl.parser", "fingerprint"): "a key made from the grammar and the parser's source files, which do not "
-                                   "change while DP runs",
+    ("dp.interpreter.compiler", "_domain_py"): "a primitive's domain (a constant of the table) as Python, "
+                                               "copied before it is used",
+    ("dp.dsl.standalone", "tree_fingerprint"): "a key made from the grammar and the parser's source files, which do not "
+                                              "change while DP runs",
     ("dp.interpreter.module_code", "_dp_source"): "a digest of DP's own source files, part of the key of a "
                                                 "standard module's cached code; they do not change while DP runs",
 }

@@ -423,3 +423,46 @@ def test_a_record_behaves_as_the_dataclass_it_stands_for(tmp_path, monkeypatch):
     n = N(1)
     n.a = 2
     assert n != N(2) and n == n and (n.a, n.b, n.c) == (2, [], "c")
+
+
+# ---------------------------------------------------------------- a program file's tree
+
+def test_a_file_run_again_as_it_was_needs_no_parser(tmp_path):
+    """`dp run FILE` keeps FILE's tree in one entry named by its path: the next run of the
+    same text reads it and never loads the parser; an edit is parsed (and replaces the
+    entry, so editing leaves no trail); a syntax error is the parser's, every time."""
+    run_parser = RUN_AND_REPORT.replace('"prompt_toolkit")', '"prompt_toolkit", "dp.dsl.parser")')
+    prog, home = tmp_path / "prog.dp", tmp_path / "cache"
+    env = dict(os.environ, XDG_CACHE_HOME=str(home))
+
+    def go(text):
+        prog.write_text(text)
+        out = subprocess.run([sys.executable, "-c", run_parser, str(prog)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        *before, last = out.stderr.strip().split("\n")
+        return out.stdout, json.loads(last)["imported"], "\n".join(before)
+
+    out, imported, err = go("print(1 + 2)\n")              # the first run makes the parser too (Lark)
+    assert (out, err) == ("3\n", "") and "dp.dsl.parser" in imported
+    assert go("print(1 + 2)\n") == ("3\n", [], "")
+    assert go("print(1 + 2)  # the comment changes the text\n") == ("3\n", ["dp.dsl.parser"], "")
+    assert go("print(1 + 2)  # the comment changes the text\n") == ("3\n", [], "")
+    assert len([f for f in os.listdir(home / "dp") if f.startswith("program-")]) == 1
+    out, imported, err = go("print(1 +)\n")
+    assert out == "" and "syntax error" in err and "dp.dsl.parser" in imported
+    out, imported, err = go("let x = 1\nprint(x + undefined_name)\n")
+    assert "undefined_name" in err and "2:" in err     # a type error quotes the file's line, as ever
+    assert go("let x = 1\nprint(x + undefined_name)\n")[2] == err
+
+
+def test_a_program_tree_entry_for_another_text_or_corrupt_is_not_read(tmp_path, monkeypatch):
+    from dp.interpreter import modules
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    file = str(tmp_path / "p.dp")
+    first = modules.parse_program_file("let a = 1.0\n", file)
+    again = modules.parse_program_file("let a = 1.0\n", file)          # read back
+    assert again is not first and _shape(again) == _shape(first) == _shape(parse("let a = 1.0\n", file))
+    (entry,) = [f for f in os.listdir(tmp_path / "cache" / "dp") if f.startswith("program-")]
+    assert _shape(modules.parse_program_file("let b = 2.0\n", file)) == _shape(parse("let b = 2.0\n", file))
+    (tmp_path / "cache" / "dp" / entry).write_bytes(b"not a pickle")
+    assert _shape(modules.parse_program_file("let c = 3.0\n", file)) == _shape(parse("let c = 3.0\n", file))

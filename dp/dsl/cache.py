@@ -10,7 +10,6 @@ is then done on every run. Entries are written whole (a temporary file, then ren
 so a run that reads while another writes sees the old entry or the new one."""
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import sys
@@ -23,9 +22,15 @@ def directory() -> str:
     return os.path.join(base, "dp")
 
 
+try:                   # hashlib's import loads OpenSSL, a few ms of every start: blake2 is built in
+    from _blake2 import blake2b as digest
+except ImportError:    # a Python without it
+    from hashlib import sha256 as digest
+
+
 def key(*parts: str | bytes) -> str:
     """A name for an entry made from parts (with the Python version it runs on)."""
-    h = hashlib.sha256(sys.version.encode())
+    h = digest(sys.version.encode())
     for p in parts:
         b = p.encode("utf-8", "surrogatepass") if isinstance(p, str) else p
         h.update(len(b).to_bytes(8, "little"))
@@ -73,15 +78,20 @@ def write(name: str, data: bytes) -> bool:
 
 
 def source_of(*modules) -> bytes:
-    """The source text of modules (what an entry made by their code depends on); empty
-    for one whose file cannot be read."""
+    """The source text of modules (what an entry made by their code depends on); a
+    mark of the name for one whose file cannot be read."""
+    return source_of_files(*(getattr(m, "__file__", None) or "?" + m.__name__ for m in modules))
+
+
+def source_of_files(*paths: str) -> bytes:
+    """The text of source files, as source_of."""
     out = []
-    for m in modules:
+    for p in paths:
         try:
-            with open(m.__file__, "rb") as f:
+            with open(p, "rb") as f:
                 out.append(f.read())
-        except (OSError, TypeError, AttributeError):
-            out.append(b"?" + m.__name__.encode())
+        except (OSError, TypeError, ValueError):
+            out.append(b"?" + str(p).encode())
     return b"\0".join(out)
 
 

@@ -124,14 +124,6 @@ def build_parser() -> None:
     _parser()
 
 
-@lru_cache(maxsize=1)
-def fingerprint() -> str:
-    """What a parsed syntax tree depends on: the grammar and the code that builds
-    trees (a key for trees kept in the cache)."""
-    from . import span
-    return cache.key(grammar_text(), standalone._lark_version(), cache.source_of(sys.modules[__name__], S, span))
-
-
 # How deeply syntax may nest (`- - - x`, `[[[1]]]`, `f(f(f(x)))`, `a + b + c + …`, which
 # nests to the left): counted by DP itself on the parse tree, which the LALR parser
 # builds without recursion. Every later stage recurses on the tree, a few Python

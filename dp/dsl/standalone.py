@@ -11,8 +11,10 @@ dsl/parser.py uses (`lark.exceptions.UnexpectedToken`, `lark.Tree`, `Token`,
 `Transformer`, `v_args`, and `parser(postlex)`)."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 import marshal
+import os
 import sys
 import types
 
@@ -30,6 +32,16 @@ def _lark_version() -> bytes:
             return f.read()
     except (OSError, AttributeError, ImportError, ValueError):
         return b"?"
+
+
+@functools.lru_cache(maxsize=1)
+def tree_fingerprint() -> str:
+    """What a parsed syntax tree depends on: the grammar, Lark's version and the code
+    that builds trees (parser.py, syntax.py, span.py, read, not imported: a tree read
+    back from the cache needs no parser), a key for trees kept in the cache."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sources = cache.source_of_files(*(os.path.join(here, f) for f in ("parser.py", "syntax.py", "span.py")))
+    return cache.key(grammar_text(), _lark_version(), sources)
 
 
 def _generate(text: str, always_accept: tuple) -> str:

@@ -104,16 +104,18 @@ def main(argv: list[str] | None = None) -> int:
         return _flushed(run_repl(files=getattr(ns, "files", [])))
     report = tooling.Report(getattr(ns, "json", False), sys.stderr, _write_stdout)
     try:
+        from_file = False
         if ns.command == "run" and ns.file is None:
             text, ns.file = ns.code, "<-e>"
         elif ns.command == "run" and ns.file == "-":
             from dp.interpreter.files import decode_source
             text, ns.file = decode_source(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
         else:
-            text = _read(ns.file, report)
+            text, from_file = _read(ns.file, report), True
         if text is None:
             return report.finish(2)
         session = Session()
+        session.program_trees = ns.command == "run" and from_file
         session.runtime.output.write = _write_stdout
         if ns.command == "run":
             session.script_args = list(ns.args)          # argparse has dropped a leading `--`

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast as py
 import copy
+import functools
 
 from dp.dsl import primitives as P
 from dp.dsl import syntax as S
@@ -79,21 +80,17 @@ def _domain_guard(e, value, compile_expr) -> py.If | None:
         return None
     if prim is None or not prim.total_in_domain or not all(isinstance(a, (S.Name, S.Num)) for a in args):
         return None
-    holds = _domain_py(prim)
+    holds = _domain_py(prim.domain)
     by_param = {name: compile_expr(a) for name, a in zip(prim.params, args)}
     test = _Substitute(by_param).visit(copy.deepcopy(holds))
     return py.If(test=py.UnaryOp(op=py.Not(), operand=test), body=[py.Expr(value=value)], orelse=[])
 
 
-_DOMAINS: dict[int, py.expr] = {}
-
-
-def _domain_py(prim) -> py.expr:
-    """A primitive's domain, DP text of comparisons joined by && and ||, as Python."""
-    if id(prim) not in _DOMAINS:
-        text = prim.domain.replace("&&", " and ").replace("||", " or ")
-        _DOMAINS[id(prim)] = py.parse(text, mode="eval").body
-    return _DOMAINS[id(prim)]
+@functools.lru_cache(maxsize=None)
+def _domain_py(domain: str) -> py.expr:
+    """A primitive's domain, DP text of comparisons joined by && and ||, as Python
+    (the caller copies it)."""
+    return py.parse(domain.replace("&&", " and ").replace("||", " or "), mode="eval").body
 
 
 class _Substitute(py.NodeTransformer):

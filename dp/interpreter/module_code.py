@@ -101,9 +101,9 @@ def _renamed(code: types.CodeType, names: dict) -> types.CodeType:
 @functools.lru_cache(maxsize=None)
 def _dp_source() -> bytes:
     """A digest of DP's own source (the language and its interpreter) and grammar."""
-    import hashlib
+    from dp.dsl.cache import digest
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    h = hashlib.sha256()
+    h = digest()
     for sub, deep in (("dsl", True), ("interpreter", False), ("grammar", False)):
         top = os.path.join(root, sub)
         for where, dirs, files in os.walk(top):

@@ -34,7 +34,6 @@ import os
 from dp.dsl import syntax as S
 from dp.dsl.checker import Checker
 from dp.dsl.diagnostics import Diagnostic, DPError, did_you_mean
-from dp.dsl.parser import parse
 from dp.dsl.symbols import GlobalEnv, Symbol
 
 from . import module_code
@@ -172,7 +171,7 @@ class ModuleLoader:
         except OSError as e:
             raise DPError(Diagnostic(KIND, f"cannot read module `{name}`: {e.strerror}", None)) from None
         self.session.sources.add(shown, text)
-        prog = parse_module(text, shown) if _in_stdlib(path) else parse(text, shown)
+        prog = parse_module(text, shown) if _in_stdlib(path) else _parse(text, shown)
         if prefix is None:
             prefix, k = name, 2
             while prefix in self.prefixes:
@@ -323,28 +322,57 @@ class _Renamer:
         return x
 
 
+def _parse(text: str, file: str) -> S.Program:
+    from dp.dsl.parser import parse             # the parser is loaded when a text needs it
+    return parse(text, file)
+
+
 def parse_module(text: str, file: str) -> S.Program:
     """parse(text, file), kept in the user's cache directory (dsl/cache.py) under a key
     made from the text, the file's name (every span carries it) and the parser's
     fingerprint: parsing a standard module takes longer than reading it back. A tree
     that cannot be read back is parsed again. Only trees that parse are kept, so every
     syntax error is found by the parser, as it is for any other file."""
-    import pickle                               # only a program that imports a module needs it
+    return _cached_parse(text, file, f"module-{_tree_key(text, file)}.pickle", None)
+
+
+def parse_program_file(text: str, file: str) -> S.Program:
+    """parse(text, file) of the program `dp run FILE` runs, kept in the cache as a
+    standard module's tree is, but in one entry per file (named by its absolute path
+    and holding the key of the text it was parsed from), replaced when the text
+    changes: a file run again, as it was, starts without loading the parser, and
+    editing a file leaves no trail of old entries."""
     from dp.dsl import cache
-    from dp.dsl.parser import fingerprint
     from . import VERSION
-    name = f"module-{cache.key(VERSION, fingerprint(), file, text)}.pickle"
+    slot = f"program-{cache.key(VERSION, os.path.abspath(file))}.pickle"
+    return _cached_parse(text, file, slot, _tree_key(text, file))
+
+
+def _tree_key(text: str, file: str) -> str:
+    from dp.dsl import cache
+    from dp.dsl.standalone import tree_fingerprint
+    from . import VERSION
+    return cache.key(VERSION, tree_fingerprint(), file, text)
+
+
+def _cached_parse(text: str, file: str, name: str, made_from: str | None) -> S.Program:
+    """The tree in entry `name` (with made_from, the key it must have been made
+    under, when the entry's name does not carry it), else parse(text, file), kept."""
+    import pickle                               # only a program that reads a tree needs it
+    from dp.dsl import cache
     data = cache.read(name)
     if data is not None:
         try:
-            prog = pickle.loads(data)
-            if isinstance(prog, S.Program):
-                return prog
+            kept = pickle.loads(data)
+            if made_from is not None:
+                kept = kept[1] if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == made_from else None
+            if isinstance(kept, S.Program):
+                return kept
         except Exception:                       # noqa: BLE001 — a corrupt entry is made again
             pass
-    prog = parse(text, file)
+    prog = _parse(text, file)
     try:
-        data = pickle.dumps(prog, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(prog if made_from is None else (made_from, prog), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:                           # noqa: BLE001 — then it is parsed every time
         return prog
     cache.write(name, data)

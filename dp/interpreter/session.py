@@ -12,7 +12,6 @@ from dp.dsl import primitives as P
 from dp.dsl import syntax as S
 from dp.dsl.checker import check
 from dp.dsl.diagnostics import Diagnostic, DPError, SourceRegistry
-from dp.dsl.parser import parse
 from dp.dsl.symbols import GlobalEnv
 from dp.dsl.types import UNIT, Type
 
@@ -25,6 +24,16 @@ from .runtime import DPStop, Output, Runtime, prim_py_name
 
 RECURSION_LIMIT = 8000          # DP calls a run may nest, unless an embedder sets max_depth
 FRONT_LIMIT = 3000              # Python frames parsing, checking and compiling may take (dsl/parser.py's MAX_NESTING)
+
+
+def parse(text: str, file: str) -> S.Program:
+    from dp.dsl.parser import parse as parse_text   # loads the parser: not at start-up, nor for a cached tree
+    return parse_text(text, file)
+
+
+def parse_program(text: str, file: str) -> S.Program:
+    from .modules import parse_program_file
+    return parse_program_file(text, file)
 
 
 @dataclass
@@ -63,8 +72,9 @@ class Session:
         # Ctrl-C while DP code runs: a DP error "interrupted" at the line that was running
         # (the REPL, `dp run`), or, for an embedder, Python's own KeyboardInterrupt.
         self.interrupts_as_errors = True
-        from dp.dsl.parser import build_parser
-        build_parser()                          # once per process, never inside a run's timeout
+        # `dp run FILE` keeps the file's parsed tree in the cache: a file run again needs
+        # no parser (building it is most of a small program's start-up)
+        self.program_trees = False
         from .plots import Plots
         from .progress import Progress
         self.plots, self.progress = Plots(self), Progress(self)    # `plot`, `savefig`, `progress`: granted effects
@@ -81,8 +91,10 @@ class Session:
         return self._ad
 
     def preload(self) -> None:
-        """Import now what programs import when they first need it (dsl.ad, numpy): an
-        embedder's limits (a timeout) then never count an import."""
+        """Import now what programs import when they first need it (the parser, dsl.ad,
+        numpy): an embedder's limits (a timeout) then never count an import."""
+        from dp.dsl.parser import build_parser
+        build_parser()
         _ = self.ad
         from dp.dsl import lazy_numpy
         lazy_numpy.load()
@@ -122,7 +134,7 @@ class Session:
         old = sys.getrecursionlimit()
         sys.setrecursionlimit(_depth() + FRONT_LIMIT)
         try:
-            prog = parse(text, file)
+            prog = parse_program(text, file) if self.program_trees else parse(text, file)
             env = check(prog, self.modules.load_imports(prog, self.env, file), self.typer)
             env = self._dependents(prog, env, text)
         except DPError as e:
