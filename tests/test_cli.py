@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -95,6 +97,21 @@ def test_usage_errors_exit_2():
     assert r.returncode == 2 and "cannot read /no/such/file.dp" in r.stderr
     r = dp("--bogus")
     assert r.returncode == 2
+
+
+@pytest.mark.parametrize("argv", [["run", "--help"], ["run"], ["grad", "--help"], ["grad", "x.dp"],
+                                  ["grad", "f.dp", "g", "--mode", "sideways"], ["check", "--help"], ["fmt"],
+                                  ["test", "--help"], ["kernel"], ["kernel", "install", "--help"], ["repl", "--help"]])
+def test_a_subcommand_parsed_alone_says_what_the_whole_parser_says(argv, capsys):
+    """`dp CMD …` builds the parser of CMD alone (start-up): its help, usage and errors
+    are the whole parser's."""
+    from dp.interpreter import cli
+    said = []
+    for command in (argv[0], None):
+        with pytest.raises(SystemExit) as e:
+            cli._parser(command).parse_args(argv)
+        said.append((e.value.code, capsys.readouterr()))
+    assert said[0] == said[1] and (said[0][1].out or said[0][1].err)
 
 
 def test_help_and_version():

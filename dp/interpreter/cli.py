@@ -25,27 +25,36 @@ USAGE_EXAMPLES = """commands:
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with command, of that subcommand alone (argparse's
+    every help text is a gettext lookup in the file system, and building all of them
+    took several ms of each `dp run`'s start). Its usage and errors are the same."""
+    def wanted(name: str) -> bool:
+        return command is None or name == command
     p = argparse.ArgumentParser(prog="dp", description="DP: a differentiable programming language.",
                                 epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"dp {VERSION}")
     p.add_argument("-e", dest="code", metavar="CODE", help="run CODE (arguments after it go to `args()`)")
     p.add_argument("--json", action="store_true", help="with -e: " + tooling.JSON_HELP + ", on stderr")
     sub = p.add_subparsers(dest="command")
-    r = sub.add_parser("run", help="run a DP script")
-    r.add_argument("--json", action="store_true", help=tooling.JSON_HELP + ", on stderr")
-    r.add_argument("file", help="the script; - reads it from standard input")
-    r.add_argument("args", nargs=argparse.REMAINDER)
-    g = sub.add_parser("grad", help="print a function's derivative as DP source")
-    g.add_argument("file")
-    g.add_argument("name")
-    g.add_argument("--mode", choices=["reverse", "forward", "vjp"], default="reverse",
-                   help="reverse: the gradient, as grad(NAME) (the default); forward: the jvp; vjp: the pullback")
-    g.add_argument("--wrt", type=int, metavar="N", help="the gradient with respect to parameter N (0 is the first)")
-    g.add_argument("--json", action="store_true", help=tooling.JSON_HELP + ", on stderr")
-    rp = sub.add_parser("repl", help="start the interactive prompt")
-    rp.add_argument("files", nargs="*", metavar="FILE", help="files to load first (`:reload` loads them again)")
-    tooling.add_commands(sub)
+    if wanted("run"):
+        r = sub.add_parser("run", help="run a DP script")
+        r.add_argument("--json", action="store_true", help=tooling.JSON_HELP + ", on stderr")
+        r.add_argument("file", help="the script; - reads it from standard input")
+        r.add_argument("args", nargs=argparse.REMAINDER)
+    if wanted("grad"):
+        g = sub.add_parser("grad", help="print a function's derivative as DP source")
+        g.add_argument("file")
+        g.add_argument("name")
+        g.add_argument("--mode", choices=["reverse", "forward", "vjp"], default="reverse",
+                       help="reverse: the gradient, as grad(NAME) (the default); forward: the jvp; vjp: the pullback")
+        g.add_argument("--wrt", type=int, metavar="N",
+                       help="the gradient with respect to parameter N (0 is the first)")
+        g.add_argument("--json", action="store_true", help=tooling.JSON_HELP + ", on stderr")
+    if wanted("repl"):
+        rp = sub.add_parser("repl", help="start the interactive prompt")
+        rp.add_argument("files", nargs="*", metavar="FILE", help="files to load first (`:reload` loads them again)")
+    tooling.add_commands(sub, wanted)
     return p
 
 
@@ -76,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         rest = argv[2:][1:] if argv[2:3] == ["--"] else argv[2:]
         argv = ["run", "-e", argv[1], *rest]
-    parser = _parser()
+    parser = _parser(argv[0] if argv and argv[0] in COMMANDS else None)
     try:
         if argv[:2] == ["run", "-e"]:
             ns = argparse.Namespace(command="run", file=None, code=argv[2], args=argv[3:], json=as_json)

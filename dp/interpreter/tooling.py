@@ -60,18 +60,25 @@ class Report:
         return status
 
 
-def add_commands(sub) -> None:
-    c = sub.add_parser("check", help="parse and type-check DP files without running them")
-    c.add_argument("files", nargs="+", metavar="FILE")
-    c.add_argument("--json", action="store_true", help=JSON_HELP)
-    f = sub.add_parser("fmt", help="format DP files in place (keeps comments)")
-    f.add_argument("files", nargs="+", metavar="FILE", help="files to format; - formats stdin to stdout")
-    f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
-    f.add_argument("--json", action="store_true", help=JSON_HELP)
-    t = sub.add_parser("test", help="run the test_* functions of DP files")
-    t.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
-    t.add_argument("--json", action="store_true", help=JSON_HELP)
-    sub.add_parser("lsp", help="run DP's language server on stdin and stdout (for editors)")
+def add_commands(sub, wanted=lambda name: True) -> None:
+    """The tools' subcommands, those wanted (cli._parser)."""
+    if wanted("check"):
+        c = sub.add_parser("check", help="parse and type-check DP files without running them")
+        c.add_argument("files", nargs="+", metavar="FILE")
+        c.add_argument("--json", action="store_true", help=JSON_HELP)
+    if wanted("fmt"):
+        f = sub.add_parser("fmt", help="format DP files in place (keeps comments)")
+        f.add_argument("files", nargs="+", metavar="FILE", help="files to format; - formats stdin to stdout")
+        f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+        f.add_argument("--json", action="store_true", help=JSON_HELP)
+    if wanted("test"):
+        t = sub.add_parser("test", help="run the test_* functions of DP files")
+        t.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+        t.add_argument("--json", action="store_true", help=JSON_HELP)
+    if wanted("lsp"):
+        sub.add_parser("lsp", help="run DP's language server on stdin and stdout (for editors)")
+    if not wanted("kernel"):
+        return
     k = sub.add_parser("kernel", help="the Jupyter kernel: `dp kernel install` registers it")
     ks = k.add_subparsers(dest="kernel_command", required=True)
     i = ks.add_parser("install", help="register the DP kernel with Jupyter")
