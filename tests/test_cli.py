@@ -114,6 +114,18 @@ def test_a_subcommand_parsed_alone_says_what_the_whole_parser_says(argv, capsys)
     assert said[0] == said[1] and (said[0][1].out or said[0][1].err)
 
 
+@pytest.mark.parametrize("argv", [["run", "f.dp"], ["run", "f.dp", "a", "b"], ["run", "f.dp", "--", "a"],
+                                  ["run", "f.dp", "--json"], ["run", "f.dp", "-x", "--", "y"], ["run", "-", "a"],
+                                  ["run", "f.dp", "-h"], ["run", "--", "f.dp", "a"], ["run", "f.dp", "a", "--", "b"],
+                                  ["run", "--json", "f.dp"], ["run", "f.dp", "--", "--", "c"], ["run", "-h"]])
+def test_dp_run_read_without_argparse_is_read_as_argparse_reads_it(argv):
+    from dp.interpreter import cli
+    fast = cli._run_namespace(argv)
+    if fast is not None:                             # else argparse reads it
+        assert fast == cli._parser().parse_args(argv)
+    assert (fast is None) == (argv[1].startswith("-") and argv[1] != "-" or argv[2:3] == ["--"])
+
+
 def test_help_and_version():
     r = dp("--help")
     assert r.returncode == 0

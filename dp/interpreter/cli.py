@@ -58,6 +58,16 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
+def _run_namespace(argv: list[str]) -> argparse.Namespace | None:
+    """`dp run FILE ARGS…` read as argparse reads it, without building argparse's parser
+    (its help texts' gettext lookups cost a small program's start more than the rest of
+    the command line); None for anything else: options, a `--`, help, mistakes
+    (tests/test_cli.py compares the two)."""
+    if len(argv) < 2 or argv[0] != "run" or (argv[1].startswith("-") and argv[1] != "-") or argv[2:3] == ["--"]:
+        return None
+    return argparse.Namespace(code=None, json=False, command="run", file=argv[1], args=argv[2:])
+
+
 def _read(path: str, report: tooling.Report) -> str | None:
     """The file's text; None (said in report) if it cannot be read. A file that is not
     UTF-8 raises DPError."""
@@ -85,12 +95,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         rest = argv[2:][1:] if argv[2:3] == ["--"] else argv[2:]
         argv = ["run", "-e", argv[1], *rest]
-    parser = _parser(argv[0] if argv and argv[0] in COMMANDS else None)
     try:
         if argv[:2] == ["run", "-e"]:
             ns = argparse.Namespace(command="run", file=None, code=argv[2], args=argv[3:], json=as_json)
         else:
-            ns = parser.parse_args(argv)
+            ns = _run_namespace(argv)
+            if ns is None:
+                parser = _parser(argv[0] if argv and argv[0] in COMMANDS else None)
+                ns = parser.parse_args(argv)
         if ns.command == "grad" and ns.wrt is not None and ns.mode != "reverse":
             parser.error(f"--wrt selects the parameter of a gradient; --mode {ns.mode} differentiates "
                          "with respect to every parameter")
