@@ -1,8 +1,8 @@
 """The `dp` command line: run, check, grad, repl."""
 from __future__ import annotations
 
-import argparse
 import sys
+from types import SimpleNamespace
 
 from dp.dsl.diagnostics import DPError
 from dp.interpreter.runtime import OutputFailed
@@ -25,10 +25,12 @@ USAGE_EXAMPLES = """commands:
 """
 
 
-def _parser(command: str | None = None) -> argparse.ArgumentParser:
+def _parser(command: str | None = None):
     """The command line's parser; with command, of that subcommand alone (argparse's
     every help text is a gettext lookup in the file system, and building all of them
     took several ms of each `dp run`'s start). Its usage and errors are the same."""
+    import argparse                            # only here: `dp run FILE` needs none (_run_namespace)
+
     def wanted(name: str) -> bool:
         return command is None or name == command
     p = argparse.ArgumentParser(prog="dp", description="DP: a differentiable programming language.",
@@ -58,14 +60,14 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def _run_namespace(argv: list[str]) -> argparse.Namespace | None:
+def _run_namespace(argv: list[str]) -> SimpleNamespace | None:
     """`dp run FILE ARGS…` read as argparse reads it, without building argparse's parser
     (its help texts' gettext lookups cost a small program's start more than the rest of
     the command line); None for anything else: options, a `--`, help, mistakes
     (tests/test_cli.py compares the two)."""
     if len(argv) < 2 or argv[0] != "run" or (argv[1].startswith("-") and argv[1] != "-") or argv[2:3] == ["--"]:
         return None
-    return argparse.Namespace(code=None, json=False, command="run", file=argv[1], args=argv[2:])
+    return SimpleNamespace(code=None, json=False, command="run", file=argv[1], args=argv[2:])
 
 
 def _read(path: str, report: tooling.Report) -> str | None:
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["run", "-e", argv[1], *rest]
     try:
         if argv[:2] == ["run", "-e"]:
-            ns = argparse.Namespace(command="run", file=None, code=argv[2], args=argv[3:], json=as_json)
+            ns = SimpleNamespace(command="run", file=None, code=argv[2], args=argv[3:], json=as_json)
         else:
             ns = _run_namespace(argv)
             if ns is None:
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     from dp.interpreter.session import Session
     if ns.command is None and getattr(ns, "code", None) is not None:
-        ns = argparse.Namespace(command="run", file=None, code=ns.code, args=[], json=ns.json)
+        ns = SimpleNamespace(command="run", file=None, code=ns.code, args=[], json=ns.json)
     if ns.command in (None, "repl"):
         from dp.interpreter.repl import run_repl
         return _flushed(run_repl(files=getattr(ns, "files", [])))

@@ -3,7 +3,6 @@ the diagnostics of all three as JSON, `--json`), `dp lsp` and `dp kernel`, whose
 packages are optional extras (`pip install "dp-lang[lsp]"`, `"dp-lang[jupyter]"`)."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 COMMANDS = ("check", "fmt", "test", "lsp", "kernel")
