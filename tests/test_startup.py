@@ -3,6 +3,7 @@ directory (dsl/cache.py): the parser's tables and the standard library's parsed
 modules. A cache that is corrupt, stale or cannot be written is never fatal."""
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -416,8 +417,23 @@ def test_a_record_behaves_as_the_dataclass_it_stands_for(tmp_path, monkeypatch):
         assert R(1) == R(1, [], c="c") and R(1) != R(2) and hash(R(1, ())) == hash(D(1, ())) and R(1).b is not R(1).b
         with pytest.raises(dataclasses.FrozenInstanceError):
             R(1).a = 2
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            del R(1).a
         with pytest.raises(TypeError):
             R(1, [], "x")                            # c is keyword-only
+        assert dataclasses.fields(R)[0].name == "a" and R.__dataclass_params__.frozen
+    for slots in (False, True):                      # pickled and read back, as the types are in the cache
+        S1 = declare(record, frozen=True, slots=slots)
+        define([S1], f"test-slots-{slots}", by_value=[S1])
+        globals()["S1"] = S1                         # pickle finds a class by its module's name for it
+        S1.__qualname__ = "S1"
+        try:
+            back = pickle.loads(pickle.dumps(S1(1, (2,), c="z")))
+            assert back == S1(1, (2,), c="z") and hash(back) == hash(S1(1, (2,), c="z"))
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                back.a = 3
+        finally:
+            del globals()["S1"]
     N = declare(record)                              # compared by identity, as a syntax node
     define([N], "test-nodes")
     n = N(1)

@@ -15,18 +15,41 @@ says init, repr and eq are False: @dataclass did not write them.)"""
 from __future__ import annotations
 
 import reprlib
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, FrozenInstanceError, dataclass, fields
 
 from . import cache
 
 
 def record(cls=None, /, **options):
-    """@dataclass(**options) without the methods `define` writes (see the top)."""
+    """@dataclass(**options) without the methods `define` writes (see the top). A frozen
+    class is made by @dataclass as a plain one (its __setattr__ and __delattr__ would be
+    compiled one by one), then frozen by `define`: the same four methods for every class."""
     def wrap(cls):
         if cls.__doc__ is None:
             cls.__doc__ = cls.__name__          # else @dataclass makes one from the signature (slow)
-        return dataclass(cls, init=False, repr=False, eq=False, **options)
+        made = dataclass(cls, init=False, repr=False, eq=False, **{**options, "frozen": False})
+        made._record_frozen = bool(options.get("frozen"))
+        return made
     return wrap if cls is None else wrap(cls)
+
+
+# A frozen record's methods, as @dataclass(frozen=True)'s (with slots, the state is a
+# list of the fields' values, set again without __setattr__: pickling works)
+def _frozen_setattr(self, name, value):
+    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _frozen_delattr(self, name):
+    raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _getstate(self):
+    return [getattr(self, f.name) for f in fields(self)]
+
+
+def _setstate(self, state):
+    for f, value in zip(fields(self), state):
+        object.__setattr__(self, f.name, value)
 
 
 class Record:
@@ -44,7 +67,7 @@ def define(classes, where: str, by_value=()) -> None:
     src, env = [], {"_FACTORY": object(), "_setattr": object.__setattr__}
     for cls in classes:
         c = cls.__name__
-        frozen = cls.__dataclass_params__.frozen
+        frozen = cls._record_frozen
         params, kw_only, body = [], [], []
         for f in fields(cls):
             if f.default is not MISSING:
@@ -72,3 +95,8 @@ def define(classes, where: str, by_value=()) -> None:
             if fn is not None:
                 fn.__name__, fn.__qualname__ = method, f"{cls.__qualname__}.{method}"
                 setattr(cls, method, fn)
+        if cls._record_frozen:
+            cls.__setattr__, cls.__delattr__ = _frozen_setattr, _frozen_delattr
+            if "__slots__" in cls.__dict__:
+                cls.__getstate__, cls.__setstate__ = _getstate, _setstate
+            cls.__dataclass_params__.frozen = True

@@ -1,13 +1,14 @@
 """Symbols, scopes and the global environment the checker works in."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .records import Record, define, record
 from .types import Type
 
 
-@dataclass(eq=False)
-class Symbol:
+@record
+class Symbol(Record):
     name: str                     # the DP name
     ty: Type
     kind: str                     # "let" | "var" | "param" | "fn" | "loop"
@@ -69,8 +70,8 @@ class Scope:
         return seen
 
 
-@dataclass
-class GlobalEnv:
+@record
+class GlobalEnv(Record):
     """Everything defined at the top level, kept across REPL inputs and files."""
     structs: dict = field(default_factory=dict)      # name -> StructT
     enums: dict = field(default_factory=dict)        # name -> EnumT
@@ -103,3 +104,7 @@ class GlobalEnv:
                 return py
             k += 1
             py = f"{base}v{k}"
+
+
+define((Symbol, GlobalEnv), __file__ + ":symbols", by_value=(GlobalEnv,))      # their methods (dsl/records.py)
+GlobalEnv.__hash__ = None                 # compared by value, and mutable: unhashable, as @dataclass makes it
