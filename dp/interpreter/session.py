@@ -47,10 +47,9 @@ class Session:
         self.sources = SourceRegistry()          # the text of every input and module, for diagnostics
         self.env = GlobalEnv()
         self.runtime = Runtime(output)
-        # steps and prices of metered code (meter.py), beside the plain primitives
+        # steps and prices of metered code (meter.py); its priced primitives are put
+        # beside the plain ones when code is first metered (`metered`)
         self.runtime.meter = Meter()
-        self.runtime.ns.update(priced_namespace(self.runtime.meter, [
-            (prim_py_name(p), p) for prims in P.BY_NAME.values() for p in prims if p.impl is not None]))
         self.max_depth: int | None = None       # DP call depth limit an embedder may set
         self.script_args: list[str] = []        # what `args()` returns (`dp run FILE ARGS…`)
         self.runtime.ns[prim_py_name(P.BY_NAME["args"][0])] = lambda: list(self.script_args)
@@ -125,6 +124,9 @@ class Session:
 
     @metered.setter
     def metered(self, on: bool) -> None:
+        if on and not self.compiler.metered and "rt·g·equal" not in self.runtime.ns:
+            self.runtime.ns.update(priced_namespace(self.runtime.meter, [
+                (prim_py_name(p), p) for prims in P.BY_NAME.values() for p in prims if p.impl is not None]))
         self.compiler.metered = bool(on)
 
     # -------------------------------------------------------------- front half
