@@ -311,6 +311,29 @@ def test_a_jacobian_nan_that_forward_mode_makes_too_is_a_differentiation_error()
     assert np.allclose(s.run("jacrev(f)(tensor([-1.0, 2.0]))").value, np.diag([-1.0, 1.0]))
 
 
+def test_a_jvp_of_a_gradient_that_overflows_where_its_tangent_is_zero_is_made_again():
+    """Found by a helper's fuzz run (block if-expressions, seed 306, the same without
+    them): f does not depend on x (v22 * x, v22 = 0, reaches it only through a recursion whose
+    third level is ~1e304), so f' = f'' = 0, yet jvp(grad(f)) gave (nan, nan): forward
+    mode through the gradient's reverse sweep multiplies the zero tangent by a partial that
+    overflowed. Now the value is the gradient's own and the tangent is made again from
+    its gradient (reverse over reverse), 0; a jvp whose nan cannot be made again is a
+    differentiation error (it returned the nan)."""
+    s, _ = session()
+    s.run("fn f(x0: float) -> float {\n    let v22 = 0.0\n    let v26 = v22 * x0\n    var v27 = 0.5\n"
+          "    let v28 = rec(3, -v26)\n    v27 *= (0.5 + 0.4 * tanh(-(v28 - v22)))\n    return v27 * v27\n}\n"
+          "fn rec(n: int, a: float) -> float {\n    if n <= 0 { return a / (1.5 + sin(a)) }\n"
+          "    return sin(rec(n - 1, 0.8 * ((1.0 + sigmoid(a / (a * a + 1.0))) ** pow(a * a + 0.5, a)) + 0.1)) + (-a) * 0.3\n}\n"
+          "fn h(x: float) -> (float, float) { let y = sqrt(x * x)\n return (y, 2.0 * y) }")
+    assert s.run("grad(f)(0.251)").value == 0.0 and s.run("grad(grad(f))(0.251)").value == 0.0
+    assert s.run("jvp(grad(f), 0.251, 1.0)").value == (0.0, 0.0)
+    assert s.run("jvp(grad(f), 0.251, 2.5)").value == (0.0, 0.0)
+    assert s.run("jvp(h, 3.0, 1.0)").value == ((3.0, 6.0), (1.0, 2.0))
+    with pytest.raises(DPError) as info:
+        s.run("jvp(h, 0.0, 1.0)")                  # |x| at 0: both modes make 0 * inf
+    assert info.value.first.kind == "differentiation error" and "not a number" in info.value.render()
+
+
 def test_the_derivatives_in_p_of_x_to_the_p_below_zero_are_zero_to_every_order():
     """Audit of session 17, #5: below 0, ∂/∂p (x ** p) is 0 (x ** p is defined only at
     whole p), yet its derivative in x came out x^(p-1) = 2.25 at (-1.5, 3): the derivative

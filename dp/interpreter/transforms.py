@@ -11,6 +11,8 @@ import math
 from dp.dsl import lazy_numpy
 from dp.dsl import primitives as P
 from dp.dsl import syntax as S
+from dp.dsl.diagnostics import DPError
+from dp.dsl.types import FLOAT
 
 from .values import DPStruct, format_value
 
@@ -87,7 +89,7 @@ class TransformRuntime:
         ns["rt·captured"] = _captured
         ns["rt·transform"] = self.rt_transform
         ns["rt·jvp"] = self.rt_jvp
-        ns["rt·jvp_static"] = _jvp_static
+        ns["rt·jvp_static"] = self.jvp_static
         ns["rt·vjp"] = self.rt_vjp
         ns["rt·jacobian"] = self.rt_jacobian
         ns["rt·function_derivative"] = self.rt_function_derivative
@@ -252,7 +254,72 @@ class TransformRuntime:
         fn, caps = self.node_of(f)
         d = self.ad.derive(fn, "jvp")
         mask = tuple(p.sym.ty.active for p in fn.params)
-        return _jvp_static(self.session.runtime.ns[d.py], mask, tuple(caps), primals, tangents)
+        return self.jvp_static(self.session.runtime.ns[d.py], mask, tuple(caps), primals, tangents)
+
+    def jvp_static(self, derived, mask, caps, primals, tangents):
+        """Call a derived jvp: the captures' tangents are zero; inactive tangents are
+        dropped. A nan in what it gives goes to nan_jvp."""
+        from .tangents import zeros_like
+        n = len(caps)
+        for i, (p, t, m) in enumerate(zip(primals, tangents, mask[n:])):
+            if m:
+                c = p.__class__
+                if c is t.__class__ and (c is float or c is np.ndarray and p.shape == t.shape):
+                    continue                                        # the common cases, cheaply
+                _check_like(t, p, f"the tangent of parameter {i}", "the primal", "")
+        dots = [zeros_like(c) for c, m in zip(caps, mask) if m]
+        dots += [t for t, m in zip(tangents, mask[n:]) if m]
+        out = derived(*caps, *primals, *dots)
+        value, tangent = out
+        if (value != value if value.__class__ is float else _has_nan(value)) or \
+                (tangent != tangent if tangent.__class__ is float else _has_nan(tangent)):
+            return self.nan_jvp(derived, mask, caps, primals, tangents, out)
+        return out
+
+    def nan_jvp(self, derived, mask, caps, primals, tangents, out):
+        """A jvp that gives a nan (its value's or its tangent's) where the function's own
+        value is a number: a product of a zero tangent and an infinite partial (a value
+        that overflowed on a path the result does not depend on, `0 * inf`), or, for the
+        jvp of a gradient, of the reverse sweep inside it. The value is the function's
+        own (a gradient's recovers from such a nan, see nan_gradient); the tangent of a
+        float-valued function is made again in reverse mode, as its gradient on the
+        tangents (Σ ∂f/∂xᵢ · ẋᵢ), where no zero tangent meets that partial (and a
+        gradient recovers from a nan of its own). Where the function's value is not a number, what the jvp gave stands; where the
+        tangent cannot be made again, or is nan too, it is a differentiation error."""
+        d = self.ad.by_name.get(getattr(derived, "__name__", "").split("·")[0])
+        if d is None or d.kind not in ("jvp", "jvp_quiet"):
+            return out
+        fn, ns, output = d.source, self.session.runtime.ns, self.session.runtime.output
+        n = len(caps)
+        tangent = out[1]
+        output.muted += 1                              # the program's prints happened already, once
+        try:
+            value = ns[fn.sym.py](*caps, *primals)
+            if _has_nan(value, or_inf=True):
+                return out                             # the value is not a number either
+            if fn.sym.ty.ret == FLOAT and (_has_nan(tangent) or _has_nan(out[0])):
+                wrt = tuple(k for k, p in enumerate(fn.params) if k >= n and mask[k] and p.sym.ty.active)
+                if wrt:                                # the gradient, itself checked for nan (nan_gradient)
+                    g = self.ad.derive(fn, "grad", wrt, True)
+                    grads = ns[g.py](*caps, *primals)
+                    tangent = sum((_dot(gk, tangents[k - n]) for gk, k in zip(grads, wrt)), 0.0)
+                else:
+                    tangent = 0.0
+        except DPError:
+            raise
+        except Exception:                              # noqa: BLE001 — no reverse mode for it
+            tangent = out[1]
+        finally:
+            output.muted -= 1
+        if not _has_nan(tangent):
+            return (value, tangent)
+        from .runtime import DPRuntimeError
+        shown = fn.name.split("_grad")[0].split("_rev")[0]
+        raise DPRuntimeError(f"the jvp of `{shown}` is not a number (nan) where its value is {format_value(value)}",
+                             "a value in it overflowed to inf (or is nan) on a path the result does not depend on, "
+                             "times a zero tangent; keep the values finite, or take the derivative in reverse mode "
+                             "(grad, vjp)",
+                             kind="differentiation error")
 
     def rt_vjp(self, f, *args):
         from .tangents import zeros_like
@@ -373,37 +440,20 @@ def _captured(f, names):
     return tuple(cells[n].cell_contents for n in names)
 
 
-def _jvp_static(derived, mask, caps, primals, tangents):
-    """Call a derived jvp: the captures' tangents are zero; inactive tangents are dropped."""
-    from .tangents import zeros_like
-    n = len(caps)
-    for i, (p, t, m) in enumerate(zip(primals, tangents, mask[n:])):
-        if m:
-            c = p.__class__
-            if c is t.__class__ and (c is float or c is np.ndarray and p.shape == t.shape):
-                continue                                        # the common cases, cheaply
-            _check_like(t, p, f"the tangent of parameter {i}", "the primal", "")
-    dots = [zeros_like(c) for c, m in zip(caps, mask) if m]
-    dots += [t for t, m in zip(tangents, mask[n:]) if m]
-    out = derived(*caps, *primals, *dots)
-    value, tangent = out
-    if (tangent != tangent if tangent.__class__ is float else _has_nan(tangent)) and not _has_nan(value):
-        _nan_tangent(derived, value)
-    return out
-
-
-def _nan_tangent(derived, value):
-    """A jvp whose tangent is nan where the value is a number: a differentiation error
-    (as a gradient's, see TransformRuntime.nan_gradient), never a nan passed on."""
-    if isinstance(value, float) and math.isinf(value):
-        return
-    from .runtime import DPRuntimeError
-    name = getattr(derived, "__name__", "f").split("·")[0]
-    raise DPRuntimeError(f"the derivative `{name}` computes is not a number (nan) where the value is "
-                         f"{format_value(value)}",
-                         "a value in it overflowed to inf (or is nan) on a path the result does not depend on, "
-                         "times a zero (co)tangent; keep the values finite",
-                         kind="differentiation error")
+def _dot(a, b) -> float:
+    """The inner product of two values of one differentiable type (a cotangent and a
+    tangent): the sum of the products of their floats."""
+    if a.__class__ is float:
+        return a * b
+    if isinstance(a, (list, tuple)):
+        return sum((_dot(x, y) for x, y in zip(a, b)), 0.0)
+    if isinstance(a, dict):
+        return sum((_dot(a[k], b[k]) for k in a), 0.0)
+    if isinstance(a, DPStruct):
+        return sum((_dot(getattr(a, s), getattr(b, s)) for s in a.__slots__), 0.0)
+    if isinstance(a, np.ndarray):
+        return float(np.sum(a * b))
+    return 0.0                                 # an inactive part: ints, strings, enum tags
 
 
 def _check_like(v, like, what: str, of: str, path: str):
