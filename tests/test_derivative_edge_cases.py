@@ -311,7 +311,7 @@ def test_a_jacobian_nan_that_forward_mode_makes_too_is_a_differentiation_error()
     assert np.allclose(s.run("jacrev(f)(tensor([-1.0, 2.0]))").value, np.diag([-1.0, 1.0]))
 
 
-def test_a_jvp_of_a_gradient_that_overflows_where_its_tangent_is_zero_is_made_again():
+def test_a_jvp_or_vjp_through_a_gradient_that_overflows_where_its_tangent_is_zero_is_made_again():
     """Found by a helper's fuzz run (block if-expressions, seed 306, the same without
     them): f does not depend on x (v22 * x, v22 = 0, reaches it only through a recursion whose
     third level is ~1e304), so f' = f'' = 0, yet jvp(grad(f)) gave (nan, nan): forward
@@ -324,13 +324,20 @@ def test_a_jvp_of_a_gradient_that_overflows_where_its_tangent_is_zero_is_made_ag
           "    let v28 = rec(3, -v26)\n    v27 *= (0.5 + 0.4 * tanh(-(v28 - v22)))\n    return v27 * v27\n}\n"
           "fn rec(n: int, a: float) -> float {\n    if n <= 0 { return a / (1.5 + sin(a)) }\n"
           "    return sin(rec(n - 1, 0.8 * ((1.0 + sigmoid(a / (a * a + 1.0))) ** pow(a * a + 0.5, a)) + 0.1)) + (-a) * 0.3\n}\n"
-          "fn h(x: float) -> (float, float) { let y = sqrt(x * x)\n return (y, 2.0 * y) }")
+          "fn h(x: float) -> (float, float) { let y = sqrt(x * x)\n return (y, 2.0 * y) }\n"
+          "struct P { x: float, y: float }\nfn q(p: P, w: float) -> float { return sqrt(p.x * p.x) * w + p.y * 3.0 }")
     assert s.run("grad(f)(0.251)").value == 0.0 and s.run("grad(grad(f))(0.251)").value == 0.0
     assert s.run("jvp(grad(f), 0.251, 1.0)").value == (0.0, 0.0)
     assert s.run("jvp(grad(f), 0.251, 2.5)").value == (0.0, 0.0)
     assert s.run("jvp(h, 3.0, 1.0)").value == ((3.0, 6.0), (1.0, 2.0))
     with pytest.raises(DPError) as info:
         s.run("jvp(h, 0.0, 1.0)")                  # |x| at 0: both modes make 0 * inf
+    assert info.value.first.kind == "differentiation error" and "not a number" in info.value.render()
+    # a pullback alike (vjp gave nan, nan; and P { x: nan } for q at p.x = 0)
+    assert s.run("vjp(f, 0.251).1(1.0)").value == 0.0 and s.run("vjp(grad(f), 0.251).1(1.0)").value == 0.0
+    assert str(s.run("vjp(q, P { x: 2.0, y: 1.0 }, 2.0).1(2.0)").value) == "(P { x: 4.0, y: 6.0 }, 4.0)"
+    with pytest.raises(DPError) as info:
+        s.run("vjp(q, P { x: 0.0, y: 1.0 }, 2.0).1(2.0)")
     assert info.value.first.kind == "differentiation error" and "not a number" in info.value.render()
 
 

@@ -5,6 +5,7 @@ found, derived on first use (dsl/ad, cached there) and called."""
 from __future__ import annotations
 
 import ast as py
+import copy
 import functools
 import math
 
@@ -336,8 +337,32 @@ class TransformRuntime:
             for rank, k in enumerate(d.active_idx):
                 if k >= n:
                     cot[k - n] = r[rank]
+            if _has_nan(cot) and not _has_nan(y, or_inf=True) and not _has_nan(y_bar):
+                cot = self.nan_pullback(fn, caps, args, y, y_bar, cot)
             return cot[0] if len(args) == 1 else tuple(cot)
         return (y, pullback)
+
+    def nan_pullback(self, fn, caps, args, y, y_bar, cot):
+        """A pullback with a nan where the value is a number: the reverse sweep's `0 * inf`
+        (see nan_gradient). A float-valued function's is made again as y_bar times its
+        gradient, which recovers from such a nan; else a differentiation error."""
+        n = len(caps)
+        wrt = tuple(k for k, p in enumerate(fn.params) if k >= n and p.sym.ty.active)
+        if fn.sym.ty.ret == FLOAT and wrt:
+            from .tangents import zeros_like
+            g = self.ad.derive(fn, "grad", wrt, True)
+            grads = self.session.runtime.ns[g.py](*caps, *args)
+            cot = [zeros_like(a) for a in args]
+            for gk, k in zip(grads, wrt):
+                cot[k - n] = _scaled(gk, y_bar)
+            if not _has_nan(cot):
+                return cot
+        from .runtime import DPRuntimeError
+        raise DPRuntimeError(f"the pullback of `{fn.name}` is not a number (nan) where its value is {format_value(y)}",
+                             "a value in it overflowed to inf (or is nan) on a path the result does not depend on, "
+                             "and the reverse sweep multiplies its zero cotangent by an infinite partial; keep the "
+                             "values finite, or take the derivative in forward mode (jvp)",
+                             kind="differentiation error")
 
     def rt_function_derivative(self, kind, f):
         """pullback(f) or pushforward(f) of a function value: made for the DP function
@@ -438,6 +463,26 @@ def _captured(f, names):
     f = getattr(f, "wrapped", f)
     cells = dict(zip(f.__code__.co_freevars, f.__closure__ or ()))
     return tuple(cells[n].cell_contents for n in names)
+
+
+def _scaled(v, c: float):
+    """A value of a differentiable type with each float multiplied by c."""
+    if v.__class__ is float:
+        return v * c
+    if isinstance(v, list):
+        return [_scaled(x, c) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_scaled(x, c) for x in v)
+    if isinstance(v, dict):
+        return {k: _scaled(x, c) for k, x in v.items()}
+    if isinstance(v, DPStruct):
+        out = copy.copy(v)
+        for s in v.__slots__:
+            object.__setattr__(out, s, _scaled(getattr(v, s), c))
+        return out
+    if isinstance(v, np.ndarray):
+        return v * c
+    return v                                   # an inactive part
 
 
 def _dot(a, b) -> float:
