@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast as py
 
+from dp.dsl import blocks
 from dp.dsl import primitives as P
 from dp.dsl import syntax as S
 from dp.dsl.diagnostics import Diagnostic, DPError
@@ -113,7 +114,7 @@ class Compiler:
         if not self.metered:
             self.compiled_unmetered = True
         try:
-            body = self.stmts(ordered, span=prog.span)
+            body = self.stmts(blocks.lower(ordered, self.temporary), span=prog.span)
             mod = py.Module(body=self.hoisted + body, type_ignores=[])
             return self.finish(mod, prog.span)
         except RecursionError:
@@ -122,6 +123,10 @@ class Compiler:
         finally:
             self.hoisted = []
             self.locals, self.owning = outer
+
+    def temporary(self, base, ty, kind) -> Symbol:
+        """A temporary of lowered code (dsl/blocks.py), named apart from every DP name."""
+        return Symbol(base, ty, kind, self.fresh(base))
 
     def finish(self, mod, span):
         fill_positions(mod, span)
@@ -162,6 +167,7 @@ class Compiler:
         return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()), s)
 
     def function(self, name, params, body, span, assigned_globals=(), node=None):
+        body = blocks.lower(body, self.temporary)        # `if` expressions' statements as statements
         outer = self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type, self.entry
         self.loop_depth, self.locals, self.owning = 0, [], set()          # a new code object
         self.returned_type = node.ret if node is not None else None
@@ -647,6 +653,9 @@ class Compiler:
     def e_IfExpr(self, e):
         # each branch escapes as the value would (a branch reading a variable copies it)
         return py.IfExp(test=self.expr(e.cond), body=self.escaping(e.then), orelse=self.escaping(e.orelse))
+
+    def e_BlockExpr(self, e):
+        raise S.UnhandledNode("a BlockExpr is lowered to statements before it is compiled (dsl/blocks.py)")
 
     def e_TupleLit(self, e):
         return py.Tuple(elts=[self.escaping(x) for x in e.items], ctx=py.Load())
