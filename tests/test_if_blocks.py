@@ -369,3 +369,22 @@ fn f(x: tensor) -> float {
 def test_output_in_a_branch_happens_once_under_a_derivative():
     src = 'fn f(x: float) -> float {\n    let y = if x > 0.0 { print("pos"); x * x } else { x }\n    return y\n}\n'
     assert run(src + "print(grad(f)(3.0))\nprint(grad(grad(f))(3.0))\n") == "pos\n6.0\npos\n2.0\n"
+
+
+# ---------------------------------------------------------------- the lowering (dsl/blocks.py)
+
+def test_lowering_binds_what_could_change_and_keeps_the_rest():
+    from dp.dsl import blocks
+    from dp.dsl.printer import block_src
+    from dp.dsl.symbols import Symbol
+    s, _ = session()
+    s.run("fn f(x: float) -> float {\n    var a = x\n    let y = a * x + (if x > 0.0 { let t = x * x; a = t; a } "
+          "else { a })\n    return y\n}\nfn g(x: float) -> float { return x * x }\n", "l.dp")
+    f, g = s.env.values["f"].decl, s.env.values["g"].decl
+    assert f.blocks and not g.blocks                         # the checker's note: only f is lowered
+    assert blocks.lower(g.body, None) is g.body               # nothing to lower: the same list
+    names = iter(range(100))
+    low = blocks.lower(f.body, lambda base, ty, kind: Symbol(f"{base}{next(names)}", ty, kind, base))
+    assert low is not f.body and f.body[1].value.right.then.body    # the checked body is left as it was
+    assert block_src(low, 0) == ("var a = x\nlet part0 = a * x\nif x > 0.0 {\n    let t = x * x\n    a = t\n"
+                                 "    chosen1 = a\n} else {\n    chosen1 = a\n}\nlet y = part0 + chosen1\nreturn y\n")

@@ -30,12 +30,6 @@ from .symbols import Symbol
 from .types import BOOL, StructT, concrete
 
 
-def has_blocks(body) -> bool:
-    """Whether a statement list holds a BlockExpr (not counting lambdas' and nested
-    functions' bodies, which are lowered where they are compiled)."""
-    return any(_blocky(e) for s in S.statements(body) if not isinstance(s, S.FnDef) for e in _own_exprs(s))
-
-
 def lower(body: list, fresh) -> list:
     """body with its BlockExprs lowered to statements; body itself if it has none.
     fresh(base, type, kind) gives the Symbol of a new temporary ("let" or "var")."""

@@ -62,8 +62,10 @@ class Checker:
     def check_program(self, prog: S.Program) -> None:
         self._declare(prog.body)
         self.scope = Scope()           # top-level block scope for globals lives in env.values
+        self.top_blocks = False
         for stmt in prog.body:
             self.stmt(stmt, top=True)
+        prog.blocks = self.top_blocks
         if self.errors:
             raise DPError(self.errors)
         prog.body[:0] = self.instances        # compiled with the program, like its own functions
@@ -789,6 +791,10 @@ class Checker:
         if isinstance(self.ctx.node, S.RuleDef):
             self.error(e.span, "a derivative rule's clause is one expression", "compute the parts in a function "
                        "and call it in the clause")
+        if isinstance(self.ctx.node, (S.FnDef, S.Lambda)):
+            self.ctx.node.blocks = True              # the compiler lowers its body (dsl/blocks.py)
+        elif self.ctx.node is None:
+            self.top_blocks = True
         self.push()
         for st in e.body:
             self.stmt(st)

@@ -174,6 +174,7 @@ class Lambda(Expr):
     captures: list = note(factory=list)      # Symbols, set by the checker
     as_fn: object = note()                   # the FnDef taking its captures first (dsl/ad/typing.py)
     spec_source: str | None = note()         # the source it was specialised from (normalize.py)
+    blocks: bool = note(False)               # its body holds a BlockExpr (the checker's; blocks.py lowers it)
 
 
 # ---------------------------------------------------------------- statements
@@ -292,6 +293,7 @@ class FnDef(Stmt):
     # value is finite is made again in forward mode (interpreter/transforms.py)
     gradient_entry: str | None = note()
     instance_of: str | None = note()         # an instance of a generic list function (dsl/generics.py): "map"
+    blocks: bool = note(False)               # its body holds a BlockExpr (the checker's; blocks.py lowers it)
 
 
 @record
@@ -356,6 +358,7 @@ class RuleDef(Stmt):
 @record
 class Program(Node):
     body: list[Stmt]
+    blocks: bool = note(False)               # its top-level statements hold a BlockExpr (the checker's)
 
 
 def through_tuple(place: Expr) -> bool:

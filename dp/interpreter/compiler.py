@@ -114,7 +114,9 @@ class Compiler:
         if not self.metered:
             self.compiled_unmetered = True
         try:
-            body = self.stmts(blocks.lower(ordered, self.temporary), span=prog.span)
+            if prog.blocks:                    # `if` expressions' statements as statements (dsl/blocks.py)
+                ordered = blocks.lower(ordered, self.temporary)
+            body = self.stmts(ordered, span=prog.span)
             mod = py.Module(body=self.hoisted + body, type_ignores=[])
             return self.finish(mod, prog.span)
         except RecursionError:
@@ -167,7 +169,8 @@ class Compiler:
         return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()), s)
 
     def function(self, name, params, body, span, assigned_globals=(), node=None):
-        body = blocks.lower(body, self.temporary)        # `if` expressions' statements as statements
+        if node is not None and node.blocks:
+            body = blocks.lower(body, self.temporary)    # `if` expressions' statements as statements
         outer = self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type, self.entry
         self.loop_depth, self.locals, self.owning = 0, [], set()          # a new code object
         self.returned_type = node.ret if node is not None else None
