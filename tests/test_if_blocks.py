@@ -172,6 +172,23 @@ print(2.0 * (if a {
     b
 }))
 let z = if a { 1 } else { 2 }
+fn g(a: int) {
+    while (if a > 0 {
+        let t = a * 2
+        t > 3
+    } else {
+        false
+    }) {
+        for i in 0..(if a > 1 {
+            a
+        } else {
+            var m = 1
+            m
+        }) {
+            print(i)
+        }
+    }
+}
 """
 
 
@@ -216,6 +233,19 @@ def test_the_language_server_sees_a_branch_scope():
     assert sorted(scope_at(a.prog, 4, 9)) == ["t", "x"]
     assert sorted(scope_at(a.prog, 6, 9)) == ["x"]
     assert sorted(scope_at(a.prog, 8, 12)) == ["x", "y"]
+
+
+def test_the_language_server_tells_a_branch_locals_activity():
+    from dp.interpreter.lsp.activity import function_activity
+    from dp.interpreter.lsp.analysis import Analyzer
+    analyzer = Analyzer()
+    text = ("fn f(x: float, n: int) -> float {\n    let y = if n > 0 { let t = x * x; let k = 2.0; t * k } "
+            "else { let dead = x; 1.0 }\n    return y\n}\n")
+    a = analyzer.analyze("/tmp/blocks_activity.dp", text)
+    with analyzer.isolated():
+        facts = function_activity(a.prog.body[0], analyzer.session.ad)
+    got = {f.sym.name: f.active for f in facts.values() if f.sym.name in ("t", "k", "dead", "y")}
+    assert got == {"t": True, "k": False, "dead": False, "y": True}
 
 
 # ---------------------------------------------------------------- derivatives

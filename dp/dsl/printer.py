@@ -170,21 +170,21 @@ def stmt_src(s: S.Stmt, depth: int = 0, value=None) -> str:
             return f"{comment}{ind}({val(s.expr, depth)})\n"
         return f"{comment}{ind}{val(s.expr, depth)}\n"
     if isinstance(s, S.If):
-        out = f"{comment}{ind}if {header_src(s.cond)} {{\n{block_src(s.then, depth + 1)}{ind}}}"
+        out = f"{comment}{ind}if {_pad(header_src(s.cond), depth)} {{\n{block_src(s.then, depth + 1)}{ind}}}"
         orelse = s.orelse
         while len(orelse) == 1 and isinstance(orelse[0], S.If) and not getattr(orelse[0], "comment", None):
             o = orelse[0]
-            out += f" else if {header_src(o.cond)} {{\n{block_src(o.then, depth + 1)}{ind}}}"
+            out += f" else if {_pad(header_src(o.cond), depth)} {{\n{block_src(o.then, depth + 1)}{ind}}}"
             orelse = o.orelse
         if orelse:
             out += f" else {{\n{block_src(orelse, depth + 1)}{ind}}}"
         return out + "\n"
     if isinstance(s, S.While):
-        return f"{comment}{ind}while {header_src(s.cond)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}while {_pad(header_src(s.cond), depth)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.ForRange):
-        return f"{comment}{ind}for {s.var} in {header_src(s.start)}..{header_src(s.stop)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}for {s.var} in {_pad(header_src(s.start), depth)}..{_pad(header_src(s.stop), depth)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.ForEach):
-        return f"{comment}{ind}for {s.var} in {header_src(s.iterable)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}for {s.var} in {_pad(header_src(s.iterable), depth)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.Return):
         # `()` is a type, not an expression: an empty tuple returned (a pullback of a function
         # without differentiable parameters, typed `-> ()`) is the `return` of no value
@@ -211,7 +211,7 @@ def stmt_src(s: S.Stmt, depth: int = 0, value=None) -> str:
         for a in s.arms:
             pat = (f"{a.enum}." if a.enum else "") + a.variant + (f"({', '.join(a.binds)})" if a.binds else "")
             arms += f"{ind}    {pat} => {{\n{block_src(a.body, depth + 2)}{ind}    }}\n"
-        return f"{comment}{ind}match {header_src(s.subject)} {{\n{arms}{ind}}}\n"
+        return f"{comment}{ind}match {_pad(header_src(s.subject), depth)} {{\n{arms}{ind}}}\n"
     if isinstance(s, S.Import):
         return f"{comment}{ind}import {s.module}\n"
     if isinstance(s, S.RuleDef):
@@ -221,7 +221,12 @@ def stmt_src(s: S.Stmt, depth: int = 0, value=None) -> str:
 
 
 def _indent_expr(e, depth):
-    src = expr_src(e)
+    return _pad(expr_src(e), depth)
+
+
+def _pad(src: str, depth: int) -> str:
+    """src with its lines after the first indented to depth (an expression printed on
+    lines of its own: a lambda, an `if` expression's branches)."""
     if "\n" in src:
         pad = "    " * depth
         lines = src.split("\n")
