@@ -56,11 +56,14 @@ FEATURES = {
     "destructure": "for (i, x) in enumerate(xs), for (a, b) in zip(xs, ys), for (k, v) in d.items()",
     # found by hand after the campaigns (2026-12-01, F1-F2): a pop read as an int, an index, a condition
     "popexpr": "xs.pop() inside an expression: int(xs.pop()), ys[… xs.pop() …], if xs.pop() > 0.0 { … }",
+    "ifblock": "statements in if-expression branches: if c { let t = …; v = …; t * v } else { …; e }",
 }
 ALL_FEATURES = frozenset(FEATURES)
 # Features added after campaigns had run: decided by a random stream of their own, and
 # drawn on only when on, so every seed's program without them is what it always was
 LATER_FEATURES = frozenset({"ifexpr", "listfns", "slices", "destructure", "popexpr"})
+# and later still, each decided by a stream of its own: (feature, how often)
+NEWEST_FEATURES = (("ifblock", 0.3),)
 # how often a program uses a feature (when it is enabled); the rest 0.45
 FEATURE_PROB = {"nonsmooth": 0.25, "stopgrad": 0.3, "print": 0.3, "rule": 0.3, "linspace": 0.2}
 
@@ -203,6 +206,24 @@ class Expr:
 
     def children(self):
         return self.args
+
+
+@dataclass
+class IfBlock(Expr):
+    """`if c { stmts; a } else { stmts; b }` as a value: args are [c, a, b]; each
+    branch's statements, rendered on one line, come before its value."""
+    then: list = field(default_factory=list)
+    els: list = field(default_factory=list)
+
+    def render(self) -> str:
+        c, a, b = (x.render() for x in self.args)
+
+        def branch(stmts, value):
+            return "{ " + "; ".join(([inline(stmts)] if stmts else []) + [value]) + " }"
+        return f"if {c} {branch(self.then, a)} else {branch(self.els, b)}"
+
+    def blocks(self):
+        return [self.then, self.els]
 
 
 @dataclass
@@ -512,6 +533,8 @@ class Program:
                 tags.update(e.tag.split(","))
             for a in e.args:
                 walk_expr(a)
+            for blk in e.blocks() if isinstance(e, IfBlock) else ():
+                walk_block(blk)
 
         def walk_block(b):
             for s in b:
@@ -614,9 +637,15 @@ class Gen:
         self.seed = seed
         enabled = set(features)
         # each program uses a random subset of the enabled features: small, attributable
-        self.on = {f for f in sorted(enabled - LATER_FEATURES) if self.r.random() < FEATURE_PROB.get(f, feature_prob)}
+        newest = {f for f, _ in NEWEST_FEATURES}
+        self.on = {f for f in sorted(enabled - LATER_FEATURES - newest)
+                   if self.r.random() < FEATURE_PROB.get(f, feature_prob)}
         later = random.Random(seed * 7919 + 17)
         self.on |= {f for f in sorted(enabled & LATER_FEATURES) if later.random() < FEATURE_PROB.get(f, 0.3)}
+        for k, (f, prob) in enumerate(NEWEST_FEATURES):
+            if f in enabled and random.Random(seed * 104729 + 31 + k).random() < prob:
+                self.on.add(f)
+        self.in_block = 0                      # generating an if expression's branch statements
         self.counter = 10                      # fresh names start at 10: parameters are x0, t1, p2 ...
         self.structs: list[StructT] = []
         self.enums: list[EnumT] = []
@@ -1513,8 +1542,33 @@ class Gen:
             (2 * self.has("ifexpr"), lambda: Expr(FLOAT, "if {0} {{ {1} }} else {{ {2} }}", [self.cond(ctx), e(), e()],
                                                   tag="ifexpr,branch")),
             (2 * (self.has("listfns") or self.has("slices")), lambda: self.f_listfn(ctx, d)),
+            (3 * self.has("ifblock") * lam_ok * (not self.in_block) * (ctx.depth < 3), lambda: self.f_ifblock(ctx, d)),
         ]
         return self.pick(opts) or self.fleaf(ctx)
+
+    def f_ifblock(self, ctx, d):
+        """`if c { stmts; a } else { stmts; b }`: each branch's statements in a scope of
+        their own (declaring, updating the function's vars, looping, breaking, returning)
+        before its value."""
+        c = self.cond(ctx)
+        self.in_block += 1
+        try:
+            then, a = self.branch_block(ctx, d)
+            els, b = self.branch_block(ctx, d)
+        finally:
+            self.in_block -= 1
+        return IfBlock(FLOAT, "", [c, a, b], tag="ifblock,branch", then=then, els=els)
+
+    def branch_block(self, ctx, d):
+        ctx.push()
+        stmts = []
+        for _ in range(self.r.choice([0, 1, 1, 2, 3])):
+            s = self.stmt(ctx)
+            if s:
+                stmts += s
+        value = self.fexpr(ctx, max(d, 1))
+        ctx.pop()
+        return stmts, value
 
     def f_listfn(self, ctx, d):
         """A float from a list of floats through sum, max, min, sort, map, filter or a slice."""

@@ -12,7 +12,7 @@ import copy
 import time
 
 from tests.fuzz_oracle import Options, check
-from tests.fuzz_program import FLOAT, Expr, Lambda, Program, Return, const_text
+from tests.fuzz_program import FLOAT, Expr, IfBlock, Lambda, Program, Return, const_text
 
 FIRST = {"reverse", "forward", "fwd-vs-rev", "value", "effects", "source", "load", "primal", "oracle"}
 THIRD = {"3rd-rev", "3rd-fwd", "3rd-rrr"}
@@ -68,6 +68,9 @@ def edits(prog: Program):
         if isinstance(e, Lambda):
             walk_block(e.body)
             return
+        if isinstance(e, IfBlock):
+            for blk in e.blocks():
+                walk_block(blk)
         c = const_text(e.ty)
         if c is not None and e.render() != c:
             expr_edits.append(("constant", lambda p, m, put=put, ty=e.ty, c=c: put(p, m, Expr(ty, c))))

@@ -385,7 +385,7 @@ def test_if_expression_errors():
         ('let y = if true { 1 } else { "a" }\n', "the branches of this `if` have different types, `int` and `string`"),
         ("let y = if 1 { 1 } else { 2 }\n", "expected `bool`"),
         ("let y = if true { 1 }\n", "syntax error"),
-        ("let y = if true { let a = 1\n a } else { 2 }\n", "each branch of an `if` expression is one expression"),
+        ("let y = if true { let a = 1 } else { 2 }\n", "this branch of an `if` expression does not end in an expression"),
         ("let y = if true { print(1) } else { print(2) }\n", "the branches of this `if` have no value"),
     ]
     for src, want in cases:

@@ -37,6 +37,7 @@ class FnCtx:
     node: object                      # FnDef, Lambda, or None at the top level
     ret: Type
     loops: int = 0
+    in_condition: bool = False        # checking a `while` condition (a `break` there leaves no loop)
     py_names: set = field(default_factory=set)
     assigned_globals: set = field(default_factory=set)
 
@@ -61,8 +62,10 @@ class Checker:
     def check_program(self, prog: S.Program) -> None:
         self._declare(prog.body)
         self.scope = Scope()           # top-level block scope for globals lives in env.values
+        self.top_blocks = False
         for stmt in prog.body:
             self.stmt(stmt, top=True)
+        prog.blocks = self.top_blocks
         if self.errors:
             raise DPError(self.errors)
         prog.body[:0] = self.instances        # compiled with the program, like its own functions
@@ -394,7 +397,14 @@ class Checker:
         self.block(s.orelse)
 
     def s_While(self, s, top):
-        self.expect(s.cond, self.expr(s.cond, BOOL), BOOL)
+        # a `break` or `continue` in the condition (in an `if` expression's branch) would
+        # leave no loop: it runs before each trip, outside the body (Rust's E0590)
+        outer = self.ctx.loops, self.ctx.in_condition
+        self.ctx.loops, self.ctx.in_condition = 0, True
+        try:
+            self.expect(s.cond, self.expr(s.cond, BOOL), BOOL)
+        finally:
+            self.ctx.loops, self.ctx.in_condition = outer
         self.loop_body(s.body)
 
     def loop_body(self, body, var=None):
@@ -502,11 +512,18 @@ class Checker:
 
     def s_Break(self, s, top):
         if self.ctx.loops == 0:
-            self.error(s.span, "`break` outside a loop")
+            self.jump_outside_loop(s, "break")
 
     def s_Continue(self, s, top):
         if self.ctx.loops == 0:
-            self.error(s.span, "`continue` outside a loop")
+            self.jump_outside_loop(s, "continue")
+
+    def jump_outside_loop(self, s, word):
+        if self.ctx.in_condition:
+            self.error(s.span, f"`{word}` in the condition of a `while` loop", "the condition runs before each trip, "
+                       f"outside the loop's body: test in the body and `{word}` there")
+        else:
+            self.error(s.span, f"`{word}` outside a loop")
 
     # ------------------------------------------------------------------ lvalues
     def lvalue(self, e, value=None, updated: bool = False) -> Type:
@@ -756,15 +773,34 @@ class Checker:
             return ERROR
         a, b = self.unify_numeric(e.then, a, e.orelse, b)
         if _has_unknown(a) and not _has_unknown(b) and assignable(a, b):      # `if c { [] } else { xs }`
-            a = e.then.ty = b
+            a = _retyped(e.then, b)
         elif _has_unknown(b) and not _has_unknown(a) and assignable(b, a):
-            b = e.orelse.ty = a
+            b = _retyped(e.orelse, a)
         if a != b:
-            return self.error(e.span, f"the branches of this `if` have different types, `{a}` and `{b}`",
-                              "convert with `float(...)`" if {a, b} == {INT, FLOAT} else "make both the same type")
+            hint = "convert with `float(...)`" if {a, b} == {INT, FLOAT} else "make both the same type"
+            if UNIT in (a, b):
+                hint = ("a branch's value is its last expression, and this one's has none (`print(…)` returns "
+                        "`()`): end the branch with the value")
+            return self.error(e.span, f"the branches of this `if` have different types, `{a}` and `{b}`", hint)
         if a == UNIT:
             return self.error(e.span, "the branches of this `if` have no value", "write an `if` statement")
         return a
+
+    def e_BlockExpr(self, e, expected):
+        """A branch's statements in a scope of their own, then its value."""
+        if isinstance(self.ctx.node, S.RuleDef):
+            self.error(e.span, "a derivative rule's clause is one expression", "compute the parts in a function "
+                       "and call it in the clause")
+        if isinstance(self.ctx.node, (S.FnDef, S.Lambda)):
+            self.ctx.node.blocks = True              # the compiler lowers its body (dsl/blocks.py)
+        elif self.ctx.node is None:
+            self.top_blocks = True
+        self.push()
+        for st in e.body:
+            self.stmt(st)
+        t = self.expr(e.value, expected)
+        self.pop()
+        return t
 
     def e_TupleLit(self, e, expected):
         exp = expected.items if isinstance(expected, TupleT) and len(expected.items) == len(e.items) else [None] * len(e.items)
@@ -1302,6 +1338,17 @@ def coerce(e, t: Type):
     elif isinstance(e, S.IfExpr):               # `2.0 * (if c { 1 } else { 2 })`
         coerce(e.then, t)
         coerce(e.orelse, t)
+    elif isinstance(e, S.BlockExpr):            # `if c { let k = 3; 1 } else { 2.0 }`
+        coerce(e.value, t)
+
+
+def _retyped(e, t: Type) -> Type:
+    """A branch typed t (`[]` as the other branch's `list[float]`), a block's value too."""
+    e.ty = t
+    while isinstance(e, S.BlockExpr):
+        e = e.value
+        e.ty = t
+    return t
 
 
 def coerce_to_float(e: S.Num) -> None:

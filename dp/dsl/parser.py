@@ -547,12 +547,29 @@ class _Build(Transformer):
                         else self._branch(orelse, span), span=span)
 
     def _branch(self, stmts, span):
-        """An `if` expression's branch: a block holding one expression."""
-        if len(stmts) != 1 or not isinstance(stmts[0], S.ExprStmt):
-            at = stmts[0].span if stmts else span
-            raise DPError(Diagnostic("syntax error", "each branch of an `if` expression is one expression", at,
-                                     "compute the parts before the `if`, or write an `if` statement that assigns a `var`"))
-        return stmts[0].expr
+        """An `if` expression's branch: one expression, or statements then the expression
+        that is the branch's value (a BlockExpr). An `if … else …` ending it is that
+        expression, as in Rust (its branches then end in values in turn)."""
+        if stmts and isinstance(stmts[-1], S.If) and stmts[-1].orelse:
+            stmts = stmts[:-1] + [S.ExprStmt(self._if_value(stmts[-1]), span=stmts[-1].span)]
+        if not stmts or not isinstance(stmts[-1], S.ExprStmt):
+            at = stmts[-1].span if stmts else span
+            what = "is empty" if not stmts else "does not end in an expression"
+            raise DPError(Diagnostic("syntax error", f"this branch of an `if` expression {what}", at,
+                                     "a branch's last line is the expression that is its value: "
+                                     "`if c { let t = x * x; t + 1.0 } else { 0.0 }`"))
+        if len(stmts) == 1:
+            return stmts[0].expr
+        value = stmts[-1].expr
+        first = stmts[0].span
+        return S.BlockExpr(stmts[:-1], value, span=Span(self.file, first.line, first.col, value.span.end_line,
+                                                         value.span.end_col))
+
+    def _if_value(self, s: S.If) -> S.IfExpr:
+        o = s.orelse
+        orelse = self._if_value(o[0]) if len(o) == 1 and isinstance(o[0], S.If) and o[0].orelse else \
+            self._branch(o, s.span)
+        return S.IfExpr(s.cond, self._branch(s.then, s.span), orelse, span=s.span)
 
     def lambda_expr(self, meta, c):
         params, ret, body = c

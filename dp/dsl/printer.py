@@ -76,12 +76,17 @@ def expr_src(e: S.Expr, prec: int = 0, child=None) -> str:
     if isinstance(e, S.Field):
         return f"{sub(e.obj, _PREC['postfix'])}.{e.name}"
     if isinstance(e, S.IfExpr):
+        if isinstance(e.then, S.BlockExpr) or isinstance(e.orelse, S.BlockExpr):
+            s = if_block_src(e, sub)
+            return f"({s})" if prec > 0 else s
         # a branch opening with `if` would open a statement: an `if` expression there is in parentheses
         def branch(b):
             return f"{{ ({sub(b)}) }}" if isinstance(b, S.IfExpr) else f"{{ {sub(b)} }}"
-        s = f"if {sub(e.cond)} {branch(e.then)} else "
+        s = f"if {header_src(e.cond, 0, sub)} {branch(e.then)} else "
         s += sub(e.orelse) if isinstance(e.orelse, S.IfExpr) else branch(e.orelse)
         return f"({s})" if prec > 0 else s
+    if isinstance(e, S.BlockExpr):
+        raise TypeError("a BlockExpr prints as a branch of its `if` expression")
     if isinstance(e, S.Slice):
         return (sub(e.lo) if e.lo is not None else "") + ":" + (sub(e.hi) if e.hi is not None else "")
     if isinstance(e, S.Subscripts):
@@ -106,12 +111,33 @@ def expr_src(e: S.Expr, prec: int = 0, child=None) -> str:
     raise TypeError(f"cannot print {type(e).__name__}")
 
 
+def if_block_src(e: S.IfExpr, sub=None, body=None, ind: str = "") -> str:
+    """An `if` expression with statements in a branch, as Rust lays it out: each branch
+    on lines of its own, its value last. body(k, stmts), if given, gives what follows
+    branch k's `{`: the rest of that line and its statements' lines (the formatter's,
+    which keeps their comments, with ind before each `}`); else block_src prints them,
+    at depth 1."""
+    sub = sub or expr_src
+    body = body or (lambda k, stmts: "\n" + block_src(stmts, 1))
+    s = f"if {header_src(e.cond, 0, sub)} {{{body(0, branch_stmts(e.then))}{ind}}} else "
+    if isinstance(e.orelse, S.IfExpr):
+        return s + sub(e.orelse)
+    return s + f"{{{body(1, branch_stmts(e.orelse))}{ind}}}"
+
+
+def branch_stmts(b: S.Expr) -> list:
+    """A branch as the statements it is written as: its value last, an expression statement."""
+    value = S.ExprStmt(b.value if isinstance(b, S.BlockExpr) else b, span=(b.value if isinstance(b, S.BlockExpr)
+                                                                        else b).span)
+    return (list(b.body) if isinstance(b, S.BlockExpr) else []) + [value]
+
+
 def header_src(e: S.Expr, prec: int = 0, sub=None) -> str:
     """e in the header of an `if`, `while`, `for` or `match`, where `Name {` would open
     the block (as in Rust): a struct literal outside brackets is in parentheses. sub
     prints the rest (expr_src's child)."""
     sub = sub or expr_src
-    if isinstance(e, S.StructLit):
+    if isinstance(e, (S.StructLit, S.IfExpr)):      # `if (if c { a } else { b }) {`
         return f"({sub(e, 0)})"
     if isinstance(e, (S.Binary, S.Unary, S.Field, S.TupleIndex, S.Index)):
         return expr_src(e, prec, lambda x, p=0: header_src(x, p, sub))
@@ -144,21 +170,21 @@ def stmt_src(s: S.Stmt, depth: int = 0, value=None) -> str:
             return f"{comment}{ind}({val(s.expr, depth)})\n"
         return f"{comment}{ind}{val(s.expr, depth)}\n"
     if isinstance(s, S.If):
-        out = f"{comment}{ind}if {header_src(s.cond)} {{\n{block_src(s.then, depth + 1)}{ind}}}"
+        out = f"{comment}{ind}if {_pad(header_src(s.cond), depth)} {{\n{block_src(s.then, depth + 1)}{ind}}}"
         orelse = s.orelse
         while len(orelse) == 1 and isinstance(orelse[0], S.If) and not getattr(orelse[0], "comment", None):
             o = orelse[0]
-            out += f" else if {header_src(o.cond)} {{\n{block_src(o.then, depth + 1)}{ind}}}"
+            out += f" else if {_pad(header_src(o.cond), depth)} {{\n{block_src(o.then, depth + 1)}{ind}}}"
             orelse = o.orelse
         if orelse:
             out += f" else {{\n{block_src(orelse, depth + 1)}{ind}}}"
         return out + "\n"
     if isinstance(s, S.While):
-        return f"{comment}{ind}while {header_src(s.cond)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}while {_pad(header_src(s.cond), depth)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.ForRange):
-        return f"{comment}{ind}for {s.var} in {header_src(s.start)}..{header_src(s.stop)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}for {s.var} in {_pad(header_src(s.start), depth)}..{_pad(header_src(s.stop), depth)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.ForEach):
-        return f"{comment}{ind}for {s.var} in {header_src(s.iterable)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
+        return f"{comment}{ind}for {s.var} in {_pad(header_src(s.iterable), depth)} {{\n{block_src(s.body, depth + 1)}{ind}}}\n"
     if isinstance(s, S.Return):
         # `()` is a type, not an expression: an empty tuple returned (a pullback of a function
         # without differentiable parameters, typed `-> ()`) is the `return` of no value
@@ -185,7 +211,7 @@ def stmt_src(s: S.Stmt, depth: int = 0, value=None) -> str:
         for a in s.arms:
             pat = (f"{a.enum}." if a.enum else "") + a.variant + (f"({', '.join(a.binds)})" if a.binds else "")
             arms += f"{ind}    {pat} => {{\n{block_src(a.body, depth + 2)}{ind}    }}\n"
-        return f"{comment}{ind}match {header_src(s.subject)} {{\n{arms}{ind}}}\n"
+        return f"{comment}{ind}match {_pad(header_src(s.subject), depth)} {{\n{arms}{ind}}}\n"
     if isinstance(s, S.Import):
         return f"{comment}{ind}import {s.module}\n"
     if isinstance(s, S.RuleDef):
@@ -195,7 +221,12 @@ def stmt_src(s: S.Stmt, depth: int = 0, value=None) -> str:
 
 
 def _indent_expr(e, depth):
-    src = expr_src(e)
+    return _pad(expr_src(e), depth)
+
+
+def _pad(src: str, depth: int) -> str:
+    """src with its lines after the first indented to depth (an expression printed on
+    lines of its own: a lambda, an `if` expression's branches)."""
     if "\n" in src:
         pad = "    " * depth
         lines = src.split("\n")

@@ -127,11 +127,21 @@ class TupleIndex(Expr):
 
 @record
 class IfExpr(Expr):
-    """`if c { a } else { b }` as a value: each branch is one expression, and only the
-    chosen one is evaluated."""
+    """`if c { a } else { b }` as a value: only the chosen branch is evaluated. A branch
+    is one expression, or a BlockExpr when statements come before its value."""
     cond: Expr
     then: Expr
     orelse: Expr
+
+
+@record
+class BlockExpr(Expr):
+    """A branch of an `if` expression with statements before its value, `{ let t = x * x;
+    t + 1.0 }` (Rust's block expression): the statements run in a scope of their own,
+    then `value` is the branch's value. Made only by the parser as such a branch; the
+    compiler and the transforms see it lowered to statements first (dsl/blocks.py)."""
+    body: list["Stmt"]
+    value: Expr
 
 
 @record
@@ -164,6 +174,7 @@ class Lambda(Expr):
     captures: list = note(factory=list)      # Symbols, set by the checker
     as_fn: object = note()                   # the FnDef taking its captures first (dsl/ad/typing.py)
     spec_source: str | None = note()         # the source it was specialised from (normalize.py)
+    blocks: bool = note(False)               # its body holds a BlockExpr (the checker's; blocks.py lowers it)
 
 
 # ---------------------------------------------------------------- statements
@@ -282,6 +293,7 @@ class FnDef(Stmt):
     # value is finite is made again in forward mode (interpreter/transforms.py)
     gradient_entry: str | None = note()
     instance_of: str | None = note()         # an instance of a generic list function (dsl/generics.py): "map"
+    blocks: bool = note(False)               # its body holds a BlockExpr (the checker's; blocks.py lowers it)
 
 
 @record
@@ -346,6 +358,7 @@ class RuleDef(Stmt):
 @record
 class Program(Node):
     body: list[Stmt]
+    blocks: bool = note(False)               # its top-level statements hold a BlockExpr (the checker's)
 
 
 def through_tuple(place: Expr) -> bool:
@@ -375,7 +388,7 @@ def _node_classes():
 NODE_CLASSES = _node_classes()
 define(NODE_CLASSES.values(), __file__ + ":nodes")        # every node class's __init__ (dsl/records.py)
 EXPRS = (Num, Str, Bool, Name, Binary, Unary, Call, Index, Slice, Subscripts, Field, TupleIndex, TupleLit,
-         ListLit, DictLit, StructLit, Lambda, IfExpr)
+         ListLit, DictLit, StructLit, Lambda, IfExpr, BlockExpr)
 STMTS = (Let, Assign, AugAssign, ExprStmt, If, While, ForRange, ForEach, Return, Break, Continue, FnDef,
          StructDef, EnumDef, Match, Import, RuleDef)
 
@@ -516,14 +529,35 @@ def subexpressions(e: Expr) -> list[Expr]:
 
 
 def statements(stmts):
-    """Every statement of a block and of the blocks nested in it, in order (a lambda's
-    body is inside an expression, not among them)."""
+    """Every statement of a block and of the blocks nested in it, in order, those of an
+    `if` expression's branches too (a lambda's body is inside an expression, not among
+    them)."""
     todo = list(reversed(stmts))
     while todo:
         s = todo.pop()
         if isinstance(s, Stmt):
             yield s
-        todo.extend(reversed([c for c in children(s) if isinstance(c, (Stmt, MatchArm))]))
+        kids = []
+        for c in children(s):
+            if isinstance(c, (Stmt, MatchArm)):
+                kids.append(c)
+            elif isinstance(c, Expr):
+                kids.extend(x for b in branch_blocks(c) for x in b.body)
+        todo.extend(reversed(kids))
+
+
+def branch_blocks(e: Expr) -> list["BlockExpr"]:
+    """The BlockExprs in e, in source order: not those inside a lambda, nor inside
+    another one's statements (their own expressions hold those), but those in its value."""
+    out, todo = [], [e]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, BlockExpr):
+            out.append(n)
+            todo.append(n.value)
+        elif not isinstance(n, Lambda):
+            todo.extend(reversed([c for c in children(n) if isinstance(c, Expr)]))
+    return out
 
 
 def blocks(s: Stmt) -> list[list[Stmt]]:

@@ -19,6 +19,7 @@ import ast as py
 import copy
 import functools
 
+from dp.dsl import blocks
 from dp.dsl import primitives as P
 from dp.dsl import syntax as S
 from dp.dsl.diagnostics import Diagnostic, DPError
@@ -152,6 +153,8 @@ class Compiler:
         if not self.metered:
             self.compiled_unmetered = True
         try:
+            if prog.blocks:                    # `if` expressions' statements as statements (dsl/blocks.py)
+                ordered = blocks.lower(ordered, self.temporary)
             body = self.stmts(ordered, span=prog.span)
             mod = py.Module(body=self.hoisted + body, type_ignores=[])
             return self.finish(mod, prog.span)
@@ -161,6 +164,10 @@ class Compiler:
         finally:
             self.hoisted = []
             self.locals, self.owning = outer
+
+    def temporary(self, base, ty, kind) -> Symbol:
+        """A temporary of lowered code (dsl/blocks.py), named apart from every DP name."""
+        return Symbol(base, ty, kind, self.fresh(base))
 
     def finish(self, mod, span):
         fill_positions(mod, span)
@@ -201,6 +208,8 @@ class Compiler:
         return self.function(s.sym.py, s.params, s.body, s.span, getattr(s, "py_assigned_globals", ()), s)
 
     def function(self, name, params, body, span, assigned_globals=(), node=None):
+        if node is not None and node.blocks:
+            body = blocks.lower(body, self.temporary)    # `if` expressions' statements as statements
         outer = self.loop_depth, self.locals, self.owning, self.returned_sizes, self.returned_type, self.entry
         self.loop_depth, self.locals, self.owning = 0, [], set()          # a new code object
         self.returned_type = node.ret if node is not None else None
@@ -688,6 +697,9 @@ class Compiler:
     def e_IfExpr(self, e):
         # each branch escapes as the value would (a branch reading a variable copies it)
         return py.IfExp(test=self.expr(e.cond), body=self.escaping(e.then), orelse=self.escaping(e.orelse))
+
+    def e_BlockExpr(self, e):
+        raise S.UnhandledNode("a BlockExpr is lowered to statements before it is compiled (dsl/blocks.py)")
 
     def e_TupleLit(self, e):
         return py.Tuple(elts=[self.escaping(x) for x in e.items], ctx=py.Load())

@@ -37,6 +37,9 @@ class Activity:
     def d_IfExpr(self, e):
         return self.depends(e.then) or self.depends(e.orelse)      # the condition is control flow
 
+    def d_BlockExpr(self, e):
+        return True                           # lowered before the sweeps (dsl/blocks.py): where unsure, yes
+
     def d_Lambda(self, e):
         return False                          # a function value: its captures count where it is called
 

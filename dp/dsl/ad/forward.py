@@ -224,6 +224,7 @@ class Forward(Activity, Sweep):
     t_Num = t_Str = t_Bool = t_Name = t_Slice = t_Subscripts = t_Lambda = _cannot
     t_Index = t_Field = t_TupleIndex = _cannot
     t_IfExpr = _cannot                          # normalize.py makes an `if` expression an `if` statement
+    t_BlockExpr = _cannot                       # blocks.py makes a branch's statements statements
 
     def t_Unary(self, e):
         if e.op != "-":

@@ -11,6 +11,7 @@
 The output is untyped DP; it is checked again before the transforms read it."""
 from __future__ import annotations
 
+from .. import blocks
 from .. import generics as G
 from .. import primitives as P
 from .. import syntax as S
@@ -112,9 +113,16 @@ class Normalizer:
             self.names[sym] = self.fresh(sym.name, sym.ty)
         return self.names[sym]
 
+    def temporary(self, base, ty, kind) -> Symbol:
+        """A temporary of lowered code (dsl/blocks.py): a local declared at the top, as all are."""
+        sym = Symbol(base, ty, kind, base)
+        self.local(sym)
+        return sym
+
     # -- entry
     def run(self, new_name: str) -> S.FnDef:
-        body = self.fn.body
+        # an `if` expression's statements as statements (dsl/blocks.py), named as locals are
+        body = blocks.lower(self.fn.body, self.temporary)
         needs_flag = self._returns_early(body)
         if self.ret_type != UNIT:
             self.ret_name = self.fresh("result", self.ret_type)
@@ -633,6 +641,9 @@ class Normalizer:
         pre.append(S.If(cond, then_pre + [a], else_pre + [b]))
         return B.name(t)
 
+    def r_BlockExpr(self, e, pre, lift):
+        raise S.UnhandledNode("a BlockExpr is lowered to statements before normalize (dsl/blocks.py)")
+
     def r_TupleLit(self, e, pre, lift):
         return S.TupleLit([self.rn(x, pre, lift) for x in e.items])
 
@@ -901,7 +912,7 @@ def _reads_variables(e) -> bool:
 def _calls_user_code(e) -> bool:
     if isinstance(e, S.Call) and not (e.target and e.target[0] in ("prim", "builtin", "variant")):
         return True
-    if isinstance(e, S.Lambda):
+    if isinstance(e, (S.Lambda, S.BlockExpr)):          # a branch's statements: not one straight line
         return True
     return any(_calls_user_code(c) for c in S.subexpressions(e))
 

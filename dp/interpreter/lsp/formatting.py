@@ -22,7 +22,7 @@ from collections import Counter
 from dp.dsl import syntax as S
 from dp.dsl.diagnostics import DPError
 from dp.dsl.parser import parse
-from dp.dsl.printer import _PREC, expr_src, header_src, program_src, stmt_src, type_src
+from dp.dsl.printer import _PREC, expr_src, header_src, if_block_src, program_src, stmt_src, type_src
 
 
 class Refused(Exception):
@@ -346,6 +346,8 @@ class _Format:
             return _pad(expr_src(e, prec), depth)
         if isinstance(e, S.Lambda):
             return self._lambda(e, depth)
+        if isinstance(e, S.IfExpr) and (isinstance(e.then, S.BlockExpr) or isinstance(e.orelse, S.BlockExpr)):
+            return self._if_block(e, depth, prec)
         lo, hi = (sp.line, sp.col), (sp.end_line, sp.end_col - 1)      # its brackets
         if isinstance(e, S.ListLit):
             return self._broken("[", [self._item(x) for x in e.items], "]", lo, hi, depth)
@@ -427,6 +429,29 @@ class _Format:
         h = h if note is None else _with_note(h, note)
         body = self.block(e.body, depth + 1, sp.end_line, after=line)
         return f"{h}\n{body}{'    ' * depth}}}"
+
+
+    def _if_block(self, e, depth: int, prec: int) -> str:
+        """An `if` expression whose branches hold statements, comments inside: each branch
+        as a block, the comment after a branch's `{` on that line."""
+        opens = [self.braces.open_of_block(e.cond.span.end_line, e.cond.span.end_col)]
+        closes = [self.braces.close_of(opens[0][1])]
+        if not isinstance(e.orelse, S.IfExpr):
+            opens.append(self.braces.open_of_block(*self.braces.position(closes[0][1] + 1)))
+            closes.append(self.braces.close_of(opens[1][1]))
+        cond = self.header(e.cond, depth)
+        self._settle((e.span.line, e.span.col), self.braces.position(opens[0][1]))
+
+        def body(k, stmts):
+            line = opens[k][0]
+            note = None
+            if not any(st.span.line == line for st in stmts) and line in self.trailing \
+                    and self.col[line] - 1 + self.braces.starts[line - 1] > opens[k][1]:
+                note = self.trailing.pop(line)
+            head = "" if note is None else _with_note("", note)
+            return head + "\n" + self.block(stmts, depth + 1, closes[k][0], after=line)
+        s = if_block_src(e, lambda x, p=0: cond if x is e.cond else self.expr(x, depth, p), body, "    " * depth)
+        return f"({s})" if prec > 0 else s
 
 
 def _pad(src: str, depth: int) -> str:

@@ -428,11 +428,14 @@ class _Scopes:
         return found if found is not None else scope
 
     def in_exprs(self, exprs, scope):
-        """The scope inside the innermost lambda around the position, if there is one."""
+        """The scope inside the innermost lambda or `if` expression's branch around the
+        position, if there is one."""
         for e in exprs:
             for n in S.walk(e):
                 if isinstance(n, S.Lambda) and self.inside(n):
                     return self.function(n, scope)
+                if isinstance(n, S.BlockExpr) and self.inside(n):
+                    return self.block(n.body + [S.ExprStmt(n.value, span=n.value.span)], scope)
         return None
 
     def function(self, node, scope):
