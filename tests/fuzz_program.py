@@ -1166,8 +1166,11 @@ class Gen:
             out.append(Decl(tag="slicewrite", name=name, expr=e, mutable=True))
         else:
             xs = self.r.choice(lists)
-        value, m = self.slice_value(ctx, xs)          # evaluated before the bounds, as DP does
         bounds, removed, tag = self.slice_bounds(ctx, xs)
+        # in a nested block (a loop's body above all) what reads xs earlier in the block may
+        # run after the write: the write may not make xs shorter there
+        need = 0 if xs.depth == ctx.depth else xs.minlen if removed is None else removed
+        value, m = self.slice_value(ctx, xs, need)
         self.set_minlen(ctx, xs, removed, m)
         out.append(Assign(tag="slicewrite" + tag, place=f"{xs.name}[{bounds}]", op="=", expr=value))
         return out
@@ -1213,16 +1216,18 @@ class Gen:
             return ":", None, ""
         return f"0:{n}", n, ""
 
-    def slice_value(self, ctx, xs: Var) -> tuple[Expr, int]:
-        """A list of floats for a slice, and its least length."""
-        lists = ctx.of(lambda v: isinstance(v.ty, ListT))
+    def slice_value(self, ctx, xs: Var, need: int = 0) -> tuple[Expr, int]:
+        """A list of floats for a slice, at least `need` long, and its least length. (The
+        value is evaluated before the bounds, which may pop another list: it reads that
+        list as one shorter than it is.)"""
+        lists = ctx.of(lambda v: isinstance(v.ty, ListT) and v.minlen + 1 >= need)
         k = self.r.random()
         if lists and k < 0.3:
-            ys = self.r.choice(lists + [xs])
-            if self.chance(0.3):
+            ys = self.r.choice(lists + ([xs] if xs.minlen >= need else []))
+            if self.chance(0.3) or ys.minlen < need:
                 return Expr(LIST, f"{ys.name} + [{{0}}]", [self.fexpr(ctx, 2)], tag="slicewrite"), ys.minlen + 1
             return Expr(LIST, ys.name, tag="slicewrite"), ys.minlen
-        m = self.r.choice([0, 1, 1, 2, 2, 3])
+        m = max(need, self.r.choice([0, 1, 1, 2, 2, 3]))
         if m == 0:
             return Expr(LIST, "[]", tag="slicewrite"), 0
         return Expr(LIST, "[" + ", ".join("{%d}" % i for i in range(m)) + "]", [self.fexpr(ctx, 2) for _ in range(m)],

@@ -436,3 +436,30 @@ def test_tensor_slice_writes_to_second_order():
     return sum(m * m)
 }"""
     check(src, 0.8)
+
+
+# ---------------------------------------------------------------- printing
+
+def test_a_slice_assignment_prints_and_parses_back_and_dp_fmt_lays_it_out():
+    from dp.dsl.parser import parse
+    from dp.dsl.printer import program_src
+    from dp.interpreter.fmt import format_source
+    src = "xs[1:3] = [a, b]\nxs[:n] = ys\nxs[i + 1:] = []\nxs[:] = xs + ys\np.rows[0][-2:-1] = [if c { a } else { b }]\n"
+    once = program_src(parse(src, "t.dp"))
+    assert once == src and program_src(parse(once, "t.dp")) == once
+    assert format_source("var xs = [1.0]\nxs[ 1 : ]=[ 2.0,3.0 ]  # tail\nxs[:1]=[]\n", "t.dp") \
+        == "var xs = [1.0]\nxs[1:] = [2.0, 3.0]  # tail\nxs[:1] = []\n"
+
+
+def test_a_row_of_a_list_of_lists_written_in_a_loop():
+    check("""
+fn f(x: float) -> float {
+    var rows = [[x, 1.0], [2.0], [x * x]]
+    for i in 0..3 {
+        rows[i][1:] = [rows[i][0] * x, sin(x * float(i))]
+        rows[i][:1] = []
+    }
+    var s = 0.0
+    for r in rows { s += r[0] * r[1] }
+    return s
+}""", 0.7)

@@ -375,7 +375,7 @@ class Checker:
             if isinstance(vt, IntLit):
                 coerce(s.value, FLOAT)        # a float fills the indexed part of a tensor
             return
-        if is_list_slice(s.target) and isinstance(tt, ListT) and not isinstance(vt, (ListT, ErrorT)):
+        if S.is_list_slice(s.target) and isinstance(tt, ListT) and not isinstance(vt, (ListT, ErrorT)):
             # xs[lo:hi] = ys replaces the elements lo … hi-1 by ys's, as in Python
             self.error(s.value.span, f"a list slice is replaced by a list, not {_a(concrete(vt))} `{concrete(vt)}`",
                        f"put the value in a list: `{_place_src(s.target)} = [v]`, or write one element: `xs[i] = v`")
@@ -384,7 +384,7 @@ class Checker:
 
     def s_AugAssign(self, s, top):
         tt = self.lvalue(s.target, updated=True)
-        if is_list_slice(s.target) and not isinstance(tt, ErrorT):
+        if S.is_list_slice(s.target) and not isinstance(tt, ErrorT):
             self.expr(s.value)
             self.error(s.target.span, f"`{s.op}=` cannot update a list slice",
                        "update the elements one by one (`xs[i] += v`), or assign the slice a new list: "
@@ -541,7 +541,7 @@ class Checker:
             if root is None:
                 return self.error(e.span, "cannot assign into a temporary value", "assign to a `var` variable or its parts")
             t = self.expr(e, lvalue=True)
-            inner = next((p for p in _parts_of(e.obj) if is_list_slice(p)), None)
+            inner = next((p for p in _parts_of(e.obj) if S.is_list_slice(p)), None)
             if inner is not None and not isinstance(t, ErrorT):
                 # `xs[1:3][0] = v` would change a copy: a slice is a new list
                 return self.error(inner.span, "a list slice is a new list: writing into it would not change the list",
@@ -1299,11 +1299,6 @@ class Checker:
 
 
 # ---------------------------------------------------------------------- helpers
-
-def is_list_slice(e) -> bool:
-    """Whether e is a slice `xs[lo:hi]` of a list (typed: a tensor's slice is a place in it)."""
-    return isinstance(e, S.Index) and isinstance(e.index, S.Slice) and isinstance(e.obj.ty, ListT)
-
 
 def _parts_of(e):
     """e and the values it is a part of: `p.xs[1:3]`, then `p.xs`, then `p`."""

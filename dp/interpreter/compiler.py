@@ -232,7 +232,7 @@ class Compiler:
         t = s.target
         if isinstance(t, S.Name):
             return py.Assign(targets=[_store(t.sym.py)], value=self.owned(s.value, t.sym))
-        if _is_list_slice(t):
+        if S.is_list_slice(t):
             return self.slice_write(t, s.value)
         added = _added_to(t, s.value)
         if added is not None:
@@ -895,10 +895,6 @@ def is_fresh(e) -> bool:
     return False
 
 
-def _is_list_slice(e) -> bool:
-    return isinstance(e, S.Index) and isinstance(e.index, S.Slice) and isinstance(e.obj.ty, ListT)
-
-
 def _new_elements(e) -> bool:
     """Whether e is a list literal whose elements were just made (`[[x, 1.0], zeros(3)]`):
     no variable shares them."""
@@ -909,7 +905,9 @@ def _new_elements(e) -> bool:
             return all(new(y) for _, y in x.fields)
         if isinstance(x, S.DictLit):
             return all(new(y) for y in x.values)
-        return not needs_copy(x.ty) or (is_fresh(x) and isinstance(x, S.Call) and x.target[0] == "prim")
+        # a new value holding no containers of its own (`a + b` of lists holds a's and b's elements)
+        return not needs_copy(x.ty) or is_fresh(x) and not _nests(x.ty) and not (
+            isinstance(x, S.Binary) and isinstance(x.ty, ListT))
     return isinstance(e, S.ListLit) and new(e)
 
 

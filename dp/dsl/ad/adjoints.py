@@ -117,14 +117,14 @@ class Adjoints:
                 lo = self._bind(lo, pre, "lo")
                 if pre:
                     out.append(("pre", pre))
-                at = (lambda k: B.inum(k)) if B.is_zero(lo) else (lambda k: B.add(B.copy_expr(lo), B.inum(k)))
-                end = at(len(ys.items)) if isinstance(ys, S.ListLit) else \
-                    B.call("len", B.copy_expr(ys)) if B.is_zero(lo) else S.Binary("+", B.copy_expr(lo), B.call("len", B.copy_expr(ys)))
+                def at(k):                             # lo + k, an int
+                    return k if B.is_zero(lo) else S.Binary("+", B.copy_expr(lo), k) if not B.is_zero(k) else B.copy_expr(lo)
+                end = at(B.inum(len(ys.items)) if isinstance(ys, S.ListLit) else B.call("len", B.copy_expr(ys)))
                 removed = B.zeros_like(B.call("sublist", B.copy_expr(xs), B.copy_expr(lo), B.copy_expr(hi)), xs.ty)
                 self.aggregate_contribs(xs, B.call("splice", B.copy_expr(g), B.copy_expr(lo), end, removed), out)
                 if isinstance(ys, S.ListLit):          # element k's is g[lo + k]
                     for k, it in enumerate(ys.items):
-                        self.aggregate_contribs(it, B.index(B.copy_expr(g), at(k)), out)
+                        self.aggregate_contribs(it, B.index(B.copy_expr(g), at(B.inum(k))), out)
                 else:
                     self.aggregate_contribs(ys, B.call("sublist", B.copy_expr(g), B.copy_expr(lo), B.copy_expr(end)), out)
                 return

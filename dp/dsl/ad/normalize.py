@@ -250,7 +250,7 @@ class Normalizer:
         # the value first, as the program runs it (Python's order): `ys[ks.pop()] = f(ks)`
         # reads ks before the index pops it
         value = self.value(s.value, pre)
-        if isinstance(s.target, S.Index) and isinstance(s.target.index, S.Slice) and isinstance(s.target.obj.ty, ListT):
+        if S.is_list_slice(s.target):
             return self.slice_write(s, value, pre)
         if not isinstance(s.target, S.Name) and (_pops(s.value) or _has_effects(s.target)) and not is_atom(value):
             ty = _popped_type(s.value) if _pops(s.value) else s.value.ty
