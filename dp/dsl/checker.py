@@ -380,6 +380,15 @@ class Checker:
             self.error(s.value.span, f"a list slice is replaced by a list, not {_a(concrete(vt))} `{concrete(vt)}`",
                        f"put the value in a list: `{_place_src(s.target)} = [v]`, or write one element: `xs[i] = v`")
             return
+        if S.is_list_slice(s.target) and isinstance(tt, ListT) and isinstance(vt, ListT) and vt.elem is not None \
+                and tt.elem is not None and not assignable(vt, tt) and not isinstance(s.value, S.ListLit):
+            # (a literal's elements were checked one by one, against tt's element type)
+            convert = tt.elem == FLOAT and vt.elem == INT
+            self.error(s.value.span, f"a slice of a `{tt}` is replaced by a `{tt}`, not a `{vt}`",
+                       f"convert the elements: `map(fn(k: int) -> float {{ return float(k) }}, {_place_src(s.value)})`"
+                       if convert
+                       else f"the elements must be `{tt.elem}`s")
+            return
         self.expect(s.value, vt, tt)
 
     def s_AugAssign(self, s, top):
@@ -930,6 +939,12 @@ class Checker:
             # as a place, `xs[lo:hi] = ys`, the elements it reads are replaced by ys's
             self.subscript(e.index)
             return t
+        if isinstance(e.index, S.Slice) and lvalue:
+            # `s[0:2] = …` of a string, a dict, …: only lists and tensors have slices to replace
+            hint = "strings are immutable: build a new one, `s = s + …`" if t == STRING else \
+                "write one entry at a time: `d[k] = v`" if isinstance(t, DictT) else \
+                "only a list's or a tensor's slice can be assigned"
+            return self.error(e.index.span, f"a `{t}` has no slices to assign to", hint)
         if isinstance(e.index, (S.Slice, S.Subscripts)):
             return self.error(e.index.span, f"slices and `a[i, j]` index tensors and lists, not `{t}`"
                               if isinstance(e.index, S.Slice) else f"`a[i, j]` indexes tensors, not `{t}`",
