@@ -57,11 +57,13 @@ FEATURES = {
     # found by hand after the campaigns (2026-12-01, F1-F2): a pop read as an int, an index, a condition
     "popexpr": "xs.pop() inside an expression: int(xs.pop()), ys[… xs.pop() …], if xs.pop() > 0.0 { … }",
     "ifblock": "statements in if-expression branches: if c { let t = …; v = …; t * v } else { …; e }",
+    "slicewrite": "slice assignment xs[lo:hi] = ys (lists of floats, tensors, structs; bounds literal, negative, "
+                  "missing, from ints and pops; values of other lengths, the list itself) and tensor slice writes",
 }
 ALL_FEATURES = frozenset(FEATURES)
 # Features added after campaigns had run: decided by a random stream of their own, and
 # drawn on only when on, so every seed's program without them is what it always was
-LATER_FEATURES = frozenset({"ifexpr", "listfns", "slices", "destructure", "popexpr"})
+LATER_FEATURES = frozenset({"ifexpr", "listfns", "slices", "destructure", "popexpr", "slicewrite"})
 # and later still, each decided by a stream of its own: (feature, how often)
 NEWEST_FEATURES = (("ifblock", 0.3),)
 # how often a program uses a feature (when it is enabled); the rest 0.45
@@ -941,6 +943,7 @@ class Gen:
             (1 * self.has("retclosure"), lambda: self.s_mkcall(ctx)),
             (1 * self.has("print") * (not ctx.in_lambda), lambda: self.s_print(ctx)),
             (2 * self.has("destructure") * nest, lambda: self.s_destructure(ctx)),
+            (3 * self.has("slicewrite"), lambda: self.s_slicewrite(ctx)),
         ]
         return self.pick(opts)
 
@@ -1165,6 +1168,169 @@ class Gen:
                      [self.fexpr(ctx, 2), self.fexpr(ctx, 2)], tag="popexpr")
         ctx.add(Var(name, FLOAT, False, ctx.depth))
         return [Decl(tag="popexpr", name=name, expr=e)]
+
+    # ----------------------------------------------------------- slice assignment
+    def s_slicewrite(self, ctx):
+        """`xs[lo:hi] = ys`: on a list of floats in scope (or one made for it), on a list
+        of tensors or structs made for it and read back into a float, or a slice write
+        into a tensor."""
+        k = self.r.random()
+        if k < 0.2 and (self.has("tensor") or self.has("struct")):
+            return self.slicewrite_aggregate(ctx)
+        if k < 0.3 and self.has("tensor"):
+            return self.slicewrite_tensor(ctx)
+        lists = ctx.of(lambda v: isinstance(v.ty, ListT) and v.mutable and not v.readonly)
+        out = []
+        if not lists or self.chance(0.15):
+            name = self.fresh("ys")
+            src = ctx.of(lambda v: isinstance(v.ty, ListT))
+            if src and self.chance(0.5):
+                s = self.r.choice(src)
+                e, n = Expr(LIST, s.name, tag="slicewrite"), s.minlen
+            else:
+                n = self.r.randint(1, 3)
+                e = Expr(LIST, "[" + ", ".join("{%d}" % i for i in range(n)) + "]", [self.fexpr(ctx, 2) for _ in range(n)],
+                         tag="slicewrite")
+            xs = ctx.add(Var(name, LIST, True, ctx.depth, minlen=n))
+            out.append(Decl(tag="slicewrite", name=name, expr=e, mutable=True))
+        else:
+            xs = self.r.choice(lists)
+        bounds, removed, tag = self.slice_bounds(ctx, xs)
+        # in a nested block (a loop's body above all) what reads xs earlier in the block may
+        # run after the write: the write may not make xs shorter there
+        need = 0 if xs.depth == ctx.depth else xs.minlen if removed is None else removed
+        value, m = self.slice_value(ctx, xs, need)
+        self.set_minlen(ctx, xs, removed, m)
+        out.append(Assign(tag="slicewrite" + tag, place=f"{xs.name}[{bounds}]", op="=", expr=value))
+        return out
+
+    def slice_bounds(self, ctx, xs: Var) -> tuple[str, int | None, str]:
+        """`lo:hi` for list xs, at most how many elements it covers (None: any number),
+        and the tags of the features it uses besides slicewrite."""
+        n = max(xs.minlen, 1)
+        k = self.r.random()
+        ints = ctx.of(lambda v: v.ty == INT)
+        pops = ctx.of(lambda v: isinstance(v.ty, ListT) and v is not xs and v.mutable and not v.readonly
+                      and v.depth == ctx.depth and v.minlen >= 2)
+        if k < 0.35:
+            lo = self.r.randrange(n + 1)
+            hi = lo + self.r.choice([0, 1, 1, 2, 3]) if self.chance(0.85) else max(lo - 1, 0)
+            return f"{lo}:{hi}", max(0, hi - lo), ""
+        if k < 0.45:
+            hi = self.r.randrange(n + 2)
+            return f":{hi}", hi, ""
+        if k < 0.55:
+            return f"{self.r.randrange(n + 1)}:", None, ""
+        if k < 0.65:
+            a = self.r.randint(1, n)
+            if a > 1 and self.chance(0.5):
+                return f"-{a}:-{a - 1}", 1, ""
+            return f"-{a}:", a, ""
+        if k < 0.8 and ints:
+            i = self.r.choice(ints).name
+            w = self.r.choice([0, 1, 2])
+            start = f"{i} % (len({xs.name}) + 1)"
+            return (f"{start}:{start} + {w}" if w else f"{start}:{start}"), w, ""
+        if k < 0.87 and pops and self.has("popexpr"):
+            ys = self.r.choice(pops)
+            ys.minlen -= 1
+            return f"int(abs({ys.name}.pop()) * 2.0):", None, ",popexpr"
+        if k < 0.94 and self.has("nonsmooth"):
+            # a bound chosen by a float: a jump the oracle must step over
+            saved, ctx.no_lambda = ctx.no_lambda, True
+            e = self.fexpr(ctx, 1)
+            ctx.no_lambda = saved
+            return f"int(abs({e.render()}) * 2.0):", None, ",nonsmooth"
+        if self.chance(0.3):
+            return ":", None, ""
+        return f"0:{n}", n, ""
+
+    def slice_value(self, ctx, xs: Var, need: int = 0) -> tuple[Expr, int]:
+        """A list of floats for a slice, at least `need` long, and its least length. (The
+        value is evaluated before the bounds, which may pop another list: it reads that
+        list as one shorter than it is.)"""
+        lists = ctx.of(lambda v: isinstance(v.ty, ListT) and v.minlen + 1 >= need)
+        k = self.r.random()
+        if lists and k < 0.3:
+            ys = self.r.choice(lists + ([xs] if xs.minlen >= need else []))
+            if self.chance(0.3) or ys.minlen < need:
+                return Expr(LIST, f"{ys.name} + [{{0}}]", [self.fexpr(ctx, 2)], tag="slicewrite"), ys.minlen + 1
+            return Expr(LIST, ys.name, tag="slicewrite"), ys.minlen
+        m = max(need, self.r.choice([0, 1, 1, 2, 2, 3]))
+        if m == 0:
+            return Expr(LIST, "[]", tag="slicewrite"), 0
+        return Expr(LIST, "[" + ", ".join("{%d}" % i for i in range(m)) + "]", [self.fexpr(ctx, 2) for _ in range(m)],
+                    tag="slicewrite"), m
+
+    def set_minlen(self, ctx, xs: Var, removed: int | None, m: int) -> None:
+        """xs's least length after a slice of at most `removed` elements became m: on
+        every path where the write is straight-line in xs's block, else the least of
+        before and after."""
+        after = m if removed is None else max(m, xs.minlen - removed + m)
+        xs.minlen = after if xs.depth == ctx.depth else min(xs.minlen, after)
+
+    def slicewrite_aggregate(self, ctx):
+        """A list of tensors or structs, a slice of it replaced, read back into a float."""
+        name, v = self.fresh("ts"), self.fresh("v")
+        if self.has("tensor") and (not self.has("struct") or self.chance(0.5)):
+            shape = self.r.choice([(2,), (3,), (2, 3)])
+            make = lambda: self.texpr(ctx, shape, 2)                   # noqa: E731
+            n = self.r.randint(1, 3)
+            read = lambda j: self.treduce(ctx, Expr(TensorT(shape), f"{name}[{j}]"))   # noqa: E731
+        else:
+            st = self.struct_type()
+            make = lambda: self.struct_lit(ctx, st, 1)                  # noqa: E731
+            n = self.r.randint(1, 3)
+            read = lambda j: Expr(FLOAT, f"{name}[{j}].a * {name}[{j}].b")           # noqa: E731
+        items = [make() for _ in range(n)]
+        decl = Decl(tag="slicewrite", name=name, expr=Expr(None, "[" + ", ".join("{%d}" % i for i in range(n)) + "]",
+                                                           items, tag="slicewrite"), mutable=True)
+        lo = self.r.randrange(n + 1)
+        hi = lo + self.r.choice([0, 1, 2]) if self.chance(0.7) else None
+        if self.chance(0.2):
+            value, m = Expr(None, name, tag="slicewrite"), n             # the list itself
+        else:
+            m = self.r.choice([0, 1, 1, 2])
+            value = Expr(None, "[" + ", ".join("{%d}" % i for i in range(m)) + "]", [make() for _ in range(m)],
+                         tag="slicewrite")
+        removed = n - min(lo, n) if hi is None else max(0, min(hi, n) - min(lo, n))
+        after = n - removed + m                                         # exactly: n and the bounds are known
+        write = Assign(tag="slicewrite", place=f"{name}[{lo}:{'' if hi is None else hi}]", op="=", expr=value)
+        if after == 0:
+            e = Expr(FLOAT, f"float(len({name})) * {{0}}", [self.fexpr(ctx, 1)], tag="slicewrite")
+        else:
+            e = read(self.r.randrange(after))
+            if after > 1 and self.chance(0.5):
+                e = Expr(FLOAT, "{0} + {1}", [e, read(self.r.randrange(after))])
+        ctx.add(Var(v, FLOAT, False, ctx.depth))
+        return [decl, write, Decl(tag="slicewrite", name=v, expr=e, mutable=False)]
+
+    def slicewrite_tensor(self, ctx):
+        """A slice of a tensor written: `t[1:3] = u`, `t[i, 0:2] = u`, `t[0:1] = row`, `t[:, 1:] += 0.5`."""
+        ts = ctx.of(lambda v: isinstance(v.ty, TensorT) and v.mutable and not v.readonly)
+        if not ts:
+            return self.s_tensor(ctx)
+        t = self.r.choice(ts)
+        shape = t.ty.shape
+        if len(shape) == 1:
+            n = shape[0]
+            lo = self.r.randrange(n)
+            hi = self.r.randint(lo + 1, n)
+            if self.chance(0.4):
+                return [Assign(tag="slicewrite,twrite", place=f"{t.name}[{lo}:{hi}]", op=self.r.choice(["=", "+="]),
+                               expr=self.fexpr(ctx, 2))]
+            return [Assign(tag="slicewrite,twrite", place=f"{t.name}[{lo}:{hi}]", op="=",
+                           expr=self.texpr(ctx, (hi - lo,), 2) if hi - lo in (2, 3) else self.fexpr(ctx, 2))]
+        r, c = shape
+        k = self.r.random()
+        if k < 0.4:
+            return [Assign(tag="slicewrite,twrite", place=f"{t.name}[{self.r.randrange(r)}, 0:2]", op="=",
+                           expr=self.texpr(ctx, (2,), 2))]
+        if k < 0.7:
+            return [Assign(tag="slicewrite,twrite", place=f"{t.name}[0:1]", op=self.r.choice(["=", "+="]),
+                           expr=self.texpr(ctx, (c,), 2))]
+        return [Assign(tag="slicewrite,twrite", place=f"{t.name}[:, 1:]", op=self.r.choice(["=", "+="]),
+                       expr=self.fexpr(ctx, 2))]
 
     def s_dict(self, ctx):
         ds = ctx.of(lambda v: isinstance(v.ty, DictT) and v.mutable and not v.readonly)

@@ -248,8 +248,9 @@ def test_a_list_slice_is_a_copy():
 
 
 def test_list_slice_errors():
-    e = error_of("var xs = [1, 2]\nxs[0:1] = [3]\n")
-    assert "a list slice is a new list, not a place to assign to" in str(e) and e.diagnostics[0].line == 2
+    e = error_of("var xs = [1, 2]\nxs[0:1][0] = 3\n")
+    assert "a list slice is a new list: writing into it would not change the list" in str(e) \
+        and e.diagnostics[0].line == 2
     e = error_of("let xs = [1, 2]\nprint(xs[0, 1])\n")
     assert "`a[i, j]` indexes tensors, not `list[int]`" in str(e)
     e = error_of("let xs = [1, 2]\nprint(xs[0.5:1])\n")

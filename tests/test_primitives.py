@@ -515,6 +515,8 @@ def _through(b):
         return "accumulate(x * x, x)", 4.0               # d/dx (x² + x) = 2x + 1
     if b.name == "sublist":
         return "sublist([x, x * x, 3.0 * x], 1, 3)[0]", 3.0
+    if b.name == "splice":                                 # x + 3x + x + 7, x * x replaced
+        return "sum(splice([x, x * x, 7.0], 1, 2, [3.0 * x, x]))", 5.0
     raise AssertionError(f"no derivative test for the {b.derivative} builtin `{b.name}`")
 
 

@@ -74,6 +74,19 @@ def test_a_module_used_without_its_import_names_the_import(module):
     assert e.column == 9
 
 
+@pytest.mark.parametrize("src", ["print(xs[1:5:2])", "print(xs[::2])", "xs[1:3:1] = ys", "print(t[0, 1:4:2])",
+                                 "print(xs[f(1, [2]):3:1])"])
+def test_a_slice_with_a_step_says_slices_have_none(src):
+    d = syntax_error(src)
+    assert d.message == "DP's slices have no step" and d.hint.startswith("a slice is `xs[lo:hi]`")
+    assert src[d.column - 1] == ":" and src[:d.column - 1].count(":") >= 1
+
+
+def test_a_colon_elsewhere_in_brackets_is_no_step():
+    assert syntax_error("let d = [a: 1, b: 2]").message != "DP's slices have no step"
+    assert syntax_error("print(xs[d[1:2] 3])").message != "DP's slices have no step"
+
+
 def test_a_word_of_another_language_is_an_ordinary_name_in_dp():
     assert run("let elif = 1\nlet lambda = 2\nprint(elif + lambda)") == "3\n"
 

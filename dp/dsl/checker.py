@@ -378,10 +378,30 @@ class Checker:
             if isinstance(vt, IntLit):
                 coerce(s.value, FLOAT)        # a float fills the indexed part of a tensor
             return
+        if S.is_list_slice(s.target) and isinstance(tt, ListT) and not isinstance(vt, (ListT, ErrorT)):
+            # xs[lo:hi] = ys replaces the elements lo … hi-1 by ys's, as in Python
+            self.error(s.value.span, f"a list slice is replaced by a list, not {_a(concrete(vt))} `{concrete(vt)}`",
+                       f"put the value in a list: `{_place_src(s.target)} = [v]`, or write one element: `xs[i] = v`")
+            return
+        if S.is_list_slice(s.target) and isinstance(tt, ListT) and isinstance(vt, ListT) and vt.elem is not None \
+                and tt.elem is not None and not assignable(vt, tt) and not isinstance(s.value, S.ListLit):
+            # (a literal's elements were checked one by one, against tt's element type)
+            convert = tt.elem == FLOAT and vt.elem == INT
+            self.error(s.value.span, f"a slice of a `{tt}` is replaced by a `{tt}`, not a `{vt}`",
+                       f"convert the elements: `map(fn(k: int) -> float {{ return float(k) }}, {_place_src(s.value)})`"
+                       if convert
+                       else f"the elements must be `{tt.elem}`s")
+            return
         self.expect(s.value, vt, tt)
 
     def s_AugAssign(self, s, top):
         tt = self.lvalue(s.target, updated=True)
+        if S.is_list_slice(s.target) and not isinstance(tt, ErrorT):
+            self.expr(s.value)
+            self.error(s.target.span, f"`{s.op}=` cannot update a list slice",
+                       "update the elements one by one (`xs[i] += v`), or assign the slice a new list: "
+                       "`xs[lo:hi] = …`")
+            return
         if isinstance(s.target, S.Name) and s.target.sym is not None and (tt == TENSOR or isinstance(tt, ListT)):
             # Python's `xs += ys` and numpy's `t += v` update in place, so the variable must own its value
             s.target.sym.inplace = True
@@ -547,12 +567,17 @@ class Checker:
             if root is None:
                 return self.error(e.span, "cannot assign into a temporary value", "assign to a `var` variable or its parts")
             t = self.expr(e, lvalue=True)
+            inner = next((p for p in _parts_of(e.obj) if S.is_list_slice(p)), None)
+            if inner is not None and not isinstance(t, ErrorT):
+                # `xs[1:3][0] = v` would change a copy: a slice is a new list
+                return self.error(inner.span, "a list slice is a new list: writing into it would not change the list",
+                                  "write the element itself (`xs[lo + i] = v`), or replace the slice: `xs[lo:hi] = ys`")
             if S.through_tuple(e.obj):
                 return self.error(e.span, "tuples are immutable, and so are the values in them",
                                   "build a new tuple: `t = (a, t.1)`")
             if isinstance(e, S.Field) and e.target and e.target[0] != "field":
                 return self.error(e.span, "only struct fields can be assigned")
-            if isinstance(e, S.Index) and isinstance(e.obj.ty, Prim) and e.obj.ty == STRING:
+            if isinstance(e, S.Index) and isinstance(e.obj.ty, Prim) and e.obj.ty == STRING and not isinstance(t, ErrorT):
                 return self.error(e.span, "strings are immutable")
             if root.sym is not None:
                 self.check_assignable_root(root, root.sym)
@@ -946,12 +971,16 @@ class Checker:
             e.index.ty = INDEX
             return TENSOR
         if isinstance(e.index, S.Slice) and isinstance(t, ListT):
-            # xs[lo:hi]: a new list, bounds as Python's (negative from the end, clamped)
-            if lvalue:
-                return self.error(e.span, "a list slice is a new list, not a place to assign to",
-                                  "assign the elements one by one: `xs[i] = v`")
+            # xs[lo:hi]: a new list, bounds as Python's (negative from the end, clamped);
+            # as a place, `xs[lo:hi] = ys`, the elements it reads are replaced by ys's
             self.subscript(e.index)
             return t
+        if isinstance(e.index, S.Slice) and lvalue:
+            # `s[0:2] = …` of a string, a dict, …: only lists and tensors have slices to replace
+            hint = "strings are immutable: build a new one, `s = s + …`" if t == STRING else \
+                "write one entry at a time: `d[k] = v`" if isinstance(t, DictT) else \
+                "only a list's or a tensor's slice can be assigned"
+            return self.error(e.index.span, f"a `{t}` has no slices to assign to", hint)
         if isinstance(e.index, (S.Slice, S.Subscripts)):
             return self.error(e.index.span, f"slices and `a[i, j]` index tensors and lists, not `{t}`"
                               if isinstance(e.index, S.Slice) else f"`a[i, j]` indexes tensors, not `{t}`",
@@ -1111,6 +1140,18 @@ class Checker:
                 return self.error(e.args[0].span, f"`sublist` takes a list, not `{ts[0]}`")
             for a, t in zip(e.args[1:], ts[1:]):
                 self.expect(a, t, INT)
+            return ts[0]
+        if name == "splice":
+            # xs[lo:hi] = ys in derived code: xs with elements lo … hi-1 replaced by ys's
+            if not arity(4):
+                return ERROR
+            if not isinstance(ts[0], ListT):
+                return self.error(e.args[0].span, f"`splice` takes a list, not `{ts[0]}`")
+            for a, t in zip(e.args[1:3], ts[1:3]):
+                self.expect(a, t, INT)
+            if _has_unknown(ts[3]) and assignable(ts[3], ts[0]):      # `splice(xs, 0, 1, [])`
+                e.args[3].ty = ts[3] = ts[0]
+            self.expect(e.args[3], ts[3], ts[0])
             return ts[0]
         if name == "source":
             if arity(1) and not isinstance(ts[0], FnT):
@@ -1309,6 +1350,18 @@ class Checker:
 
 
 # ---------------------------------------------------------------------- helpers
+
+def _parts_of(e):
+    """e and the values it is a part of: `p.xs[1:3]`, then `p.xs`, then `p`."""
+    while isinstance(e, (S.Field, S.Index, S.TupleIndex)):
+        yield e
+        e = e.obj
+
+
+def _place_src(e) -> str:
+    from .printer import expr_src
+    return expr_src(e)
+
 
 def root_name(e) -> S.Name | None:
     while isinstance(e, (S.Field, S.Index, S.TupleIndex)):

@@ -344,6 +344,8 @@ BUILTINS: list[Builtin] = [
     Builtin("accumulate", (2,), "linear", "the sum of two values of one type (how derived code adds cotangents)"),
     Builtin("source", (1,), "none", "a function's DP source, derived functions included"),
     Builtin("sublist", (3,), "linear", "sublist(xs, lo, hi): a new list of xs[lo] … xs[hi - 1]"),
+    Builtin("splice", (4,), "linear", "splice(xs, lo, hi, ys): a new list, xs with xs[lo] … xs[hi - 1] replaced by "
+                                      "ys's elements"),
     Builtin("grad", (1, 2), "transform", "the gradient of a float-valued function"),
     Builtin("value_and_grad", (1, 2), "transform", "the value and the gradient"),
     Builtin("jvp", (3,), "transform", "jvp(f, primals, tangents): the value and its tangent (forward mode)"),

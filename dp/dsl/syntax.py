@@ -12,7 +12,7 @@ from dataclasses import field, fields
 
 from .records import Record, define, record
 from .span import NOWHERE, Span
-from .types import Type
+from .types import ListT, Type
 
 
 def note(default=None, factory=None):
@@ -359,6 +359,12 @@ class RuleDef(Stmt):
 class Program(Node):
     body: list[Stmt]
     blocks: bool = note(False)               # its top-level statements hold a BlockExpr (the checker's)
+
+
+def is_list_slice(e: Expr) -> bool:
+    """Whether e (typed) is a list's slice `xs[lo:hi]`: as a place, `xs[lo:hi] = ys` replaces
+    those elements; a tensor's slice is a place of the tensor itself."""
+    return isinstance(e, Index) and isinstance(e.index, Slice) and isinstance(e.obj.ty, ListT)
 
 
 def through_tuple(place: Expr) -> bool:

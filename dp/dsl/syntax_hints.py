@@ -212,6 +212,9 @@ def habit(ws: list[Word], at: int, token: str, accepts: set[str]) -> tuple[str, 
                     f"write `{_BLOCKS[start.text]}`", here)
         if start.text == "fn":
             return ("a function's result type follows `->`", "write " + _FN_EXAMPLE.replace("{name}", "f"), here)
+    if here is not None and here.text == ":" and token == "COLON" and _second_colon(ws, at):
+        return ("DP's slices have no step", "a slice is `xs[lo:hi]`, of consecutive elements; for every k-th one, "
+                "loop: `for i in 0..n { ys.append(xs[lo + i * k]) }`", here)
     if before is not None and before.text == "for" and here is not None and (here.text == "(" or ";" in [
             w.text for w in ws if w.line == here.line]):
         return ("DP has no C-style `for` loop", "count with a range: `for i in 0..n { … }`", here)
@@ -224,6 +227,21 @@ def habit(ws: list[Word], at: int, token: str, accepts: set[str]) -> tuple[str, 
         return (f"parameter `{before.text}` has no type",
                 f"a parameter is declared with its type: `{before.text}: float`", before)
     return None
+
+
+def _second_colon(ws: list[Word], at: int) -> bool:
+    """Whether ws[at], a `:`, follows another `:` in the same `[ … ]`: `xs[1:5:2]`, `xs[::2]`."""
+    depth = 0
+    for w in reversed(ws[:at]):
+        if w.text in (")", "]", "}"):
+            depth += 1
+        elif w.text in ("(", "[", "{"):
+            if depth == 0:
+                return False
+            depth -= 1
+        elif w.text == ":" and depth == 0:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------- the diagnostic

@@ -280,6 +280,8 @@ class Compiler:
         t = s.target
         if isinstance(t, S.Name):
             return py.Assign(targets=[_store(t.sym.py)], value=self.owned(s.value, t.sym))
+        if S.is_list_slice(t):
+            return self.slice_write(t, s.value)
         added = _added_to(t, s.value)
         if added is not None:
             # `a[1:n] = a[1:n] + v` on a tensor: numpy adds in place, no temporary
@@ -299,6 +301,21 @@ class Compiler:
             helper = {"/": "rt·idiv", "%": "rt·imod"}[s.op] if ty == INT else "rt·fmod"
             return py.Assign(targets=[self.target(t)], value=_call(_load(helper), self.expr(t), self.expr(s.value)))
         return py.AugAssign(target=self.target(t), op=_BINOPS[s.op](), value=self.expr(s.value))
+
+    def slice_write(self, t, value) -> py.stmt:
+        """`xs[lo:hi] = ys` is Python's own: the bounds clamped as a slice read's are, the
+        elements lo … hi-1 replaced by ys's. Python copies the list, not its elements, so
+        elements that are values of their own (lists, structs, tensors) are copied unless
+        they were just made (value semantics: `ys`, or `xs` itself, keeps its own)."""
+        ys = self.expr(value)
+        if needs_copy(value.ty.elem) and not _new_elements(value):
+            ys = self.copy(ys, value.ty, value.span)
+        elif _root_sym(value) is not None and _mutates([t], _root_sym(value)):
+            ys = self.copy(ys, value.ty, value.span)   # `xs[ys.pop():] = ys`: ys as it was first
+        if self.metered:                       # priced by the elements it moves (meter.py)
+            lo, hi = (self.expr(b) if b is not None else py.Constant(None) for b in (t.index.lo, t.index.hi))
+            return py.Expr(value=_pos(_call(_load("rt·g·splice"), self.place(t.obj), lo, hi, ys), t.span))
+        return py.Assign(targets=[self.target(t)], value=ys)
 
     def target(self, t) -> py.expr:
         if isinstance(t, S.Name):
@@ -921,12 +938,30 @@ def is_fresh(e) -> bool:
     if isinstance(e, S.Call) and e.target and e.target[0] == "variant":
         return True
     if isinstance(e, S.Call) and e.target and e.target[0] == "builtin":
+        if e.target[1] in ("sublist", "splice"):
+            return not needs_copy(e.ty.elem)     # a new list, of its arguments' elements
         return e.target[1] not in ("stop_gradient", "accumulate")     # these may return an argument
     if isinstance(e, S.Call) and e.target and e.target[0] == "method" and e.func.name in ("keys", "values", "items", "union", "intersection", "difference", "to_list"):
         return True
     if isinstance(e, S.Binary):
         return True
     return False
+
+
+def _new_elements(e) -> bool:
+    """Whether e is a list literal whose elements were just made (`[[x, 1.0], zeros(3)]`):
+    no variable shares them."""
+    def new(x):
+        if isinstance(x, (S.ListLit, S.TupleLit)):
+            return all(new(y) for y in x.items)
+        if isinstance(x, S.StructLit):
+            return all(new(y) for _, y in x.fields)
+        if isinstance(x, S.DictLit):
+            return all(new(y) for y in x.values)
+        # a new value holding no containers of its own (`a + b` of lists holds a's and b's elements)
+        return not needs_copy(x.ty) or is_fresh(x) and not _nests(x.ty) and not (
+            isinstance(x, S.Binary) and isinstance(x.ty, ListT))
+    return isinstance(e, S.ListLit) and new(e)
 
 
 def _reads_mutable(e) -> bool:

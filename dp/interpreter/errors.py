@@ -94,10 +94,22 @@ def _numpy_diagnostic(exc: BaseException, tb) -> tuple[str, str | None] | None:
     if text.startswith("array is too big"):
         return ("this tensor is too big to make", "make the tensor smaller: its number of elements is the "
                 "product of its sizes")
+    m = re.match(r"could not broadcast input array from shape (\([\d, ]*\)) into shape (\([\d, ]*\))", text)
+    if m:                                     # `t[1:3] = u`: u must broadcast to the place written
+        value, place = (_shape_text(g) for g in m.groups())
+        return (f"a tensor of shape {value} does not fit the place written, of shape {place}",
+                "the value must broadcast to the place: the same shape, or sizes of 1 (or missing axes) "
+                "where the place's differ; `shape(t)` shows a tensor's shape")
     if "inhomogeneous shape" in text:
         return ("the rows of this tensor have different lengths",
                 "a tensor is rectangular: every row must have the same number of elements")
     return None
+
+
+def _shape_text(shape: str) -> str:
+    """numpy's `(2,4)` as DP prints a shape, `(2, 4)`."""
+    sizes = [d.strip() for d in shape.strip("()").split(",") if d.strip()]
+    return f"({sizes[0]},)" if len(sizes) == 1 else "(" + ", ".join(sizes) + ")"
 
 
 def _index_diagnostic(text: str, tb) -> tuple[str, str | None] | None:

@@ -361,6 +361,12 @@ def priced_namespace(meter: Meter, prims) -> dict:
             price(len(ys) * ELEMENT_NS, lambda: f"extending a list by {_count(len(ys))} elements")
         xs.extend(ys)
 
+    def splice(xs, lo, hi, ys):
+        n = len(xs) + len(ys)
+        if n > 4096:
+            price(n * ELEMENT_NS, lambda: f"replacing a slice of a list by {_count(len(ys))} elements")
+        xs[lo:hi] = ys
+
     def range_list(a, b=None):
         n = a if b is None else b - a
         if n > 4096:
@@ -406,7 +412,7 @@ def priced_namespace(meter: Meter, prims) -> dict:
     ns.update({"rt·g·compare": compare, "rt·zip": zip, "rt·g·equal": equal, "rt·g·str": as_text,
                "rt·g·copied": copied})
     ns.update({"rt·g·ipow": ipow, "rt·g·imul": imul, "rt·g·idiv": idiv, "rt·g·imod": imod,
-               "rt·g·concat": concat, "rt·g·extend": extend, "rt·g·range_list": range_list,
+               "rt·g·concat": concat, "rt·g·extend": extend, "rt·g·splice": splice, "rt·g·range_list": range_list,
                "rt·g·matmul": matmul})
     for name, prim in prims:
         wrapped = _priced_prim(prim, price)

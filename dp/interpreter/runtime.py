@@ -167,6 +167,12 @@ def _sublist(xs: list, lo: int, hi: int) -> list:
     return xs[lo:hi]
 
 
+def _splice(xs: list, lo: int, hi: int, ys: list) -> list:
+    if not (0 <= lo <= hi <= len(xs)):
+        raise DPRuntimeError(f"splice({lo}, {hi}) is out of range for a list of {len(xs)}")
+    return xs[:lo] + ys + xs[hi:]
+
+
 def _range(a: int, b: int | None = None) -> list[int]:
     return list(range(a)) if b is None else list(range(a, b))
 
@@ -201,6 +207,7 @@ def base_namespace(output: Output) -> dict:
         "rt·tensor_fmod": lazy_numpy.functions.fmod,
         "rt·tensor_truth": lambda c: np.asarray(c, dtype=np.float64),   # comparisons: 1.0 / 0.0
         "rt·sublist": _sublist,
+        "rt·splice": _splice,
         "rt·defaultdict": DPDefaultDict, "rt·slot": _slot,
         "rt·set": lambda xs: DPSet.fromkeys(xs, True), "rt·set_add": _set_add, "rt·set_remove": _set_remove,
         "rt·set_union": _set_union, "rt·set_intersection": _set_intersection,

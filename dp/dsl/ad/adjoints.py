@@ -105,6 +105,29 @@ class Adjoints:
                                   B.call("sublist", B.copy_expr(zero), B.copy_expr(hi), B.call("len", B.copy_expr(xs))))
                 self.aggregate_contribs(xs, padded, out)
                 return
+            if name == "splice":
+                # xs[lo:hi] = ys: ys's part of the cotangent is ys's, the rest xs's, with
+                # zeros for the elements ys replaced (nothing read them after)
+                xs, lo, hi, ys = e.args
+                if B.is_zero(g):
+                    self.aggregate_contribs(xs, g, out)
+                    self.aggregate_contribs(ys, g, out)
+                    return
+                pre: list = []
+                lo = self._bind(lo, pre, "lo")
+                if pre:
+                    out.append(("pre", pre))
+                def at(k):                             # lo + k, an int
+                    return k if B.is_zero(lo) else S.Binary("+", B.copy_expr(lo), k) if not B.is_zero(k) else B.copy_expr(lo)
+                end = at(B.inum(len(ys.items)) if isinstance(ys, S.ListLit) else B.call("len", B.copy_expr(ys)))
+                removed = B.zeros_like(B.call("sublist", B.copy_expr(xs), B.copy_expr(lo), B.copy_expr(hi)), xs.ty)
+                self.aggregate_contribs(xs, B.call("splice", B.copy_expr(g), B.copy_expr(lo), end, removed), out)
+                if isinstance(ys, S.ListLit):          # element k's is g[lo + k]
+                    for k, it in enumerate(ys.items):
+                        self.aggregate_contribs(it, B.index(B.copy_expr(g), at(B.inum(k))), out)
+                else:
+                    self.aggregate_contribs(ys, B.call("sublist", B.copy_expr(g), B.copy_expr(lo), B.copy_expr(end)), out)
+                return
         raise _err(e.span, "cannot differentiate this expression yet", "bind its parts to variables first")
 
     def payload_adjoints(self, e: S.Call, g) -> list[S.Stmt]:

@@ -244,6 +244,9 @@ class Forward(Activity, Sweep):
             return B.accumulate(self.tan(e.args[0]), self.tan(e.args[1]), e.ty)
         if kind == "builtin" and e.target[1] == "sublist":
             return B.call("sublist", self.tan(e.args[0]), B.copy_expr(e.args[1]), B.copy_expr(e.args[2]))
+        if kind == "builtin" and e.target[1] == "splice":
+            return B.call("splice", self.tan(e.args[0]), B.copy_expr(e.args[1]), B.copy_expr(e.args[2]),
+                          self.tan(e.args[3]))
         if kind == "variant":
             return S.Call(B.copy_expr(e.func), [self.tan(a) if a.ty.active else B.copy_expr(a) for a in e.args])
         return self._cannot(e)                 # calls of functions are statements of their own

@@ -258,6 +258,8 @@ class Normalizer:
         # the value first, as the program runs it (Python's order): `ys[ks.pop()] = f(ks)`
         # reads ks before the index pops it
         value = self.value(s.value, pre)
+        if S.is_list_slice(s.target):
+            return self.slice_write(s, value, pre)
         if not isinstance(s.target, S.Name) and (_pops(s.value) or _has_effects(s.target)) and not is_atom(value):
             ty = _popped_type(s.value) if _pops(s.value) else s.value.ty
             t = self.fresh("popped" if _pops(s.value) else "t", ty)   # a statement of its own, before the target's
@@ -265,6 +267,30 @@ class Normalizer:
             value = B.name(t)
         target = self.rn(s.target, pre)
         return [S.Assign(target, value)]
+
+    def slice_write(self, s, value, pre):
+        """`xs[lo:hi] = ys` as `xs = splice(xs, slice_lo(lo, n), slice_hi(lo, hi, n), ys)` with
+        n = len(xs): the bounds made absolute as Python's slice assignment makes them, and
+        the list, a whole value, assigned again (the reverse sweep restores the old one
+        before its adjoint reads it). splice's derivatives are splices and sublists, to
+        every order. The value is a variable or a list literal, so its adjoint reads it."""
+        v = s.value
+        target_pops = any(_pops(c) for c in S.walk(s.target))
+        if target_pops and is_path(value):
+            # `xs[ys.pop():] = ys`: the value as it was before the target's pop, a copy
+            value = B.call("sublist", value, B.inum(0), B.call("len", B.copy_expr(value)))
+        if target_pops or not (is_path(value) or isinstance(value, S.ListLit)):
+            t = self.fresh("popped" if _pops(v) else "t", _popped_type(v) if _pops(v) else v.ty)
+            pre.append(B.assign(t, value))             # a statement of its own, before the target's
+            value = B.name(t)
+        place, index = s.target.obj, s.target.index
+        xs = self.rn(place, pre)
+        n = B.call("len", B.copy_expr(xs))
+        lo = self.rn(index.lo, pre) if index.lo is not None else None
+        hi = self.rn(index.hi, pre) if index.hi is not None else None
+        start = B.call("slice_lo", B.copy_expr(lo), B.copy_expr(n)) if lo is not None and not B.is_zero(lo) else B.inum(0)
+        stop = B.call("slice_hi", lo if lo is not None else B.inum(0), hi, B.copy_expr(n)) if hi is not None else n
+        return [S.Assign(xs, B.call("splice", B.copy_expr(xs), start, stop, value))]
 
     def s_AugAssign(self, s, pre):
         target = self.rn(s.target, pre)

@@ -27,6 +27,8 @@ SPECIAL = {
     "accumulate": ("accumulate(a: T, b: T) -> T", "the sum of two values of one type (derived code adds cotangents so)"),
     "source": ("source(f) -> string", "a function's DP source; `source(grad(f))` prints a derivative"),
     "sublist": ("sublist(xs: list[T], lo: int, hi: int) -> list[T]", "a new list of xs[lo] … xs[hi - 1]"),
+    "splice": ("splice(xs: list[T], lo: int, hi: int, ys: list[T]) -> list[T]",
+               "a new list: xs with xs[lo] … xs[hi - 1] replaced by ys's elements"),
     "grad": ("grad(f: fn(P0, …) -> float, wrt: int = 0) -> fn(P0, …) -> P0",
              "the gradient of a float-valued function, a function of the same parameters"),
     "value_and_grad": ("value_and_grad(f: fn(P0, …) -> float, wrt: int = 0) -> fn(P0, …) -> (float, P0)",
