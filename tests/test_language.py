@@ -798,6 +798,66 @@ print(a, b)
     assert out == "[1.0, 2.0] [9.0, 2.0, 3.0]\n"
 
 
+def test_a_value_whose_part_is_changed_in_place_shares_no_part():
+    """Found by the session-18 campaign (seed 16180339 #566: the primal itself was wrong,
+    and so its derivatives) and by a helper's review: a value put into a variable whose
+    parts are changed in place (`q.t += v`, `q.t[0] = v`, `xs[0][0] = v`) kept sharing
+    those parts with the variable it came from. Each line printed 1.5, 2.0, 9.0 or 1.0."""
+    out = run("""
+struct S { t: tensor }
+var t22 = full([3], 0.5)
+var q = S { t: t22 }
+q.t += full([3], 1.0)
+var r = S { t: t22 }
+r.t[0] = 5.0
+var w = S { t: zeros(3) }
+w.t = t22
+w.t += full([3], 1.0)
+var ls = [zeros(3)]
+ls[0] = t22
+ls[0][1] = 4.0
+let pair = (t22, 1.0)
+var u = S { t: pair.0 }
+u.t += full([3], 1.0)
+print(mean(t22), mean(q.t), r.t[0], mean(w.t), ls[0][1], mean(u.t))
+let a = [1.0]
+var xs = [a]
+xs[0][0] = 9.0
+var ys = [[0.0]]
+ys[0] = a
+ys[0][0] = 8.0
+let b = [[1.0]]
+var zs: list[list[float]] = []
+zs = zs + b
+zs[0][0] = 7.0
+var vs: list[list[float]] = []
+vs.append(a)
+vs[0][0] = 6.0
+let t = zeros(2)
+var ts = [t, t]
+ts[0] += ones(2)
+print(a[0], b[0][0], xs[0][0], ys[0][0], zs[0][0], vs[0][0], sum(t), sum(ts[1]), sum(ts[0]))
+""")
+    assert out == "0.5 1.5 5.0 1.5 4.0 1.5\n1.0 1.0 9.0 8.0 7.0 6.0 0.0 0.0 2.0\n"
+
+
+def test_the_derivatives_of_a_value_whose_part_is_changed_in_place():
+    """The campaign's program #566 shrunk: f's value and derivatives as the program
+    means them, t22 untouched by q.t += t1[0] (closed form: min(0.5 + t1[0]) - 0.125 +
+    x0 * mean(t1), so ∂f/∂x0 = mean(t1))."""
+    from helpers import session
+    s, _ = session()
+    s.run("struct S0 { t: tensor }\nfn f(x0: float, t1: tensor) -> float {\n    var t22 = full([3], 0.5)\n"
+          "    var q23 = S0 { t: t22 }\n    var v28 = if x0 > 0.0 { q23.t += t1[0]; 0.5 } else { x0 }\n"
+          "    return min(q23.t) - 0.5 * mean(t22) * mean(t22) + x0 * mean(t1)\n}\n"
+          "let t = tensor([[-1.09, 0.515, -0.646], [-0.035, 0.674, -0.981]])")
+    want = -1.09 + 0.5 - 0.125 + 1.309 * (-1.563 / 6)
+    assert s.run("f(1.309, t)").value == pytest.approx(want, rel=1e-12)
+    value, tangent = s.run("jvp(f, (1.309, t), (1.0, t * 0.0))").value
+    assert value == pytest.approx(want, rel=1e-12) and tangent == pytest.approx(-1.563 / 6, rel=1e-12)
+    assert s.run("grad(f)(1.309, t)").value == pytest.approx(-1.563 / 6, rel=1e-12)
+
+
 def test_value_semantics_mutating_the_original_after_copy():
     out = run("""
 var a = [1, 2]

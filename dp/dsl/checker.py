@@ -405,6 +405,8 @@ class Checker:
         if isinstance(s.target, S.Name) and s.target.sym is not None and (tt == TENSOR or isinstance(tt, ListT)):
             # Python's `xs += ys` and numpy's `t += v` update in place, so the variable must own its value
             s.target.sym.inplace = True
+        elif tt == TENSOR or isinstance(tt, ListT):
+            _mark_deep(s.target)              # `q.t += v`: the tensor q.t holds is changed in place
         vt = self.expr(s.value, tt if tt in (FLOAT, INT) else None)
         self.arith_result(s, s.op, tt, vt, s.target, s.value)
 
@@ -582,6 +584,8 @@ class Checker:
             if root.sym is not None:
                 self.check_assignable_root(root, root.sym)
                 root.sym.inplace = True
+                if not isinstance(e.obj, S.Name):
+                    root.sym.deep = True      # `q.t[0] = v`, `xs[i][j] = v`: a part's own value changes
             return t
         if isinstance(e, S.TupleIndex):
             self.expr(e)
@@ -1218,6 +1222,8 @@ class Checker:
             elif root.sym is not None:
                 self.check_assignable_root(root, root.sym)
                 root.sym.inplace = True
+                if not isinstance(f.obj, S.Name):
+                    root.sym.deep = True      # `xs[i].append(v)`
         if isinstance(ot, SetT):
             sig = {"add": ((ot.elem,), UNIT), "remove": ((ot.elem,), UNIT), "contains": ((ot.elem,), BOOL),
                    "union": ((ot,), ot), "intersection": ((ot,), ot), "difference": ((ot,), ot),
@@ -1361,6 +1367,12 @@ def _parts_of(e):
 def _place_src(e) -> str:
     from .printer import expr_src
     return expr_src(e)
+
+
+def _mark_deep(e) -> None:
+    root = root_name(e)
+    if root is not None and root.sym is not None and not isinstance(root.sym, tuple):
+        root.sym.deep = True
 
 
 def root_name(e) -> S.Name | None:

@@ -17,6 +17,7 @@ class Symbol(Record):
     decl: object = None           # the declaring node
     owner: object = None          # the FnDef / Lambda it is local to (None: top level)
     inplace: bool = False         # mutated in place somewhere (xs[i] = …, p.x = …, xs.append …)
+    deep: bool = False            # a part of its value is (q.t += v, q.t[0] = v, xs[i][j] = v, xs[i].append …)
 
     @property
     def mutable(self) -> bool:

@@ -288,7 +288,7 @@ class Compiler:
             if isinstance(added, S.Unary) and added.op == "-":
                 return py.AugAssign(target=self.target(t), op=py.Sub(), value=self.expr(added.operand))
             return py.AugAssign(target=self.target(t), op=py.Add(), value=self.expr(added))
-        return py.Assign(targets=[self.target(t)], value=self.escaping(s.value))
+        return py.Assign(targets=[self.target(t)], value=self.stored(s.value, _root_sym(t)))
 
     def s_AugAssign(self, s):
         t = s.target
@@ -467,8 +467,20 @@ class Compiler:
 
     # ------------------------------------------------------------------ value semantics
     def owned(self, e, sym: Symbol) -> py.expr:
-        """A value about to be owned by variable sym."""
+        """A value about to be owned by variable sym. One whose parts are changed in
+        place (sym.deep) owns them too: a value some part of which another variable may
+        hold (`S { t: t22 }`, `[a]`, `ys + b`) is copied whole."""
         if sym is not None and (sym.inplace or (sym.is_global and sym.kind == "var")) and needs_copy(e.ty) and not is_fresh(e):
+            return self.copy(self.expr(e), e.ty, e.span)
+        if sym is not None and sym.deep and not _deeply_fresh(e):
+            return self.copy(self.expr(e), e.ty, e.span)
+        return self.escaping(e)
+
+    def stored(self, e, root) -> py.expr:
+        """A value stored into a part of variable root (`q.t = v`, `xs[i] = v`,
+        `xs.append(v)`): copied whole where root's parts are changed in place and some
+        part of it may be another variable's."""
+        if root is not None and getattr(root, "deep", False) and not _deeply_fresh(e):
             return self.copy(self.expr(e), e.ty, e.span)
         return self.escaping(e)
 
@@ -662,7 +674,10 @@ class Compiler:
             obj = self.place(f.obj)
         else:
             obj = self.expr(f.obj)
-        args = [self.escaping(a) for a in e.args]
+        if name in ("append", "insert", "extend", "add"):
+            args = [self.stored(a, _root_sym(f.obj)) for a in e.args]
+        else:
+            args = [self.escaping(a) for a in e.args]
         if isinstance(f.obj.ty, SetT) and name != "contains":
             if name == "to_list":
                 return _call(_load("rt·list"), obj)
@@ -962,6 +977,27 @@ def _new_elements(e) -> bool:
         return not needs_copy(x.ty) or is_fresh(x) and not _nests(x.ty) and not (
             isinstance(x, S.Binary) and isinstance(x.ty, ListT))
     return isinstance(e, S.ListLit) and new(e)
+
+
+def _deeply_fresh(e) -> bool:
+    """Whether no part of e's value can be another variable's: a literal of such
+    parts, or a fresh value holding no values of its own (a tensor a primitive made,
+    a list of floats)."""
+    if isinstance(e, (S.ListLit, S.TupleLit)):
+        return all(_deeply_fresh(x) for x in e.items)
+    if isinstance(e, S.StructLit):
+        return all(_deeply_fresh(x) for _, x in e.fields)
+    if isinstance(e, S.DictLit):
+        return all(_deeply_fresh(x) for x in e.values)
+    if not needs_copy(e.ty):
+        return True
+    if not is_fresh(e):
+        return False
+    if isinstance(e, S.Call) and e.target and (e.target[0] == "prim" or e.target[:2] == ("builtin", "zeros_like")):
+        return True
+    inner = (e.ty.elem,) if isinstance(e.ty, (ListT, SetT)) else (e.ty.value,) if isinstance(e.ty, DictT) else \
+        tuple(e.ty.items) if isinstance(e.ty, TupleT) else tuple(e.ty.fields.values()) if isinstance(e.ty, StructT) else ()
+    return not any(needs_copy(x) for x in inner)
 
 
 def _reads_mutable(e) -> bool:
