@@ -194,7 +194,8 @@ def test_a_bracket_holding_a_comment_breaks_an_element_a_line_parentheses_that_g
     assert tidy("let y = (a +  # one\n  b) * 2.0\n") == "let y = (a +  # one\n    b) * 2.0\n"
     assert tidy("let y = a +  # one\n  b * (c +  # two\n  d)\n") == \
         "let y = a +  # one\n    b * (c +  # two\n        d)\n"
-    assert tidy("let y = [1.0,\n  2.0 *  # why\n    3.0]\n") == "let y = [\n    1.0,\n    2.0 *  # why\n        3.0,\n]\n"
+    assert tidy("let y = [1.0,\n  2.0 *  # why\n    3.0]\n") == \
+        "let y = [\n    1.0,\n    2.0 *  # why\n        3.0,\n]\n"
     e = "enum E {\n    A(  # the payload\n        float\n    ),\n    B\n}\n"
     assert tidy("enum E {\n  A(  # the payload\n    float),\n  B\n}\n") == e
     assert tidy(e + "struct P {\n  x:  # its type\n    float\n}\n"
@@ -202,7 +203,8 @@ def test_a_bracket_holding_a_comment_breaks_an_element_a_line_parentheses_that_g
                 "    B =>  # nothing\n      { return 0.0 }\n  }\n}\n") == \
         e + ("struct P {\n    x:  # its type\n        float\n}\n"
              "fn f(e: E) -> float {\n    match e {\n        A(  # x\n            x\n        ) => {\n"
-             "            return x\n        }\n        B => {  # nothing\n            return 0.0\n        }\n    }\n}\n")
+             "            return x\n        }\n        B => {  # nothing\n            return 0.0\n"
+             "        }\n    }\n}\n")
 
 
 def test_an_if_expression_holding_a_comment_breaks_all_its_branches():
@@ -345,11 +347,13 @@ def statements(text: str) -> list[str]:
     return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
 
 
+TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[0-9]+|\w+'
+                   r'|->|=>|\.\.|\*\*|[=!<>]=|&&|\|\||[-+*/]=|\S')
+
+
 def token_ends(text: str) -> list[int]:
     """The offsets just after each token of text."""
-    return [m.end() for m in re.finditer(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|'
-                                          r'[0-9]+[eE][+-]?[0-9]+|[0-9]+|\w+|->|=>|\.\.|\*\*|[=!<>]=|&&|\|\||[-+*/]=|[^\s]',
-                                          text) if not m.group().startswith("#")]
+    return [m.end() for m in TOKEN.finditer(text) if not m.group().startswith("#")]
 
 
 def comment_everywhere(text: str, every: int = 1, first: int = 0) -> dict:
@@ -389,7 +393,7 @@ def comment_everywhere(text: str, every: int = 1, first: int = 0) -> dict:
 
 
 def test_a_comment_anywhere_is_kept_and_changes_nothing_else():
-    # a bounded run: one place in eleven of TOUR (python tests/test_fmt.py: every place of the corpus)
+    # a bounded run: one place in eleven of TOUR (python -m tests.test_fmt: every place of the corpus)
     start = time.perf_counter()
     seen = [comment_everywhere(piece, every=11, first=k % 11) for k, piece in enumerate(statements(TOUR))]
     total = {key: sum(s[key] for s in seen) for key in ("tried", "valid", "refused", "lost", "changed", "unstable")}

@@ -78,25 +78,22 @@ def _format(text: str, file: str) -> str:
     except DPError as e:
         raise Refused(f"the file has a syntax error at line {e.line}: {e.message}", e.line, e.column, e) from None
     _else_ifs(prog, text)
-    pieces = [stmt_src(s) for s in prog.body]
+    pieces = [stmt_src(s) for s in prog.body]          # the printer's layout, a top-level statement a piece
     printed = "".join(pieces)
     src, notes = _lex(text)
     out, _ = _lex(printed)
-    src_cuts = _statement_starts(src, prog)
     offsets = [t.offset for t in out]
-    out_cuts = [bisect.bisect_left(offsets, k) for k in _running(pieces)]
+    out_cuts = [bisect.bisect_left(offsets, k) + 1 for k in _running(pieces)]
     out = [_Tok("", "bof", 0, 0, 0)] + out + [_Tok("", "eof", 0, 0, len(printed))]
     shape = _Shape(out, parse(printed, file))
-    to_out = _align(src, out, src_cuts, [k + 1 for k in out_cuts])
+    to_out = _align(src, out, _statement_starts(src, prog), out_cuts)
     blank_at = {k: src[i].blank for i, k in enumerate(to_out) if k is not None}
-    layout = _Layout(out, shape, _anchors(src, notes, to_out, shape), blank_at)
-    result = layout.text()
-    try:
+    result = _Layout(out, shape, _anchors(src, notes, to_out, shape), blank_at).text()
+    try:                                                # the same program, with every comment
         same = _meaning(parse(result, file)) == _meaning(prog)
     except DPError:
         same = False
-    kept = Counter(c.form for c in notes) == Counter(c.form for c in _lex(result)[1])
-    if not (same and kept):
+    if not same or Counter(c.form for c in notes) != Counter(c.form for c in _lex(result)[1]):
         raise Refused("DP's printer could not print this file back as the same program with its comments; "
                       "please report it")
     return result
@@ -146,9 +143,10 @@ _ENDS_STATEMENT = frozenset(("return", "break", "continue"))    # and every oper
 
 
 class _Tok:
-    """A token: its text, kind (nl, ws, comment, string, num, word, op), place, whether
-    space came before it on its line, whether it is the first on its line, and whether a
-    blank line came between it and the token or comment before it."""
+    """A token: its text, kind (string, num, word, op; bof and eof, the ends of the
+    printed program), place, whether space came before it on its line, whether it is the
+    first on its line, and whether a blank line came between it and the token or comment
+    before it."""
     __slots__ = ("text", "kind", "line", "col", "offset", "space", "first", "blank")
 
     def __init__(self, text, kind, line, col, offset, space=False, first=False, blank=False):
@@ -247,7 +245,8 @@ class _Shape:
     the program's block): which open blocks (a `{` that ends its printed line) and what
     the statements in each are, which are groups, and, from the printed program's syntax
     tree, which take a trailing comma, which parentheses only group, which braces are one
-    `if` expression's branches and which `fn` opens a function literal's block."""
+    `if` expression's branches, and where the expression owning a block inside an
+    expression begins (a function literal's `fn`, an `if` expression's `if`)."""
 
     def __init__(self, toks: list[_Tok], prog: S.Program):
         self.toks = toks
@@ -278,7 +277,7 @@ class _Shape:
         self.comma_ok: set[int] = set()
         self.grouping: set[int] = set()
         self.linked: dict[int, list[int]] = {}
-        self.lambda_owner: dict[int, int] = {}
+        self.owner: dict[int, int] = {}
         self._from_tree(prog)
 
     def _from_tree(self, prog: S.Program) -> None:
@@ -313,9 +312,9 @@ class _Shape:
             if isinstance(node, S.Lambda) and isinstance(node.ret, S.TypeExpr):
                 body = first("{", *end_of(node.ret))
                 if body in self.blocks and (sp.line, sp.col) in starts:
-                    self.lambda_owner[body] = starts[(sp.line, sp.col)]
-            if isinstance(node, S.IfExpr):
-                self._branches(node, first, end_of)
+                    self.owner[body] = starts[(sp.line, sp.col)]
+            if isinstance(node, S.IfExpr) and (sp.line, sp.col) in starts:
+                self._branches(node, starts[(sp.line, sp.col)], first, end_of)
             if isinstance(node, S.Expr):
                 exprs.append(node)
         for e in exprs:                          # parentheses around an expression, not a call's or a tuple's
@@ -324,8 +323,9 @@ class _Shape:
                     and k0 - 1 not in self.comma_ok:
                 self.grouping.add(k0 - 1)
 
-    def _branches(self, e: S.IfExpr, first, end_of) -> None:
-        """Link the braces of an `if` expression's branches (else-ifs too): they break together."""
+    def _branches(self, e: S.IfExpr, start: int, first, end_of) -> None:
+        """Link the braces of an `if` expression's branches (else-ifs too), which break
+        together; one that opens a block is owned by the `if` at start."""
         opens = []
         while isinstance(e, S.IfExpr) and isinstance(e.cond, S.Expr):
             k = first("{", *end_of(e.cond))
@@ -342,6 +342,8 @@ class _Shape:
             e = e.orelse
         for k in opens:
             self.linked.setdefault(k, []).extend(o for o in opens if o != k)
+            if k in self.blocks:
+                self.owner.setdefault(k, start)
 
     def enclosing(self, b: int) -> int:
         """The innermost bracket open between token b and the next."""
@@ -512,7 +514,7 @@ class _Layout:
         """A block: its statements a line each, one level in from the line its owner (the
         statement, match arm or function literal) begins on, its `}` on that level."""
         sh = self.shape
-        level = -1 if o == 0 else self.tok_ind[sh.lambda_owner.get(o, self.units[-1])]
+        level = -1 if o == 0 else self.tok_ind[sh.owner.get(o, self.units[-1])]
         if o:
             self.put(o)
         outer, self.started = self.started, False
