@@ -69,6 +69,17 @@ def test_a_file_that_does_not_parse_is_left_as_it_is_with_the_parsers_diagnostic
     assert (r.returncode, d["file"], d["line"], d["kind"], d["severity"]) == (1, str(bad), 1, "syntax error", "error")
 
 
+def test_should_the_check_of_its_text_fail_fmt_says_so_and_changes_nothing(monkeypatch):
+    # the text fmt makes is parsed again: another program (here, by a bug put in for the test) is refused
+    from dp.interpreter.lsp import formatting
+    monkeypatch.setattr(formatting._Layout, "text", lambda self: "let x = 2\n")
+    with pytest.raises(DPError) as e:
+        format_source("let x = 1  # one\n", "t.dp")
+    d, = e.value.diagnostics
+    assert (d.kind, d.line, d.column, d.source_line) == ("format error", 1, 1, "let x = 1  # one")
+    assert "please report it" in d.message and d.hint == "the file is left as it is"
+
+
 def meaning(text: str) -> str:
     """The program text holds, as the printer prints it, without its comments."""
     prog = parse(text, "t.dp")
