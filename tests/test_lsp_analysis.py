@@ -113,14 +113,14 @@ def test_formatting_keeps_comments_and_blank_lines():
                                  "    # the end of f\n}\n# the end\n")
 
 
-def test_formatting_refuses_to_drop_a_comment():
+def test_formatting_keeps_every_comment_and_refuses_a_syntax_error():
     assert format_text("let a = 1\nlet b = 2  # why two\nfn f()->int {  # f\n  return 1  # one\n}\n") == \
         "let a = 1\nlet b = 2  # why two\nfn f() -> int {  # f\n    return 1  # one\n}\n"
-    with pytest.raises(Refused, match="would drop the comment on line 2") as refused:
-        format_text("let a = 1\nlet b = 2 +  # inside an operation\n 3\n")
-    assert (refused.value.line, refused.value.col) == (2, 14)
-    with pytest.raises(Refused, match="syntax error at line 1"):
+    assert format_text("let a = 1\nlet b = 2 +  # inside an operation\n 3\n") == \
+        "let a = 1\nlet b = 2 +  # inside an operation\n    3\n"
+    with pytest.raises(Refused, match="syntax error at line 1") as refused:
         format_text("let a = \n")
+    assert (refused.value.line, refused.value.error.first.kind) == (1, "syntax error")
     assert comments('let s = "# not a comment"  # but this is\n') == [(1, "but this is")]
 
 

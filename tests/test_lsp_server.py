@@ -286,7 +286,11 @@ async def test_formatting_and_its_refusal(client: LanguageClient, project):
         T.TextDocumentIdentifier(uri(path)), T.FormattingOptions(4, True)))
     assert edits[0].new_text == "let y = [\n    1.0,  # a comment after an element\n    2.0,\n]\n"
     await change(client, path, 3, "let y = 1.0 +   # a comment inside an operation\n  2.0\n")
-    with pytest.raises(Exception, match="would drop the comment on line 1"):
+    edits = await client.text_document_formatting_async(T.DocumentFormattingParams(
+        T.TextDocumentIdentifier(uri(path)), T.FormattingOptions(4, True)))
+    assert edits[0].new_text == "let y = 1.0 +  # a comment inside an operation\n    2.0\n"
+    await change(client, path, 4, "let y = (1.0 +\n")
+    with pytest.raises(Exception, match="DP did not format the file: the file has a syntax error at line 1"):
         await client.text_document_formatting_async(T.DocumentFormattingParams(
             T.TextDocumentIdentifier(uri(path)), T.FormattingOptions(4, True)))
 

@@ -2,8 +2,8 @@
 server formats with (interpreter/lsp/formatting.py), which keeps the comments.
 
 A file is rewritten only when its text changes; `--check` rewrites nothing and exits 1
-if some file would change (for CI). A file that does not parse, or whose comments the
-printer could not keep, is left as it is, with a diagnostic, and the exit status is 1.
+if some file would change (for CI). Every comment is kept where it was. A file that does
+not parse is left as it is, with the parser's diagnostic, and the exit status is 1.
 `-` formats standard input to standard output."""
 from __future__ import annotations
 
@@ -58,19 +58,15 @@ def format_files(paths: list[str], check: bool, report) -> int:
 
 
 def format_source(text: str, file: str) -> str:
-    """text formatted; DPError when it does not parse or cannot be formatted without
-    losing a comment."""
-    from dp.dsl.parser import parse
+    """text formatted; DPError when it does not parse (the parser's diagnostic)."""
     from .lsp.formatting import Refused, format_text
-    parse(text, file)                             # a syntax error is the parser's own diagnostic
     try:
         return format_text(text, file)
     except Refused as e:
+        if e.error is not None:
+            raise e.error from None                # a syntax error: the parser's own diagnostic
         lines = text.split("\n")
-        if e.line is None or e.col is None:
-            span, hint = Span(file, 1, 1, 1, 1), "the file is left as it is"
-        else:
-            span = Span(file, e.line, e.col, e.line, max(e.col + 1, 1 + len(lines[e.line - 1].rstrip())))
-            hint = "move the comment onto a line of its own above the statement; the file is left as it is"
-        quoted = lines[span.line - 1] if span.line <= len(lines) else None
-        raise DPError(Diagnostic("format error", f"not formatted: {e}", span, hint, source_line=quoted)) from None
+        line = e.line if e.line is not None and e.line <= len(lines) else 1
+        span = Span(file, line, 1, line, max(2, 1 + len(lines[line - 1].rstrip())))
+        raise DPError(Diagnostic("format error", f"not formatted: {e}", span, "the file is left as it is",
+                                 source_line=lines[line - 1])) from None

@@ -8,7 +8,7 @@ DP's own parser, checker and transforms, without running any of the file.
   describe.py    what hover and completion say about a name: types, differentiability
   completion.py  completion candidates and signature help
   activity.py    which locals of a function carry derivatives (inlay hints)
-  formatting.py  whole-document formatting that refuses to drop comments
+  formatting.py  whole-document formatting, every comment kept where it was
   derivative.py  "Show derivative": a function's derived source as a read-only document
   server.py      the pygls server that wires these to LSP requests
 

@@ -1,530 +1,597 @@
-"""Formatting a whole DP document with DP's printer (dsl/printer.py), keeping the
-comments and the blank lines between statements.
+"""Formatting a whole DP document: DP's printer (dsl/printer.py) lays the program out,
+and every comment of the source goes back where it was, with the blank lines between
+statements (several become one).
 
-A comment on a line of its own stays there: above a statement, between statements, at
-the end of a block, before an element of a list, tuple, dict or struct literal, an
-argument of a call or a parameter of a function. A comment at the end of a line of
-code stays at the end of the printed line it followed: a statement's, a block's header
-line, a line that closes a block (`}`, `} else {`), a struct's field, an enum's
-variant, a match arm, or an element (argument, parameter) of a list, tuple, dict,
-struct literal or call. Such an expression with a comment inside is printed one
-element to a line, each with its comma; what encloses it is then too.
+The printer's text and the source are both read as tokens, and the two sequences are
+matched (a top-level statement at a time), so each comment is known by the printed token
+it came after (a comment after code) or before (a comment on a line of its own). The
+printed tokens are then laid out again with the comments:
 
-A comment with no such place (inside an operation spanning lines, `a +  # why` or
-between `=` and its value) is not moved: formatting refuses the file, saying where the
-comment is (Refused.line, Refused.col). It also refuses a file that does not parse,
-and checks that the text it makes parses to the program it was given."""
+- A comment after code ends the line at the token it followed. Where fmt never breaks a
+  line, it goes to the first place after that where fmt does: operators end lines (a
+  newline after an operator continues the statement, as in Go), so a comment before `+`,
+  `,`, `=`, `:`, `.`, a call's `(`, an index's `[` or a `{` goes after it; nor does a line
+  end after a keyword, a `.` or a unary operator.
+- A comment on a line of its own stays on a line of its own before the token it preceded
+  (at the first place after it where a line may break, or, rather than move into a
+  block, the last place before it).
+- A bracket holding a comment — a list, tuple, dict or struct literal, a call, a
+  parameter list, an index, a type's, a binder's or a pattern's brackets, the branches
+  of an `if` expression — is broken: each element on a line of its own one level in, with
+  its comma (and a trailing one where DP allows it), the closer back on the level of the
+  line it opened; what encloses it is broken too. Parentheses that only group stay on
+  their line.
+- A line broken inside an element or a statement (a continuation) is one level deeper
+  than the line where that element or statement begins, or where the grouping `(`
+  holding the break is.
+- A comment after a block that is on one line (`A => { return 1 }  # one`) goes after its
+  `{`, since the block is printed over lines.
+
+The text made is checked: it parses to the program it was given (comments aside) and
+holds every comment. Formatting refuses (Refused) a file that does not parse, and, should
+that check ever fail, says so rather than change the program."""
 from __future__ import annotations
 
 import bisect
+import difflib
+import re
+import sys
 from collections import Counter
 
 from dp.dsl import syntax as S
 from dp.dsl.diagnostics import DPError
 from dp.dsl.parser import parse
-from dp.dsl.printer import _PREC, expr_src, header_src, if_block_src, program_src, stmt_src, type_src
+from dp.dsl.printer import program_src, stmt_src
+
+FRONT_LIMIT = 3000                # Python frames parsing, printing and laying out may take
 
 
 class Refused(Exception):
-    """Why a document is not formatted; line and col (1-based, or None) say where:
-    at the comment that would be lost."""
+    """Why a document is not formatted; line and col (1-based, or None) say where, and
+    error is the parser's, for a document that does not parse."""
 
-    def __init__(self, message: str, line: int | None = None, col: int | None = None):
+    def __init__(self, message: str, line: int | None = None, col: int | None = None, error: DPError | None = None):
         super().__init__(message)
-        self.line, self.col = line, col
-
-
-def _located(text: str) -> list[tuple[int, int, str, bool]]:
-    """(line, column, text, own) of every comment: a `#` outside a string literal, to
-    the end of its line (strings end on their line); own when it has its line to itself."""
-    out = []
-    for n, line in enumerate(text.split("\n"), 1):
-        in_string, i = False, 0
-        while i < len(line):
-            c = line[i]
-            if in_string:
-                if c == "\\":
-                    i += 1
-                elif c == '"':
-                    in_string = False
-            elif c == '"':
-                in_string = True
-            elif c == "#":
-                out.append((n, i + 1, line[i + 1:].strip(), not line[:i].strip()))
-                break
-            i += 1
-    return out
-
-
-def comments(text: str) -> list[tuple[int, str]]:
-    """(line, text) of every comment."""
-    return [(n, c) for n, _, c, _ in _located(text)]
+        self.line, self.col, self.error = line, col, error
 
 
 def format_text(text: str, file: str = "<document>") -> str:
-    """text formatted; raises Refused when it cannot be without loss."""
+    """text formatted; raises Refused when it does not parse."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(_depth() + FRONT_LIMIT)
+    try:
+        return _format(text, file)
+    except RecursionError:
+        raise Refused("the file is nested too deeply to format") from None
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def comments(text: str) -> list[tuple[int, str]]:
+    """(line, text) of every comment: a `#` outside a string literal, to the end of its line."""
+    return [(c.line, c.form[1:].strip()) for c in _lex(text)[1]]
+
+
+def _format(text: str, file: str) -> str:
     try:
         prog = parse(text, file)
     except DPError as e:
-        raise Refused(f"the file has a syntax error at line {e.line}: {e.message}", e.line) from None
-    except RecursionError:
-        raise Refused("the file is nested too deeply to format") from None
-    fmt = _Format(text, prog)
-    out = fmt.block(prog.body, 0, len(text.split("\n")) + 1)
-    before, after = _located(text), comments(out)
-    kept = Counter(c for _, c in after)
-    lost = set(fmt.unplaced)
-    for line, _, c, _ in before:
-        if kept[c] > 0 and line not in lost:
-            kept[c] -= 1
-        else:
-            lost.add(line)
-    if lost:
-        lines = sorted(lost)
-        col = {n: c for n, c, _, _ in before}
-        where = ", ".join(map(str, lines[:8])) + (", …" if len(lines) > 8 else "")
-        raise Refused(f"formatting would drop the comment{'s' if len(lines) > 1 else ''} on line{'s' if len(lines) > 1 else ''} "
-                      f"{where}: DP's layout has no place for a comment inside an operation or between a "
-                      "statement's parts, only on a line of its own or after a statement, a block's `{` or `}`, or "
-                      "an element of a list, tuple, dict, struct literal, call or parameter list", lines[0], col[lines[0]])
-    try:
-        same = program_src(parse(out, file)) == program_src(prog)
+        raise Refused(f"the file has a syntax error at line {e.line}: {e.message}", e.line, e.column, e) from None
+    _else_ifs(prog, text)
+    pieces = [stmt_src(s) for s in prog.body]          # the printer's layout, a top-level statement a piece
+    printed = "".join(pieces)
+    src, notes = _lex(text)
+    out, _ = _lex(printed)
+    offsets = [t.offset for t in out]
+    out_cuts = [bisect.bisect_left(offsets, k) + 1 for k in _running(pieces)]
+    out = [_Tok("", "bof", 0, 0, 0)] + out + [_Tok("", "eof", 0, 0, len(printed))]
+    shape = _Shape(out, parse(printed, file))
+    to_out = _align(src, out, _statement_starts(src, prog), out_cuts)
+    blank_at = {k: src[i].blank for i, k in enumerate(to_out) if k is not None}
+    result = _Layout(out, shape, _anchors(src, notes, to_out, shape), blank_at).text()
+    try:                                                # the same program, with every comment
+        same = _meaning(parse(result, file)) == _meaning(prog)
     except DPError:
         same = False
-    if not same:
-        raise Refused("DP's printer could not print this file back as the same program; please report it")
+    if not same or Counter(c.form for c in notes) != Counter(c.form for c in _lex(result)[1]):
+        raise Refused("DP's printer could not print this file back as the same program with its comments; "
+                      "please report it")
+    return result
+
+
+def _else_ifs(prog: S.Program, text: str) -> None:
+    """The printer writes `} else { if c {` as `} else if c {` unless the inner `if` has
+    comment lines above it: the parser gives it those above its line, which, when it is
+    `} else if c {`, close the block before. Those are not the `if`'s."""
+    lines = text.split("\n")
+    for node in S.walk(prog):
+        if isinstance(node, S.If) and len(node.orelse) == 1 and isinstance(node.orelse[0], S.If):
+            inner = node.orelse[0]
+            if inner.comment and lines[inner.span.line - 1][:inner.span.col - 1].strip():
+                inner.comment = None
+
+
+def _meaning(prog: S.Program) -> str:
+    """The program as the printer prints it, without its comments."""
+    for node in S.walk(prog):
+        if isinstance(node, S.Stmt):
+            node.comment = None
+    return program_src(prog)
+
+
+def _depth() -> int:
+    depth, f = 0, sys._getframe(1)
+    while f is not None:
+        depth, f = depth + 1, f.f_back
+    return depth
+
+
+# ---------------------------------------------------------------- tokens
+
+_TOKEN = re.compile(r"""
+    (?P<nl>\n)
+  | (?P<ws>[ \t\f\r]+|\\[ \t\f]*\r?\n)
+  | (?P<comment>\#[^\n]*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<num>[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[0-9]+)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>->|=>|\.\.|\*\*|==|!=|<=|>=|&&|\|\||\+=|-=|\*=|/=|.)
+""", re.VERBOSE)
+_KEYWORDS = frozenset("let var if else while for in fn struct enum import match derivative return break "
+                      "continue".split())
+_ENDS_STATEMENT = frozenset(("return", "break", "continue"))    # and every operand's end (parser.py)
+
+
+class _Tok:
+    """A token: its text, kind (string, num, word, op; bof and eof, the ends of the
+    printed program), place, whether space came before it on its line, whether it is the
+    first on its line, and whether a blank line came between it and the token or comment
+    before it."""
+    __slots__ = ("text", "kind", "line", "col", "offset", "space", "first", "blank")
+
+    def __init__(self, text, kind, line, col, offset, space=False, first=False, blank=False):
+        self.text, self.kind, self.line, self.col, self.offset = text, kind, line, col, offset
+        self.space, self.first, self.blank = space, first, blank
+
+    def ends_operand(self) -> bool:
+        return self.kind in ("num", "string") or (self.kind == "word" and self.text not in _KEYWORDS) \
+            or self.text in (")", "]", "}")
+
+
+class _Note:
+    """A comment: as it is printed (`# text`), where, whether it has its line to itself,
+    the index of the token after it and whether a blank line came before it."""
+    __slots__ = ("form", "line", "col", "own", "next", "blank")
+
+    def __init__(self, form, line, col, own, next, blank):
+        self.form, self.line, self.col, self.own, self.next, self.blank = form, line, col, own, next, blank
+
+
+def _lex(text: str) -> tuple[list[_Tok], list[_Note]]:
+    """The tokens and the comments of text (which parses)."""
+    toks, notes = [], []
+    line, line_start, last, space, pos = 1, 0, 0, False, 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        kind, s, end = m.lastgroup, m.group(), m.end()
+        if kind == "nl" or (kind == "ws" and s.endswith("\n")):
+            line, line_start, space = line + 1, end, kind == "ws"
+        elif kind == "ws":
+            space = True
+        elif kind == "comment":
+            own = not text[line_start:pos].strip()
+            notes.append(_Note(_form(s, line == 1 and pos == 0), line, pos - line_start + 1, own, len(toks),
+                               line - last > 1))
+            last = line
+        else:
+            first = not toks or toks[-1].line != line
+            toks.append(_Tok(s, kind, line, pos - line_start + 1, pos, space, first, line - last > 1))
+            last, space = line, False
+        pos = end
+    return toks, notes
+
+
+def _form(comment: str, shebang: bool) -> str:
+    """`#` and a space before the comment's text (kept as it is written after that: `#!`
+    on the first line, a comment's own indentation), no space after it."""
+    body = comment[1:].rstrip()
+    if body and body[0] not in " \t" and not (shebang and body.startswith("!")):
+        body = " " + body
+    return "#" + body
+
+
+def _running(pieces: list[str]) -> list[int]:
+    """The offset where each piece starts in their concatenation."""
+    out, k = [], 0
+    for p in pieces:
+        out.append(k)
+        k += len(p)
     return out
 
 
-_BLOCKS = (S.FnDef, S.While, S.ForRange, S.ForEach, S.If, S.Match, S.StructDef, S.EnumDef, S.RuleDef)
+def _statement_starts(src: list[_Tok], prog: S.Program) -> list[int]:
+    """The index of the first token of each top-level statement (with the `(` before a
+    statement that opens with a parenthesised expression, which its span leaves out)."""
+    where = {(t.line, t.col): i for i, t in enumerate(src)}
+    out = []
+    for s in prog.body:
+        i = where.get((s.span.line, s.span.col), out[-1] if out else 0)
+        while i > (out[-1] if out else 0) and src[i - 1].text == "(":
+            i -= 1
+        out.append(i)
+    if out:
+        out[0] = 0
+    return out
 
 
-class _Format:
-    """The printer's output, statement by statement, with the source's blank lines and
-    comments. A comment is taken (popped from free or trailing) as it is placed; one
-    inside a statement that nothing took is unplaced, and the file is refused."""
-
-    def __init__(self, text: str, prog):
-        located = _located(text)
-        own = {n: c for n, _, c, o in located if o}
-        for st in S.walk(prog):
-            if isinstance(st, S.Stmt) and st.comment:
-                for k in range(len(st.comment.split("\n"))):
-                    own.pop(st.span.line - 1 - k, None)
-        self.free = own                              # line -> text of the comment lines kept apart
-        self.trailing = {n: c for n, _, c, o in located if not o}   # line -> text of a comment after code
-        self.col = {n: c for n, c, _, _ in located}  # line -> column of its comment's `#`
-        self.lines = sorted(self.col)
-        self.unplaced: list[int] = []                # lines of comments nothing could take
-        self.braces = _Braces(text)
-
-    # ------------------------------------------------------------ statements
-
-    def block(self, stmts, depth: int, end: int, after: int = 0) -> str:
-        """stmts printed at depth, with the free comments between them and before the
-        line end (where the block closes), none before line after."""
-        out, prev_end = [], None
-
-        def put(start, stop, text):
-            nonlocal prev_end
-            if prev_end is not None and start - prev_end > 1:
-                out.append("\n")
-            out.append(text)
-            prev_end = stop
-        for s in stmts:                  # in order: a statement's own block takes its comments first
-            start = s.span.line - (len(s.comment.split("\n")) if s.comment else 0)
-            for item in self._comments_before(start, depth, after):
-                put(*item)
-            put(start, s.span.end_line, self._trailed(s, depth))
-        for item in self._comments_before(end, depth, after):
-            put(*item)
-        return "".join(out)
-
-    def _trailed(self, s, depth: int) -> str:
-        """s printed, with the comment after its code on its source line put back at the
-        end of its printed line: a block's header line (the one that opens its block), a
-        line that closes one of its blocks (`}`, `} else {`), or the statement's last line."""
-        if isinstance(s, _BLOCKS):
-            note = self.trailing.pop(self._open(s)[0], None)      # before the block's own statements
-            lines = self.stmt(s, depth, note).split("\n")
-            self._closers(s, lines, "    " * depth)
-            return "\n".join(lines)
-        note = self._after(s)                            # before a lambda's statements inside s
-        text = self.stmt(s, depth)
-        self._settle((s.span.line, s.span.col), (s.span.end_line, s.span.end_col))
-        if note is None:
-            return text
-        lines = text.split("\n")                         # the last is "" (after the final newline)
-        lines[-2] = _with_note(lines[-2], note)
-        return "\n".join(lines)
-
-    def _after(self, s) -> str | None:
-        """The comment right after s's code on its last line, taken: not one after a
-        `}` that closes what holds s (`A => { return 1 } B => { … }  # about B`)."""
-        line = s.span.end_line
-        if line not in self.trailing:
-            return None
-        between = self.braces.text[self.braces.offset(line, s.span.end_col):self.braces.offset(line, self.col[line])]
-        return self.trailing.pop(line) if between.strip() in ("", ";") else None
-
-    def _open(self, s) -> tuple[int, int]:
-        """(line, offset) of the `{` that opens s's (first) block: the first after its
-        header's expression, which may hold braces of its own (`if d == {"a": 1.0} {`)."""
-        if isinstance(s, (S.If, S.While)):
-            e = s.cond
-        elif isinstance(s, S.ForRange):
-            e = s.stop
-        elif isinstance(s, S.ForEach):
-            e = s.iterable
-        elif isinstance(s, S.Match):
-            e = s.subject
-        else:
-            return self.braces.open_of_block(s.span.line, s.span.col)
-        return self.braces.open_of_block(e.span.end_line, e.span.end_col)
-
-    def _closers(self, s, lines: list[str], ind: str) -> None:
-        """Put the comments after the `}`s of s's blocks (in the source) at the end of
-        the printed lines that close them: at s's own indentation, in order."""
-        printed = [i for i, ln in enumerate(lines) if ln == ind + "}" or ln.startswith(ind + "} else ")]
-        for i, line in zip(printed, self._block_ends(s)):
-            note = self.trailing.pop(line, None)
-            if note is not None:
-                lines[i] = _with_note(lines[i], note)
-
-    def _block_ends(self, s) -> list[int]:
-        """The source lines of the `}`s that close s's blocks at its own level, in order
-        (an if's, each else if's, its else's)."""
-        first = self.braces.close_of(self._open(s)[1])
-        if not isinstance(s, S.If):
-            return [first[0]]
-        out, orelse, after = [first[0]], s.orelse, first
-        while len(orelse) == 1 and isinstance(orelse[0], S.If) and not orelse[0].comment:
-            after = self.braces.close_of(self._open(orelse[0])[1])
-            out.append(after[0])
-            orelse = orelse[0].orelse
-        if orelse:
-            line, col = self.braces.position(after[1] + 1)
-            out.append(self.braces.close_of(self.braces.open_of_block(line, col)[1])[0])
-        return out
-
-    def _comments_before(self, line: int, depth: int, after: int = 0) -> list:
-        lines = sorted(n for n in self.free if after < n < line)
-        out = []
-        for n in lines:
-            text = self.free.pop(n)
-            out.append((n, n, "    " * depth + ("# " + text if text else "#") + "\n"))
-        return out
-
-    def stmt(self, s, depth: int, note: str | None = None) -> str:
-        """s printed at depth; note, for a statement with a block, goes at the end of the
-        line that opens it."""
-        if not isinstance(s, _BLOCKS):
-            return stmt_src(s, depth, value=self.expr)
-        ind = "    " * depth
-        comment = "".join(f"{ind}# {ln}".rstrip(" ") + "\n" for ln in s.comment.split("\n")) if s.comment else ""
-        opened = self._open(s)
-        first_end = self.braces.close_of(opened[1])
-
-        def head(text):
-            """The header, through its `{`: the comments inside it are placed or unplaced
-            before its block's statements take theirs."""
-            self._settle((s.span.line, s.span.col), self.braces.position(opened[1]))
-            return text if note is None else _with_note(text, note)
-
-        def body(stmts, d=depth + 1, end=first_end[0]):
-            return self.block(stmts, d, end)
-        if isinstance(s, S.FnDef):
-            ret = f" -> {type_src(s.ret)}" if s.ret is not None else ""
-            params = self._params(s.params, self.braces.find("(", s.span.line, s.span.col), depth)
-            return f"{comment}{head(f'{ind}fn {s.name}{params}{ret} {{')}\n{body(s.body)}{ind}}}\n"
-        if isinstance(s, S.While):
-            return f"{comment}{head(f'{ind}while {self.header(s.cond, depth)} {{')}\n{body(s.body)}{ind}}}\n"
-        if isinstance(s, S.ForRange):
-            h = f"{ind}for {s.var} in {self.header(s.start, depth)}..{self.header(s.stop, depth)} {{"
-            return f"{comment}{head(h)}\n{body(s.body)}{ind}}}\n"
-        if isinstance(s, S.ForEach):
-            return f"{comment}{head(f'{ind}for {s.var} in {self.header(s.iterable, depth)} {{')}\n{body(s.body)}{ind}}}\n"
-        if isinstance(s, S.If):
-            out = f"{comment}{head(f'{ind}if {self.header(s.cond, depth)} {{')}\n{body(s.then)}{ind}}}"
-            orelse, after = s.orelse, first_end
-            while len(orelse) == 1 and isinstance(orelse[0], S.If) and not orelse[0].comment:
-                o = orelse[0]
-                o_open = self._open(o)
-                after = self.braces.close_of(o_open[1])
-                cond = self.header(o.cond, depth)
-                self._settle((o.span.line, o.span.col), self.braces.position(o_open[1]))
-                out += f" else if {cond} {{\n{body(o.then, end=after[0])}{ind}}}"
-                orelse = o.orelse
-            if orelse:
-                line, col = self.braces.position(after[1] + 1)
-                end = self.braces.close_of(self.braces.open_of_block(line, col)[1])[0]
-                out += f" else {{\n{body(orelse, end=end)}{ind}}}"
-            return out + "\n"
-        if isinstance(s, S.Match):
-            top = f"{comment}{head(f'{ind}match {self.header(s.subject, depth)} {{')}\n"
-            arms = ""
-            for k, a in enumerate(s.arms):
-                pat = (f"{a.enum}." if a.enum else "") + a.variant + (f"({', '.join(a.binds)})" if a.binds else "")
-                above = "".join(t for _, _, t in self._comments_before(a.span.line, depth + 1))
-                # a comment after two arms on one line is about the last
-                alone = k + 1 == len(s.arms) or s.arms[k + 1].span.line != a.span.line
-                h = f"{ind}    {pat} => {{"
-                head_line = self._noted(h, a.span.line) if alone else h
-                arm_end = self.braces.close_of(self.braces.open_of_block(a.span.line, a.span.col)[1])[0]
-                closer = ind + "    }"
-                if k + 1 == len(s.arms) or s.arms[k + 1].span.line != arm_end:   # else the next arm's
-                    closer = self._noted(closer, arm_end)
-                arms += f"{above}{head_line}\n{body(a.body, depth + 2, arm_end)}{closer}\n"
-            arms += self._closing_comments(first_end[0], depth + 1)
-            return f"{top}{arms}{ind}}}\n"
-        if isinstance(s, S.StructDef):
-            lines = [f.span.line for f in s.fields]
-            fields = "".join(self._member(f"{f.name}: {type_src(f.annot)}", f.span.line, depth + 1,
-                                          last=k + 1 == len(lines) or lines[k + 1] != f.span.line)
-                             for k, f in enumerate(s.fields))
-            fields += self._closing_comments(first_end[0], depth + 1)
-            return f"{comment}{head(f'{ind}struct {s.name} {{')}\n{fields}{ind}}}\n"
-        if isinstance(s, S.EnumDef):
-            vs = [v.name + (f"({', '.join(type_src(t) for t in v.payload)})" if v.payload else "") for v in s.variants]
-            lines = [v.span.line for v in s.variants]
-            members = "".join(self._member(v + ("," if k < len(vs) - 1 else ""), lines[k], depth + 1,
-                                           last=k + 1 == len(lines) or lines[k + 1] != lines[k])
-                              for k, v in enumerate(vs))
-            members += self._closing_comments(first_end[0], depth + 1)
-            return f"{comment}{head(f'{ind}enum {s.name} {{')}\n{members}{ind}}}\n"
-        if isinstance(s, S.RuleDef):
-            h = head(f"{ind}derivative {s.fn}({', '.join(s.params)}) -> {s.result} {{")
-            clauses = ""
-            for k, c in enumerate(s.clauses):
-                above = "".join(t for _, _, t in self._comments_before(c.span.line, depth + 1))
-                alone = k + 1 == len(s.clauses) or s.clauses[k + 1].span.line != c.span.end_line
-                note_c = self.trailing.pop(c.span.end_line, None) if alone else None
-                text = f"{ind}    {c.target} = {self.expr(c.value, depth + 1)}"
-                self._settle((c.span.line, c.span.col), (c.span.end_line, c.span.end_col))
-                clauses += above + (text if note_c is None else _with_note(text, note_c)) + "\n"
-            clauses += self._closing_comments(first_end[0], depth + 1)
-            return f"{comment}{h}\n{clauses}{ind}}}\n"
-        raise TypeError(f"cannot format {type(s).__name__}")
-
-    def _closing_comments(self, end: int, depth: int) -> str:
-        """The comment lines at the end of a struct's, enum's or match's body, before its `}`."""
-        return "".join(t for _, _, t in self._comments_before(end, depth))
-
-    def _noted(self, line_text: str, line: int) -> str:
-        """line_text with the comment after the code of source line `line`, if any."""
-        note = self.trailing.pop(line, None)
-        return line_text if note is None else _with_note(line_text, note)
-
-    def _member(self, text: str, line: int, depth: int, last: bool = True) -> str:
-        """A struct's field or an enum's variant on its own line: the comment lines above
-        it in the source, then it, with the comment after it (of the last member on its
-        source line: `y: float, z: float  # …` is about z)."""
-        above = "".join(t for _, _, t in self._comments_before(line, depth))
-        return above + (self._noted("    " * depth + text, line) if last else "    " * depth + text) + "\n"
-
-    # ------------------------------------------------------------ expressions
-
-    def _pending(self, lo: tuple[int, int], hi: tuple[int, int]) -> list[int]:
-        """The lines of the comments between positions lo and hi that nothing has taken."""
-        a, b = bisect.bisect_left(self.lines, lo[0]), bisect.bisect_right(self.lines, hi[0])
-        return [n for n in self.lines[a:b] if lo <= (n, self.col[n]) < hi and (n in self.free or n in self.trailing)]
-
-    def _settle(self, lo: tuple[int, int], hi: tuple[int, int]) -> None:
-        """The comments between lo and hi that nothing took have no place: unplaced."""
-        for n in self._pending(lo, hi):
-            self.free.pop(n, None)
-            self.trailing.pop(n, None)
-            self.unplaced.append(n)
-
-    def expr(self, e, depth: int, prec: int = 0) -> str:
-        """e printed, its first line at the end of a line at depth and its others
-        indented from depth: on one line as the printer prints it when it holds no
-        comment; else each list, tuple, dict, struct literal or call that holds one is
-        broken, an element to a line, and a function literal's body keeps its comments."""
-        sp = e.span
-        if not self._pending((sp.line, sp.col), (sp.end_line, sp.end_col)):
-            return _pad(expr_src(e, prec), depth)
-        if isinstance(e, S.Lambda):
-            return self._lambda(e, depth)
-        if isinstance(e, S.IfExpr) and (isinstance(e.then, S.BlockExpr) or isinstance(e.orelse, S.BlockExpr)):
-            return self._if_block(e, depth, prec)
-        lo, hi = (sp.line, sp.col), (sp.end_line, sp.end_col - 1)      # its brackets
-        if isinstance(e, S.ListLit):
-            return self._broken("[", [self._item(x) for x in e.items], "]", lo, hi, depth)
-        if isinstance(e, S.TupleLit):
-            return self._broken("(", [self._item(x) for x in e.items], ")", lo, hi, depth)
-        if isinstance(e, S.DictLit):
-            items = [((k.span.line, k.span.col), (v.span.end_line, v.span.end_col),
-                      lambda d, k=k, v=v: f"{self.expr(k, d)}: {self.expr(v, d)}") for k, v in zip(e.keys, e.values)]
-            return self._broken("{", items, "}", lo, hi, depth)
-        if isinstance(e, S.StructLit):
-            items = [((v.span.line, v.span.col), (v.span.end_line, v.span.end_col),
-                      lambda d, n=n, v=v: f"{n}: {self.expr(v, d)}") for n, v in e.fields]
-            return self._broken(f"{e.name} {{", items, "}", lo, hi, depth)
-        if isinstance(e, S.Call):
-            func = self.expr(e.func, depth, _PREC["postfix"])
-            f = e.func.span
-            return self._broken(func + "(", [self._item(x) for x in e.args], ")", (f.end_line, f.end_col), hi, depth)
-        return expr_src(e, prec, lambda x, p=0: self.expr(x, depth, p))
-
-    def header(self, e, depth: int) -> str:
-        """e in a statement's header, a struct literal there in parentheses."""
-        return header_src(e, 0, lambda x, p=0: self.expr(x, depth, p))
-
-    def _item(self, x):
-        return (x.span.line, x.span.col), (x.span.end_line, x.span.end_col), lambda d: self.expr(x, d)
-
-    def _broken(self, opener: str, items: list, closer: str, lo, hi, depth: int) -> str:
-        """opener, then each item on a line of its own at depth + 1 with its comma, then
-        closer at depth. items are (start, end, print(depth)); lo and hi are where the
-        brackets are. A comment line goes before the item after it (or the closer); a
-        comment after code, after the last item that ends before it (or the opener)."""
-        before: dict[int, list[int]] = {}
-        after: dict[int, int] = {}
-        for n in self._pending(lo, hi):
-            at = (n, self.col[n])
-            if any(a <= at < b for a, b, _ in items):
-                continue                                  # the item's own
-            if n in self.free:
-                k = next((k for k, (a, _, _) in enumerate(items) if at < a), len(items))
-                before.setdefault(k, []).append(n)
-            else:
-                k = max((k for k, (_, b, _) in enumerate(items) if b <= at), default=-1)
-                after.setdefault(k, n)                    # a second one after the same item is unplaced
-
-        def noted(text, k):
-            return text if k not in after else _with_note(text, self.trailing.pop(after[k]))
-        ind = "    " * (depth + 1)
-        out = [noted(opener, -1)]
-        for k, (_, _, text) in enumerate(items + [(None, None, None)]):
-            out += [ind + ("# " + c if c else "#") for c in (self.free.pop(n) for n in before.get(k, []))]
-            if text is not None:
-                out.append(noted(ind + text(depth + 1) + ",", k))
-        out.append("    " * depth + closer)
-        return "\n".join(out)
-
-    def _params(self, params, paren: int, depth: int) -> str:
-        """`(a: float, b: float)`, or broken as a call is when a comment is inside;
-        paren is the offset of the `(`."""
-        lo, hi = self.braces.position(paren), self.braces.position(self.braces.close[paren])
-        if not self._pending(lo, hi):
-            return "(" + ", ".join(f"{p.name}: {type_src(p.annot)}" for p in params) + ")"
-        items = [((p.span.line, p.span.col), (p.span.end_line, p.span.end_col),
-                  lambda d, p=p: f"{p.name}: {type_src(p.annot)}") for p in params]
-        return self._broken("(", items, ")", lo, hi, depth)
-
-    def _lambda(self, e, depth: int) -> str:
-        """A function literal holding comments: its parameters as a function's, its body
-        as a block's, the comment after its `{` on that line."""
-        sp = e.span
-        paren = self.braces.find("(", sp.line, sp.col)
-        params = self._params(e.params, paren, depth)
-        opened = self.braces.open_of_block(*self.braces.position(self.braces.close[paren]))
-        line = opened[0]
-        note = None
-        if not any(st.span.line == line for st in e.body) and line in self.trailing \
-                and self.col[line] - 1 + self.braces.starts[line - 1] > opened[1]:
-            note = self.trailing.pop(line)
-        h = f"fn{params} -> {type_src(e.ret)} {{"
-        h = h if note is None else _with_note(h, note)
-        body = self.block(e.body, depth + 1, sp.end_line, after=line)
-        return f"{h}\n{body}{'    ' * depth}}}"
+def _align(src: list[_Tok], out: list[_Tok], src_cuts: list[int], out_cuts: list[int]) -> list[int | None]:
+    """For each source token, the printed token it is (an index in out), or None: the two
+    sequences matched a top-level statement at a time."""
+    to = [None] * len(src)
+    bounds = zip(src_cuts, src_cuts[1:] + [len(src)], out_cuts, out_cuts[1:] + [len(out) - 1])
+    for a0, a1, b0, b1 in bounds:
+        m = difflib.SequenceMatcher(None, [t.text for t in src[a0:a1]], [t.text for t in out[b0:b1]], autojunk=False)
+        for op, i0, i1, j0, j1 in m.get_opcodes():
+            if op == "equal" or (op == "replace" and i1 - i0 == j1 - j0):    # a literal written anew
+                for k in range(i1 - i0):
+                    to[a0 + i0 + k] = b0 + j0 + k
+    return to
 
 
-    def _if_block(self, e, depth: int, prec: int) -> str:
-        """An `if` expression whose branches hold statements, comments inside: each branch
-        as a block, the comment after a branch's `{` on that line."""
-        opens = [self.braces.open_of_block(e.cond.span.end_line, e.cond.span.end_col)]
-        closes = [self.braces.close_of(opens[0][1])]
-        if not isinstance(e.orelse, S.IfExpr):
-            opens.append(self.braces.open_of_block(*self.braces.position(closes[0][1] + 1)))
-            closes.append(self.braces.close_of(opens[1][1]))
-        cond = self.header(e.cond, depth)
-        self._settle((e.span.line, e.span.col), self.braces.position(opens[0][1]))
+# ---------------------------------------------------------------- the printed program's shape
 
-        def body(k, stmts):
-            line = opens[k][0]
-            note = None
-            if not any(st.span.line == line for st in stmts) and line in self.trailing \
-                    and self.col[line] - 1 + self.braces.starts[line - 1] > opens[k][1]:
-                note = self.trailing.pop(line)
-            head = "" if note is None else _with_note("", note)
-            return head + "\n" + self.block(stmts, depth + 1, closes[k][0], after=line)
-        s = if_block_src(e, lambda x, p=0: cond if x is e.cond else self.expr(x, depth, p), body, "    " * depth)
-        return f"({s})" if prec > 0 else s
+class _Shape:
+    """The brackets of the printed tokens (between a start and an end token, which pair as
+    the program's block): which open blocks (a `{` that ends its printed line) and what
+    the statements in each are, which are groups, and, from the printed program's syntax
+    tree, which take a trailing comma, which parentheses only group, which braces are one
+    `if` expression's branches, and where the expression owning a block inside an
+    expression begins (a function literal's `fn`, an `if` expression's `if`)."""
 
-
-def _pad(src: str, depth: int) -> str:
-    """src with its lines after the first indented to depth."""
-    if "\n" not in src:
-        return src
-    first, *rest = src.split("\n")
-    return first + "\n" + "\n".join("    " * depth + ln for ln in rest)
-
-
-def _with_note(line: str, note: str) -> str:
-    return line + ("  # " + note if note else "  #")
-
-
-class _Braces:
-    """Where the brackets are in the source (a statement's span ends with its last
-    statement, not its brace): the comments before a block's `}` belong inside it."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.starts = [0]
-        for i, c in enumerate(text):
-            if c == "\n":
-                self.starts.append(i + 1)
-        self.close: dict[int, int] = {}              # offset of `(`, `[` or `{` -> offset of its closer
-        stack, i, n = [], 0, len(text)
-        while i < n:
-            c = text[i]
-            if c == '"':
-                i += 1
-                while i < n and text[i] not in '"\n':
-                    i += 2 if text[i] == "\\" else 1
-            elif c == "#":
-                while i < n and text[i] != "\n":
-                    i += 1
-                continue
-            elif c in "([{":
+    def __init__(self, toks: list[_Tok], prog: S.Program):
+        self.toks = toks
+        n = len(toks)
+        self.pair = {0: n - 1, n - 1: 0}
+        self.parent = [0] * n                   # the innermost bracket around each token (and pair)
+        stack = [0]
+        for i in range(1, n - 1):
+            t = toks[i]
+            self.parent[i] = stack[-1]
+            if t.kind == "op" and t.text in "([{":
                 stack.append(i)
-            elif c in ")]}" and stack:
-                self.close[stack.pop()] = i
-            i += 1
+            elif t.kind == "op" and t.text in ")]}":
+                o = stack.pop()
+                self.pair[o], self.pair[i] = i, o
+                self.parent[i] = self.parent[o]
+        self.blocks = {0} | {i for i in self.pair if toks[i].text == "{" and i < self.pair[i] and toks[i + 1].first}
+        self.closers = {self.pair[i] for i in self.blocks}
+        self.items: dict[int, list[tuple[int, int]]] = {}
+        self.item_of = [0] * n                  # the first token of the innermost statement holding each
+        for o in sorted(self.blocks):
+            c = self.pair[o]
+            starts = [k for k in range(o + 1, c) if self.parent[k] == o and toks[k].first and k not in self.closers]
+            self.items[o] = list(zip(starts, starts[1:] + [c]))
+            for s, e in self.items[o]:
+                self.item_of[s:e] = [s] * (e - s)
+        self.item_starts = {s for spans in self.items.values() for s, _ in spans}
+        self.comma_ok: set[int] = set()
+        self.grouping: set[int] = set()
+        self.linked: dict[int, list[int]] = {}
+        self.owner: dict[int, int] = {}
+        self._from_tree(prog)
 
-    def position(self, offset: int) -> tuple[int, int]:
-        """(line, column) of offset."""
-        k = bisect.bisect_right(self.starts, offset) - 1
-        return k + 1, offset - self.starts[k] + 1
+    def _from_tree(self, prog: S.Program) -> None:
+        toks = self.toks
+        pos = [(t.line, t.col) for t in toks]
+        starts = {p: i for i, p in enumerate(pos)}
+        ends = {(t.line, t.col + len(t.text)): i for i, t in enumerate(toks) if t.kind not in ("bof", "eof")}
 
-    def offset(self, line: int, col: int) -> int:
-        return self.starts[line - 1] + col - 1 if line - 1 < len(self.starts) else len(self.text)
+        def first(text, line, col):
+            """The first token text at or after (line, col)."""
+            i = bisect.bisect_left(pos, (line, col), 1, len(toks) - 1)
+            while i < len(toks) - 1 and toks[i].text != text:
+                i += 1
+            return i if i < len(toks) - 1 else None
 
-    def find(self, char: str, line: int, col: int) -> int:
-        """The offset of the first bracket char at or after (line, col)."""
-        i = self.offset(line, col)
-        while i < len(self.text) and not (self.text[i] == char and i in self.close):
-            i += 1
-        return i
+        def end_of(node):
+            return node.span.end_line, node.span.end_col
+        exprs = []
+        for node in S.walk(prog):
+            sp = node.span
+            opener = None
+            if isinstance(node, S.Call):
+                opener = first("(", *end_of(node.func))
+            elif isinstance(node, (S.ListLit, S.TupleLit, S.DictLit)):
+                opener = starts.get((sp.line, sp.col))
+            elif isinstance(node, S.StructLit):
+                opener = first("{", sp.line, sp.col)
+            elif isinstance(node, (S.FnDef, S.Lambda)):
+                opener = first("(", sp.line, sp.col)
+            if opener is not None and opener in self.pair:
+                self.comma_ok.add(opener)
+            if isinstance(node, S.Lambda) and isinstance(node.ret, S.TypeExpr):
+                body = first("{", *end_of(node.ret))
+                if body in self.blocks and (sp.line, sp.col) in starts:
+                    self.owner[body] = starts[(sp.line, sp.col)]
+            if isinstance(node, S.IfExpr) and (sp.line, sp.col) in starts:
+                self._branches(node, starts[(sp.line, sp.col)], first, end_of)
+            if isinstance(node, S.Expr):
+                exprs.append(node)
+        for e in exprs:                          # parentheses around an expression, not a call's or a tuple's
+            k0, k1 = starts.get((e.span.line, e.span.col)), ends.get(end_of(e))
+            if k0 is not None and k1 is not None and toks[k0 - 1].text == "(" and self.pair.get(k0 - 1) == k1 + 1 \
+                    and k0 - 1 not in self.comma_ok:
+                self.grouping.add(k0 - 1)
 
-    def open_of_block(self, line: int, col: int) -> tuple[int, int]:
-        """(line, offset) of the first `{` at or after (line, col) outside parentheses
-        and brackets: where a header ends (the caller starts after its expression)."""
-        i = self.offset(line, col)
-        while i < len(self.text):
-            c = self.text[i]
-            if c in "([" and i in self.close:
-                i = self.close[i]
-            elif c == "{" and i in self.close:
-                return self.position(i)[0], i
-            i += 1
-        return len(self.starts) + 1, len(self.text)
+    def _branches(self, e: S.IfExpr, start: int, first, end_of) -> None:
+        """Link the braces of an `if` expression's branches (else-ifs too), which break
+        together; one that opens a block is owned by the `if` at start."""
+        opens = []
+        while isinstance(e, S.IfExpr) and isinstance(e.cond, S.Expr):
+            k = first("{", *end_of(e.cond))
+            if k is None or k not in self.pair:
+                return
+            opens.append(k)
+            after = self.pair[k] + 1
+            if self.toks[after].text != "else":
+                break
+            if not isinstance(e.orelse, S.IfExpr):
+                if self.toks[after + 1].text == "{":
+                    opens.append(after + 1)
+                break
+            e = e.orelse
+        for k in opens:
+            self.linked.setdefault(k, []).extend(o for o in opens if o != k)
+            if k in self.blocks:
+                self.owner.setdefault(k, start)
 
-    def close_of(self, opened: int) -> tuple[int, int]:
-        """(line, offset) of the `}` closing the `{` at offset opened."""
-        if opened not in self.close:
-            return len(self.starts) + 1, len(self.text)
-        end = self.close[opened]
-        return self.position(end)[0], end
+    def enclosing(self, b: int) -> int:
+        """The innermost bracket open between token b and the next."""
+        t = self.toks[b]
+        return b if t.kind == "op" and t.text in "([{" or b == 0 else self.parent[b]
+
+    def group(self, o: int) -> bool:
+        """Whether the bracket at o is one whose elements go a line each when it is broken."""
+        return o not in self.blocks and o not in self.grouping
+
+    def elements(self, o: int) -> list[tuple[int, int, int | None]]:
+        """(first, end, comma) of each element between the bracket at o and its closer."""
+        out, s = [], o + 1
+        for k in range(o + 1, self.pair[o]):
+            if self.toks[k].text == "," and self.parent[k] == o:
+                out.append((s, k, k))
+                s = k + 1
+        if s < self.pair[o]:
+            out.append((s, self.pair[o], None))
+        return out
+
+    def unary(self, i: int) -> bool:
+        t = self.toks[i]
+        return t.kind == "op" and (t.text == "!" or (t.text == "-" and not self.toks[i - 1].ends_operand()))
+
+    def breakable(self, b: int) -> bool:
+        """Whether fmt may end a line (for a comment) between token b and the next."""
+        toks, n = self.toks, len(self.toks)
+        if b <= 0 or b + 1 >= n - 1:
+            return True
+        if b in self.blocks or b + 1 in self.closers or b + 1 in self.item_starts:
+            return True                          # between a block's statements
+        g = self.enclosing(b)
+        if self.group(g) and (b == g or b + 1 == self.pair[g] or toks[b].text == ","):
+            return True                          # between a group's elements
+        t, u = toks[b], toks[b + 1]
+        if u.text == "else":
+            return False
+        if u.kind == "op" and not self.unary(b + 1):
+            if u.text not in "([{" or t.ends_operand() or b + 1 in self.blocks:
+                return False                     # an operator, comma, `.`, closer, postfix bracket, brace
+        if (t.kind == "word" and t.text in _KEYWORDS) or t.text == "." or self.unary(b):
+            return False
+        if toks[g].text not in ("(", "[") and (t.ends_operand() or t.text in _ENDS_STATEMENT):
+            return False                         # a newline there would end the statement
+        return True
+
+
+def _anchors(src: list[_Tok], notes: list[_Note], to_out: list[int | None], shape: _Shape) -> dict[int, list[_Note]]:
+    """Where each comment goes: the index b of the printed token it comes after (a line
+    break between token b and b + 1), in the source's order at each."""
+    n = len(shape.toks)
+    before, after = [0] * (len(src) + 1), [n - 1] * (len(src) + 1)
+    last = 0
+    for i, k in enumerate(to_out):               # the printed token at or before each source token
+        last = k if k is not None else last
+        before[i] = last
+    nxt = n - 1
+    for i in range(len(src) - 1, -1, -1):        # … at or after it
+        nxt = to_out[i] if to_out[i] is not None else nxt
+        after[i] = nxt
+    back = {k: i for i, k in enumerate(to_out) if k is not None}
+    at: dict[int, list[_Note]] = {}
+    for c in notes:
+        if c.own:
+            b = after[c.next] - 1
+            f = b
+            while not shape.breakable(f) and f + 1 not in shape.blocks:
+                f += 1
+            if not shape.breakable(f):          # not into the block: before it
+                f = b
+                while not shape.breakable(f):
+                    f -= 1
+        else:
+            f = before[c.next - 1] if c.next > 0 else 0
+            f = _one_line_block(f, src[c.next - 1] if c.next > 0 else None, back, src, shape)
+            while not shape.breakable(f):
+                f += 1
+        at.setdefault(f, []).append(c)
+    return at
+
+
+def _one_line_block(p: int, tok: _Tok | None, back: dict[int, int], src: list[_Tok], shape: _Shape) -> int:
+    """A comment after the `}` of a block opened on its line goes after the first block
+    `{` on that line in the same statement (or match arm): the block prints over lines."""
+    if tok is None or p not in shape.closers or shape.toks[p].text != "}":
+        return p
+    o = shape.pair[p]
+    if o not in back or src[back[o]].line != tok.line:
+        return p
+    for q in range(shape.item_of[p], p):
+        if q in shape.blocks and q in back and src[back[q]].line == tok.line:
+            return q
+    return p
+
+
+# ---------------------------------------------------------------- laying the tokens out
+
+class _Layout:
+    """The printed tokens on lines, with the comments: blocks a statement a line, a group
+    holding a comment an element a line, a continuation one level in."""
+
+    def __init__(self, toks: list[_Tok], shape: _Shape, at: dict[int, list[_Note]], blank_at: dict[int, bool]):
+        self.toks, self.shape, self.at = toks, shape, at
+        self.blank_at = blank_at                 # printed token -> whether a blank line is above it in the source
+        self.started = False                     # something is printed in the block being laid out
+        self.lines: list[str] = []
+        self.cur: list[str] = []
+        self.ind = 0
+        self.tok_ind = [0] * len(toks)           # the level of the line each token went on
+        self.units: list[int] = [0]              # the first tokens of the statements and elements being laid out
+        self.broken = self._broken()
+
+    def _broken(self) -> set[int]:
+        """The groups holding a comment, and what encloses them up to a block."""
+        sh, out = self.shape, set()
+        todo = [sh.enclosing(b) for b in self.at]
+        while todo:
+            g = todo.pop()
+            while g not in sh.blocks:
+                if sh.group(g) and g not in out:
+                    out.add(g)
+                    todo.extend(sh.linked.get(g, ()))
+                g = sh.parent[g]
+        return out
+
+    def text(self) -> str:
+        self.block(0)
+        self.flush()
+        return "\n".join(self.lines) + "\n" if self.lines else ""
+
+    def flush(self) -> None:
+        if self.cur:
+            self.lines.append("    " * self.ind + "".join(self.cur))
+            self.cur = []
+
+    def newline(self, ind: int) -> None:
+        self.flush()
+        self.ind = ind
+
+    def put(self, i: int) -> None:
+        t = self.toks[i]
+        if self.cur and t.space:
+            self.cur.append(" ")
+        self.cur.append(t.text)
+        self.tok_ind[i] = self.ind
+
+    def notes(self, b: int, ind: int, in_block: bool = False) -> bool:
+        """The comments after token b: the first, if it came after code, at the end of the
+        line; the others on lines of their own at level ind (in a block, after a blank line
+        where the source has one and something is above them). Whether there were any."""
+        cs = self.at.get(b)
+        if not cs:
+            return False
+        for k, c in enumerate(cs):
+            if k == 0 and not c.own and self.cur:
+                self.cur.append("  " + c.form)
+                continue
+            self.flush()
+            if in_block:
+                if self.started and c.blank:
+                    self.lines.append("")
+                self.started = True
+            self.lines.append("    " * ind + c.form)
+        return True
+
+    def block(self, o: int) -> None:
+        """A block: its statements a line each, one level in from the line its owner (the
+        statement, match arm or function literal) begins on, its `}` on that level."""
+        sh = self.shape
+        level = -1 if o == 0 else self.tok_ind[sh.owner.get(o, self.units[-1])]
+        if o:
+            self.put(o)
+        outer, self.started = self.started, False
+        prev = o
+        for s, e in sh.items[o]:
+            self.notes(prev, level + 1, True)
+            self.newline(level + 1)
+            if self.started and self._blank(s, e):
+                self.lines.append("")
+            self.started = True
+            self.units.append(s)
+            self.seq(s, e, level + 2)
+            self.units.pop()
+            prev = e - 1
+        self.notes(prev, level + 1, True)
+        self.newline(level)
+        self.started = outer
+        if o:
+            self.put(sh.pair[o])
+
+    def _blank(self, s: int, e: int) -> bool:
+        """Whether a blank line is above the statement s … e - 1 in the source."""
+        k = next((k for k in range(s, e) if k in self.blank_at), None)
+        return k is not None and self.blank_at[k]
+
+    def group(self, o: int) -> None:
+        """A broken group: its elements a line each, one level in; its closer on the level
+        of the line it opened on."""
+        sh, level = self.shape, self.ind
+        self.put(o)
+        prev = o
+        for s, e, comma in sh.elements(o):
+            self.notes(prev, level + 1)
+            self.newline(level + 1)
+            self.units.append(s)
+            self.seq(s, e, level + 2)
+            self.units.pop()
+            if comma is not None:
+                self.put(comma)
+                prev = comma
+            else:
+                if o in sh.comma_ok:
+                    self.cur.append(",")
+                prev = e - 1
+        self.notes(prev, level + 1)
+        self.newline(level)
+        self.put(sh.pair[o])
+
+    def seq(self, lo: int, hi: int, cont: int) -> None:
+        """Tokens lo … hi - 1 on the current line, a line broken after a comment going on at level cont."""
+        i = lo
+        while i < hi:
+            j = self.part(i, cont)
+            if j + 1 < hi and self.notes(j, cont):
+                self.newline(cont)
+            i = j + 1
+
+    def part(self, i: int, cont: int) -> int:
+        """Token i, or the bracket it opens through its closer; the index of the last token put."""
+        sh = self.shape
+        t = self.toks[i]
+        if not (t.kind == "op" and t.text in "([{") or i not in sh.pair:
+            self.put(i)
+            return i
+        j = sh.pair[i]
+        if i in sh.blocks:
+            self.block(i)
+        elif i in self.broken:
+            self.group(i)
+        else:                                    # on the line (parentheses that group: their breaks one level in)
+            inner = self.ind + 1 if i in sh.grouping else cont
+            self.put(i)
+            if self.notes(i, inner):
+                self.newline(inner)
+            if j > i + 1:
+                self.seq(i + 1, j, inner)
+                if self.notes(j - 1, inner):
+                    self.newline(inner)
+            self.put(j)
+        return j
