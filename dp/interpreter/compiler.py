@@ -308,7 +308,7 @@ class Compiler:
         elements that are values of their own (lists, structs, tensors) are copied unless
         they were just made (value semantics: `ys`, or `xs` itself, keeps its own)."""
         ys = self.expr(value)
-        if needs_copy(value.ty.elem) and not _new_elements(value):
+        if needs_copy(value.ty.elem) and not _deeply_fresh(value):
             ys = self.copy(ys, value.ty, value.span)
         elif _root_sym(value) is not None and _mutates([t], _root_sym(value)):
             ys = self.copy(ys, value.ty, value.span)   # `xs[ys.pop():] = ys`: ys as it was first
@@ -961,22 +961,6 @@ def is_fresh(e) -> bool:
     if isinstance(e, S.Binary):
         return True
     return False
-
-
-def _new_elements(e) -> bool:
-    """Whether e is a list literal whose elements were just made (`[[x, 1.0], zeros(3)]`):
-    no variable shares them."""
-    def new(x):
-        if isinstance(x, (S.ListLit, S.TupleLit)):
-            return all(new(y) for y in x.items)
-        if isinstance(x, S.StructLit):
-            return all(new(y) for _, y in x.fields)
-        if isinstance(x, S.DictLit):
-            return all(new(y) for y in x.values)
-        # a new value holding no containers of its own (`a + b` of lists holds a's and b's elements)
-        return not needs_copy(x.ty) or is_fresh(x) and not _nests(x.ty) and not (
-            isinstance(x, S.Binary) and isinstance(x.ty, ListT))
-    return isinstance(e, S.ListLit) and new(e)
 
 
 def _deeply_fresh(e) -> bool:
