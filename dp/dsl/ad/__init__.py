@@ -121,14 +121,14 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
 
     def make(self, fn, source, kind, wrt, tuple_wrt, out_name, seeds=None):
         """The derived FnDef, unchecked, and the Reverse that made it (None for jvp)."""
-        if kind in ("rev", "grad", "vg"):
+        if kind in ("rev", "grad", "vg", "jvp_quiet"):
             refuse_global_writes(source, kind)
         reserved = self.reserved()
         nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved, self)
         nf = self.check_fn(nf, register=False)
         rev = None
         if kind in ("jvp", "jvp_quiet"):
-            derived = Forward(nf, self, reserved | {out_name}).run(out_name, wrt)
+            derived = Forward(nf, self, reserved | {out_name}, source).run(out_name, wrt)
         else:
             rev = Reverse(nf, self, reserved | {out_name}, seeds)
             rev.tuple_wrt = tuple_wrt

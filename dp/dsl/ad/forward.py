@@ -10,8 +10,10 @@ from __future__ import annotations
 from .. import syntax as S
 from ..types import FLOAT, FnT, ListT, TupleT
 from . import build as B
+from ..symbols import Symbol
 from .activity import Activity, varied
 from .adjoints import _binary_prim
+from .effects import _written_root, refuse_forward_global_flows
 from .normalize import is_path
 from .reverse import Reverse, Sweep
 from .rules import instantiate
@@ -19,9 +21,18 @@ from .trees import _err, root_of
 
 
 class Forward(Activity, Sweep):
-    def __init__(self, nf: S.FnDef, tx, reserved: set[str]):
+    def __init__(self, nf: S.FnDef, tx, reserved: set[str], source: S.FnDef | None = None):
         super().__init__(nf, tx, reserved)
+        self.source = source                   # the function nf is the normal form of
         self.dot: dict[str, str] = {}
+        # a global the function writes has its tangent in a local beside it (effects.py
+        # refuses where that tangent would be read by another call)
+        self.globals_written = {}
+        for s in S.statements(self.main):
+            root = _written_root(s)
+            if root is not None and isinstance(root.sym, Symbol) and root.sym.is_global and root.sym.ty.active:
+                self.globals_written.setdefault(root.id, root.sym.ty)
+        self.vars.update(self.globals_written)
         self.varied: set = set(self.vars)      # narrowed to what depends on a parameter by run
 
     def dotname(self, v):
@@ -40,6 +51,7 @@ class Forward(Activity, Sweep):
         """wrt: the parameters that get tangents (by default every differentiable one)."""
         moving = [p for k, p in enumerate(self.nf.params) if p.sym.ty.active and (wrt is None or k in wrt)]
         self.varied = varied(self.decls + self.main, {p.name for p in moving})
+        refuse_forward_global_flows(self.source or self.nf, self.varied & set(self.globals_written), self.tx)
         params = [S.Param(p.name, B.param_type(p)) for p in self.nf.params]
         for p in moving:
             params.append(S.Param(self.dotname(p.name), B.param_type(p)))
@@ -48,6 +60,9 @@ class Forward(Activity, Sweep):
         for d in self.decls:
             if self.active(d.name):
                 decls.append(S.Let(self.dotname(d.name), B.type_expr(self.vars[d.name]), B.zero_of_type(self.vars[d.name]), True))
+        for g, ty in self.globals_written.items():
+            if self.active(g):                 # zero at the call: what the global held came from outside it
+                decls.append(S.Let(self.dotname(g), B.type_expr(ty), B.zeros_like(B.name(g), ty), True))
         ret_t = self.nf.ty.ret
         ret = S.Return(S.TupleLit([B.name(self.result), self.dot_of_name(self.result)]))
         return S.FnDef(out_name, params, B.type_expr(TupleT((ret_t, ret_t))), decls + body + [ret], span=self.nf.span)
