@@ -69,7 +69,7 @@ def refuse_forward_global_flows(root: S.FnDef, varied_writes: set[str], tx) -> N
     called again while it runs, and either is root (the global's tangent is zero when
     the jvp starts) or writes the whole global before anything else touches it (so a
     call never reads what an earlier call wrote)."""
-    units, callees, unknown = _call_tree(root, tx)
+    units, callees, unknown = _call_tree(root)
     if unknown is not None:
         # a function known only when it runs may be any function of the program
         outside = _written_anywhere(tx) & {n for _, reads in units.values() for n in reads}
@@ -92,14 +92,14 @@ def refuse_forward_global_flows(root: S.FnDef, varied_writes: set[str], tx) -> N
                 and (writer is root or _writes_first(writer, name)):
             continue                           # forward.py keeps its tangent beside it
         if recursive:
-            why = f"`{writer.name}` calls itself, so one call may read what another wrote"
+            why = f"{_label(writer)} calls itself, so one call may read what another wrote"
         elif unknown is not None:
             why = "a function known only when it runs is called, and it may read or write it"
         elif len(writers) > 1 or readers != [writer]:
             other = next(u for u in writers + readers if u is not writer)
-            why = f"it is {'written' if other in writers else 'read'} in `{other.name}` too"
+            why = f"it is {'written' if other in writers else 'read'} in {_label(other)} too"
         else:
-            why = (f"`{writer.name}` reads it before writing it, so one call reads what an earlier call "
+            why = (f"{_label(writer)} reads it before writing it, so one call reads what an earlier call "
                    f"wrote")
         raise _err(units[writer][0][name].span,
                    f"`{name}` is a global variable this derivative writes, and {why}: forward mode follows a "
@@ -145,12 +145,12 @@ def _writes_first(fn: S.FnDef, name: str) -> bool:
     return False
 
 
-def _call_tree(root: S.FnDef, tx):
-    """The functions a call of root may run, as {FnDef: (writes, reads)}: the globals
-    of a differentiable type it writes (name -> first statement that does) and reads;
-    the functions each may call ({FnDef: set}); and a call whose function is known only
-    at run time, or None. A lambda is a function of its own: its body runs where it is
-    called."""
+def _call_tree(root: S.FnDef):
+    """The functions a call of root may run, as {FnDef or Lambda: (writes, reads)}: the
+    globals of a differentiable type it writes (name -> first statement that does) and
+    reads; the functions each may call ({unit: set}); and a call whose function is known
+    only at run time, or None. A lambda is a function of its own: its body runs where it
+    is called. Found from the checked tree alone: nothing is made or compiled."""
     units, callees, unknown, todo = {}, {}, None, [root]
     while todo:
         fn = todo.pop()
@@ -168,19 +168,47 @@ def _call_tree(root: S.FnDef, tx):
             if sym is not None and sym.kind == "var" and sym.ty.active and id(node) not in targets:
                 reads.add(node.id)
             if isinstance(node, S.Lambda):
-                out.add(tx.lambda_fn(node)[0])     # made here, may be called anywhere
-            elif isinstance(node, S.Name) and isinstance(node.sym, Symbol) and node.sym.kind == "fn":
-                st = tx.static_fn_of_expr(node)   # a function passed as a value
-                if st is not None:
-                    out.add(st[0])
+                out.add(node)                      # made here, may be called anywhere
+            elif isinstance(node, S.Name) and isinstance(node.sym, Symbol) and node.sym.kind == "fn" \
+                    and isinstance(node.sym.decl, S.FnDef):
+                out.add(node.sym.decl)             # a function called, or passed as a value
             elif isinstance(node, S.Call) and node.target and node.target[0] in ("fn", "value", "transform"):
-                st = tx.static_callee(node)
-                if st is None:
+                callee = _callee(node)
+                if callee is None:
                     unknown = unknown or node
-                else:
-                    out.add(st[0])
+                elif callee is not _PRIMITIVE:
+                    out.add(callee)
         todo.extend(out)
     return units, callees, unknown
+
+
+_PRIMITIVE = object()                          # a primitive passed as a value: it touches no global
+
+
+def _callee(call: S.Call):
+    """The FnDef or Lambda a call runs, when the tree says which; else None."""
+    kind, f = call.target[0], call.func
+    if kind == "fn":
+        return call.target[1]
+    if isinstance(f, S.Lambda):
+        return f
+    if isinstance(f, S.Name):
+        sym = f.sym
+        if isinstance(sym, tuple) and sym[0] == "prim":
+            return _PRIMITIVE
+        if isinstance(sym, Symbol) and sym.kind == "fn" and isinstance(sym.decl, S.FnDef):
+            return sym.decl
+        if isinstance(sym, Symbol) and sym.kind == "let" and isinstance(sym.decl, S.Let) and sym.decl.names is None \
+                and isinstance(sym.decl.value, S.Lambda):
+            return sym.decl.value
+    if kind == "transform":
+        made = call.target[2].get("derived")
+        return made.fn if made is not None else None
+    return None
+
+
+def _label(unit) -> str:
+    return f"`{unit.name}`" if isinstance(unit, S.FnDef) else f"the lambda at line {unit.span.line}"
 
 
 def _own_nodes(fn: S.FnDef):
