@@ -22,7 +22,31 @@ _ANNOTATIONS = frozenset({"span", "ty", "sym", "syms", "target", "captures"})
 
 def derivative_source(ad, fn: S.FnDef) -> str:
     """fn and every generated function it reaches, as DP source."""
-    return "\n\n".join(stmt_src(g).rstrip("\n") for g in generated_closure(ad, fn))
+    fns = generated_closure(ad, fn)
+    _refuse_hidden_primitives(ad, fns)
+    return "\n\n".join(stmt_src(g).rstrip("\n") for g in fns)
+
+
+def _refuse_hidden_primitives(ad, fns) -> None:
+    """A derivative rule calls its primitives even where the program's own function has
+    the name (`fn cos` beside `sin`'s rule, `cos(x)`); the text has no other spelling
+    for them, and would call the program's. So it is an error, not a text that means
+    something else."""
+    from ..diagnostics import Diagnostic, DPError
+    values = ad.session.env.values
+    for g in fns:
+        for n in S.walk(g):
+            if isinstance(n, S.Call) and n.primitive and isinstance(n.func, S.Name):
+                own = values.get(n.func.id)
+                if own is not None and own.kind == "fn" and isinstance(own.decl, S.FnDef) \
+                        and n.func.id not in ad.syms:
+                    name = n.func.id
+                    raise DPError(Diagnostic(
+                        "error", f"this derivative calls the built-in `{name}`, which the program's own `fn {name}` "
+                                 f"hides: printed, `{name}(…)` would call the program's function",
+                        own.decl.span if own.decl.span is not NOWHERE else None,
+                        f"give the program's `{name}` another name to print this derivative (as it runs, "
+                        f"the derivative calls the built-in)"))
 
 
 def generated_closure(ad, fn: S.FnDef) -> list[S.FnDef]:
