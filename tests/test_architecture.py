@@ -109,7 +109,7 @@ def test_every_node_class_has_a_layout():
         if cls in (S.Node, S.Expr, S.Stmt):
             continue
         kids, data, notes = S.LAYOUT[cls]
-        assert {f for f, _ in kids} | set(data) | set(notes) == set(cls.__dataclass_fields__) - {"span"}
+        assert {f for f, _ in kids} | set(data) | set(notes) == set(cls.__record_fields__) - {"span"}
 
 
 def test_copy_keeps_children_and_data_and_drops_notes():

@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 from dp.dsl import primitives as P
+from dp.dsl import records
 from dp.dsl import syntax as S
 from dp.dsl.parser import parse
 from dp.dsl.primitive import Primitive
@@ -74,8 +75,8 @@ def test_every_entry_with_a_derivative_to_give_has_rules():
 def _names(e, out):
     if isinstance(e, S.Name):
         out.add(e.id)
-    elif dataclasses.is_dataclass(e):
-        for f in dataclasses.fields(e):
+    elif records.is_record(e):
+        for f in records.fields(e):
             _names(getattr(e, f.name), out)
     elif isinstance(e, list):
         for x in e:

@@ -31,7 +31,7 @@ def same_tree(a, b, where="program") -> list[str]:
         if type(a) is not type(b):
             return [f"{where}: {type(a).__name__} != {type(b).__name__}"]
         out = []
-        for f in a.__dataclass_fields__:
+        for f in a.__record_fields__:
             if f not in _SKIP:
                 out += same_tree(getattr(a, f), getattr(b, f), f"{where}.{f}")
         return out

@@ -4,7 +4,6 @@ its own lines in its diagnostics; and what the modules of dsl/ and interpreter/ 
 at their top level is constant: running programs in sessions changes none of it."""
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import os
 import pkgutil
@@ -13,6 +12,7 @@ import types
 
 import pytest
 
+from dp.dsl import records
 from dp.dsl.diagnostics import DPError
 from helpers import Captured
 from dp.interpreter.embed import Interpreter
@@ -120,7 +120,7 @@ def _module_state():
                 for k, x in vars(v).items():
                     if not k.startswith("__") and isinstance(x, (dict, list, set)):
                         state[key + (k,)] = _fingerprint(x)
-            elif isinstance(v, _IMMUTABLE) or (dataclasses.is_dataclass(v) and type(v).__dataclass_params__.frozen):
+            elif isinstance(v, _IMMUTABLE) or (records.is_record(v) and type(v)._record_frozen):
                 continue
             else:
                 state[key] = _fingerprint(v)
@@ -129,12 +129,12 @@ def _module_state():
 
 def _fingerprint(v):
     if isinstance(v, dict):
-        return ("dict", tuple((k, _fingerprint(x) if dataclasses.is_dataclass(x) else id(x)) for k, x in v.items()))
+        return ("dict", tuple((k, _fingerprint(x) if records.is_record(x) else id(x)) for k, x in v.items()))
     if isinstance(v, (list, set)):
-        items = [_fingerprint(x) if dataclasses.is_dataclass(x) else id(x) for x in v]
+        items = [_fingerprint(x) if records.is_record(x) else id(x) for x in v]
         return (type(v).__name__, tuple(items) if isinstance(v, list) else frozenset(items))
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return (type(v).__name__, id(v), tuple((f.name, id(getattr(v, f.name))) for f in dataclasses.fields(v)),
+    if records.is_record(v) and not isinstance(v, type):
+        return (type(v).__name__, id(v), tuple((f.name, id(getattr(v, f.name))) for f in records.fields(v)),
                 tuple(sorted((k, id(x)) for k, x in getattr(v, "__dict__", {}).items())))
     if type(v).__name__ == "CFunctionType":            # a C function (limits.py's PyThreadState_SetAsyncExc)
         return ("C function", id(v))

@@ -3,6 +3,7 @@ directory (dsl/cache.py): the parser's tables and the standard library's parsed
 modules. A cache that is corrupt, stale or cannot be written is never fatal."""
 import json
 import os
+import re
 import pickle
 import subprocess
 import sys
@@ -395,50 +396,75 @@ def test_metered_code_is_compiled_not_kept(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- records (dsl/records.py)
 
 def test_a_record_behaves_as_the_dataclass_it_stands_for(tmp_path, monkeypatch):
-    """@record + define against @dataclass: the same fields, defaults, factory,
-    keyword-only fields, repr, value equality and hash, and frozenness."""
+    """@record + define against @dataclass: the same fields in the same order (a base's
+    first), defaults, factory, keyword-only fields, __match_args__, __post_init__, repr,
+    value equality and hash, frozenness and slots; records.py never imports dataclasses."""
     import dataclasses
-    from dataclasses import dataclass, field
+    from dp.dsl import records
     from dp.dsl.records import Record, define, record
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 
-    def declare(deco, **options):
+    def declare(deco, field, **options):
         @deco(**options)
-        class P(Record):
+        class Base(Record):
+            z: float = field(default=0.5, kw_only=True)
+
+        @deco(**options)
+        class P(Base):
             a: int
             b: list = field(default_factory=list)
             c: str = field(default="c", kw_only=True)
+            d: int = 4
+            e: str = field(default="e", compare=False)
+
+            def __post_init__(self):
+                object.__setattr__(self, "seen", True) if not options.get("slots") else None
         return P
     for where in ("first", "again"):                 # made, then read back from the cache
-        R, D = declare(record, frozen=True), declare(dataclass, frozen=True)
-        define([R], "test", by_value=[R])
+        R, D = declare(record, records.field, frozen=True), declare(dataclasses.dataclass, dataclasses.field, frozen=True)
+        define([R.__mro__[1], R], "test", by_value=[R])
         assert repr(R(1, c="x")) == repr(D(1, c="x"))
-        assert [f.name for f in dataclasses.fields(R)] == [f.name for f in dataclasses.fields(D)]
+        assert [f.name for f in records.fields(R)] == [f.name for f in dataclasses.fields(D)] == ["z", "a", "b", "c", "d", "e"]
+        assert R.__match_args__ == D.__match_args__ == ("a", "b", "d", "e")
         assert R(1) == R(1, [], c="c") and R(1) != R(2) and hash(R(1, ())) == hash(D(1, ())) and R(1).b is not R(1).b
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        assert R(1, e="x") == R(1, e="y") and R(1).seen and R.d == D.d == 4 and not hasattr(R, "b")
+        with pytest.raises(records.FrozenInstanceError):
             R(1).a = 2
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        with pytest.raises(AttributeError):          # as dataclasses.FrozenInstanceError is one
             del R(1).a
         with pytest.raises(TypeError):
-            R(1, [], "x")                            # c is keyword-only
-        assert dataclasses.fields(R)[0].name == "a" and R.__dataclass_params__.frozen
+            R(1, [], "x", 5, "e", "extra")           # c and z are keyword-only
     for slots in (False, True):                      # pickled and read back, as the types are in the cache
-        S1 = declare(record, frozen=True, slots=slots)
-        define([S1], f"test-slots-{slots}", by_value=[S1])
+        S1 = declare(record, records.field, frozen=True, slots=slots)
+        define([S1.__mro__[1], S1], f"test-slots-{slots}", by_value=[S1])
+        assert hasattr(S1(1), "__dict__") != slots
         globals()["S1"] = S1                         # pickle finds a class by its module's name for it
         S1.__qualname__ = "S1"
         try:
             back = pickle.loads(pickle.dumps(S1(1, (2,), c="z")))
             assert back == S1(1, (2,), c="z") and hash(back) == hash(S1(1, (2,), c="z"))
-            with pytest.raises(dataclasses.FrozenInstanceError):
+            with pytest.raises(records.FrozenInstanceError):
                 back.a = 3
         finally:
             del globals()["S1"]
-    N = declare(record)                              # compared by identity, as a syntax node
-    define([N], "test-nodes")
+    N = declare(record, records.field)               # compared by identity, as a syntax node
+    define([N.__mro__[1], N], "test-nodes")
     n = N(1)
     n.a = 2
-    assert n != N(2) and n == n and (n.a, n.b, n.c) == (2, [], "c")
+    assert n != N(2) and n == n and (n.a, n.b, n.c, n.z) == (2, [], "c", 0.5)
+    assert not re.search(r"^\s*(import|from) dataclasses", open(records.__file__).read(), re.M)
+
+
+def test_a_run_imports_no_dataclasses_inspect_or_dis(tmp_path):
+    """What the run of a program already parsed needs: not `dataclasses` (which imports
+    `inspect`), nor `dis` (errors.py reads bytecode only when a program fails)."""
+    run_report = RUN_AND_REPORT.replace('"prompt_toolkit")', '"prompt_toolkit", "dataclasses", "inspect", "dis")')
+    prog, env = tmp_path / "prog.dp", dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    prog.write_text("print(1 + 2)\n")
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", run_report, str(prog)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert out.stdout == "3\n" and json.loads(out.stderr.strip().split("\n")[-1])["imported"] == []
 
 
 # ---------------------------------------------------------------- a program file's tree

@@ -3,12 +3,12 @@ all the errors it finds. On success every expression carries its `ty`, every nam
 its `sym`, every call its `target`; the compiler and the transforms rely on these."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 from . import generics as G
 from . import primitives as P
 from . import syntax as S
 from .diagnostics import Diagnostic, DPError, did_you_mean
+from .records import Record, define, field, record
 from .symbols import GlobalEnv, Scope, Symbol, py_name
 from .types import (BOOL, ERROR, FLOAT, INT, INT_LIT, STRING, TENSOR, UNIT, DefaultDictT, DictT, EnumT, ErrorT,
                     FnT, IntLit, ListT, ModuleT, Prim, SetT, StructT, TupleT, Type, assignable, concrete)
@@ -32,14 +32,17 @@ HASHABLE = (INT, STRING, BOOL)
 RESERVED_FIELDS = {"_fields", "_type", "to_dict"}      # attributes of every runtime struct (values.py)
 
 
-@dataclass
-class FnCtx:
+@record
+class FnCtx(Record):
     node: object                      # FnDef, Lambda, or None at the top level
     ret: Type
     loops: int = 0
     in_condition: bool = False        # checking a `while` condition (a `break` there leaves no loop)
     py_names: set = field(default_factory=set)
     assigned_globals: set = field(default_factory=set)
+
+
+define((FnCtx,), __file__ + ":context")      # its __init__ (dsl/records.py)
 
 
 class Checker:

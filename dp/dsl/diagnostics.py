@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
-
+from .records import Record, define, field, record
 from .span import Span
 
 TAB_STOP = 4        # a tab in a quoted line is shown as spaces to the next multiple of 4, as rustc does
@@ -41,8 +40,8 @@ class SourceRegistry:
         return error
 
 
-@dataclass
-class Diagnostic:
+@record
+class Diagnostic(Record):
     kind: str                      # "syntax error", "type error", "runtime error", ...
     message: str
     span: Span | None
@@ -85,6 +84,10 @@ class Diagnostic:
 
     def __str__(self) -> str:
         return self.render()
+
+
+define((Diagnostic,), __file__ + ":diagnostics", by_value=(Diagnostic,))     # its methods (dsl/records.py)
+Diagnostic.__hash__ = None                # compared by value, and mutable: unhashable
 
 
 # ANSI colours (SGR codes), as compilers use them: the kind red, the caret red, the hint cyan

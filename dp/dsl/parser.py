@@ -224,7 +224,7 @@ def _attach_comments(prog: S.Program, text: str) -> None:
             while first - 1 in comments:
                 first -= 1
             node.comment = "\n".join(comments.pop(k) for k in range(first, node.span.line))
-        kids = [getattr(node, f) for f in node.__dataclass_fields__ if f not in ("span", "ty", "sym", "syms", "target")]
+        kids = [getattr(node, f) for f in node.__record_fields__ if f not in ("span", "ty", "sym", "syms", "target")]
         todo.extend(reversed([k for k in kids if isinstance(k, (S.Node, list, tuple))]))
 
 

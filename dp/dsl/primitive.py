@@ -21,11 +21,10 @@ cotangent. So no parameter may be named `y` or `y_bar`, or end in `_dot` or `_ba
 from __future__ import annotations
 
 import functools
-
 import itertools
-from dataclasses import dataclass
 
 from . import syntax as S
+from .records import Record, define, record
 from .types import FLOAT, INT, TENSOR, Type
 
 
@@ -295,8 +294,8 @@ def _plus(a: S.Expr, b: S.Expr) -> S.Expr:
 
 # ---------------------------------------------------------------- special builtins
 
-@dataclass(frozen=True)
-class Builtin:
+@record(frozen=True)
+class Builtin(Record):
     """A builtin whose type depends on its arguments; the checker types it itself.
 
     derivative, how derivatives pass through it:
@@ -313,3 +312,6 @@ class Builtin:
 
     def __post_init__(self):
         assert self.derivative in ("none", "zero", "identity", "linear", "transform"), self.derivative
+
+
+define((Builtin,), __file__ + ":builtin", by_value=(Builtin,))          # its methods (dsl/records.py)

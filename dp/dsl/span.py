@@ -1,11 +1,11 @@
 """Source positions. Every AST node carries one; every diagnostic points at one."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import Record, define, record
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+@record(frozen=True, slots=True)
+class Span(Record):
     file: str
     line: int
     col: int          # 1-based
@@ -21,8 +21,9 @@ class Span:
 
     def __reduce__(self):
         # pickled as the arguments it is made from: a cached syntax tree (dsl/cache.py)
-        # holds thousands, read back faster so than through @dataclass's __setstate__
+        # holds thousands, read back faster so than through a __setstate__
         return Span, (self.file, self.line, self.col, self.end_line, self.end_col)
 
 
+define((Span,), __file__ + ":span", by_value=(Span,))      # its methods (dsl/records.py)
 NOWHERE = Span("<generated>", 0, 0, 0, 0)

@@ -1,9 +1,7 @@
 """Symbols, scopes and the global environment the checker works in."""
 from __future__ import annotations
 
-from dataclasses import field
-
-from .records import Record, define, record
+from .records import Record, define, field, record
 from .types import Type
 
 

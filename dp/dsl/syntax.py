@@ -8,9 +8,7 @@ traversal at the end of this file (`children`, `rebuild`, `copy`, `walk`) is
 generated from these declarations, so every pass sees every child of every node."""
 from __future__ import annotations
 
-from dataclasses import field, fields
-
-from .records import Record, define, record
+from .records import Record, define, field, fields, record
 from .span import NOWHERE, Span
 from .types import ListT, Type
 
@@ -23,7 +21,7 @@ def note(default=None, factory=None):
     return field(default=default, kw_only=True, metadata={"note": True})
 
 
-# Each node class is a dataclass compared by identity, its __init__ written with all
+# Each node class is a record (dsl/records.py) compared by identity, its __init__ written with all
 # the others' after the last of them (records.define, below).
 @record
 class Node(Record):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .records import Record, define, record
 
 
-# Each type is a frozen dataclass, compared by value (StructT and EnumT by identity),
+# Each type is a frozen record (dsl/records.py), compared by value (StructT and EnumT by identity),
 # its methods written with all the others' after the last of them (records.define).
 class Type(Record):
     __slots__ = ()

@@ -856,7 +856,7 @@ def _fans_out(body) -> bool:
             if calls > 1:
                 return True
         if isinstance(n, S.Node):
-            for f in n.__dataclass_fields__:
+            for f in n.__record_fields__:
                 if f in ("span", "ty", "sym", "syms", "target", "captures"):
                     continue
                 v = getattr(n, f)

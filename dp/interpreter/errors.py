@@ -5,7 +5,6 @@ current instruction position is the failing DP expression, and the outer DP fram
 positions are their call sites. No bookkeeping runs while the program runs."""
 from __future__ import annotations
 
-import dis
 import re
 
 from dp.dsl import lazy_numpy
@@ -145,6 +144,7 @@ def _indexed_shape(tb, fits):
     found. fits checks the shape against numpy's message."""
     if tb is None:
         return None
+    import dis                                 # only when a program fails: not at start-up
     try:
         frame = tb.tb_frame
         ins = list(dis.get_instructions(frame.f_code))
@@ -228,6 +228,7 @@ def _subscript_operands(tb) -> tuple[object, object]:
     each _UNKNOWN where the code computing it cannot be worked out again."""
     if tb is None:
         return _UNKNOWN, _UNKNOWN
+    import dis                                 # only when a program fails: not at start-up
     try:
         frame = tb.tb_frame
         ins = list(dis.get_instructions(frame.f_code))

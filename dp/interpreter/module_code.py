@@ -25,10 +25,10 @@ import functools
 import marshal
 import os
 import types
-from dataclasses import fields
 
 from dp.dsl import cache
 from dp.dsl import types as T
+from dp.dsl.records import fields
 
 
 def key(text: str, file: str, prefix: str, imported: list[str], py_names: list[str]) -> str:

@@ -304,7 +304,7 @@ class _Renamer:
             n.name = self.type_name[n.name]
         if isinstance(n, S.MatchArm) and n.enum in self.type_name:
             n.enum = self.type_name[n.enum]
-        for f in n.__dataclass_fields__:
+        for f in n.__record_fields__:
             if f in self.SKIP or (f == "target" and isinstance(n, (S.Call, S.Field))):
                 continue
             v = getattr(n, f)

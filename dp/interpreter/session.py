@@ -6,12 +6,12 @@ from __future__ import annotations
 import ast as py
 import sys
 import time
-from dataclasses import dataclass
 
 from dp.dsl import primitives as P
 from dp.dsl import syntax as S
 from dp.dsl.checker import check
 from dp.dsl.diagnostics import Diagnostic, DPError, SourceRegistry
+from dp.dsl.records import Record, define, record
 from dp.dsl.symbols import GlobalEnv
 from dp.dsl.types import UNIT, Type
 
@@ -36,10 +36,14 @@ def parse_program(text: str, file: str) -> S.Program:
     return parse_program_file(text, file)
 
 
-@dataclass
-class Result:
+@record
+class Result(Record):
     value: object
     type: Type | None           # None when the input was not an expression
+
+
+define((Result,), __file__ + ":result", by_value=(Result,))      # its methods (dsl/records.py)
+Result.__hash__ = None                    # compared by value, and mutable: unhashable
 
 
 class Session:

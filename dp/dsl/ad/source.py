@@ -103,7 +103,7 @@ def _names(node):
             if isinstance(n, S.Name):
                 yield n
                 continue
-            kids = [getattr(n, f) for f in n.__dataclass_fields__ if f not in _ANNOTATIONS]
+            kids = [getattr(n, f) for f in n.__record_fields__ if f not in _ANNOTATIONS]
             todo.extend(reversed([k for k in kids if isinstance(k, (S.Node, list, tuple))]))
 
 
