@@ -508,3 +508,18 @@ def test_a_program_tree_entry_for_another_text_or_corrupt_is_not_read(tmp_path, 
     assert _shape(modules.parse_program_file("let b = 2.0\n", file)) == _shape(parse("let b = 2.0\n", file))
     (tmp_path / "cache" / "dp" / entry).write_bytes(b"not a pickle")
     assert _shape(modules.parse_program_file("let c = 3.0\n", file)) == _shape(parse("let c = 3.0\n", file))
+
+
+def test_the_command_loads_without_the_cycle_collector_and_runs_with_it(monkeypatch):
+    """dp's entry (dp/interpreter/start.py) turns the collector off while DP's modules
+    load and on again, what they made frozen, before the command runs."""
+    import gc
+    from dp.interpreter import cli, start
+    seen = {}
+    monkeypatch.setattr(cli, "entry", lambda: seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count()))
+    try:
+        start.entry()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert seen["enabled"] and seen["frozen"] > 0

@@ -1,3 +1,3 @@
-from dp.interpreter.cli import entry
+from dp.interpreter.start import entry
 
 entry()
