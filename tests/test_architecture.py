@@ -188,7 +188,7 @@ def test_one_namespace_and_pyproject_lists_every_package():
     found = sorted(".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "dp").rglob("__init__.py"))
     assert sorted(meta["tool"]["setuptools"]["packages"]) == found
     assert not [p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name not in ("dp", "tests")]
-    assert meta["project"]["scripts"]["dp"] == "dp.interpreter.cli:entry"
+    assert meta["project"]["scripts"]["dp"] == "dp.interpreter.start:entry"      # which runs cli.entry
 
 
 def test_the_top_level_package_gives_the_embedding_api_without_importing_numpy():

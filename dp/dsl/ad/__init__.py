@@ -122,7 +122,7 @@ class Transforms(TransformTyping, StaticFunctions, JacobianMaker, FunctionDeriva
     def make(self, fn, source, kind, wrt, tuple_wrt, out_name, seeds=None):
         """The derived FnDef, unchecked, and the Reverse that made it (None for jvp)."""
         if kind in ("rev", "grad", "vg", "jvp_quiet"):
-            refuse_global_writes(source, kind)
+            refuse_global_writes(source, kind, self)
         reserved = self.reserved()
         nf = normalize(source, self.unique(f"{fn.name}_normal"), reserved, self)
         nf = self.check_fn(nf, register=False)

@@ -27,12 +27,14 @@ class Forward(Activity, Sweep):
         self.dot: dict[str, str] = {}
         # a global the function writes has its tangent in a local beside it (effects.py
         # refuses where that tangent would be read by another call)
-        self.globals_written = {}
-        for s in S.statements(self.main):
-            root = _written_root(s)
-            if root is not None and isinstance(root.sym, Symbol) and root.sym.is_global and root.sym.ty.active:
-                self.globals_written.setdefault(root.id, root.sym.ty)
-        self.vars.update(self.globals_written)
+        self.globals_written: dict[str, Symbol] = {}
+        for s in self.main:
+            for node in S.walk(s):
+                root = _written_root(node)
+                if isinstance(root, S.Name) and isinstance(root.sym, Symbol) and root.sym.is_global \
+                        and root.sym.ty.active:
+                    self.globals_written.setdefault(root.id, root.sym)
+        self.vars.update({n: sym.ty for n, sym in self.globals_written.items()})
         self.varied: set = set(self.vars)      # narrowed to what depends on a parameter by run
 
     def dotname(self, v):
@@ -51,7 +53,8 @@ class Forward(Activity, Sweep):
         """wrt: the parameters that get tangents (by default every differentiable one)."""
         moving = [p for k, p in enumerate(self.nf.params) if p.sym.ty.active and (wrt is None or k in wrt)]
         self.varied = varied(self.decls + self.main, {p.name for p in moving})
-        refuse_forward_global_flows(self.source or self.nf, self.varied & set(self.globals_written), self.tx)
+        refuse_forward_global_flows(self.source or self.nf, {sym for n, sym in self.globals_written.items()
+                                                             if n in self.varied}, self.tx)
         params = [S.Param(p.name, B.param_type(p)) for p in self.nf.params]
         for p in moving:
             params.append(S.Param(self.dotname(p.name), B.param_type(p)))
@@ -60,9 +63,9 @@ class Forward(Activity, Sweep):
         for d in self.decls:
             if self.active(d.name):
                 decls.append(S.Let(self.dotname(d.name), B.type_expr(self.vars[d.name]), B.zero_of_type(self.vars[d.name]), True))
-        for g, ty in self.globals_written.items():
+        for g, sym in self.globals_written.items():
             if self.active(g):                 # zero at the call: what the global held came from outside it
-                decls.append(S.Let(self.dotname(g), B.type_expr(ty), B.zeros_like(B.name(g), ty), True))
+                decls.append(S.Let(self.dotname(g), B.type_expr(sym.ty), B.zeros_like(B.name(g), sym.ty), True))
         ret_t = self.nf.ty.ret
         ret = S.Return(S.TupleLit([B.name(self.result), self.dot_of_name(self.result)]))
         return S.FnDef(out_name, params, B.type_expr(TupleT((ret_t, ret_t))), decls + body + [ret], span=self.nf.span)
