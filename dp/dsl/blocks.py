@@ -114,9 +114,13 @@ class _Lowering:
     def stable(self, e) -> bool:
         """Whether e's value cannot change before the rest of its expression is evaluated:
         a literal, or a read of something no statement can change (a `let`, a parameter,
-        a function, a loop variable, a temporary)."""
-        if isinstance(e, (S.Num, S.Str, S.Bool, S.Lambda)):
+        a function, a loop variable, a temporary), or a lambda that captures nothing else
+        (it captures values where it is made: `apply(fn(y) { k * y }, if c { k -= 1.0; … })`
+        makes it before k changes)."""
+        if isinstance(e, (S.Num, S.Str, S.Bool)):
             return True
+        if isinstance(e, S.Lambda):
+            return all(not isinstance(s, Symbol) or s.kind != "var" or s in self.temps for s in e.captures)
         if isinstance(e, S.Name):
             return not isinstance(e.sym, Symbol) or e.sym.kind != "var" or e.sym in self.temps
         if isinstance(e, S.Field):

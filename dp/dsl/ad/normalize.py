@@ -701,7 +701,11 @@ class Normalizer:
                 "not a function derivatives can follow", e.span,
                 "call `pullback(f)(args…, y_bar)` instead: it is differentiable to any order"))
         if kind == "transform" and not lift:
-            return S.Call(self.rn(e.func, pre), [self.rn_fn(e.args[0], pre)] + [self.rn(a, pre, lift) for a in e.args[1:]])
+            f = e.args[0]
+            # a lambda captures values where it is made, here: a `var` it reads may change
+            # before the derivative is called (`let g = grad(fn(y) { k * y }); k = …`)
+            f = self.captured_now(f, pre) if isinstance(f, S.Lambda) and pre is not None else self.rn_fn(f, pre)
+            return S.Call(self.rn(e.func, pre), [f] + [self.rn(a, pre, lift) for a in e.args[1:]])
         if kind == "builtin" and e.target[1] == "float" and e.args[0].ty == FLOAT:
             return self.rn(e.args[0], pre, lift)          # float(x) of a float is x
         if kind in ("prim", "builtin", "variant"):

@@ -176,7 +176,7 @@ class Reverse(Adjoints, Activity, Sweep):
         if mode != "rev":
             self.varied = varied(self.decls + self.main, {self.params[i] for i in wrt})
         self.useful = useful(self.decls + self.main, {self.result} if self.result else set()) | set(self.params)
-        fwd, rev = self.block(self.main)
+        fwd, rev = self.block(self.main, nested=False)
         for s in fwd:
             s.primal = True                      # kept by _dead_code if it may fail (cleanup.py)
         ret_t = self.nf.ty.ret
@@ -230,7 +230,7 @@ class Reverse(Adjoints, Activity, Sweep):
         return S.FnDef(out_name, params, B.type_expr(ret_ty), body, span=self.nf.span)
 
     # ------------------------------------------------------------ statements
-    def block(self, body):
+    def block(self, body, nested=True):
         fwd, rev = [], []
         for s in body:
             f, r = self.stmt(s)
@@ -243,7 +243,24 @@ class Reverse(Adjoints, Activity, Sweep):
                 if src.line > 0 and r:
                     r[0].comment = r[0].comment or f"line {src.line}: {_describe(s)}"
             rev = r + rev
+        if nested:
+            fwd, rev = self.function_values_kept(body, fwd, rev)
         return fwd, rev
+
+    def function_values_kept(self, body, fwd, rev):
+        """A function value a branch or a loop's body binds (`let g = fn…`, the lambda a
+        factory made) is out of scope in its reverse block, which is another block: the
+        forward block keeps it on a tape where it binds it, and the reverse block binds
+        it again first, the same closure, each trip its own."""
+        used = names_in(rev, set())
+        kept = []
+        for s in body:
+            if isinstance(s, S.Let) and isinstance(s.sym.ty, FnT) and s.name in used:
+                tape = self.tape(f"{s.name}_made", s.sym.ty)
+                at = next(i for i, f in enumerate(fwd) if f is s)
+                fwd = fwd[:at + 1] + [self.push(tape, B.name(s.name))] + fwd[at + 1:]
+                kept.append(S.Let(s.name, None, self.pop(tape)))
+        return fwd, kept[::-1] + rev
 
     stmt = S.Dispatch("s_", S.STMTS)
 
